@@ -1,0 +1,16 @@
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules/", ".next/", ".studio/", ".studio-test/", "next-env.d.ts", "db/migrations/"] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-restricted-properties": ["error", { object: "process", property: "env", message: "Read configuration through server/env.ts." }],
+    },
+  },
+  {
+    files: ["server/env.ts", "e2e/**", "**/*.test.ts", "vitest.config.ts", "vitest.setup.ts", "drizzle.config.ts", "next.config.ts", "server/ml/**", "workers/supervisor.ts"],
+    rules: { "no-restricted-properties": "off" },
+  },
+);
