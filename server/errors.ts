@@ -1,0 +1,58 @@
+/**
+ * Typed domain errors. Services throw these; each face (tRPC, each REST dialect)
+ * translates them in one place into its own codes and envelope.
+ */
+export type FieldErrors = Record<string, string[]>;
+
+export class DomainError extends Error {
+  constructor(
+    message: string,
+    public readonly fields?: FieldErrors,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Missing, or belonging to another team (never reveal which). */
+export class NotFound extends DomainError {}
+/** The request clashes with the current state: duplicate name, resource in use. */
+export class Conflict extends DomainError {}
+/** The input is wrong: bad field values, unusable files. */
+export class Invalid extends DomainError {}
+/** Logged in, but the role does not allow it. */
+export class Forbidden extends DomainError {}
+/** No valid credential. */
+export class Unauthorized extends DomainError {}
+export class RateLimited extends DomainError {
+  constructor(
+    message: string,
+    public readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Flattens a zod error into `{ "field.path": [messages] }`. */
+export function zodFieldErrors(issues: { path: PropertyKey[]; message: string }[]): FieldErrors {
+  const out: FieldErrors = {};
+  for (const issue of issues) {
+    const key = issue.path.map(String).join(".") || "_";
+    (out[key] ??= []).push(issue.message);
+  }
+  return out;
+}
+
+export function invalidFromZod(issues: { path: PropertyKey[]; message: string }[]): Invalid {
+  const fields = zodFieldErrors(issues);
+  const summary = Object.entries(fields)
+    .map(([k, v]) => `${k}: ${v.join(", ")}`)
+    .join("; ");
+  return new Invalid(summary || "invalid input", fields);
+}
+
+/** PostgreSQL's unique_violation, as raised through drizzle and postgres.js. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } };
+  return e?.code === "23505" || e?.cause?.code === "23505";
+}
