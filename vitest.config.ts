@@ -8,6 +8,12 @@ export default defineConfig({
     exclude: ["node_modules/**", ".next/**", "e2e/**", ".studio*/**"],
     globalSetup: ["db/testing/global-setup.ts"],
     pool: "forks",
+    env: {
+      NODE_ENV: "test",
+      STUDIO_SECRET: "test-secret-0123456789-0123456789-0123456789",
+      STUDIO_DATA_DIR: ".studio-test/data",
+      STUDIO_ORIGIN: "http://localhost:3999",
+    },
     maxWorkers: 2,
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -1,0 +1,7 @@
+import { requirePageCaller } from "@/server/auth/page";
+import { ApiKeysView } from "./api-keys-view";
+
+export default async function SettingsPage() {
+  const caller = await requirePageCaller();
+  return <ApiKeysView teamName={caller.teamName} />;
+}

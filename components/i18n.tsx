@@ -1,0 +1,46 @@
+"use client";
+
+import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
+
+export type Lang = "en" | "zh";
+
+const messages = {
+  en: {
+    datasets: "Datasets", augmentations: "Augmentations", models: "Models", experiments: "Experiments", weights: "Weights",
+    inference: "Inference", system: "System", admin: "Admin", projects: "Projects", settings: "Settings", logout: "Log out",
+    team: "Team", login: "Log in", email: "Email", password: "Password", loginTitle: "Sign in to the studio",
+    create: "Create", rename: "Rename", delete: "Delete", save: "Save", cancel: "Cancel", name: "Name", description: "Description",
+    newProject: "New project", noProjects: "No projects yet.", apiKeys: "API keys", language: "中文",
+    notYet: "This part of the studio is not built yet. Nothing is shown here until it works for real.",
+  },
+  zh: {
+    datasets: "数据集", augmentations: "数据增强", models: "模型", experiments: "实验", weights: "权重库",
+    inference: "推理", system: "系统", admin: "管理", projects: "项目", settings: "设置", logout: "退出登录",
+    team: "团队", login: "登录", email: "邮箱", password: "密码", loginTitle: "登录训练工作室",
+    create: "创建", rename: "重命名", delete: "删除", save: "保存", cancel: "取消", name: "名称", description: "描述",
+    newProject: "新建项目", noProjects: "还没有项目。", apiKeys: "API 密钥", language: "English",
+    notYet: "工作室的这一部分尚未完成。在真正可用之前，这里不显示任何数据。",
+  },
+} as const;
+
+export type MessageKey = keyof (typeof messages)["en"];
+
+const LangContext = createContext<{ lang: Lang; setLang: (l: Lang) => void }>({ lang: "en", setLang: () => {} });
+
+/** Language: the user's choice (cookie), else the browser's. */
+export function LangProvider({ initial, children }: { initial: Lang | null; children: ReactNode }) {
+  const [lang, setLangState] = useState<Lang>(initial ?? "en");
+  useEffect(() => {
+    if (!initial && navigator.language.toLowerCase().startsWith("zh")) setLangState("zh");
+  }, [initial]);
+  const setLang = (l: Lang) => {
+    document.cookie = `studio-lang=${l}; path=/; max-age=31536000; samesite=lax`;
+    setLangState(l);
+  };
+  return <LangContext.Provider value={{ lang, setLang }}>{children}</LangContext.Provider>;
+}
+
+export function useT() {
+  const { lang, setLang } = useContext(LangContext);
+  return { t: (key: MessageKey) => messages[lang][key], lang, setLang };
+}

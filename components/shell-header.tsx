@@ -1,0 +1,69 @@
+"use client";
+
+import Link from "next/link";
+import { usePathname } from "next/navigation";
+import { signOut, useSession } from "next-auth/react";
+import { useT, type MessageKey } from "./i18n";
+
+const nav: { href: string; key: MessageKey }[] = [
+  { href: "/projects", key: "projects" },
+  { href: "/datasets", key: "datasets" },
+  { href: "/augmentations", key: "augmentations" },
+  { href: "/models", key: "models" },
+  { href: "/experiments", key: "experiments" },
+  { href: "/weights", key: "weights" },
+  { href: "/inference", key: "inference" },
+  { href: "/system", key: "system" },
+];
+
+export interface ShellHeaderProps {
+  email: string;
+  isAdmin: boolean;
+  teamId: number;
+  teams: { id: number; name: string; role: string }[];
+}
+
+export function ShellHeader({ email, isAdmin, teamId, teams }: ShellHeaderProps) {
+  const { t, lang, setLang } = useT();
+  const pathname = usePathname();
+  const { update } = useSession();
+
+  async function switchTeam(id: number) {
+    await update({ teamId: id });
+    window.location.href = "/projects";
+  }
+
+  return (
+    <header className="shell">
+      <Link href="/" className="brand">
+        Training Studio
+      </Link>
+      <nav>
+        {[...nav, ...(isAdmin ? [{ href: "/admin", key: "admin" as const }] : [])].map((item) => (
+          <Link key={item.href} href={item.href} className={pathname.startsWith(item.href) ? "active" : undefined}>
+            {t(item.key)}
+          </Link>
+        ))}
+      </nav>
+      <label className="row" title={t("team")}>
+        <span className="muted">{t("team")}</span>
+        <select aria-label="team" value={teamId} onChange={(e) => switchTeam(Number(e.target.value))}>
+          {teams.map((team) => (
+            <option key={team.id} value={team.id}>
+              {team.name} ({team.role})
+            </option>
+          ))}
+        </select>
+      </label>
+      <button type="button" onClick={() => setLang(lang === "en" ? "zh" : "en")}>
+        {t("language")}
+      </button>
+      <Link href="/settings" title={email} style={{ color: "#b9c4d6" }}>
+        {email}
+      </Link>
+      <button type="button" onClick={() => signOut({ callbackUrl: "/login" })}>
+        {t("logout")}
+      </button>
+    </header>
+  );
+}

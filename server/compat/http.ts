@@ -1,0 +1,55 @@
+import { getDb, type Db } from "@/db/client";
+import { authenticate } from "@/server/auth/callers";
+import { checkMutationRequest } from "@/server/auth/request";
+import type { Ctx } from "@/server/context";
+import { DomainError, Unauthorized, Forbidden, Invalid } from "@/server/errors";
+
+/** How one old API dialect renders an error: its status codes and its envelope. */
+export type ErrorRenderer = (err: DomainError) => Response;
+
+const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/**
+ * Runs a REST handler for an old dialect: authenticates the caller itself (never relying on
+ * middleware), enforces JSON/same-origin for mutations, and renders domain errors in the
+ * dialect's envelope. Unexpected errors become 500 without internals.
+ */
+export async function withCaller(
+  req: Request,
+  renderError: ErrorRenderer,
+  handler: (ctx: Ctx) => Promise<Response>,
+  opts: { multipart?: boolean; db?: Db } = {},
+): Promise<Response> {
+  try {
+    const db = opts.db ?? getDb().db;
+    const caller = await authenticate(db, { authorization: req.headers.get("authorization"), cookie: req.headers.get("cookie") });
+    if (!caller) throw new Unauthorized("Missing or invalid credentials: send Authorization: Bearer <API key or token>");
+    if (MUTATING.has(req.method) && hasBody(req)) {
+      const refusal = checkMutationRequest(req.headers, { viaCookie: caller.via === "session", multipart: opts.multipart });
+      if (refusal) throw refusal.startsWith("Content-Type") ? new Invalid(refusal) : new Forbidden(refusal);
+    } else if (MUTATING.has(req.method) && caller.via === "session") {
+      const refusal = checkMutationRequest(new Headers({ ...Object.fromEntries(req.headers), "content-type": "application/json" }), { viaCookie: true });
+      if (refusal) throw new Forbidden(refusal);
+    }
+    return await handler({ db, caller });
+  } catch (err) {
+    if (err instanceof DomainError) return renderError(err);
+    console.error(`[${req.method} ${new URL(req.url).pathname}]`, err);
+    return renderError(new DomainError("Internal server error"));
+  }
+}
+
+function hasBody(req: Request): boolean {
+  return req.headers.get("content-length") !== "0" && (req.headers.has("content-type") || req.headers.has("content-length") || req.headers.has("transfer-encoding"));
+}
+
+/** Reads a JSON body; malformed JSON is the caller's error, not a 500. */
+export async function readJson(req: Request): Promise<unknown> {
+  const text = await req.text();
+  if (!text.trim()) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Invalid("Request body is not valid JSON");
+  }
+}
