@@ -13,6 +13,7 @@ const nextConfig: NextConfig = {
     "@tensorflow/tfjs-node",
     "@tensorflow/tfjs-node-gpu",
     "yauzl",
+    "rate-limiter-flexible",
   ],
   poweredByHeader: false,
   // `npm test` typechecks the whole tree with tsc; the build for `npm start` need not do it again.

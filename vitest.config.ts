@@ -7,6 +7,7 @@ export default defineConfig({
     include: ["**/*.test.ts"],
     exclude: ["node_modules/**", ".next/**", "e2e/**", ".studio*/**"],
     globalSetup: ["db/testing/global-setup.ts"],
+    reporters: ["default", "./db/testing/summary-reporter.ts"],
     pool: "forks",
     env: {
       NODE_ENV: "test",

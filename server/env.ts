@@ -23,6 +23,8 @@ const envSchema = z.object({
   STUDIO_ADMIN_EMAIL: z.string().email().default("admin@studio.local"),
   STUDIO_ADMIN_PASSWORD: z.string().min(8).optional(),
   STUDIO_REALTIME_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /** The sidecar is reached through the web server's upgrade proxy, so it listens on loopback unless told otherwise. */
+  STUDIO_REALTIME_HOST: z.string().default("127.0.0.1"),
   STUDIO_NEXT_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   STUDIO_WORKER_SLOTS: z.coerce.number().int().min(1).max(64).optional(),
   STUDIO_DEVICE: z.string().default("auto"),

@@ -150,3 +150,6 @@ async function shutdown(signal: string) {
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
+// If whatever started us dies without passing its signal on, we are re-parented: stop too.
+const parentAtStart = process.ppid;
+setInterval(() => process.ppid !== parentAtStart && void shutdown("parent process gone"), 1_000).unref();

@@ -1,0 +1,56 @@
+import { z } from "zod";
+
+/**
+ * Live events: compact hints sent over PostgreSQL NOTIFY. The tables are the truth; a client that
+ * missed events asks for them again by sequence number (see server/realtime/topics.ts, `replay`).
+ *
+ * A topic names what an event is about: `system`, or `<kind>:<id>` such as `team:3`,
+ * `experiment:42`, `dataset:7`. Clients subscribe to topics; the sidecar checks each one.
+ */
+export const SYSTEM_TOPIC = "system";
+
+export const topicSchema = z
+  .string()
+  .regex(/^(system|[a-z][a-z_]*:[1-9]\d*)$/, 'a topic is "system" or "<kind>:<id>", e.g. "experiment:42"');
+
+export type Topic = z.infer<typeof topicSchema>;
+
+export function parseTopic(topic: string): { kind: "system" } | { kind: string; id: number } | null {
+  if (!topicSchema.safeParse(topic).success) return null;
+  if (topic === SYSTEM_TOPIC) return { kind: "system" };
+  const [kind, id] = topic.split(":");
+  return { kind, id: Number(id) };
+}
+
+export function teamTopic(teamId: number): Topic {
+  return `team:${teamId}`;
+}
+
+const eventBase = {
+  /** The team the event belongs to; null only for `system` events, which carry nothing team-specific. */
+  teamId: z.number().int().positive().nullable(),
+  topic: topicSchema,
+  /** Position in the topic's table (e.g. a log line's sequence number), for replay after a reconnect. */
+  seq: z.number().int().nonnegative().optional(),
+  /** Also deliver to everyone in `team:<teamId>` (list pages), not only to the topic's subscribers. */
+  teamWide: z.boolean().optional(),
+};
+
+/** Every event type, one member each. Later issues add theirs here. */
+export const studioEventSchema = z
+  .discriminatedUnion("type", [
+    /** Answer to the `system.ping` job: proves the queue → worker → bus → client round trip. */
+    z.object({ ...eventBase, type: z.literal("system.pong"), nonce: z.string().min(1).max(200), jobId: z.string() }),
+  ])
+  .superRefine((event, issues) => {
+    if ((event.teamId === null) !== (event.topic === SYSTEM_TOPIC)) {
+      issues.addIssue({ code: "custom", path: ["teamId"], message: `teamId must be null exactly when the topic is "system" (topic ${event.topic})` });
+    }
+    const parsed = parseTopic(event.topic);
+    if (parsed && parsed.kind === "team" && "id" in parsed && parsed.id !== event.teamId) {
+      issues.addIssue({ code: "custom", path: ["topic"], message: `topic ${event.topic} does not belong to team ${event.teamId}` });
+    }
+  });
+
+export type StudioEvent = z.infer<typeof studioEventSchema>;
+export type StudioEventType = StudioEvent["type"];

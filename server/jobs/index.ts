@@ -1,0 +1,7 @@
+import { systemPingJob } from "@/server/system/ping-job";
+import { createJobRegistry } from "./registry";
+
+/** Every background job the studio runs. Adding one: `defineJob` in its domain folder, one line here. */
+export const jobRegistry = createJobRegistry([systemPingJob] as const);
+
+export type StudioJobs = typeof jobRegistry;

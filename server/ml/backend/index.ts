@@ -1,0 +1,223 @@
+// Device selection for training: the fastest TF.js backend present on this host, with the
+// gradient kernels the WASM and CPU backends lack (or have slow) registered by us.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createRequire } from "node:module";
+import * as tf from "@tensorflow/tfjs";
+import { registerGradientKernels } from "./kernels";
+
+export type Device = "auto" | "cpu" | "wasm" | "gpu" | `cuda:${number}`;
+
+export interface BackendInfo {
+  device: Device;
+  backend: "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
+  threads: number;
+  description: string;
+}
+
+const FIXED_DEVICES = ["auto", "cpu", "wasm", "gpu"] as const;
+const ALLOWED_DEVICES_TEXT = `${FIXED_DEVICES.join(", ")} or cuda:N (N = 0, 1, …)`;
+
+export class DeviceUnavailableError extends Error {
+  constructor(device: Device, reason: string) {
+    super(`device "${device}" is not available: ${reason}`);
+    this.name = "DeviceUnavailableError";
+  }
+}
+
+export function parseDevice(value: string): Device {
+  const text = value.trim().toLowerCase();
+  if ((FIXED_DEVICES as readonly string[]).includes(text)) return text as Device;
+  const cuda = /^cuda:(\d+)$/.exec(text);
+  if (cuda) return `cuda:${Number(cuda[1])}`;
+  // Ultralytics users write device=0 for the first GPU.
+  if (/^\d+$/.test(text)) return `cuda:${Number(text)}`;
+  throw new Error(`unknown device "${value}"; allowed: ${ALLOWED_DEVICES_TEXT}`);
+}
+
+const requireFromHere = createRequire(import.meta.url);
+
+function isInstalled(packageName: string): boolean {
+  try {
+    requireFromHere.resolve(packageName);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** NVIDIA GPUs the kernel driver reports (Linux); empty when there is no driver. */
+function visibleCudaGpus(): string[] {
+  try {
+    return fs.readdirSync("/proc/driver/nvidia/gpus");
+  } catch {
+    return [];
+  }
+}
+
+type BackendName = BackendInfo["backend"];
+
+interface Candidate {
+  backend: BackendName;
+  /** Why it cannot be used here, or null when it can. */
+  missing: string | null;
+}
+
+function probe(backend: BackendName): Candidate {
+  switch (backend) {
+    case "tensorflow-gpu":
+      if (!isInstalled("@tensorflow/tfjs-node-gpu")) return { backend, missing: "@tensorflow/tfjs-node-gpu is not installed" };
+      if (visibleCudaGpus().length === 0) return { backend, missing: "no NVIDIA GPU visible (/proc/driver/nvidia/gpus is empty or absent)" };
+      return { backend, missing: null };
+    case "tensorflow":
+      return { backend, missing: isInstalled("@tensorflow/tfjs-node") ? null : "@tensorflow/tfjs-node is not installed" };
+    case "wasm":
+      return { backend, missing: isInstalled("@tensorflow/tfjs-backend-wasm") ? null : "@tensorflow/tfjs-backend-wasm is not installed" };
+    case "cpu":
+      return { backend, missing: null };
+  }
+}
+
+const FASTEST_FIRST: BackendName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
+
+function backendFor(device: Device): BackendName {
+  if (device === "gpu" || device.startsWith("cuda:")) {
+    const gpu = probe("tensorflow-gpu");
+    if (gpu.missing) throw new DeviceUnavailableError(device, gpu.missing);
+    if (device.startsWith("cuda:")) {
+      const index = Number(device.slice("cuda:".length));
+      const count = visibleCudaGpus().length;
+      if (index >= count) throw new DeviceUnavailableError(device, `only ${count} NVIDIA GPU(s) visible`);
+    }
+    return "tensorflow-gpu";
+  }
+  if (device === "wasm") {
+    const wasm = probe("wasm");
+    if (wasm.missing) throw new DeviceUnavailableError(device, wasm.missing);
+    return "wasm";
+  }
+  // "cpu" means: no GPU, fastest CPU engine. "auto" may also take a GPU.
+  const order = device === "cpu" ? FASTEST_FIRST.slice(1) : FASTEST_FIRST;
+  return order.find((backend) => probe(backend).missing === null) ?? "cpu";
+}
+
+let loadedTensorflowPackage: { name: string; cudaVisibleDevices: string | undefined } | null = null;
+
+async function loadTensorflowPackage(device: Device, backend: "tensorflow" | "tensorflow-gpu"): Promise<void> {
+  const name = backend === "tensorflow-gpu" ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node";
+  const cudaVisibleDevices = device.startsWith("cuda:") ? device.slice("cuda:".length) : undefined;
+  if (loadedTensorflowPackage) {
+    if (loadedTensorflowPackage.name !== name || loadedTensorflowPackage.cudaVisibleDevices !== cudaVisibleDevices) {
+      throw new DeviceUnavailableError(
+        device,
+        `${loadedTensorflowPackage.name} is already loaded in this process for another device; start a new process`,
+      );
+    }
+    return;
+  }
+  // TensorFlow reads CUDA_VISIBLE_DEVICES once, when its library loads.
+  if (cudaVisibleDevices !== undefined) process.env.CUDA_VISIBLE_DEVICES = cudaVisibleDevices;
+  try {
+    await import(/* @vite-ignore */ name);
+  } catch (error) {
+    throw new DeviceUnavailableError(device, `${name} failed to load: ${(error as Error).message}`);
+  }
+  loadedTensorflowPackage = { name, cudaVisibleDevices };
+}
+
+let wasmPathsSet = false;
+
+async function loadWasmBackend(): Promise<void> {
+  const wasm = await import("@tensorflow/tfjs-backend-wasm");
+  if (wasmPathsSet) return;
+  // The package entry lives in dist/, beside the .wasm binaries; the backend picks the SIMD build.
+  const distFolder = path.dirname(requireFromHere.resolve("@tensorflow/tfjs-backend-wasm"));
+  wasm.setWasmPaths(distFolder + path.sep);
+  wasmPathsSet = true;
+}
+
+function tfBackendName(backend: BackendName): string {
+  return backend === "tensorflow-gpu" ? "tensorflow" : backend;
+}
+
+function describe(backend: BackendName, threads: number): string {
+  switch (backend) {
+    case "tensorflow-gpu":
+      return `tensorflow-gpu (libtensorflow with CUDA, ${visibleCudaGpus().length} GPU(s) on host)`;
+    case "tensorflow":
+      return `tensorflow (libtensorflow on CPU, ${threads} threads)`;
+    case "wasm":
+      return `wasm (${tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "SIMD" : "no SIMD"}, ${threads} thread${threads === 1 ? "" : "s"}, custom gradient kernels)`;
+    case "cpu":
+      return "cpu (plain JavaScript, 1 thread, custom gradient kernels)";
+  }
+}
+
+function threadsOf(backend: BackendName): number {
+  if (backend === "tensorflow" || backend === "tensorflow-gpu") return os.availableParallelism();
+  if (backend === "wasm") {
+    const wasmBackend = tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } };
+    return wasmBackend.wasm?.tfjs?.getThreadsCount?.() ?? 1;
+  }
+  return 1;
+}
+
+const initialized = new Map<Device, Promise<BackendInfo>>();
+
+/** Selects and initialises the TF.js backend for `device`; calling it again is cheap. */
+export function initBackend(device: Device = "auto"): Promise<BackendInfo> {
+  let pending = initialized.get(device);
+  if (!pending) {
+    pending = initialize(device);
+    initialized.set(device, pending);
+    pending.catch(() => initialized.delete(device));
+  }
+  return pending.then(async (info) => {
+    // Another device may have been selected in between.
+    if (tf.getBackend() !== tfBackendName(info.backend)) await tf.setBackend(tfBackendName(info.backend));
+    return info;
+  });
+}
+
+async function initialize(device: Device): Promise<BackendInfo> {
+  const backend = backendFor(device);
+  if (backend === "tensorflow" || backend === "tensorflow-gpu") await loadTensorflowPackage(device, backend);
+  if (backend === "wasm") await loadWasmBackend();
+  registerGradientKernels();
+  const ok = await tf.setBackend(tfBackendName(backend));
+  if (!ok) throw new DeviceUnavailableError(device, `the TF.js backend "${tfBackendName(backend)}" failed to initialise`);
+  await tf.ready();
+  const threads = threadsOf(backend);
+  return { device, backend, threads, description: describe(backend, threads) };
+}
+
+/** Devices this host can train on, fastest first; nothing is loaded to find out. */
+export async function availableDevices(): Promise<{ device: Device; backend: BackendName; description: string }[]> {
+  const devices: { device: Device; backend: BackendName; description: string }[] = [];
+  const usable = FASTEST_FIRST.filter((backend) => probe(backend).missing === null);
+  const cpus = os.availableParallelism();
+  const describeUnloaded = (backend: BackendName): string => {
+    switch (backend) {
+      case "tensorflow-gpu":
+        return "tensorflow-gpu (libtensorflow with CUDA)";
+      case "tensorflow":
+        return `tensorflow (libtensorflow on CPU, ${cpus} threads)`;
+      case "wasm":
+        return "wasm (WebAssembly, 1 thread, custom gradient kernels)";
+      case "cpu":
+        return "cpu (plain JavaScript, 1 thread, custom gradient kernels)";
+    }
+  };
+  devices.push({ device: "auto", backend: usable[0], description: describeUnloaded(usable[0]) });
+  if (usable.includes("tensorflow-gpu")) {
+    devices.push({ device: "gpu", backend: "tensorflow-gpu", description: describeUnloaded("tensorflow-gpu") });
+    visibleCudaGpus().forEach((_, index) =>
+      devices.push({ device: `cuda:${index}`, backend: "tensorflow-gpu", description: `${describeUnloaded("tensorflow-gpu")}, GPU ${index}` }),
+    );
+  }
+  const cpuBackend = usable.find((backend) => backend !== "tensorflow-gpu") ?? "cpu";
+  devices.push({ device: "cpu", backend: cpuBackend, description: describeUnloaded(cpuBackend) });
+  if (usable.includes("wasm")) devices.push({ device: "wasm", backend: "wasm", description: describeUnloaded("wasm") });
+  return devices;
+}

@@ -1,0 +1,191 @@
+import { describe, it, expect, beforeAll } from "vitest";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "./index";
+import { registerGradientKernels } from "./kernels";
+
+// The plain CPU backend's own kernels are the reference; keep them before ours replace some.
+const cpuOriginals = new Map(
+  ["Conv2DBackpropFilter", "Conv2DBackpropInput", "MaxPoolGrad", "AvgPoolGrad", "DepthwiseConv2dNativeBackpropFilter", "DepthwiseConv2dNativeBackpropInput", "Sum"].map(
+    (name) => [name, tf.getKernel(name, "cpu")!] as const,
+  ),
+);
+
+function seededValues(size: number, seed: number): Float32Array {
+  let state = seed >>> 0 || 1;
+  return Float32Array.from({ length: size }, () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32 - 0.5;
+  });
+}
+
+type Inputs = Record<string, { shape: number[]; values: Float32Array }>;
+
+async function runOriginalCpu(kernelName: string, inputs: Inputs, attrs: Record<string, unknown>): Promise<Float32Array> {
+  await tf.setBackend("cpu");
+  const tensors = Object.fromEntries(Object.entries(inputs).map(([name, { shape, values }]) => [name, tf.tensor(values, shape)]));
+  const backend = tf.backend();
+  const out = cpuOriginals.get(kernelName)!.kernelFunc({ inputs: tensors, backend, attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo;
+  const values = backend.readSync(out.dataId) as Float32Array;
+  backend.disposeData(out.dataId);
+  tf.dispose(Object.values(tensors));
+  return Float32Array.from(values);
+}
+
+async function runOurs(backendName: "wasm" | "cpu", kernelName: string, inputs: Inputs, attrs: Record<string, unknown>): Promise<{ shape: number[]; values: Float32Array }> {
+  await tf.setBackend(backendName);
+  const tensors = Object.fromEntries(Object.entries(inputs).map(([name, { shape, values }]) => [name, tf.tensor(values, shape)]));
+  const out = tf.engine().runKernel(kernelName, tensors, attrs as tf.NamedAttrMap) as tf.Tensor;
+  const result = { shape: out.shape, values: out.dataSync() as Float32Array };
+  tf.dispose([out, ...Object.values(tensors)]);
+  return result;
+}
+
+function expectClose(actual: Float32Array, expected: Float32Array, label: string): void {
+  expect(actual.length, label).toBe(expected.length);
+  const scale = Math.max(1, ...Array.from(expected, Math.abs));
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+  expect(worst / scale, `${label}: max abs diff ${worst} (scale ${scale})`).toBeLessThan(1e-4);
+}
+
+interface ConvCase {
+  label: string;
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: [number, number];
+  pad: "same" | "valid" | [[number, number], [number, number], [number, number], [number, number]];
+}
+
+const convCases: ConvCase[] = [
+  { label: "3x3 same stride 1", x: [2, 9, 7, 3], filter: [3, 3, 3, 4], strides: [1, 1], pad: "same" },
+  { label: "3x3 same stride 2 odd size", x: [3, 9, 11, 2], filter: [3, 3, 2, 5], strides: [2, 2], pad: "same" },
+  { label: "3x3 valid stride 2", x: [2, 10, 8, 4], filter: [3, 3, 4, 3], strides: [2, 2], pad: "valid" },
+  { label: "2x3 valid mixed strides", x: [2, 7, 9, 3], filter: [2, 3, 3, 2], strides: [1, 2], pad: "valid" },
+  { label: "1x1 stride 2", x: [2, 6, 6, 5], filter: [1, 1, 5, 3], strides: [2, 2], pad: "valid" },
+  { label: "5x5 same", x: [1, 8, 6, 2], filter: [5, 5, 2, 3], strides: [1, 1], pad: "same" },
+  { label: "explicit padding", x: [2, 6, 7, 2], filter: [3, 3, 2, 2], strides: [2, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+];
+
+function convOutShape(c: ConvCase, depthwise = false): number[] {
+  return tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad, undefined, depthwise).outShape;
+}
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+beforeAll(async () => {
+  await initBackend("wasm");
+  registerGradientKernels();
+});
+
+describe.each(["wasm", "cpu"] as const)("Conv2DBackpropFilter on %s matches the TF.js CPU original", (backendName) => {
+  it.each(convCases)("Conv2DBackpropFilter: $label", async (c) => {
+    const dyShape = convOutShape(c);
+    const inputs = { x: { shape: c.x, values: seededValues(size(c.x), 1) }, dy: { shape: dyShape, values: seededValues(size(dyShape), 2) } };
+    const attrs = { strides: c.strides, pad: c.pad, dataFormat: "NHWC", dimRoundingMode: undefined, filterShape: c.filter };
+    const ours = await runOurs(backendName, "Conv2DBackpropFilter", inputs, attrs);
+    expect(ours.shape).toEqual(c.filter);
+    expectClose(ours.values, await runOriginalCpu("Conv2DBackpropFilter", inputs, attrs), c.label);
+  });
+});
+
+// The CPU backend keeps its own Conv2DBackpropInput, so only WASM's is ours to check.
+describe("Conv2DBackpropInput on wasm matches the TF.js CPU original", () => {
+  it.each(convCases)("Conv2DBackpropInput: $label", async (c) => {
+    const dyShape = convOutShape(c);
+    const inputs = { dy: { shape: dyShape, values: seededValues(size(dyShape), 3) }, filter: { shape: c.filter, values: seededValues(size(c.filter), 4) } };
+    const attrs = { strides: c.strides, pad: c.pad, dataFormat: "NHWC", dimRoundingMode: undefined, inputShape: c.x };
+    const ours = await runOurs("wasm", "Conv2DBackpropInput", inputs, attrs);
+    expect(ours.shape).toEqual(c.x);
+    expectClose(ours.values, await runOriginalCpu("Conv2DBackpropInput", inputs, attrs), c.label);
+  });
+});
+
+describe("depthwise gradient kernels on wasm match the TF.js CPU originals", () => {
+  const depthwiseCases = [
+    { label: "3x3 same stride 1", x: [2, 7, 9, 4], filter: [3, 3, 4, 1], strides: [1, 1], pad: "same" },
+    { label: "3x3 same stride 2, multiplier 2", x: [3, 9, 8, 3], filter: [3, 3, 3, 2], strides: [2, 2], pad: "same" },
+    { label: "5x3 valid stride 2x1", x: [2, 11, 6, 2], filter: [5, 3, 2, 1], strides: [2, 1], pad: "valid" },
+  ] as unknown as ConvCase[];
+
+  it.each(depthwiseCases)("DepthwiseConv2dNativeBackpropFilter: $label", async (c) => {
+    const dyShape = convOutShape(c, true);
+    const inputs = { x: { shape: c.x, values: seededValues(size(c.x), 5) }, dy: { shape: dyShape, values: seededValues(size(dyShape), 6) } };
+    const attrs = { strides: c.strides, dilations: 1, pad: c.pad, dimRoundingMode: undefined, filterShape: c.filter };
+    const ours = await runOurs("wasm", "DepthwiseConv2dNativeBackpropFilter", inputs, attrs);
+    expect(ours.shape).toEqual(c.filter);
+    expectClose(ours.values, await runOriginalCpu("DepthwiseConv2dNativeBackpropFilter", inputs, attrs), c.label);
+  });
+
+  it.each(depthwiseCases)("DepthwiseConv2dNativeBackpropInput: $label", async (c) => {
+    const dyShape = convOutShape(c, true);
+    const inputs = { dy: { shape: dyShape, values: seededValues(size(dyShape), 7) }, filter: { shape: c.filter, values: seededValues(size(c.filter), 8) } };
+    const attrs = { strides: c.strides, dilations: 1, pad: c.pad, dimRoundingMode: undefined, inputShape: c.x };
+    const ours = await runOurs("wasm", "DepthwiseConv2dNativeBackpropInput", inputs, attrs);
+    expect(ours.shape).toEqual(c.x);
+    expectClose(ours.values, await runOriginalCpu("DepthwiseConv2dNativeBackpropInput", inputs, attrs), c.label);
+  });
+});
+
+describe("pooling gradient kernels on wasm", () => {
+  const poolCases = [
+    { label: "2x2 stride 2", x: [2, 8, 6, 3], filterSize: [2, 2], strides: [2, 2], pad: "valid" },
+    { label: "2x2 stride 2 odd size", x: [2, 7, 9, 3], filterSize: [2, 2], strides: [2, 2], pad: "valid" },
+    { label: "3x3 stride 2 same", x: [2, 9, 7, 4], filterSize: [3, 3], strides: [2, 2], pad: "same" },
+    { label: "5x5 stride 1 same (SPPF)", x: [1, 8, 8, 3], filterSize: [5, 5], strides: [1, 1], pad: "same" },
+    { label: "3x2 stride 1 valid", x: [2, 6, 5, 2], filterSize: [3, 2], strides: [1, 1], pad: "valid" },
+  ] as const;
+
+  function poolOutShape(c: (typeof poolCases)[number]): number[] {
+    return tf.backend_util.computePool2DInfo(c.x as unknown as [number, number, number, number], c.filterSize as unknown as [number, number], c.strides as unknown as [number, number], 1, c.pad).outShape;
+  }
+
+  it.each(poolCases)("MaxPoolGrad matches the CPU original: $label", async (c) => {
+    // Ties (equal values in a window) must send the gradient to the first maximum only, as TF does.
+    const xValues = seededValues(size(c.x), 9).map((v) => Math.round(v * 4) / 4);
+    const x = tf.tensor4d(xValues, c.x as unknown as [number, number, number, number]);
+    const output = await tf.maxPool(x, c.filterSize as unknown as [number, number], c.strides as unknown as [number, number], c.pad).data();
+    x.dispose();
+    const dyShape = poolOutShape(c);
+    const inputs = { dy: { shape: dyShape, values: seededValues(size(dyShape), 10) }, input: { shape: [...c.x] as number[], values: xValues }, output: { shape: dyShape, values: output as Float32Array } };
+    const attrs = { filterSize: c.filterSize, strides: c.strides, pad: c.pad, dimRoundingMode: undefined };
+    const ours = await runOurs("wasm", "MaxPoolGrad", inputs, attrs);
+    expectClose(ours.values, await runOriginalCpu("MaxPoolGrad", inputs, attrs), c.label);
+  });
+
+  it.each(poolCases)("AvgPoolGrad is the exact adjoint of the backend's AvgPool: $label", async (c) => {
+    // <avgPool(x), dy> must equal <x, avgPoolGrad(dy)> for every x and dy.
+    await tf.setBackend("wasm");
+    const dyShape = poolOutShape(c);
+    const xValues = seededValues(size(c.x), 11);
+    const dyValues = seededValues(size(dyShape), 12);
+    const pooled = tf.tidy(() => tf.avgPool(tf.tensor4d(xValues, c.x as unknown as [number, number, number, number]), c.filterSize as unknown as [number, number], c.strides as unknown as [number, number], c.pad).dataSync());
+    const dx = (await runOurs("wasm", "AvgPoolGrad", { dy: { shape: dyShape, values: dyValues }, input: { shape: [...c.x] as number[], values: xValues } }, { filterSize: c.filterSize, strides: c.strides, pad: c.pad })).values;
+    const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((sum, v, i) => sum + v * b[i], 0);
+    expect(dot(dx, xValues)).toBeCloseTo(dot(pooled, dyValues), 4);
+  });
+
+  it("AvgPoolGrad matches the CPU original where every window lies inside the image", async () => {
+    const xShape = [2, 6, 8, 3];
+    const dyShape = [2, 3, 4, 3];
+    const inputs = { dy: { shape: dyShape, values: seededValues(size(dyShape), 13) }, input: { shape: xShape, values: seededValues(size(xShape), 14) } };
+    const attrs = { filterSize: [2, 2], strides: [2, 2], pad: "valid", dimRoundingMode: undefined };
+    expectClose((await runOurs("wasm", "AvgPoolGrad", inputs, attrs)).values, await runOriginalCpu("AvgPoolGrad", inputs, attrs), "avg 2x2");
+  });
+});
+
+describe("Sum on wasm", () => {
+  it.each([
+    { shape: [4, 5, 6, 7], axis: [0, 1, 2], keepDims: false },
+    { shape: [4, 5, 6, 7], axis: [2, 0, 1], keepDims: true },
+    { shape: [9, 3], axis: [0], keepDims: false },
+    { shape: [4, 5, 6], axis: [-1], keepDims: false },
+    { shape: [4, 5, 6], axis: [0, 2], keepDims: false },
+  ])("matches the CPU original for shape $shape over axes $axis", async ({ shape, axis, keepDims }) => {
+    const inputs = { x: { shape, values: seededValues(size(shape), 15) } };
+    const ours = await runOurs("wasm", "Sum", inputs, { axis, keepDims });
+    const reference = tf.tidy(() => tf.sum(tf.tensor(inputs.x.values, shape), axis, keepDims));
+    expect(ours.shape).toEqual(reference.shape);
+    expectClose(ours.values, await runOriginalCpu("Sum", inputs, { axis, keepDims }), `sum ${shape} ${axis}`);
+    reference.dispose();
+  });
+});

@@ -1,0 +1,18 @@
+export { GraphError, modelGraphSchema, mergedEdges, type GraphEdge, type GraphNode, type ModelGraph } from "./schema";
+export {
+  registerLayerType,
+  findLayerType,
+  layerTypeNames,
+  layerTypes,
+  LayerError,
+  type BuildContext,
+  type LayerTypeDef,
+  type LayerWeight,
+  type OnnxNodeContext,
+  type ParamCount,
+  type Shape,
+} from "./registry";
+export { analyzeGraph, planGraph, type GraphPlan, type GraphSummary, type NodeSummary, type PlannedNode } from "./analyze";
+export { compileGraph, layerSeed } from "./compile";
+export { ChannelSlice } from "./layers";
+export * as layerHelpers from "./layers/common";

@@ -1,0 +1,7 @@
+// Registers the built-in node types.
+import "./basic";
+import "./conv";
+import "./pool";
+import "./merge";
+
+export { ChannelSlice } from "./channel-slice";

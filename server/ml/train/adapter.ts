@@ -1,0 +1,72 @@
+import type * as tf from "@tensorflow/tfjs";
+import type { ModelGraph } from "../graph/index";
+import type { TrainConfig } from "./config";
+
+/** What the loop needs from a data loader; DATA's ClassifyLoader fits, detection loaders too. */
+export interface TaskLoader<B> {
+  /** Batches per epoch. */
+  readonly length: number;
+  /** Items per epoch. */
+  readonly count: number;
+  /** Batches of an epoch; order and augmentation depend only on (seed, epoch), so resume can replay. */
+  epoch(epoch: number): AsyncIterable<B>;
+  close(): Promise<void>;
+}
+
+export interface PreparedTask<B> {
+  model: tf.LayersModel;
+  /** The graph the model was compiled from (stored in checkpoints, used by export). */
+  graph?: ModelGraph;
+  trainLoader: TaskLoader<B>;
+  valLoader?: TaskLoader<B>;
+  classNames: string[];
+  /** [H, W, C] without batch. */
+  inputShape: [number, number, number];
+}
+
+export interface ValidationResult {
+  /** Scalars that go into epoch_end metrics and results.csv (fractions, not percent). */
+  metrics: Record<string, number>;
+  /** Anything richer: per-class precision/recall, confusion matrix … */
+  details?: Record<string, unknown>;
+}
+
+export type LogStage = "train" | "validation" | "best";
+
+/**
+ * A task plugs into the training loop through this interface; classification is
+ * train/classify.ts, detection adds its own. One adapter object serves one run (prepare first).
+ */
+export interface TaskAdapter<B extends { size: number } = { size: number }> {
+  readonly task: "classify" | "detect";
+  /** Reads the data, builds the model (weights from config.seed), checks that they fit together. */
+  prepare(config: TrainConfig, log: (message: string, level?: "info" | "warn") => void): Promise<PreparedTask<B>>;
+  /** The model input for a batch (called inside tf.tidy). */
+  inputs(batch: B): tf.Tensor;
+  /** Mean loss of a batch (called inside tf.tidy under the gradient tape). */
+  loss(outputs: tf.Tensor | tf.Tensor[], batch: B): tf.Scalar;
+  /** Per-batch means averaged over the epoch into train_<name> (e.g. train_acc); inside tf.tidy. */
+  trainMetrics?(outputs: tf.Tensor | tf.Tensor[], batch: B): Record<string, tf.Scalar>;
+  validate(model: tf.LayersModel, loader: TaskLoader<B>): Promise<ValidationResult>;
+  /** Higher is better; decides best.ckpt and early stopping. */
+  fitness(metrics: Record<string, number>): number;
+  /** Name under which the best fitness so far is reported in epoch metrics (classify: best_acc). */
+  readonly bestMetricName: string;
+  /** results.csv columns after `epoch`: [metric key, column name]. */
+  readonly resultsColumns: [string, string][];
+  /** Log lines for the old metrics API's parsers (classify: "Train Loss: 0.5234, Train Accuracy: 82.45%"). */
+  logLines(stage: LogStage, metrics: Record<string, number>): string[];
+}
+
+const adapterFactories = new Map<string, () => TaskAdapter>();
+
+/** Detection registers itself here; the loop creates a fresh adapter per run. */
+export function registerTaskAdapter(task: TaskAdapter["task"], create: () => TaskAdapter): void {
+  adapterFactories.set(task, create);
+}
+
+export function createTaskAdapter(task: TaskAdapter["task"]): TaskAdapter {
+  const create = adapterFactories.get(task);
+  if (!create) throw new Error(`no training adapter for task "${task}"; available: ${[...adapterFactories.keys()].join(", ")}`);
+  return create();
+}

@@ -1,0 +1,221 @@
+import { describe, it, expect, beforeAll } from "vitest";
+import { mkdir, mkdtemp, readFile, readdir } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../backend/index";
+import { makeShapesImageFolder } from "../data/testing/shapes";
+import type { ModelGraph } from "../graph/index";
+import { readCheckpointHeader } from "./checkpoint";
+import { train, type TrainEvent, type TrainResult } from "./loop";
+import type { TrainConfigInput } from "./config";
+
+/** The reference CNN of MEASUREMENTS.md as a graph: 3 convs 16/32/64, GAP, dense logits. */
+function referenceCnn(classes: number): ModelGraph {
+  const chain = [
+    { id: "input", type: "Input" },
+    { id: "conv1", type: "Conv2d", data: { filters: 16, kernel_size: 3, activation: "relu" } },
+    { id: "pool1", type: "MaxPool", data: { kernel_size: 2 } },
+    { id: "conv2", type: "Conv2d", data: { filters: 32, kernel_size: 3, activation: "relu" } },
+    { id: "pool2", type: "MaxPool", data: { kernel_size: 2 } },
+    { id: "conv3", type: "Conv2d", data: { filters: 64, kernel_size: 3, activation: "relu" } },
+    { id: "gap", type: "GlobalAvgPool" },
+    { id: "head", type: "Dense", data: { units: classes } },
+  ];
+  return { nodes: chain, edges: chain.slice(1).map((node, i) => ({ source: chain[i].id, target: node.id })) };
+}
+
+/** A residual block: conv → conv, added back onto the block's input. */
+function skipGraph(classes: number): ModelGraph {
+  return {
+    nodes: [
+      { id: "input", type: "Input" },
+      { id: "stem", type: "Conv2d", data: { filters: 8, kernel_size: 3, stride: 2, activation: "relu" } },
+      { id: "a", type: "Conv2d", data: { filters: 8, kernel_size: 3, activation: "relu" } },
+      { id: "b", type: "Conv2d", data: { filters: 8, kernel_size: 3 } },
+      { id: "skip", type: "Add" },
+      { id: "gap", type: "GlobalAvgPool" },
+      { id: "head", type: "Dense", data: { units: classes } },
+    ],
+    edges: [
+      { source: "input", target: "stem" },
+      { source: "stem", target: "a" },
+      { source: "a", target: "b" },
+      { source: "b", target: "skip" },
+      { source: "stem", target: "skip" },
+      { source: "skip", target: "gap" },
+      { source: "gap", target: "head" },
+    ],
+  };
+}
+
+let data: string;
+let runsDir: string;
+
+beforeAll(async () => {
+  await initBackend("auto");
+  const root = await mkdtemp(path.join(os.tmpdir(), "loop-test-"));
+  data = path.join(root, "shapes");
+  runsDir = path.join(root, "runs");
+  await makeShapesImageFolder(data, { classes: 3, perClass: 60, size: 32, seed: 3 });
+});
+
+const base = (overrides: Partial<TrainConfigInput>): TrainConfigInput => ({
+  data,
+  model: referenceCnn(3),
+  imgsz: 32,
+  batch: 16,
+  optimizer: "Adam",
+  lr0: 0.005,
+  warmup_epochs: 0,
+  runsDir,
+  project: "test",
+  log_every: 1,
+  ...overrides,
+});
+
+async function run(config: TrainConfigInput, control?: (events: TrainEvent[]) => "continue" | "stop" | "pause"): Promise<{ result: TrainResult; events: TrainEvent[] }> {
+  const events: TrainEvent[] = [];
+  const result = await train(config, { onEvent: (e) => void events.push(e), control: control && (() => control(events)) });
+  return { result, events };
+}
+
+const epochEnds = (events: TrainEvent[]) => events.filter((e): e is Extract<TrainEvent, { type: "epoch_end" }> => e.type === "epoch_end");
+const logs = (events: TrainEvent[]) => events.flatMap((e) => (e.type === "log" ? [e.message] : []));
+
+describe("training loop (classification)", () => {
+  it("learns: the reference CNN separates generated shapes (val_acc ≥ 0.9)", async () => {
+    const { result, events } = await run(base({ name: "learn", epochs: 15, patience: 15 }));
+    const ends = epochEnds(events);
+    expect(result.status).toBe("completed");
+    expect(result.bestFitness).toBeGreaterThanOrEqual(0.9);
+    expect(ends.at(-1)!.metrics.train_loss).toBeLessThan(ends[0].metrics.train_loss);
+
+    // Memory stays flat across epochs (optimizer slots exist from the first step on).
+    const start = events.findIndex((e) => e.type === "start");
+    expect(start).toBe(0);
+    const metrics = ends.at(-1)!.metrics;
+    for (const key of ["train_loss", "train_acc", "val_loss", "val_acc", "top1_acc", "top3_acc", "top5_acc", "macro_f1", "micro_f1", "learning_rate", "best_acc", "epoch_seconds", "images_per_sec"]) {
+      expect(metrics[key], key).toBeTypeOf("number");
+    }
+    const validation = events.find((e) => e.type === "validation");
+    expect(validation && validation.type === "validation" && validation.details).toMatchObject({ classNames: ["circle", "square", "triangle"] });
+
+    // The old metrics API's log formats.
+    const lines = logs(events);
+    expect(lines).toContain("Epoch [3/15] started");
+    expect(lines.some((l) => /^Train Loss: \d+\.\d{4}, Train Accuracy: \d+\.\d{2}%$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^Validation Loss: \d+\.\d{4}, Validation Accuracy: \d+\.\d{2}%$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^Validation macro_F1: \d\.\d{4}$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^Validation Top-k Accuracy: \{'top1': [\d.]+, 'top3': [\d.]+, 'top5': [\d.]+\}$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^New best model saved with Accuracy: \d+\.\d{2}%$/.test(l))).toBe(true);
+
+    // The run folder.
+    expect((await readdir(result.runDir)).sort()).toEqual(["args.json", "results.csv", "weights"]);
+    const csv = (await readFile(path.join(result.runDir, "results.csv"), "utf8")).trim().split("\n");
+    expect(csv[0]).toBe("epoch,train/loss,train/acc,val/loss,metrics/accuracy_top1,metrics/accuracy_top3,metrics/accuracy_top5,metrics/macro_f1,metrics/micro_f1,lr/pg0,time");
+    expect(csv).toHaveLength(16);
+    const best = await readCheckpointHeader(result.bestCheckpoint);
+    expect(best.metrics?.top1_acc).toBe(result.bestFitness);
+    expect(JSON.parse(await readFile(path.join(result.runDir, "args.json"), "utf8"))).toMatchObject({ epochs: 15, imgsz: 32, data });
+  });
+
+  it("trains a graph with a skip connection (loss falls) and keeps tensor memory flat", async () => {
+    const counts: number[] = [];
+    const events: TrainEvent[] = [];
+    const result = await train(base({ name: "skip", model: skipGraph(3), epochs: 3, optimizer: "SGD", lr0: 0.05 }), {
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === "epoch_end") counts.push(tf.memory().numTensors);
+      },
+    });
+    expect(result.status).toBe("completed");
+    const ends = epochEnds(events);
+    expect(ends[2].metrics.train_loss).toBeLessThan(ends[0].metrics.train_loss);
+    expect(new Set(counts).size).toBe(1);
+  });
+
+  it("resumes to the same per-epoch metrics as an uninterrupted run (stop at an epoch boundary, pause mid-epoch)", async () => {
+    const config = base({ epochs: 3, optimizer: "AdamW", lr0: 0.003, warmup_epochs: 1, cos_lr: true });
+    const whole = await run({ ...config, name: "whole" });
+
+    // Stop once epoch 1 has ended.
+    const first = await run({ ...config, name: "parts" }, (events) => (epochEnds(events).length === 1 ? "stop" : "continue"));
+    expect(first.result.status).toBe("stopped");
+    expect(first.events.some((e) => e.type === "stopped")).toBe(true);
+    // Resume, then pause after the 4th step of epoch 2.
+    const stepsInEpoch2 = (events: TrainEvent[]) => events.filter((e) => e.type === "step" && e.epoch === 2).length;
+    const second = await run({ ...config, name: "parts", resume: true }, (events) => (stepsInEpoch2(events) === 4 ? "pause" : "continue"));
+    expect(second.result.status).toBe("paused");
+    expect(second.result.epochsCompleted).toBe(1);
+    const third = await run({ ...config, name: "parts", resume: true });
+    expect(third.result.status).toBe("completed");
+    expect(third.result.runDir).toBe(first.result.runDir);
+
+    const resumed = [...epochEnds(first.events), ...epochEnds(third.events)];
+    const reference = epochEnds(whole.events);
+    expect(resumed.map((e) => e.epoch)).toEqual([1, 2, 3]);
+    for (const [i, ref] of reference.entries()) {
+      for (const key of ["train_loss", "train_acc", "val_loss", "val_acc", "learning_rate", "macro_f1"]) {
+        expect(resumed[i].metrics[key], `epoch ${i + 1} ${key}`).toBeCloseTo(ref.metrics[key], 5);
+      }
+    }
+    const csv = (await readFile(path.join(first.result.runDir, "results.csv"), "utf8")).trim().split("\n");
+    expect(csv.map((line) => line.split(",")[0])).toEqual(["epoch", "1", "2", "3"]);
+  });
+
+  it("raises epochs on resume of a finished run, and refuses resuming a finished run without", async () => {
+    const config = base({ epochs: 1, name: "extend" });
+    await run(config);
+    await expect(run({ ...config, resume: true })).rejects.toThrow(/already trained 1 of 1 epochs; pass epochs > 1/);
+    const more = await run({ ...config, resume: true, epochs: 2 });
+    expect(epochEnds(more.events).map((e) => e.epoch)).toEqual([2]);
+  });
+
+  it("stops early when fitness does not improve for `patience` epochs", async () => {
+    const { result, events } = await run(base({ name: "early", epochs: 6, patience: 2, lr0: 1e-9 }));
+    expect(result.status).toBe("completed");
+    expect(result.stoppedEarly).toBe(true);
+    expect(result.epochsCompleted).toBe(3);
+    expect(result.bestEpoch).toBe(1);
+    expect(logs(events).some((l) => l.startsWith("Stopping training early as no improvement observed in last 2 epochs"))).toBe(true);
+  });
+
+  it("fine-tunes from an earlier run: matching layers load, a head for other classes is re-initialised", async () => {
+    const source = await run(base({ name: "source", epochs: 1 }));
+    const twoClasses = path.join(path.dirname(data), "two");
+    await makeShapesImageFolder(twoClasses, { classes: 2, perClass: 10, size: 32, seed: 9 });
+    const { events } = await run(base({ name: "finetune", data: twoClasses, model: referenceCnn(2), epochs: 1, pretrained: source.result.runDir }));
+    const lines = logs(events);
+    expect(lines).toContain(`Transferred 6/8 items from pretrained weights ${source.result.bestCheckpoint}`);
+    expect(lines).toContain("Re-initialised (name or shape differs): head/kernel, head/bias");
+  });
+
+  it("names what is wrong in bad inputs", async () => {
+    const root = path.dirname(data);
+    await expect(run(base({ name: "bad", data: path.join(root, "missing") }))).rejects.toThrow(/dataset folder not found: .*missing/);
+    const empty = path.join(root, "empty");
+    await mkdir(path.join(empty, "cats"), { recursive: true });
+    await mkdir(path.join(empty, "dogs"), { recursive: true });
+    await expect(run(base({ name: "bad", data: empty }))).rejects.toThrow(/no images found in .*empty/);
+    const single = path.join(root, "single");
+    await makeShapesImageFolder(single, { classes: 1, perClass: 5, size: 32, layout: "flat" });
+    await expect(run(base({ name: "bad", data: single }))).rejects.toThrow(/at least 2 classes.*circle/);
+    await expect(run(base({ name: "bad", imgsz: 16 }))).rejects.toThrow("imgsz must be ≥ 32");
+    const broken = referenceCnn(3);
+    broken.edges.push({ source: "nowhere", target: "head" });
+    await expect(run(base({ name: "bad", model: broken }))).rejects.toThrow(/nowhere/);
+    await expect(run(base({ name: "bad", model: referenceCnn(5) }))).rejects.toThrow(/does not fit 3 classes \(circle, square, triangle\)/);
+
+    // Resuming with a dataset whose classes differ from the checkpoint's.
+    const stopped = await run(base({ name: "classes", epochs: 2 }), () => "stop");
+    expect(stopped.result.status).toBe("stopped");
+    const other = path.join(root, "other");
+    await makeShapesImageFolder(other, { classes: 4, perClass: 5, size: 32 });
+    await expect(run(base({ name: "classes", resume: true, data: other }))).rejects.toThrow(
+      /dataset classes \[circle, square, triangle, cross\] differ from the checkpoint's classes \[circle, square, triangle\]/,
+    );
+    const header = await readCheckpointHeader(stopped.result.lastCheckpoint);
+    expect(header.progress).toMatchObject({ epoch: 1, step: 0 });
+  });
+});

@@ -1,0 +1,412 @@
+import path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend, type BackendInfo } from "../backend/index";
+import { createTaskAdapter, type PreparedTask, type TaskAdapter } from "./adapter";
+import {
+  assignWeights,
+  disposeContents,
+  readCheckpoint,
+  resolveCheckpointPath,
+  saveCheckpoint,
+  transferWeights,
+  CheckpointError,
+  type CheckpointContents,
+  type TrainProgress,
+} from "./checkpoint";
+import { effectiveWarmupEpochs, parseTrainConfig, resolveOptimizer, type ResolvedOptimizer, type TrainConfig, type TrainConfigInput } from "./config";
+import { clipByGlobalNorm, TrainOptimizer, type TrainableVariable } from "./optimizers";
+import { createRunFolder, epochCheckpoint, openRunFolder, ResultsCsv, writeArgs, type RunFolder } from "./run-folder";
+import { learningRateAt, type ScheduleOptions } from "./schedule";
+import "./classify";
+
+export type LogStage = "start" | "epoch_start" | "training" | "validation" | "epoch_end" | "completed" | "stopped";
+
+export type TrainEvent =
+  | {
+      type: "start";
+      backend: BackendInfo;
+      runDir: string;
+      task: TrainConfig["task"];
+      epochs: number;
+      /** First epoch this process runs (> 1 when resuming). */
+      startEpoch: number;
+      resumed: boolean;
+      classNames: string[];
+      params: number;
+      optimizer: ResolvedOptimizer;
+      trainImages: number;
+      valImages: number;
+    }
+  | { type: "epoch_start"; epoch: number; epochs: number }
+  | { type: "step"; epoch: number; epochs: number; step: number; steps: number; loss: number; lr: number; imgsPerSec: number }
+  | { type: "validation"; epoch: number; metrics: Record<string, number>; details?: Record<string, unknown> }
+  | { type: "epoch_end"; epoch: number; epochs: number; metrics: Record<string, number>; isBest: boolean; seconds: number }
+  | { type: "completed"; epochs: number; bestEpoch: number; bestFitness: number | null; stoppedEarly: boolean; runDir: string; metrics: Record<string, number> }
+  | { type: "stopped" | "paused"; epoch: number; step: number; runDir: string }
+  | { type: "log"; level: "info" | "warn" | "error"; message: string; stage: LogStage; epoch?: number };
+
+export type TrainControl = "continue" | "stop" | "pause";
+
+export interface TrainHooks {
+  onEvent?(event: TrainEvent): void | Promise<void>;
+  /** Polled between steps: "stop" ends the run, "pause" ends it resumably; both write weights/last. */
+  control?(): TrainControl;
+}
+
+export interface TrainResult {
+  status: "completed" | "stopped" | "paused";
+  stoppedEarly: boolean;
+  runDir: string;
+  /** Epochs fully trained so far (over all resumes). */
+  epochsCompleted: number;
+  bestEpoch: number;
+  bestFitness: number | null;
+  /** Metrics of the last completed epoch, and of the best one. */
+  metrics: Record<string, number>;
+  bestMetrics: Record<string, number>;
+  lastCheckpoint: string;
+  bestCheckpoint: string;
+}
+
+export class TrainError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainError";
+  }
+}
+
+/** Settings a resumed run may change; everything else comes from the checkpoint. */
+const RESUMABLE_KEYS = ["epochs", "lr0", "patience", "device", "log_every", "save_period", "val", "data", "runsDir"] as const;
+
+/**
+ * Trains `config.task` with the task's adapter. Pause/stop write weights/last with the position
+ * inside the epoch; resume replays the interrupted epoch's data order, skips the batches already
+ * trained and continues mid-epoch, so its metrics equal an uninterrupted run's.
+ */
+export async function train(input: TrainConfigInput, hooks: TrainHooks = {}, opts: { adapter?: TaskAdapter } = {}): Promise<TrainResult> {
+  let config = parseTrainConfig(input);
+  let folder: RunFolder;
+  let resumeFrom: CheckpointContents | undefined;
+  if (config.resume) {
+    folder = await openRunFolder(path.join(config.runsDir, config.project, config.name));
+    resumeFrom = await readCheckpoint(folder.lastCheckpoint);
+    const overrides = Object.fromEntries(RESUMABLE_KEYS.filter((key) => key in input).map((key) => [key, input[key]]));
+    config = parseTrainConfig({ ...resumeFrom.header.config, ...overrides, resume: true, exist_ok: true });
+    const done = resumeFrom.header.progress.epoch - 1;
+    if (resumeFrom.header.progress.epoch > config.epochs) {
+      disposeContents(resumeFrom);
+      throw new TrainError(`cannot resume ${folder.dir}: it already trained ${done} of ${config.epochs} epochs; pass epochs > ${done} to continue`);
+    }
+  } else {
+    folder = await createRunFolder({ runsDir: config.runsDir, project: config.project, name: config.name, existOk: config.exist_ok });
+  }
+
+  const emit = async (event: TrainEvent) => {
+    await hooks.onEvent?.(event);
+  };
+  const log = (message: string, stage: LogStage, level: "info" | "warn" | "error" = "info", epoch?: number) =>
+    emit({ type: "log", level, message, stage, epoch });
+
+  const backend = await initBackend(config.device);
+  const adapter = opts.adapter ?? createTaskAdapter(config.task);
+  const pendingLogs: { message: string; level: "info" | "warn" }[] = [];
+  let prepared: PreparedTask<{ size: number }>;
+  try {
+    prepared = await adapter.prepare(config, (message, level = "info") => pendingLogs.push({ message, level }));
+  } catch (error) {
+    if (resumeFrom) disposeContents(resumeFrom);
+    throw error;
+  }
+  try {
+    return await runTraining({ config, folder, resumeFrom, adapter, prepared, backend, emit, log, pendingLogs, control: hooks.control });
+  } finally {
+    if (resumeFrom) disposeContents(resumeFrom);
+    await prepared.trainLoader.close();
+    await prepared.valLoader?.close();
+    prepared.model.dispose();
+  }
+}
+
+interface RunContext {
+  config: TrainConfig;
+  folder: RunFolder;
+  resumeFrom?: CheckpointContents;
+  adapter: TaskAdapter;
+  prepared: PreparedTask<{ size: number }>;
+  backend: BackendInfo;
+  emit(event: TrainEvent): Promise<void>;
+  log(message: string, stage: LogStage, level?: "info" | "warn" | "error", epoch?: number): Promise<void>;
+  pendingLogs: { message: string; level: "info" | "warn" }[];
+  control?: () => TrainControl;
+}
+
+async function runTraining(ctx: RunContext): Promise<TrainResult> {
+  const { config, folder, resumeFrom, adapter, prepared, emit, log } = ctx;
+  const { model, trainLoader, valLoader, classNames } = prepared;
+  for (const entry of ctx.pendingLogs) await log(entry.message, "start", entry.level);
+
+  let optimizerChoice: ResolvedOptimizer;
+  let progress: TrainProgress = { epoch: 1, step: 0, running: {}, trainSeconds: 0, bestFitness: null, bestEpoch: 0 };
+  if (resumeFrom) {
+    const saved = resumeFrom.header;
+    if (saved.classNames.join("\u0000") !== classNames.join("\u0000")) {
+      throw new CheckpointError(
+        `dataset classes [${classNames.join(", ")}] differ from the checkpoint's classes [${saved.classNames.join(", ")}] (${folder.lastCheckpoint})`,
+      );
+    }
+    assignWeights(model, resumeFrom.weights);
+    if (!saved.optimizer) throw new CheckpointError(`${folder.lastCheckpoint} has no optimizer state to resume from`);
+    optimizerChoice = { name: saved.optimizer.name, lr0: config.lr0 !== saved.config.lr0 ? config.lr0 : saved.optimizer.lr0, momentum: saved.optimizer.momentum, reason: "resumed" };
+    progress = saved.progress;
+    await log(`Resuming ${folder.dir} from epoch ${progress.epoch}${progress.step > 0 ? ` step ${progress.step}` : ""}`, "start");
+  } else {
+    optimizerChoice = resolveOptimizer(config, classNames.length, config.epochs * trainLoader.length);
+    if (config.pretrained) await loadPretrained(model, config.pretrained, (message) => log(message, "start"));
+  }
+
+  const trainable: TrainableVariable[] = model.trainableWeights.map((w) => ({ key: w.originalName, variable: w.read() as tf.Variable, decay: w.shape.length > 1 }));
+  const optimizer = new TrainOptimizer({ name: optimizerChoice.name, momentum: optimizerChoice.momentum, nesterov: config.nesterov, weightDecay: config.weight_decay });
+  try {
+    if (resumeFrom?.optimizer) optimizer.setState(resumeFrom.optimizer, trainable);
+    const argsForFile = { ...config, data: typeof config.data === "string" ? config.data : config.data.root, optimizer_resolved: optimizerChoice };
+    await writeArgs(folder, argsForFile);
+    const columns = ["epoch", ...adapter.resultsColumns.map(([, column]) => column), "lr/pg0", "time"];
+    const results = resumeFrom ? await ResultsCsv.resume(folder.resultsFile, columns, progress.epoch) : ResultsCsv.create(folder.resultsFile, columns);
+
+    await emit({
+      type: "start",
+      backend: ctx.backend,
+      runDir: folder.dir,
+      task: config.task,
+      epochs: config.epochs,
+      startEpoch: progress.epoch,
+      resumed: Boolean(resumeFrom),
+      classNames,
+      params: model.countParams(),
+      optimizer: optimizerChoice,
+      trainImages: trainLoader.count,
+      valImages: valLoader?.count ?? 0,
+    });
+    await log(`Device: ${ctx.backend.description}`, "start");
+    await log(`Optimizer: ${optimizerChoice.name}(lr0=${optimizerChoice.lr0}, momentum=${optimizerChoice.momentum}) — ${optimizerChoice.reason}`, "start");
+
+    const schedule: ScheduleOptions = {
+      lr0: optimizerChoice.lr0,
+      lrf: config.lrf,
+      epochs: config.epochs,
+      cosLr: config.cos_lr,
+      warmupEpochs: effectiveWarmupEpochs(config),
+      stepsPerEpoch: trainLoader.length,
+    };
+    const checkpointBase = {
+      model,
+      task: config.task,
+      classNames,
+      inputShape: prepared.inputShape,
+      graph: prepared.graph,
+      seed: config.seed,
+      config: { ...config } as Record<string, unknown>,
+    };
+    const save = (file: string, state: TrainProgress, metrics?: Record<string, number>) =>
+      saveCheckpoint(file, {
+        ...checkpointBase,
+        optimizer: { state: optimizer.getState(), lr0: optimizerChoice.lr0, momentum: optimizerChoice.momentum },
+        progress: state,
+        metrics,
+      });
+
+    let lastMetrics = resumeFrom?.header.metrics ?? {};
+    let bestMetrics = lastMetrics;
+    let stoppedEarly = false;
+    const steps = trainLoader.length;
+    const validating = config.val && valLoader !== undefined && valLoader.count > 0;
+
+    for (let epoch = progress.epoch; epoch <= config.epochs; epoch++) {
+      const resumingMidEpoch = epoch === progress.epoch && progress.step > 0;
+      const running: Record<string, number> = resumingMidEpoch ? { ...progress.running } : {};
+      let trainSeconds = resumingMidEpoch ? progress.trainSeconds : 0;
+      let step = 0;
+      let lr = learningRateAt(schedule, epoch, 0);
+      await emit({ type: "epoch_start", epoch, epochs: config.epochs });
+      await log(`Epoch [${epoch}/${config.epochs}] started`, "epoch_start", "info", epoch);
+
+      const interrupted = async (request: TrainControl): Promise<TrainResult> => {
+        const state: TrainProgress = { ...progress, epoch, step, running, trainSeconds };
+        await save(folder.lastCheckpoint, state, lastMetrics);
+        const type = request === "pause" ? "paused" : "stopped";
+        await emit({ type, epoch, step, runDir: folder.dir });
+        await log(`Training ${type} at epoch ${epoch} step ${step}/${steps}; resume continues from ${folder.lastCheckpoint}`, "stopped", "info", epoch);
+        return result(type, false);
+      };
+      const result = (status: TrainResult["status"], early: boolean): TrainResult => ({
+        status,
+        stoppedEarly: early,
+        runDir: folder.dir,
+        epochsCompleted: status === "completed" ? Math.min(epoch, config.epochs) : epoch - 1,
+        bestEpoch: progress.bestEpoch,
+        bestFitness: progress.bestFitness,
+        metrics: lastMetrics,
+        bestMetrics,
+        lastCheckpoint: folder.lastCheckpoint,
+        bestCheckpoint: folder.bestCheckpoint,
+      });
+
+      const toSkip = resumingMidEpoch ? progress.step : 0;
+      for await (const batch of trainLoader.epoch(epoch)) {
+        if (step < toSkip) {
+          step++;
+          continue;
+        }
+        const request = ctx.control?.() ?? "continue";
+        if (request !== "continue") return await interrupted(request);
+        lr = learningRateAt(schedule, epoch, step);
+        const started = performance.now();
+        const values = trainStep(model, adapter, optimizer, trainable, batch, lr, config.clip_grad);
+        const scalars = await readScalars(values);
+        trainSeconds += (performance.now() - started) / 1000;
+        running.seen = (running.seen ?? 0) + batch.size;
+        for (const [name, value] of Object.entries(scalars)) running[name] = (running[name] ?? 0) + value * batch.size;
+        step++;
+        if (step % config.log_every === 0 || step === steps) {
+          await emit({
+            type: "step",
+            epoch,
+            epochs: config.epochs,
+            step,
+            steps,
+            loss: running.loss / running.seen,
+            lr,
+            imgsPerSec: running.seen / Math.max(trainSeconds, 1e-9),
+          });
+        }
+      }
+      if (!running.seen) throw new TrainError(`epoch ${epoch} had no training batches`);
+
+      const metrics: Record<string, number> = {};
+      for (const [name, sum] of Object.entries(running)) if (name !== "seen") metrics[`train_${name}`] = sum / running.seen;
+      for (const line of adapter.logLines("train", metrics)) await log(line, "training", "info", epoch);
+
+      const validationStarted = performance.now();
+      let isBest = true;
+      if (validating) {
+        const validation = await adapter.validate(model, valLoader!);
+        Object.assign(metrics, validation.metrics);
+        await emit({ type: "validation", epoch, metrics: validation.metrics, details: validation.details });
+        for (const line of adapter.logLines("validation", validation.metrics)) await log(line, "validation", "info", epoch);
+        const fitness = adapter.fitness(validation.metrics);
+        isBest = progress.bestFitness === null || fitness > progress.bestFitness;
+        if (isBest) progress = { ...progress, bestFitness: fitness, bestEpoch: epoch };
+      } else {
+        progress = { ...progress, bestEpoch: epoch };
+      }
+      const validationSeconds = (performance.now() - validationStarted) / 1000;
+      const seconds = trainSeconds + validationSeconds;
+      metrics.learning_rate = lr;
+      if (progress.bestFitness !== null) metrics[adapter.bestMetricName] = progress.bestFitness;
+      metrics.epoch_seconds = seconds;
+      metrics.images_per_sec = running.seen / Math.max(trainSeconds, 1e-9);
+      lastMetrics = metrics;
+      if (isBest) bestMetrics = metrics;
+
+      const next: TrainProgress = { ...progress, epoch: epoch + 1, step: 0, running: {}, trainSeconds: 0 };
+      await save(folder.lastCheckpoint, next, metrics);
+      if (isBest) {
+        await save(folder.bestCheckpoint, next, metrics);
+        for (const line of adapter.logLines("best", metrics)) await log(line, "epoch_end", "info", epoch);
+      }
+      if (config.save_period > 0 && epoch % config.save_period === 0) await save(epochCheckpoint(folder, epoch), next, metrics);
+      await results.append({
+        epoch,
+        ...Object.fromEntries(adapter.resultsColumns.map(([key, column]) => [column, metrics[key]])),
+        "lr/pg0": lr,
+        time: seconds,
+      });
+      progress = next;
+      await emit({ type: "epoch_end", epoch, epochs: config.epochs, metrics, isBest, seconds });
+
+      if (validating && epoch - progress.bestEpoch >= config.patience && epoch < config.epochs) {
+        stoppedEarly = true;
+        await log(
+          `Stopping training early as no improvement observed in last ${config.patience} epochs. Best results observed at epoch ${progress.bestEpoch}, best model saved as ${folder.bestCheckpoint}.`,
+          "epoch_end",
+          "info",
+          epoch,
+        );
+        break;
+      }
+    }
+
+    const epochsCompleted = progress.epoch - 1;
+    await emit({
+      type: "completed",
+      epochs: epochsCompleted,
+      bestEpoch: progress.bestEpoch,
+      bestFitness: progress.bestFitness,
+      stoppedEarly,
+      runDir: folder.dir,
+      metrics: lastMetrics,
+    });
+    await log(`Training completed: ${epochsCompleted} epochs, best epoch ${progress.bestEpoch}; results saved to ${folder.dir}`, "completed");
+    return {
+      status: "completed",
+      stoppedEarly,
+      runDir: folder.dir,
+      epochsCompleted,
+      bestEpoch: progress.bestEpoch,
+      bestFitness: progress.bestFitness,
+      metrics: lastMetrics,
+      bestMetrics,
+      lastCheckpoint: folder.lastCheckpoint,
+      bestCheckpoint: folder.bestCheckpoint,
+    };
+  } finally {
+    optimizer.dispose();
+  }
+}
+
+/** One optimisation step; returns the batch loss and the adapter's training metrics as scalars. */
+export function trainStep<B extends { size: number }>(
+  model: tf.LayersModel,
+  adapter: Pick<TaskAdapter<B>, "inputs" | "loss" | "trainMetrics">,
+  optimizer: TrainOptimizer,
+  trainable: TrainableVariable[],
+  batch: B,
+  lr: number,
+  clipGrad: number,
+): Record<string, tf.Scalar> {
+  return tf.tidy(() => {
+    const x = adapter.inputs(batch);
+    let outputs: tf.Tensor | tf.Tensor[] = [];
+    const { value, grads } = tf.variableGrads(() => {
+      const out = model.apply(x, { training: true }) as tf.Tensor | tf.Tensor[];
+      // Kept past the tape's own tidy for the training metrics; disposed below.
+      outputs = Array.isArray(out) ? out.map((t) => tf.keep(t)) : tf.keep(out);
+      return adapter.loss(out, batch);
+    }, trainable.map((t) => t.variable));
+    const extras = adapter.trainMetrics?.(outputs, batch) ?? {};
+    tf.dispose(outputs);
+    optimizer.apply(clipGrad > 0 ? clipByGlobalNorm(grads, clipGrad).grads : grads, trainable, lr);
+    return { loss: value, ...extras };
+  });
+}
+
+async function readScalars(values: Record<string, tf.Scalar>): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const [name, tensor] of Object.entries(values)) {
+    out[name] = (await tensor.data())[0];
+    tensor.dispose();
+  }
+  return out;
+}
+
+async function loadPretrained(model: tf.LayersModel, source: string, log: (message: string) => Promise<void>): Promise<void> {
+  const file = await resolveCheckpointPath(source);
+  const contents = await readCheckpoint(file);
+  try {
+    const { loaded, skipped } = transferWeights(model, contents.weights);
+    await log(`Transferred ${loaded.length}/${loaded.length + skipped.length} items from pretrained weights ${file}`);
+    if (skipped.length > 0) await log(`Re-initialised (name or shape differs): ${skipped.join(", ")}`);
+  } finally {
+    disposeContents(contents);
+  }
+}

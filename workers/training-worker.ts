@@ -1,0 +1,27 @@
+import { getDb } from "@/db/client";
+import { env } from "@/server/env";
+import { jobRegistry } from "@/server/jobs";
+import { runWorker } from "@/server/jobs/worker-process";
+
+/** A training worker: works the studio's pg-boss queues, one training job per slot, and beats a heartbeat. */
+const { db, close } = getDb();
+const slots = env().STUDIO_WORKER_SLOTS ?? 1;
+const worker = await runWorker({ db, databaseUrl: env().DATABASE_URL!, registry: jobRegistry, slots });
+console.log(`[worker] ${worker.workerId} ready: pid ${process.pid}, ${slots} slot(s), queues ${jobRegistry.jobs.map((j) => j.name).join(", ")}`);
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`[worker] ${signal}: finishing running jobs`);
+  try {
+    await worker.stop(25_000);
+    await close();
+    process.exit(0);
+  } catch (error) {
+    console.error(`[worker] unclean shutdown: ${(error as Error).message}`);
+    process.exit(1);
+  }
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));
