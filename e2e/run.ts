@@ -13,7 +13,7 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "studio-e2e-"));
 const adminPassword = "e2e-admin-password";
 const baseUrl = `http://localhost:${port}`;
 
-const studioEnv = {
+const studioEnv: NodeJS.ProcessEnv = {
   ...process.env,
   PORT: String(port),
   STUDIO_DATA_DIR: dataDir,

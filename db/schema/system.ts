@@ -1,4 +1,4 @@
-import { integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigserial, customType, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 /** One row per worker process; the heartbeat tells /api/health and the fleet view who is alive. */
 export const workers = pgTable(
@@ -16,3 +16,10 @@ export const workers = pgTable(
   },
   (t) => [uniqueIndex("workers_kind_host_pid_unique").on(t.kind, t.host, t.pid)],
 );
+
+/** Used by @socket.io/postgres-adapter for packets too large for NOTIFY; declared so migrations own it. */
+export const socketIoAttachments = pgTable("socket_io_attachments", {
+  id: bigserial("id", { mode: "number" }).unique(),
+  createdAt: timestamp("created_at", { withTimezone: true }).defaultNow(),
+  payload: customType<{ data: Buffer }>({ dataType: () => "bytea" })("payload"),
+});

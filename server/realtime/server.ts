@@ -42,16 +42,6 @@ interface SocketData {
 
 type StudioSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
-/** The socket.io adapter stores messages too big for NOTIFY here. */
-async function ensureAdapterTable(pool: pg.Pool): Promise<void> {
-  try {
-    await pool.query("CREATE TABLE IF NOT EXISTS socket_io_attachments (id bigserial UNIQUE, created_at timestamptz DEFAULT now(), payload bytea)");
-  } catch (error) {
-    // Two sidecars starting at once race on the catalog; the loser finds the table made.
-    if ((error as { code?: string }).code !== "23505") throw error;
-  }
-}
-
 function bearerFrom(value: unknown): string | undefined {
   if (typeof value !== "string" || value === "") return undefined;
   return /^Bearer\s/i.test(value) ? value : `Bearer ${value}`;
@@ -77,7 +67,6 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
   });
 
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 3, application_name: "studio-realtime" });
-  await ensureAdapterTable(pool);
 
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(httpServer, {
     path: "/socket.io/",
