@@ -10,7 +10,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["server/env.ts", "e2e/**", "**/*.test.ts", "vitest.config.ts", "vitest.setup.ts", "drizzle.config.ts", "next.config.ts", "server/ml/**", "workers/supervisor.ts", "db/testing/**"],
+    files: ["server/env.ts", "e2e/**", "**/*.test.ts", "vitest.config.ts", "vitest.setup.ts", "drizzle.config.ts", "next.config.ts", "server/ml/**", "server/bench/**", "workers/supervisor.ts", "db/testing/**"],
     rules: { "no-restricted-properties": "off" },
   },
 );

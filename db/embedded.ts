@@ -21,6 +21,8 @@ export async function startEmbeddedPostgres(opts: {
 }): Promise<EmbeddedServer> {
   const initialised = fs.existsSync(path.join(opts.dir, "PG_VERSION"));
   fs.mkdirSync(path.dirname(opts.dir), { recursive: true });
+  const asRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  if (asRoot) makeReachableForPostgresUser(path.dirname(opts.dir));
   const server = new EmbeddedPostgres({
     databaseDir: opts.dir,
     port: opts.port,
@@ -28,7 +30,7 @@ export async function startEmbeddedPostgres(opts: {
     password: opts.password,
     persistent: true,
     // PostgreSQL refuses to run as root; the package can create an unprivileged user for it.
-    createPostgresUser: typeof process.getuid === "function" && process.getuid() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ["-c", "max_connections=200", "-c", "listen_addresses=127.0.0.1"],
     onLog: (m) => opts.onLog?.(String(m).trimEnd()),
     onError: (m) => opts.onLog?.(String(m instanceof Error ? m.message : m).trimEnd()),
@@ -68,5 +70,24 @@ function removeStalePid(dir: string): void {
     if (pid > 0) process.kill(pid, 0);
   } catch {
     fs.rmSync(pidFile, { force: true });
+  }
+}
+
+/**
+ * As root, PostgreSQL runs as the unprivileged `postgres` user, which must be able to traverse
+ * every folder above its data. We open up the data folder itself (it is ours) and refuse, with
+ * the fix spelled out, when a folder above it is closed.
+ */
+function makeReachableForPostgresUser(dataParent: string): void {
+  const mode = fs.statSync(dataParent).mode;
+  if ((mode & 0o001) === 0) fs.chmodSync(dataParent, (mode & 0o777) | 0o711);
+  for (let dir = path.dirname(path.resolve(dataParent)); ; dir = path.dirname(dir)) {
+    if ((fs.statSync(dir).mode & 0o001) === 0) {
+      throw new Error(
+        `The embedded PostgreSQL runs as user "postgres" (not root) and cannot enter ${dir}. ` +
+          `Set STUDIO_DATA_DIR to a folder outside it, run \`chmod o+x ${dir}\`, or set DATABASE_URL.`,
+      );
+    }
+    if (dir === path.dirname(dir)) break;
   }
 }

@@ -58,8 +58,10 @@ log("database migrated");
 }
 studioSecret();
 
-if (!dev && !fs.existsSync(path.join(root, ".next", "BUILD_ID"))) {
-  log("no production build yet: running next build (once)");
+const buildStamp = path.join(root, ".next", "studio-source-hash");
+const sourceHash = hashWebSources();
+if (!dev && (!fs.existsSync(path.join(root, ".next", "BUILD_ID")) || readIfExists(buildStamp) !== sourceHash)) {
+  log("no production build of the current sources: running next build");
   const build = spawnSync(process.execPath, [path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"], {
     cwd: root,
     stdio: "inherit",
@@ -70,6 +72,7 @@ if (!dev && !fs.existsSync(path.join(root, ".next", "BUILD_ID"))) {
     await pg?.stop();
     process.exit(1);
   }
+  fs.writeFileSync(buildStamp, sourceHash);
 }
 
 interface Supervised {
@@ -153,3 +156,23 @@ process.on("SIGTERM", () => void shutdown("SIGTERM"));
 // If whatever started us dies without passing its signal on, we are re-parented: stop too.
 const parentAtStart = process.ppid;
 setInterval(() => process.ppid !== parentAtStart && void shutdown("parent process gone"), 1_000).unref();
+
+function readIfExists(file: string): string | null {
+  return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : null;
+}
+
+/** A hash of everything the web build is made from, so a changed checkout is rebuilt before it is served. */
+function hashWebSources(): string {
+  const hash = crypto.createHash("sha256");
+  const visit = (entry: string) => {
+    const full = path.join(root, entry);
+    if (!fs.existsSync(full)) return;
+    if (fs.statSync(full).isDirectory()) {
+      for (const child of fs.readdirSync(full).sort()) visit(path.join(entry, child));
+    } else if (/\.(tsx?|css|json|sql)$/.test(entry) && !entry.endsWith(".test.ts")) {
+      hash.update(entry).update(fs.readFileSync(full));
+    }
+  };
+  for (const entry of ["app", "components", "server", "db", "public", "next.config.ts", "package-lock.json", "tsconfig.json"]) visit(entry);
+  return hash.digest("hex");
+}

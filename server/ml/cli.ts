@@ -285,7 +285,7 @@ export async function runCli(argv: string[], print: Print = (text) => console.lo
       return runPredict(args, json, print);
     case "bench": {
       const { runTrainBench } = await import("../bench/train");
-      await runTrainBench(print);
+      await runTrainBench(print, []);
       return;
     }
   }

@@ -1,4 +1,7 @@
+import { experimentTopic } from "@/server/experiments/topic";
+import { datasetTopic } from "@/server/datasets/topic";
 import { systemStatsRoute } from "./system-route";
+import { registerTopicKind } from "./topics";
 import { registerWsRoute } from "./ws-routes";
 
 /**
@@ -6,3 +9,6 @@ import { registerWsRoute } from "./ws-routes";
  * add one line each: `registerWsRoute("/ws/training/{id}", …)`, `registerTopicKind("experiment", …)`.
  */
 registerWsRoute("/ws/system", systemStatsRoute);
+registerTopicKind("experiment", experimentTopic);
+
+registerTopicKind("dataset", datasetTopic);

@@ -126,27 +126,35 @@ describe("depthwise gradient kernels on wasm match the TF.js CPU originals", () 
   });
 });
 
+interface PoolCase {
+  label: string;
+  x: [number, number, number, number];
+  filterSize: [number, number];
+  strides: [number, number];
+  pad: "same" | "valid";
+}
+
 describe("pooling gradient kernels on wasm", () => {
-  const poolCases = [
+  const poolCases: PoolCase[] = [
     { label: "2x2 stride 2", x: [2, 8, 6, 3], filterSize: [2, 2], strides: [2, 2], pad: "valid" },
     { label: "2x2 stride 2 odd size", x: [2, 7, 9, 3], filterSize: [2, 2], strides: [2, 2], pad: "valid" },
     { label: "3x3 stride 2 same", x: [2, 9, 7, 4], filterSize: [3, 3], strides: [2, 2], pad: "same" },
     { label: "5x5 stride 1 same (SPPF)", x: [1, 8, 8, 3], filterSize: [5, 5], strides: [1, 1], pad: "same" },
     { label: "3x2 stride 1 valid", x: [2, 6, 5, 2], filterSize: [3, 2], strides: [1, 1], pad: "valid" },
-  ] as const;
+  ];
 
-  function poolOutShape(c: (typeof poolCases)[number]): number[] {
-    return tf.backend_util.computePool2DInfo(c.x as unknown as [number, number, number, number], c.filterSize as unknown as [number, number], c.strides as unknown as [number, number], 1, c.pad).outShape;
+  function poolOutShape(c: PoolCase): number[] {
+    return tf.backend_util.computePool2DInfo(c.x, c.filterSize, c.strides, 1, c.pad).outShape;
   }
 
   it.each(poolCases)("MaxPoolGrad matches the CPU original: $label", async (c) => {
     // Ties (equal values in a window) must send the gradient to the first maximum only, as TF does.
     const xValues = seededValues(size(c.x), 9).map((v) => Math.round(v * 4) / 4);
-    const x = tf.tensor4d(xValues, c.x as unknown as [number, number, number, number]);
-    const output = await tf.maxPool(x, c.filterSize as unknown as [number, number], c.strides as unknown as [number, number], c.pad).data();
+    const x = tf.tensor4d(xValues, c.x);
+    const output = await tf.maxPool(x, c.filterSize, c.strides, c.pad).data();
     x.dispose();
     const dyShape = poolOutShape(c);
-    const inputs = { dy: { shape: dyShape, values: seededValues(size(dyShape), 10) }, input: { shape: [...c.x] as number[], values: xValues }, output: { shape: dyShape, values: output as Float32Array } };
+    const inputs = { dy: { shape: dyShape, values: seededValues(size(dyShape), 10) }, input: { shape: c.x, values: xValues }, output: { shape: dyShape, values: output as Float32Array } };
     const attrs = { filterSize: c.filterSize, strides: c.strides, pad: c.pad, dimRoundingMode: undefined };
     const ours = await runOurs("wasm", "MaxPoolGrad", inputs, attrs);
     expectClose(ours.values, await runOriginalCpu("MaxPoolGrad", inputs, attrs), c.label);
@@ -158,8 +166,8 @@ describe("pooling gradient kernels on wasm", () => {
     const dyShape = poolOutShape(c);
     const xValues = seededValues(size(c.x), 11);
     const dyValues = seededValues(size(dyShape), 12);
-    const pooled = tf.tidy(() => tf.avgPool(tf.tensor4d(xValues, c.x as unknown as [number, number, number, number]), c.filterSize as unknown as [number, number], c.strides as unknown as [number, number], c.pad).dataSync());
-    const dx = (await runOurs("wasm", "AvgPoolGrad", { dy: { shape: dyShape, values: dyValues }, input: { shape: [...c.x] as number[], values: xValues } }, { filterSize: c.filterSize, strides: c.strides, pad: c.pad })).values;
+    const pooled = tf.tidy(() => tf.avgPool(tf.tensor4d(xValues, c.x), c.filterSize, c.strides, c.pad).dataSync());
+    const dx = (await runOurs("wasm", "AvgPoolGrad", { dy: { shape: dyShape, values: dyValues }, input: { shape: c.x, values: xValues } }, { filterSize: c.filterSize, strides: c.strides, pad: c.pad })).values;
     const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((sum, v, i) => sum + v * b[i], 0);
     expect(dot(dx, xValues)).toBeCloseTo(dot(pooled, dyValues), 4);
   });

@@ -3,7 +3,8 @@ import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
-import { labelPathFor, parseYoloLabels, readYolo, type LabelProblem } from "./yolo";
+import { labelPathFor, parseYoloLabels, readYolo } from "./yolo";
+import type { LabelProblem } from "./detect-index";
 
 async function png(file: string) {
   await mkdir(path.dirname(file), { recursive: true });

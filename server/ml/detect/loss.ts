@@ -97,10 +97,13 @@ export function detectionLoss(raw: tf.Tensor, gtBoxes: Box[][], opts: DetectionL
       anchorPx[2 * a + 1] = grid.points[2 * a + 1] * grid.strides[a];
     }
 
+    // Dense per-anchor targets (background rows carry weight 0): no gather, whose gradient needs a
+    // kernel (UnsortedSegmentSum) the WASM backend lacks.
     const targetScores = new Float32Array(batch * anchors * nc);
-    const fgIndex: number[] = [];
-    const fgWeight: number[] = [];
-    const fgTargets: number[] = []; // xyxy in grid units
+    const weights = new Float32Array(batch * anchors);
+    const targetBoxes = new Float32Array(batch * anchors * 4); // xyxy, grid units
+    const binWeights = new Float32Array(batch * anchors * 4 * regMax);
+    let positives = 0;
     for (let b = 0; b < batch; b++) {
       const boxes = gtBoxes[b];
       const gtXyxy = new Float32Array(boxes.length * 4);
@@ -118,13 +121,29 @@ export function detectionLoss(raw: tf.Tensor, gtBoxes: Box[][], opts: DetectionL
       );
       targetScores.set(assigned.targetScores, b * anchors * nc);
       for (let a = 0; a < anchors; a++) {
-        if (!assigned.fgMask[a]) continue;
+        const row = b * anchors + a;
+        const ax = grid.points[2 * a];
+        const ay = grid.points[2 * a + 1];
+        if (!assigned.fgMask[a]) {
+          // A unit box at the anchor keeps the (zero-weighted) CIoU finite.
+          targetBoxes.set([ax - 0.5, ay - 0.5, ax + 0.5, ay + 0.5], 4 * row);
+          continue;
+        }
+        positives++;
         let weight = 0;
         for (let c = 0; c < nc; c++) weight += assigned.targetScores[a * nc + c];
+        weights[row] = weight;
         const s = grid.strides[a];
-        fgIndex.push(b * anchors + a);
-        fgWeight.push(weight);
-        for (let k = 0; k < 4; k++) fgTargets.push(assigned.targetBoxes[4 * a + k] / s);
+        const [x1, y1, x2, y2] = Array.from(assigned.targetBoxes.subarray(4 * a, 4 * a + 4), (v) => v / s);
+        targetBoxes.set([x1, y1, x2, y2], 4 * row);
+        // DFL target: the distance splits its mass between the two neighbouring bins.
+        [ax - x1, ay - y1, x2 - ax, y2 - ay].forEach((d, side) => {
+          const t = Math.min(Math.max(d, 0), regMax - 1 - 0.01);
+          const left = Math.floor(t);
+          const base = (row * 4 + side) * regMax;
+          binWeights[base + left] = left + 1 - t;
+          binWeights[base + left + 1] = t - left;
+        });
       }
     }
     let scoreSum = 0;
@@ -138,32 +157,12 @@ export function detectionLoss(raw: tf.Tensor, gtBoxes: Box[][], opts: DetectionL
 
     let boxLoss: tf.Scalar = tf.scalar(0);
     let dflLoss: tf.Scalar = tf.scalar(0);
-    const n = fgIndex.length;
-    if (n > 0) {
-      const index = tf.tensor1d(fgIndex, "int32");
-      const weight = tf.tensor1d(fgWeight);
-      const predFg = tf.gather(predBoxes.reshape([batch * anchors, 4]), index) as tf.Tensor2D;
-      const targetFg = tf.tensor2d(fgTargets, [n, 4]);
-      const iou = ciouTensor(predFg, targetFg);
+    if (positives > 0) {
+      const weight = tf.tensor1d(weights);
+      const iou = ciouTensor(predBoxes.reshape([batch * anchors, 4]) as tf.Tensor2D, tf.tensor2d(targetBoxes, [batch * anchors, 4]));
       boxLoss = tf.scalar(1).sub(iou).mul(weight).sum().div(normaliser).mul(gains.box) as tf.Scalar;
-
-      // DFL: cross-entropy against the two bins around each target distance, weighted by proximity.
-      const binWeights = new Float32Array(n * 4 * regMax);
-      for (let i = 0; i < n; i++) {
-        const a = fgIndex[i] % anchors;
-        const ax = grid.points[2 * a];
-        const ay = grid.points[2 * a + 1];
-        const [x1, y1, x2, y2] = fgTargets.slice(4 * i, 4 * i + 4);
-        [ax - x1, ay - y1, x2 - ax, y2 - ay].forEach((d, side) => {
-          const t = Math.min(Math.max(d, 0), regMax - 1 - 0.01);
-          const left = Math.floor(t);
-          const base = (i * 4 + side) * regMax;
-          binWeights[base + left] = left + 1 - t;
-          binWeights[base + left + 1] = t - left;
-        });
-      }
-      const logProbs = tf.logSoftmax(tf.gather(dist.reshape([batch * anchors, 4 * regMax]), index).reshape([n, 4, regMax]));
-      const perSide = logProbs.mul(tf.tensor3d(binWeights, [n, 4, regMax])).sum(-1).neg();
+      const logProbs = tf.logSoftmax(dist.reshape([batch * anchors, 4, regMax]));
+      const perSide = logProbs.mul(tf.tensor3d(binWeights, [batch * anchors, 4, regMax])).sum(-1).neg();
       dflLoss = perSide.mean(-1).mul(weight).sum().div(normaliser).mul(gains.dfl) as tf.Scalar;
     }
     return { box_loss: boxLoss, cls_loss: clsLoss, dfl_loss: dflLoss, total: boxLoss.add(clsLoss).add(dflLoss) as tf.Scalar };

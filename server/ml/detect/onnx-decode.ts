@@ -2,12 +2,13 @@
 // Ultralytics' export layout [N, 4 + nc, anchors] (xywh in input pixels, sigmoid class scores), the same
 // computation as decodeRawOutput. Plugged into exportOnnx through its `head` option.
 
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import { exportOnnx, type OnnxExportOptions } from "../export/onnx";
 import type { OnnxGraph } from "../export/onnx-graph";
 import type { Shape } from "../graph/registry";
 import type { ModelGraph } from "../graph/schema";
 import { makeAnchors, REG_MAX, DEFAULT_STRIDES } from "./dfl";
+import { detectHeadSchema } from "./head";
 
 export interface DecodeHeadOptions {
   imgsz: [number, number];
@@ -65,7 +66,8 @@ export async function exportDetectionOnnx(
 ): Promise<Uint8Array> {
   const imgsz: [number, number] = typeof opts.imgsz === "number" ? [opts.imgsz, opts.imgsz] : opts.imgsz;
   const detect = graph.nodes.find((n) => n.type === "Detect");
-  const data = (detect?.data ?? {}) as { reg_max?: number; strides?: number[] };
+  if (!detect) throw new Error("ONNX detection export: the graph has no Detect node");
+  const data = detectHeadSchema.parse(detect.data ?? {});
   const head = yoloDecodeHead({ imgsz, numClasses: opts.classNames.length, regMax: data.reg_max, strides: data.strides });
   return exportOnnx(model, graph, { ...opts, task: "detect", head });
 }

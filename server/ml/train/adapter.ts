@@ -39,8 +39,12 @@ export type LogStage = "train" | "validation" | "best";
  */
 export interface TaskAdapter<B extends { size: number } = { size: number }> {
   readonly task: "classify" | "detect";
-  /** Reads the data, builds the model (weights from config.seed), checks that they fit together. */
-  prepare(config: TrainConfig, log: (message: string, level?: "info" | "warn") => void): Promise<PreparedTask<B>>;
+  /**
+   * Reads the data, builds the model (weights from config.seed), checks that they fit together.
+   * `expect.classNames` (when resuming) must equal the dataset's classes: check with assertSameClasses
+   * before building the model, so the user hears about the classes, not about an output shape.
+   */
+  prepare(config: TrainConfig, log: (message: string, level?: "info" | "warn") => void, expect?: { classNames: string[]; source: string }): Promise<PreparedTask<B>>;
   /** The model input for a batch (called inside tf.tidy). */
   inputs(batch: B): tf.Tensor;
   /** Mean loss of a batch (called inside tf.tidy under the gradient tape). */
@@ -56,6 +60,19 @@ export interface TaskAdapter<B extends { size: number } = { size: number }> {
   readonly resultsColumns: [string, string][];
   /** Log lines for the old metrics API's parsers (classify: "Train Loss: 0.5234, Train Accuracy: 82.45%"). */
   logLines(stage: LogStage, metrics: Record<string, number>): string[];
+}
+
+export class ClassMismatchError extends Error {
+  constructor(datasetClasses: string[], expectedClasses: string[], source: string) {
+    super(`dataset classes [${datasetClasses.join(", ")}] differ from the checkpoint's classes [${expectedClasses.join(", ")}] (${source})`);
+    this.name = "ClassMismatchError";
+  }
+}
+
+export function assertSameClasses(datasetClasses: string[], expect: { classNames: string[]; source: string } | undefined): void {
+  if (!expect) return;
+  const same = datasetClasses.length === expect.classNames.length && datasetClasses.every((name, i) => name === expect.classNames[i]);
+  if (!same) throw new ClassMismatchError(datasetClasses, expect.classNames, expect.source);
 }
 
 const adapterFactories = new Map<string, () => TaskAdapter>();

@@ -4,7 +4,7 @@ import { createClassifyLoader, type Batch } from "../data/loader";
 import { compileGraph, GraphError, type ModelGraph } from "../graph/index";
 import { classificationMetrics } from "../metrics/classify";
 import { zooGraph } from "../zoo/index";
-import { registerTaskAdapter, type TaskAdapter, type TaskLoader, type ValidationResult } from "./adapter";
+import { assertSameClasses, registerTaskAdapter, type TaskAdapter, type TaskLoader, type ValidationResult } from "./adapter";
 import type { TrainConfig } from "./config";
 
 const percent = (fraction: number) => `${(fraction * 100).toFixed(2)}%`;
@@ -116,10 +116,11 @@ export function createClassifyAdapter(): TaskAdapter<Batch> {
       ["micro_f1", "metrics/micro_f1"],
     ],
 
-    async prepare(runConfig, log) {
+    async prepare(runConfig, log, expect) {
       config = runConfig;
       const index: ClassifyIndex = typeof runConfig.data === "string" ? await readImageFolder(runConfig.data, { seed: runConfig.seed }) : runConfig.data;
       classNames = index.classes;
+      assertSameClasses(classNames, expect);
       if (classNames.length < 2) {
         throw new DatasetError(`dataset ${index.root} has ${classNames.length === 1 ? `only one class (${classNames[0]})` : "no classes"}; classification needs at least 2 class folders`);
       }

@@ -1,7 +1,7 @@
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, type BackendInfo } from "../backend/index";
-import { createTaskAdapter, type PreparedTask, type TaskAdapter } from "./adapter";
+import { assertSameClasses, createTaskAdapter, type PreparedTask, type TaskAdapter } from "./adapter";
 import {
   assignWeights,
   disposeContents,
@@ -85,10 +85,11 @@ const RESUMABLE_KEYS = ["epochs", "lr0", "patience", "device", "log_every", "sav
  */
 export async function train(input: TrainConfigInput, hooks: TrainHooks = {}, opts: { adapter?: TaskAdapter } = {}): Promise<TrainResult> {
   let config = parseTrainConfig(input);
-  let folder: RunFolder;
+  let resumeFolder: RunFolder | undefined;
   let resumeFrom: CheckpointContents | undefined;
   if (config.resume) {
-    folder = await openRunFolder(path.join(config.runsDir, config.project, config.name));
+    const folder = await openRunFolder(path.join(config.runsDir, config.project, config.name));
+    resumeFolder = folder;
     resumeFrom = await readCheckpoint(folder.lastCheckpoint);
     const overrides = Object.fromEntries(RESUMABLE_KEYS.filter((key) => key in input).map((key) => [key, input[key]]));
     config = parseTrainConfig({ ...resumeFrom.header.config, ...overrides, resume: true, exist_ok: true });
@@ -97,8 +98,6 @@ export async function train(input: TrainConfigInput, hooks: TrainHooks = {}, opt
       disposeContents(resumeFrom);
       throw new TrainError(`cannot resume ${folder.dir}: it already trained ${done} of ${config.epochs} epochs; pass epochs > ${done} to continue`);
     }
-  } else {
-    folder = await createRunFolder({ runsDir: config.runsDir, project: config.project, name: config.name, existOk: config.exist_ok });
   }
 
   const emit = async (event: TrainEvent) => {
@@ -112,12 +111,15 @@ export async function train(input: TrainConfigInput, hooks: TrainHooks = {}, opt
   const pendingLogs: { message: string; level: "info" | "warn" }[] = [];
   let prepared: PreparedTask<{ size: number }>;
   try {
-    prepared = await adapter.prepare(config, (message, level = "info") => pendingLogs.push({ message, level }));
+    const expect = resumeFrom && resumeFolder && { classNames: resumeFrom.header.classNames, source: resumeFolder.lastCheckpoint };
+    prepared = await adapter.prepare(config, (message, level = "info") => pendingLogs.push({ message, level }), expect);
   } catch (error) {
     if (resumeFrom) disposeContents(resumeFrom);
     throw error;
   }
   try {
+    // Created only once the data and model are known to be fine, so failed starts leave no empty exp folders.
+    const folder = resumeFolder ?? (await createRunFolder({ runsDir: config.runsDir, project: config.project, name: config.name, existOk: config.exist_ok }));
     return await runTraining({ config, folder, resumeFrom, adapter, prepared, backend, emit, log, pendingLogs, control: hooks.control });
   } finally {
     if (resumeFrom) disposeContents(resumeFrom);
@@ -143,25 +145,20 @@ interface RunContext {
 async function runTraining(ctx: RunContext): Promise<TrainResult> {
   const { config, folder, resumeFrom, adapter, prepared, emit, log } = ctx;
   const { model, trainLoader, valLoader, classNames } = prepared;
-  for (const entry of ctx.pendingLogs) await log(entry.message, "start", entry.level);
 
   let optimizerChoice: ResolvedOptimizer;
   let progress: TrainProgress = { epoch: 1, step: 0, running: {}, trainSeconds: 0, bestFitness: null, bestEpoch: 0 };
   if (resumeFrom) {
     const saved = resumeFrom.header;
-    if (saved.classNames.join("\u0000") !== classNames.join("\u0000")) {
-      throw new CheckpointError(
-        `dataset classes [${classNames.join(", ")}] differ from the checkpoint's classes [${saved.classNames.join(", ")}] (${folder.lastCheckpoint})`,
-      );
-    }
+    assertSameClasses(classNames, { classNames: saved.classNames, source: folder.lastCheckpoint });
     assignWeights(model, resumeFrom.weights);
     if (!saved.optimizer) throw new CheckpointError(`${folder.lastCheckpoint} has no optimizer state to resume from`);
     optimizerChoice = { name: saved.optimizer.name, lr0: config.lr0 !== saved.config.lr0 ? config.lr0 : saved.optimizer.lr0, momentum: saved.optimizer.momentum, reason: "resumed" };
     progress = saved.progress;
-    await log(`Resuming ${folder.dir} from epoch ${progress.epoch}${progress.step > 0 ? ` step ${progress.step}` : ""}`, "start");
+    ctx.pendingLogs.push({ message: `Resuming ${folder.dir} from epoch ${progress.epoch}${progress.step > 0 ? ` step ${progress.step}` : ""}`, level: "info" });
   } else {
     optimizerChoice = resolveOptimizer(config, classNames.length, config.epochs * trainLoader.length);
-    if (config.pretrained) await loadPretrained(model, config.pretrained, (message) => log(message, "start"));
+    if (config.pretrained) await loadPretrained(model, config.pretrained, (message) => ctx.pendingLogs.push({ message, level: "info" }));
   }
 
   const trainable: TrainableVariable[] = model.trainableWeights.map((w) => ({ key: w.originalName, variable: w.read() as tf.Variable, decay: w.shape.length > 1 }));
@@ -187,6 +184,7 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
       trainImages: trainLoader.count,
       valImages: valLoader?.count ?? 0,
     });
+    for (const entry of ctx.pendingLogs) await log(entry.message, "start", entry.level);
     await log(`Device: ${ctx.backend.description}`, "start");
     await log(`Optimizer: ${optimizerChoice.name}(lr0=${optimizerChoice.lr0}, momentum=${optimizerChoice.momentum}) — ${optimizerChoice.reason}`, "start");
 
@@ -218,6 +216,18 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
     let lastMetrics = resumeFrom?.header.metrics ?? {};
     let bestMetrics = lastMetrics;
     let stoppedEarly = false;
+    const resultOf = (status: TrainResult["status"], early: boolean, epochsCompleted: number): TrainResult => ({
+      status,
+      stoppedEarly: early,
+      runDir: folder.dir,
+      epochsCompleted,
+      bestEpoch: progress.bestEpoch,
+      bestFitness: progress.bestFitness,
+      metrics: lastMetrics,
+      bestMetrics,
+      lastCheckpoint: folder.lastCheckpoint,
+      bestCheckpoint: folder.bestCheckpoint,
+    });
     const steps = trainLoader.length;
     const validating = config.val && valLoader !== undefined && valLoader.count > 0;
 
@@ -236,21 +246,8 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
         const type = request === "pause" ? "paused" : "stopped";
         await emit({ type, epoch, step, runDir: folder.dir });
         await log(`Training ${type} at epoch ${epoch} step ${step}/${steps}; resume continues from ${folder.lastCheckpoint}`, "stopped", "info", epoch);
-        return result(type, false);
+        return resultOf(type, false, epoch - 1);
       };
-      const result = (status: TrainResult["status"], early: boolean): TrainResult => ({
-        status,
-        stoppedEarly: early,
-        runDir: folder.dir,
-        epochsCompleted: status === "completed" ? Math.min(epoch, config.epochs) : epoch - 1,
-        bestEpoch: progress.bestEpoch,
-        bestFitness: progress.bestFitness,
-        metrics: lastMetrics,
-        bestMetrics,
-        lastCheckpoint: folder.lastCheckpoint,
-        bestCheckpoint: folder.bestCheckpoint,
-      });
-
       const toSkip = resumingMidEpoch ? progress.step : 0;
       for await (const batch of trainLoader.epoch(epoch)) {
         if (step < toSkip) {
@@ -347,18 +344,7 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
       metrics: lastMetrics,
     });
     await log(`Training completed: ${epochsCompleted} epochs, best epoch ${progress.bestEpoch}; results saved to ${folder.dir}`, "completed");
-    return {
-      status: "completed",
-      stoppedEarly,
-      runDir: folder.dir,
-      epochsCompleted,
-      bestEpoch: progress.bestEpoch,
-      bestFitness: progress.bestFitness,
-      metrics: lastMetrics,
-      bestMetrics,
-      lastCheckpoint: folder.lastCheckpoint,
-      bestCheckpoint: folder.bestCheckpoint,
-    };
+    return resultOf("completed", stoppedEarly, epochsCompleted);
   } finally {
     optimizer.dispose();
   }
@@ -399,13 +385,13 @@ async function readScalars(values: Record<string, tf.Scalar>): Promise<Record<st
   return out;
 }
 
-async function loadPretrained(model: tf.LayersModel, source: string, log: (message: string) => Promise<void>): Promise<void> {
+async function loadPretrained(model: tf.LayersModel, source: string, log: (message: string) => void): Promise<void> {
   const file = await resolveCheckpointPath(source);
   const contents = await readCheckpoint(file);
   try {
     const { loaded, skipped } = transferWeights(model, contents.weights);
-    await log(`Transferred ${loaded.length}/${loaded.length + skipped.length} items from pretrained weights ${file}`);
-    if (skipped.length > 0) await log(`Re-initialised (name or shape differs): ${skipped.join(", ")}`);
+    log(`Transferred ${loaded.length}/${loaded.length + skipped.length} items from pretrained weights ${file}`);
+    if (skipped.length > 0) log(`Re-initialised (name or shape differs): ${skipped.join(", ")}`);
   } finally {
     disposeContents(contents);
   }

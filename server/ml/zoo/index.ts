@@ -48,13 +48,6 @@ export const zooModels: ZooModel[] = [
   ...yolov8Models,
 ];
 
-/** Adds a model to the zoo at run time (plugins; the built-in models are listed above). */
-export function registerZooModel(model: ZooModel): void {
-  const existing = zooModels.findIndex((m) => m.name === model.name);
-  if (existing >= 0) zooModels.splice(existing, 1, model);
-  else zooModels.push(model);
-}
-
 export function findZooModel(name: string): ZooModel {
   const model = zooModels.find((m) => m.name === name);
   if (!model) throw new Error(`unknown zoo model "${name}"; available: ${zooModels.map((m) => m.name).join(", ")}`);

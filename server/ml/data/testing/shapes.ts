@@ -33,22 +33,25 @@ const shapeTests: Record<(typeof SHAPE_CLASSES)[number], Inside> = {
   diamond: (dx, dy, r) => Math.abs(dx) + Math.abs(dy) <= r,
 };
 
-function randomColour(rng: Rng): [number, number, number] {
-  return [rng.int(256), rng.int(256), rng.int(256)];
+function luma([r, g, b]: [number, number, number]): number {
+  return 0.299 * r + 0.587 * g + 0.114 * b;
 }
 
-function distinctColour(rng: Rng, from: [number, number, number]): [number, number, number] {
+/**
+ * Random colours, but the shape is always clearly lighter than the background: with a fixed polarity a
+ * small CNN learns the outline within a few epochs, while colour alone still says nothing about the class.
+ */
+function shapeColours(rng: Rng): { background: [number, number, number]; foreground: [number, number, number] } {
   for (;;) {
-    const c = randomColour(rng);
-    const d = Math.hypot(c[0] - from[0], c[1] - from[1], c[2] - from[2]);
-    if (d > 150) return c;
+    const background: [number, number, number] = [rng.int(150), rng.int(150), rng.int(150)];
+    const foreground: [number, number, number] = [100 + rng.int(156), 100 + rng.int(156), 100 + rng.int(156)];
+    if (luma(foreground) - luma(background) >= 80) return { background, foreground };
   }
 }
 
 export function drawShape(shape: (typeof SHAPE_CLASSES)[number], size: number, rng: Rng): Uint8Array {
-  const background = randomColour(rng);
-  const foreground = distinctColour(rng, background);
-  const radius = size * rng.uniform(0.22, 0.38);
+  const { background, foreground } = shapeColours(rng);
+  const radius = size * rng.uniform(0.25, 0.42);
   const cx = rng.uniform(radius, size - radius);
   const cy = rng.uniform(radius, size - radius);
   const inside = shapeTests[shape];
@@ -57,7 +60,7 @@ export function drawShape(shape: (typeof SHAPE_CLASSES)[number], size: number, r
     for (let x = 0; x < size; x++) {
       const colour = inside(x + 0.5 - cx, y + 0.5 - cy, radius) ? foreground : background;
       const o = (y * size + x) * 3;
-      for (let c = 0; c < 3; c++) pixels[o + c] = colour[c] + rng.normal() * 12;
+      for (let c = 0; c < 3; c++) pixels[o + c] = colour[c] + rng.normal() * 8;
     }
   }
   return new Uint8Array(pixels.buffer);

@@ -9,6 +9,7 @@ import {
   elementwiseFlops,
   emitActivation,
   noParams,
+  numeric,
   positiveInt,
   product,
   tfActivation,
@@ -54,9 +55,9 @@ registerLayerType<z.output<typeof inputSchema>>({
 const batchNormSchema = withAliases(
   { eps: ["epsilon"] },
   z.object({
-    eps: z.coerce.number().positive().default(1e-5),
+    eps: numeric(z.number().positive()).default(1e-5),
     // Keras convention: moving = momentum·moving + (1 − momentum)·batch (PyTorch's 0.1 is Keras' 0.9).
-    momentum: z.coerce.number().min(0).max(1).default(0.9),
+    momentum: numeric(z.number().min(0).max(1)).default(0.9),
   }),
 );
 
@@ -116,7 +117,7 @@ registerLayerType(activationType("Tanh", [], "tanh"));
 
 const leakySchema = withAliases(
   { alpha: ["negative_slope", "slope"] },
-  z.object({ alpha: z.coerce.number().min(0).default(0.01) }),
+  z.object({ alpha: numeric(z.number().min(0)).default(0.01) }),
 );
 
 registerLayerType<z.output<typeof leakySchema>>({
@@ -152,7 +153,7 @@ registerLayerType({
   },
 });
 
-const dropoutSchema = withAliases({ rate: ["p", "dropout"] }, z.object({ rate: z.coerce.number().min(0).lt(1).default(0.5) }));
+const dropoutSchema = withAliases({ rate: ["p", "dropout"] }, z.object({ rate: numeric(z.number().min(0).lt(1)).default(0.5) }));
 
 registerLayerType<z.output<typeof dropoutSchema>>({
   type: "Dropout",

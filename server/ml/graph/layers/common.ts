@@ -19,9 +19,12 @@ export function withAliases<T extends z.ZodType>(aliases: Record<string, string[
   }, schema);
 }
 
-/** Editors often send numbers as strings; accept "3" as 3. */
-export const positiveInt = z.coerce.number().int().positive();
-export const nonNegativeInt = z.coerce.number().int().nonnegative();
+/** Editors often send numbers as strings; accept "3" as 3 (but keep a missing value missing). */
+export function numeric<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v), schema);
+}
+export const positiveInt = numeric(z.number().int().positive());
+export const nonNegativeInt = numeric(z.number().int().nonnegative());
 
 /** true/false, also as the strings "true"/"false" that form inputs send. */
 export const booleanish = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
