@@ -1,4 +1,6 @@
+import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
@@ -31,14 +33,17 @@ function freePort(): Promise<number> {
  */
 export default async function setup(project: TestProject) {
   let server: EmbeddedServer | undefined;
+  let clusterDir: string | undefined;
   let adminUrl: string;
   if (process.env.DATABASE_URL) {
     const url = new URL(process.env.DATABASE_URL);
     url.pathname = "/postgres";
     adminUrl = url.toString();
   } else {
+    // A cluster of its own per run, so concurrent runs never share (or drop) each other's databases.
+    clusterDir = fs.mkdtempSync(path.join(os.tmpdir(), "studio-test-pg-"));
     server = await startEmbeddedPostgres({
-      dir: path.resolve(".studio-test/pg"),
+      dir: path.join(clusterDir, "pg"),
       port: await freePort(),
       password: "studio-test",
     });
@@ -47,8 +52,7 @@ export default async function setup(project: TestProject) {
 
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  const leftovers = await admin.query("SELECT datname FROM pg_database WHERE datname LIKE 'studio_test_%'");
-  for (const row of leftovers.rows) await admin.query(`DROP DATABASE IF EXISTS "${row.datname}" WITH (FORCE)`);
+  await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DB} WITH (FORCE)`);
   await admin.query(`CREATE DATABASE ${TEMPLATE_DB}`);
   await admin.end();
 
@@ -59,5 +63,6 @@ export default async function setup(project: TestProject) {
   project.provide("pgAdminUrl", adminUrl);
   return async () => {
     await server?.stop();
+    if (clusterDir) fs.rmSync(clusterDir, { recursive: true, force: true });
   };
 }

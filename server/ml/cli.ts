@@ -16,6 +16,7 @@ import { readImageFolder, isImageFile } from "./data/imagefolder";
 import { decodeImageResized } from "./data/image";
 import { createClassifyLoader } from "./data/loader";
 import { exportOnnx } from "./export/onnx";
+import { exportDetectionOnnx } from "./detect/onnx-decode";
 import { trainConfigSchema, type TrainConfigInput } from "./train/config";
 import { disposeContents, loadCheckpointModel, readCheckpoint, resolveCheckpointPath, writeFileAtomic, CHECKPOINT_EXTENSION } from "./train/checkpoint";
 import { evaluateClassifier, outputsProbabilities } from "./train/classify";
@@ -195,15 +196,19 @@ async function runExport(args: CliArgs["args"], json: boolean, print: Print): Pr
     let output: string;
     if (format === "onnx") {
       if (!header.graph) throw new CliError(`${file} has no model graph; ONNX export needs a model built from a graph`);
-      const bytes = await exportOnnx(model, header.graph, {
+      const options = {
         opset: args.opset === undefined ? undefined : Number(args.opset),
         dynamicBatch: args.dynamic === undefined ? true : Boolean(args.dynamic),
         half: Boolean(args.half ?? false),
         int8: Boolean(args.int8 ?? false),
         classNames: header.classNames,
-        task: header.task,
         imgsz: header.inputShape[0],
-      });
+      };
+      // Detection models get the decode (DFL, anchors, sigmoid) appended, like Ultralytics' export.
+      const bytes =
+        header.task === "detect"
+          ? await exportDetectionOnnx(model, header.graph, options)
+          : await exportOnnx(model, header.graph, { ...options, task: header.task });
       output = String(args.output ?? `${base}.onnx`);
       await writeFileAtomic(output, [bytes]);
     } else {

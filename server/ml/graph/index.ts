@@ -1,3 +1,5 @@
+// Detection heads are node types too; registering them here means any graph can use them.
+import "../detect/head";
 export { GraphError, modelGraphSchema, mergedEdges, type GraphEdge, type GraphNode, type ModelGraph } from "./schema";
 export {
   registerLayerType,

@@ -18,6 +18,7 @@ import { clipByGlobalNorm, TrainOptimizer, type TrainableVariable } from "./opti
 import { createRunFolder, epochCheckpoint, openRunFolder, ResultsCsv, writeArgs, type RunFolder } from "./run-folder";
 import { learningRateAt, type ScheduleOptions } from "./schedule";
 import "./classify";
+import "../detect/adapter";
 
 export type LogStage = "start" | "epoch_start" | "training" | "validation" | "epoch_end" | "completed" | "stopped";
 
