@@ -1,7 +1,7 @@
-import { NotBuiltYet } from "@/components/empty-state";
 import { requirePageCaller } from "@/server/auth/page";
+import { SystemView } from "./system-view";
 
-export default async function Page() {
+export default async function SystemPage() {
   await requirePageCaller();
-  return <NotBuiltYet title="system" />;
+  return <SystemView />;
 }

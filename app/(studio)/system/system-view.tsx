@@ -1,0 +1,94 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import { useT } from "@/components/i18n";
+import { errorText, useTRPC } from "@/components/trpc";
+
+function StatusBadge({ status }: { status: string }) {
+  return (
+    <span className="badge" style={{ background: status === "up" ? "#e3f5ea" : "#fbe7e5", color: status === "up" ? "var(--ok)" : "var(--danger)" }}>
+      {status}
+    </span>
+  );
+}
+
+export function SystemView() {
+  const { t } = useT();
+  const trpc = useTRPC();
+  const health = useQuery({ ...trpc.system.health.queryOptions(), refetchInterval: 5_000 });
+  const workers = useQuery({ ...trpc.system.workers.queryOptions(), refetchInterval: 5_000 });
+  const error = health.error ?? workers.error;
+  const checks = health.data?.checks;
+
+  return (
+    <>
+      <h1>{t("system")}</h1>
+      {error && <p className="error">{errorText(error)}</p>}
+      {health.data && (
+        <div className="panel" data-testid="health">
+          <p>
+            Studio {health.data.version}: <StatusBadge status={health.data.status} />
+          </p>
+          <table>
+            <tbody>
+              <tr>
+                <th>Database</th>
+                <td>
+                  <StatusBadge status={checks!.database.status} /> {checks!.database.version} {checks!.database.latencyMs !== undefined && `(${checks!.database.latencyMs} ms)`}
+                </td>
+              </tr>
+              <tr>
+                <th>Queue</th>
+                <td>
+                  <StatusBadge status={checks!.queue.status} /> pg-boss schema {checks!.queue.schema} {checks!.queue.schemaVersion !== undefined && `v${checks!.queue.schemaVersion}`}
+                </td>
+              </tr>
+              <tr>
+                <th>Workers</th>
+                <td>
+                  <StatusBadge status={checks!.workers.status} /> {checks!.workers.workers.filter((w) => w.alive).length} alive
+                </td>
+              </tr>
+              <tr>
+                <th>Realtime</th>
+                <td>
+                  <StatusBadge status={checks!.realtime.status} /> {checks!.realtime.connections ?? 0} connections
+                </td>
+              </tr>
+            </tbody>
+          </table>
+        </div>
+      )}
+      <h2>Worker processes</h2>
+      <div className="panel">
+        {workers.data?.length === 0 && <p className="empty">No worker has registered yet.</p>}
+        <table>
+          <thead>
+            <tr>
+              <th>Kind</th>
+              <th>Host</th>
+              <th>PID</th>
+              <th>Slots</th>
+              <th>Devices</th>
+              <th>Last heartbeat</th>
+            </tr>
+          </thead>
+          <tbody>
+            {workers.data?.map((w) => (
+              <tr key={w.id}>
+                <td>{w.kind}</td>
+                <td>{w.host}</td>
+                <td>{w.pid}</td>
+                <td>{w.slots}</td>
+                <td>{w.devices.map((d) => d.description).join(", ") || "—"}</td>
+                <td>
+                  {w.lastBeatSecondsAgo} s ago <StatusBadge status={w.alive ? "up" : "down"} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
