@@ -12,6 +12,8 @@ const messages = {
     create: "Create", rename: "Rename", delete: "Delete", save: "Save", cancel: "Cancel", name: "Name", description: "Description",
     newProject: "New project", noProjects: "No projects yet.", apiKeys: "API keys", language: "中文",
     notYet: "This part of the studio is not built yet. Nothing is shown here until it works for real.",
+    importDataset: "Import a dataset", uploadZip: "Upload .zip", serverFolder: "Server folder", importing: "Importing", statistics: "Statistics",
+    preview: "Preview", splits: "Splits", resplit: "Re-split", pipelines: "Pipelines", addOp: "Add op", renderPreview: "Render preview", noDatasets: "No datasets yet.",
   },
   zh: {
     datasets: "数据集", augmentations: "数据增强", models: "模型", experiments: "实验", weights: "权重库",
@@ -20,6 +22,8 @@ const messages = {
     create: "创建", rename: "重命名", delete: "删除", save: "保存", cancel: "取消", name: "名称", description: "描述",
     newProject: "新建项目", noProjects: "还没有项目。", apiKeys: "API 密钥", language: "English",
     notYet: "工作室的这一部分尚未完成。在真正可用之前，这里不显示任何数据。",
+    importDataset: "导入数据集", uploadZip: "上传 .zip", serverFolder: "服务器目录", importing: "导入中", statistics: "统计",
+    preview: "预览", splits: "划分", resplit: "重新划分", pipelines: "增强流水线", addOp: "添加操作", renderPreview: "生成预览", noDatasets: "还没有数据集。",
   },
 } as const;
 

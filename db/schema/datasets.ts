@@ -8,13 +8,14 @@ export const datasetStatuses = ["importing", "ready", "failed"] as const;
 export const datasetSplitNames = ["train", "val", "test"] as const;
 export type DatasetSplitName = (typeof datasetSplitNames)[number];
 
-/** One box in pixels of the original image, class as an index into `datasets.classes`. */
+/** The engine's box: class index into `datasets.classes`; centre x, centre y, width, height normalised to 0..1. */
 export interface StoredBox {
-  classId: number;
+  cls: number;
   x: number;
   y: number;
   w: number;
   h: number;
+  difficult?: boolean;
 }
 
 export interface DatasetSplits {
@@ -48,7 +49,8 @@ export interface DatasetStats {
   emptyImages: number;
   corrupt: { path: string; reason: string }[];
   duplicates: { sha256: string; paths: string[] }[];
-  outOfRangeBoxes: { path: string; box: number }[];
+  /** Labels the reader could not use (box outside the image, unknown class, ...), as it reported them. */
+  outOfRangeBoxes: { path: string; line?: number; reason: string }[];
   tinyBoxes: number;
   /** Files in the archive / folder that are neither images nor labels. */
   skipped: string[];
@@ -95,7 +97,7 @@ export const datasetItems = pgTable(
     height: integer("height").notNull().default(0),
     /** Classification: index into `datasets.classes`. */
     label: integer("label"),
-    /** Detection: boxes in pixels. */
+    /** Detection: boxes (normalised, the engine's format). */
     boxes: jsonb("boxes").$type<StoredBox[]>(),
     /** Why the item cannot be used as is (unreadable, box out of range, ...). Empty when fine. */
     problems: jsonb("problems").$type<string[]>().notNull().default([]),
@@ -120,4 +122,21 @@ export const augmentations = pgTable(
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex("augmentations_project_name_unique").on(t.projectId, t.name)],
+);
+
+/**
+ * Why an import failed. A failed or cancelled import leaves no dataset row and no files, so the reason
+ * is kept here for the page that started it (looked up by the id the dataset had).
+ */
+export const datasetImportFailures = pgTable(
+  "dataset_import_failures",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    projectId: integer("project_id").notNull().references(() => projects.id, { onDelete: "cascade" }),
+    datasetId: integer("dataset_id").notNull(),
+    name: text("name").notNull(),
+    error: text("error").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("dataset_import_failures_dataset_idx").on(t.datasetId), index("dataset_import_failures_project_idx").on(t.projectId)],
 );

@@ -1,3 +1,5 @@
 export * from "./auth";
 export * from "./projects";
 export * from "./system";
+export * from "./datasets";
+export * from "./experiments";

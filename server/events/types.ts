@@ -41,6 +41,48 @@ export const studioEventSchema = z
   .discriminatedUnion("type", [
     /** Answer to the `system.ping` job: proves the queue → worker → bus → client round trip. */
     z.object({ ...eventBase, type: z.literal("system.pong"), nonce: z.string().min(1).max(200), jobId: z.string() }),
+    /** Import progress of a dataset (topic `dataset:<id>`); `failed` means the row and files are gone. */
+    z.object({
+      ...eventBase,
+      type: z.literal("dataset.progress"),
+      datasetId: z.number().int().positive(),
+      status: z.enum(["importing", "ready", "failed"]),
+      stage: z.string().max(200),
+      progress: z.number().min(0).max(1),
+      error: z.string().max(2000).optional(),
+    }),
+    /** A run's log line (topic `experiment:<id>`, `seq` = its sequence number). Long messages are cut; the row keeps all. */
+    z.object({
+      ...eventBase,
+      type: z.literal("experiment.log"),
+      experimentId: z.number().int().positive(),
+      level: z.enum(["info", "warn", "error"]),
+      stage: z.string().max(40),
+      message: z.string().max(2000),
+      epoch: z.number().int().nullable(),
+      metrics: z.record(z.string(), z.number()).nullable(),
+      at: z.string(),
+    }),
+    /** A metrics point (step 0 = end of epoch), written under the run's lease. */
+    z.object({
+      ...eventBase,
+      type: z.literal("experiment.metrics"),
+      experimentId: z.number().int().positive(),
+      epoch: z.number().int().nonnegative(),
+      step: z.number().int().nonnegative(),
+      values: z.record(z.string(), z.number()),
+    }),
+    /** Status or progress changed; sent team-wide too so list pages update. */
+    z.object({
+      ...eventBase,
+      type: z.literal("experiment.status"),
+      experimentId: z.number().int().positive(),
+      status: z.string().max(20),
+      progress: z.number(),
+      currentEpoch: z.number().int(),
+      totalEpochs: z.number().int(),
+      error: z.string().max(2000).nullable(),
+    }),
   ])
   .superRefine((event, issues) => {
     if ((event.teamId === null) !== (event.topic === SYSTEM_TOPIC)) {

@@ -1,7 +1,9 @@
+import { datasetImportJob } from "@/server/datasets/import";
+import { createTrainExperimentJob } from "@/server/experiments/job";
 import { systemPingJob } from "@/server/system/ping-job";
 import { createJobRegistry } from "./registry";
 
 /** Every background job the studio runs. Adding one: `defineJob` in its domain folder, one line here. */
-export const jobRegistry = createJobRegistry([systemPingJob] as const);
+export const jobRegistry = createJobRegistry([systemPingJob, datasetImportJob, createTrainExperimentJob()] as const);
 
 export type StudioJobs = typeof jobRegistry;

@@ -1,3 +1,4 @@
+import { trainingWsRoute } from "@/server/compat/handlers/training-ws";
 import { experimentTopic } from "@/server/experiments/topic";
 import { datasetTopic } from "@/server/datasets/topic";
 import { systemStatsRoute } from "./system-route";
@@ -9,6 +10,7 @@ import { registerWsRoute } from "./ws-routes";
  * add one line each: `registerWsRoute("/ws/training/{id}", …)`, `registerTopicKind("experiment", …)`.
  */
 registerWsRoute("/ws/system", systemStatsRoute);
+registerWsRoute("/ws/training/{id}", trainingWsRoute);
 registerTopicKind("experiment", experimentTopic);
 
 registerTopicKind("dataset", datasetTopic);

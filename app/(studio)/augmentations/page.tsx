@@ -1,7 +1,8 @@
-import { NotBuiltYet } from "@/components/empty-state";
 import { requirePageCaller } from "@/server/auth/page";
+import { roleAtLeast } from "@/server/context";
+import { AugmentationsView } from "./augmentations-view";
 
-export default async function Page() {
-  await requirePageCaller();
-  return <NotBuiltYet title="augmentations" />;
+export default async function AugmentationsPage() {
+  const caller = await requirePageCaller();
+  return <AugmentationsView canEdit={roleAtLeast(caller.role, "member")} />;
 }

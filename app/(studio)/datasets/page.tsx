@@ -1,7 +1,8 @@
-import { NotBuiltYet } from "@/components/empty-state";
 import { requirePageCaller } from "@/server/auth/page";
+import { roleAtLeast } from "@/server/context";
+import { DatasetsView } from "./datasets-view";
 
-export default async function Page() {
-  await requirePageCaller();
-  return <NotBuiltYet title="datasets" />;
+export default async function DatasetsPage() {
+  const caller = await requirePageCaller();
+  return <DatasetsView canEdit={roleAtLeast(caller.role, "member")} />;
 }

@@ -1,0 +1,211 @@
+"use client";
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { useT } from "@/components/i18n";
+import { errorText, useTRPC } from "@/components/trpc";
+import { LabelledImage } from "./box-overlay";
+
+const PAGE_SIZE = 24;
+
+const fmt = (s: { min: number; median: number; max: number } | null) => (s ? `${s.min} / ${s.median} / ${s.max}` : "—");
+
+export function DatasetDetail({ id, canEdit, onDeleted }: { id: number; canEdit: boolean; onDeleted: () => void }) {
+  const { t } = useT();
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const dataset = useQuery(trpc.datasets.byId.queryOptions({ id }));
+  const [page, setPage] = useState(1);
+  const [split, setSplit] = useState<"" | "train" | "val" | "test">("");
+  const [classId, setClassId] = useState<number | "">("");
+  const [open, setOpen] = useState<number | null>(null);
+  const preview = useQuery(
+    trpc.datasets.preview.queryOptions({ id, page, limit: PAGE_SIZE, split: split || undefined, classId: classId === "" ? undefined : classId }),
+  );
+  const refresh = () => {
+    queryClient.invalidateQueries({ queryKey: trpc.datasets.byId.queryKey({ id }) });
+    queryClient.invalidateQueries({ queryKey: trpc.datasets.preview.queryKey() });
+    queryClient.invalidateQueries({ queryKey: trpc.datasets.list.queryKey() });
+  };
+  const update = useMutation(trpc.datasets.update.mutationOptions({ onSuccess: refresh }));
+  const resplit = useMutation(trpc.datasets.resplit.mutationOptions({ onSuccess: refresh }));
+  const remove = useMutation(trpc.datasets.delete.mutationOptions({ onSuccess: onDeleted }));
+
+  const d = dataset.data;
+  if (!d) return dataset.error ? <p className="error">{errorText(dataset.error)}</p> : null;
+  const s = d.stats;
+  const pages = preview.data ? Math.max(1, Math.ceil(preview.data.total / PAGE_SIZE)) : 1;
+  const opened = preview.data?.items.find((i) => i.id === open);
+
+  function submitEdit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const data = new FormData(e.currentTarget);
+    update.mutate({ id, name: String(data.get("name")), description: String(data.get("description")) });
+  }
+
+  function submitSplit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const data = new FormData(e.currentTarget);
+    if (data.get("source") === "folders") return resplit.mutate({ id, source: "folders" });
+    const ratios = { train: Number(data.get("train")), val: Number(data.get("val")), test: Number(data.get("test")) };
+    resplit.mutate({ id, source: "ratios", ratios, seed: Number(data.get("seed")) });
+  }
+
+  const error = update.error ?? resplit.error ?? remove.error ?? preview.error;
+  return (
+    <section data-testid="dataset-detail">
+      <h2>
+        {d.name} <span className="badge">{d.format}</span> <span className="badge">{d.task}</span>
+      </h2>
+      {error && <p className="error" role="alert">{errorText(error)}</p>}
+      {canEdit && (
+        <form className="panel row" onSubmit={submitEdit}>
+          <input name="name" defaultValue={d.name} aria-label="rename dataset" required />
+          <input name="description" defaultValue={d.description} placeholder={t("description")} aria-label="dataset description" style={{ flex: 1 }} />
+          <button type="submit">{t("save")}</button>
+          <button
+            type="button"
+            className="danger"
+            onClick={() => confirm(`Delete ${d.name} and its files?`) && remove.mutate({ id })}
+            disabled={remove.isPending}
+          >
+            {t("delete")}
+          </button>
+        </form>
+      )}
+      {s && (
+        <div className="panel" data-testid="dataset-stats">
+          <h2 style={{ marginTop: 0 }}>{t("statistics")}</h2>
+          <p>
+            <strong data-testid="stat-images">{s.images}</strong> images · train {s.perSplit.train} · val {s.perSplit.val} · test {s.perSplit.test} ·{" "}
+            {(s.bytes / 1024 / 1024).toFixed(1)} MB
+          </p>
+          <p className="muted">Format evidence: {s.evidence.join(", ")}</p>
+          <table>
+            <thead>
+              <tr>
+                <th>Class</th>
+                <th>Images</th>
+                <th>Instances</th>
+              </tr>
+            </thead>
+            <tbody>
+              {s.classes.map((c) => (
+                <tr key={c.name} data-testid="class-row">
+                  <td>{c.name}</td>
+                  <td>{c.images}</td>
+                  <td>{c.instances}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <p>
+            Width min/median/max: {fmt(s.width)} · Height: {fmt(s.height)} · Aspect: {fmt(s.aspect)}
+          </p>
+          {d.task === "detect" && (
+            <p>
+              Empty annotations: {(s.emptyRate * 100).toFixed(1)}% ({s.emptyImages}) · Tiny boxes: {s.tinyBoxes} · Unusable labels: {s.outOfRangeBoxes.length}
+            </p>
+          )}
+          <Listing title="Corrupt or unreadable" items={s.corrupt.map((c) => `${c.path}: ${c.reason}`)} />
+          <Listing title="Duplicate images" items={s.duplicates.map((g) => g.paths.join(" = "))} />
+          <Listing title="Unusable labels" items={s.outOfRangeBoxes.map((b) => `${b.path}${b.line ? `:${b.line}` : ""}: ${b.reason}`)} />
+          <Listing title="Skipped files" items={s.skipped} />
+        </div>
+      )}
+      {d.splits && (
+        <form className="panel row" onSubmit={submitSplit} aria-label={t("splits")}>
+          <strong>{t("splits")}</strong>
+          <span data-testid="split-counts">
+            train {d.splits.train} · val {d.splits.val} · test {d.splits.test} ({d.splits.source === "folders" ? "own folders" : `ratios, seed ${d.splits.seed}`})
+          </span>
+          {canEdit && (
+            <>
+              <select name="source" aria-label="split source" defaultValue="ratios">
+                <option value="ratios">ratios</option>
+                <option value="folders">own folders</option>
+              </select>
+              <input name="train" type="number" step="0.05" min="0" max="1" defaultValue={d.splits.ratios?.train ?? 0.8} aria-label="train ratio" style={{ width: 70 }} />
+              <input name="val" type="number" step="0.05" min="0" max="1" defaultValue={d.splits.ratios?.val ?? 0.2} aria-label="val ratio" style={{ width: 70 }} />
+              <input name="test" type="number" step="0.05" min="0" max="1" defaultValue={d.splits.ratios?.test ?? 0} aria-label="test ratio" style={{ width: 70 }} />
+              <input name="seed" type="number" min="0" defaultValue={d.splits.seed ?? 0} aria-label="seed" style={{ width: 70 }} />
+              <button type="submit" disabled={resplit.isPending}>
+                {t("resplit")}
+              </button>
+            </>
+          )}
+        </form>
+      )}
+      <div className="panel">
+        <div className="row">
+          <strong>{t("preview")}</strong>
+          <select value={split} onChange={(e) => (setSplit(e.target.value as typeof split), setPage(1))} aria-label="filter split">
+            <option value="">all splits</option>
+            <option value="train">train</option>
+            <option value="val">val</option>
+            <option value="test">test</option>
+          </select>
+          <select value={classId} onChange={(e) => (setClassId(e.target.value === "" ? "" : Number(e.target.value)), setPage(1))} aria-label="filter class">
+            <option value="">all classes</option>
+            {d.classes.map((c, i) => (
+              <option key={c} value={i}>
+                {c}
+              </option>
+            ))}
+          </select>
+          <button type="button" disabled={page <= 1} onClick={() => setPage(page - 1)}>
+            ‹
+          </button>
+          <span className="muted">
+            {page} / {pages} ({preview.data?.total ?? 0})
+          </span>
+          <button type="button" disabled={page >= pages} onClick={() => setPage(page + 1)}>
+            ›
+          </button>
+        </div>
+        <div style={{ display: "flex", flexWrap: "wrap", gap: 8, marginTop: 10 }}>
+          {preview.data?.items.map((item) => (
+            <button key={item.id} type="button" onClick={() => setOpen(item.id)} title={item.path} style={{ padding: 4 }} data-testid="thumbnail">
+              <LabelledImage src={`/api/datasets/${id}/images/${item.id}?thumb=1`} boxes={item.boxes} classes={d.classes} alt={item.path} size={120} />
+              <div className="muted" style={{ fontSize: 11, lineHeight: "14px" }}>
+                {item.label !== null ? d.classes[item.label] : `${item.boxes?.length ?? 0} boxes`} · {item.split}
+              </div>
+            </button>
+          ))}
+        </div>
+      </div>
+      {opened && (
+        <div role="dialog" aria-label={opened.path} onClick={() => setOpen(null)} style={{ position: "fixed", inset: 0, background: "rgba(0,0,0,.6)", display: "grid", placeItems: "center", zIndex: 10 }}>
+          <div className="panel" onClick={(e) => e.stopPropagation()}>
+            <LabelledImage src={`/api/datasets/${id}/images/${opened.id}`} boxes={opened.boxes} classes={d.classes} alt={opened.path} />
+            <p>
+              {opened.path} · {opened.width}×{opened.height} · {opened.split} ·{" "}
+              {opened.label !== null ? d.classes[opened.label] : (opened.boxes ?? []).map((b) => d.classes[b.cls]).join(", ") || "no boxes"}
+            </p>
+            <button type="button" onClick={() => setOpen(null)}>
+              {t("cancel")}
+            </button>
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Listing({ title, items }: { title: string; items: string[] }) {
+  if (items.length === 0) return null;
+  return (
+    <details>
+      <summary>
+        {title} ({items.length})
+      </summary>
+      <ul>
+        {items.slice(0, 200).map((item) => (
+          <li key={item} className="muted">
+            {item}
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
+}

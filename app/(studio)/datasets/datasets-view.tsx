@@ -1,0 +1,169 @@
+"use client";
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState, type FormEvent } from "react";
+import { useT } from "@/components/i18n";
+import { errorText, useTRPC } from "@/components/trpc";
+import { DatasetDetail } from "./dataset-detail";
+
+interface UploadState {
+  percent: number;
+  error: string | null;
+}
+
+/** XHR rather than fetch: only XHR reports upload progress. */
+function uploadZip(form: FormData, onProgress: (percent: number) => void): Promise<{ id: number }> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/v1/datasets");
+    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(Math.round((100 * e.loaded) / e.total));
+    xhr.onload = () => {
+      const body = JSON.parse(xhr.responseText || "{}");
+      if (xhr.status === 201) resolve(body);
+      else reject(new Error(body.detail ?? `upload failed (${xhr.status})`));
+    };
+    xhr.onerror = () => reject(new Error("upload failed: network error"));
+    xhr.send(form);
+  });
+}
+
+export function DatasetsView({ canEdit }: { canEdit: boolean }) {
+  const { t } = useT();
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const projects = useQuery(trpc.projects.list.queryOptions());
+  const roots = useQuery(trpc.datasets.importRoots.queryOptions());
+  const [projectId, setProjectId] = useState<number | null>(null);
+  const [selected, setSelected] = useState<number | null>(null);
+  const [upload, setUpload] = useState<UploadState | null>(null);
+  const anyImporting = (list?: { status: string }[]) => (list?.some((d) => d.status === "importing") ? 1000 : false);
+  const datasets = useQuery({ ...trpc.datasets.list.queryOptions({}), refetchInterval: (q) => anyImporting(q.state.data) });
+  const failures = useQuery({ ...trpc.datasets.failures.queryOptions({}), refetchInterval: datasets.data?.some((d) => d.status === "importing") ? 1000 : false });
+  const invalidate = () => {
+    queryClient.invalidateQueries({ queryKey: trpc.datasets.list.queryKey() });
+    queryClient.invalidateQueries({ queryKey: trpc.datasets.failures.queryKey() });
+  };
+  const fromPath = useMutation(trpc.datasets.importFromPath.mutationOptions({ onSuccess: (row) => (invalidate(), setSelected(row.id)) }));
+  const dismiss = useMutation(trpc.datasets.dismissFailure.mutationOptions({ onSuccess: invalidate }));
+
+  useEffect(() => {
+    if (projectId === null && projects.data?.length) setProjectId((projects.data.find((p) => p.name === "default") ?? projects.data[0]).id);
+  }, [projects.data, projectId]);
+
+  async function submitZip(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const formElement = e.currentTarget;
+    const form = new FormData(formElement);
+    if (projectId) form.set("project_id", String(projectId));
+    setUpload({ percent: 0, error: null });
+    try {
+      const row = await uploadZip(form, (percent) => setUpload({ percent, error: null }));
+      setUpload(null);
+      formElement.reset();
+      invalidate();
+      setSelected(row.id);
+    } catch (err) {
+      setUpload({ percent: 0, error: (err as Error).message });
+    }
+  }
+
+  function submitPath(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const data = new FormData(e.currentTarget);
+    if (!projectId) return;
+    fromPath.mutate({ projectId, name: String(data.get("name")), path: String(data.get("path")), description: "" });
+  }
+
+  return (
+    <>
+      <h1>{t("datasets")}</h1>
+      {canEdit && (
+        <div className="panel">
+          <div className="row">
+            <strong>{t("importDataset")}</strong>
+            <select value={projectId ?? ""} onChange={(e) => setProjectId(Number(e.target.value))} aria-label="project">
+              {projects.data?.map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.name}
+                </option>
+              ))}
+            </select>
+          </div>
+          <form className="row" onSubmit={submitZip} aria-label={t("uploadZip")} style={{ marginTop: 10 }}>
+            <span className="muted">{t("uploadZip")}</span>
+            <input name="name" placeholder={t("name")} required aria-label="dataset name" />
+            <input name="file" type="file" accept=".zip" required aria-label="zip file" />
+            <button className="primary" type="submit" disabled={upload !== null && upload.error === null}>
+              {t("uploadZip")}
+            </button>
+            {upload && upload.error === null && <progress max={100} value={upload.percent} aria-label="upload progress" />}
+          </form>
+          {upload?.error && <p className="error" role="alert">{upload.error}</p>}
+          {roots.data && roots.data.length > 0 && (
+            <form className="row" onSubmit={submitPath} aria-label={t("serverFolder")} style={{ marginTop: 10 }}>
+              <span className="muted">{t("serverFolder")}</span>
+              <input name="name" placeholder={t("name")} required aria-label="dataset name (server folder)" />
+              <input name="path" placeholder={roots.data[0]} required aria-label="server path" style={{ flex: 1 }} />
+              <button type="submit" disabled={fromPath.isPending}>
+                {t("create")}
+              </button>
+            </form>
+          )}
+          {fromPath.error && <p className="error" role="alert">{errorText(fromPath.error)}</p>}
+        </div>
+      )}
+      {failures.data?.map((f) => (
+        <p key={f.id} className="error panel" role="alert" data-testid="import-failure">
+          Import of “{f.name}” failed: {f.error}{" "}
+          {canEdit && (
+            <button type="button" onClick={() => dismiss.mutate({ id: f.id })}>
+              OK
+            </button>
+          )}
+        </p>
+      ))}
+      {datasets.error && <p className="error" role="alert">{errorText(datasets.error)}</p>}
+      <div className="panel">
+        {datasets.data?.length === 0 && <p className="empty">{t("noDatasets")}</p>}
+        {datasets.data && datasets.data.length > 0 && (
+          <table>
+            <thead>
+              <tr>
+                <th>{t("name")}</th>
+                <th>Status</th>
+                <th>Format</th>
+                <th>Images</th>
+                <th>Classes</th>
+              </tr>
+            </thead>
+            <tbody>
+              {datasets.data.map((d) => (
+                <tr key={d.id} data-testid="dataset-row" onClick={() => setSelected(d.id)} style={{ cursor: "pointer", background: selected === d.id ? "#eef2f8" : undefined }}>
+                  <td>
+                    <strong>{d.name}</strong>
+                    <div className="muted">{d.description}</div>
+                  </td>
+                  <td>
+                    <span className="badge">{d.status === "importing" ? t("importing") : d.status}</span>
+                    {d.status === "importing" && (
+                      <div className="row">
+                        <progress max={1} value={d.progress} aria-label="import progress" data-testid="import-progress" />
+                        <span className="muted">{d.stage}</span>
+                      </div>
+                    )}
+                  </td>
+                  <td>{d.status === "ready" ? `${d.format} (${d.task})` : ""}</td>
+                  <td>{d.stats?.images ?? ""}</td>
+                  <td>{d.classes.length || ""}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </div>
+      {selected !== null && datasets.data?.some((d) => d.id === selected && d.status === "ready") && (
+        <DatasetDetail key={selected} id={selected} canEdit={canEdit} onDeleted={() => (setSelected(null), invalidate())} />
+      )}
+    </>
+  );
+}

@@ -1,0 +1,46 @@
+// The old studio dialect (seed 002 §2.3, `/api/v1/augmentation`): `{name, desc, pipeline}`.
+
+import { z } from "zod";
+import type { augmentations } from "@/db/schema";
+import { readJson } from "@/server/compat/http";
+import type { Ctx } from "@/server/context";
+import { invalidFromZod, NotFound } from "@/server/errors";
+import { defaultProject } from "@/server/projects/service";
+import { augmentationName } from "./schemas";
+import { createAugmentation, deleteAugmentation, listAugmentations, updateAugmentation } from "./service";
+
+export function parseAugmentationId(raw: string): number {
+  const id = Number(raw);
+  if (!Number.isInteger(id) || id <= 0) throw new NotFound(`Augmentation pipeline ${raw} not found`);
+  return id;
+}
+
+export function augmentationV1(row: typeof augmentations.$inferSelect) {
+  return { id: row.id, name: row.name, desc: row.description, pipeline: row.pipeline, created_at: row.createdAt.toISOString(), updated_at: row.updatedAt.toISOString() };
+}
+
+const body = z.object({ name: augmentationName, desc: z.string().max(2000).default(""), pipeline: z.unknown() });
+
+export async function listAugmentationsV1(ctx: Ctx) {
+  return Response.json((await listAugmentations(ctx)).map(augmentationV1));
+}
+
+export async function createAugmentationV1(req: Request, ctx: Ctx) {
+  const parsed = body.safeParse(await readJson(req));
+  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
+  const row = await createAugmentation(ctx, { projectId: (await defaultProject(ctx)).id, name: parsed.data.name, description: parsed.data.desc, pipeline: parsed.data.pipeline ?? [] });
+  return Response.json(augmentationV1(row), { status: 201 });
+}
+
+/** `PUT` replaces name, desc and pipeline → 204. */
+export async function updateAugmentationV1(req: Request, ctx: Ctx, id: number) {
+  const parsed = body.partial().safeParse(await readJson(req));
+  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
+  await updateAugmentation(ctx, { id, name: parsed.data.name, description: parsed.data.desc, pipeline: parsed.data.pipeline });
+  return new Response(null, { status: 204 });
+}
+
+export async function deleteAugmentationV1(ctx: Ctx, id: number) {
+  await deleteAugmentation(ctx, id);
+  return new Response(null, { status: 204 });
+}

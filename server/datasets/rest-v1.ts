@@ -1,0 +1,163 @@
+// The old studio dialect (seed 002 §2.2, `/api/v1/datasets`): field names and status codes as its clients expect.
+
+import { rm } from "node:fs/promises";
+import { z } from "zod";
+import type { datasets } from "@/db/schema";
+import { readJson } from "@/server/compat/http";
+import type { Ctx } from "@/server/context";
+import { env } from "@/server/env";
+import { Invalid, NotFound, invalidFromZod } from "@/server/errors";
+import { defaultProject } from "@/server/projects/service";
+import { datasetName, splitRatiosInput } from "./schemas";
+import { deleteDataset, getDataset, listDatasets, previewDataset, startDatasetImport, updateDataset, type EnqueueImport } from "./service";
+import { receiveZipUpload } from "./upload";
+
+type DatasetRow = typeof datasets.$inferSelect;
+
+export function parseId(raw: string): number {
+  const id = Number(raw);
+  if (!Number.isInteger(id) || id <= 0) throw new NotFound(`Dataset ${raw} not found`);
+  return id;
+}
+
+export function imageUrl(datasetId: number, itemId: number, thumb = false): string {
+  return `/api/datasets/${datasetId}/images/${itemId}${thumb ? "?thumb=1" : ""}`;
+}
+
+/** A dataset as list entries show it. */
+export function datasetV1(row: DatasetRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    task: row.task,
+    format: row.format,
+    status: row.status,
+    progress: row.progress,
+    stage: row.stage,
+    classes: row.classes,
+    num_images: row.stats?.images ?? 0,
+    num_classes: row.classes.length,
+    size_bytes: row.stats?.bytes ?? 0,
+    splits: row.splits ? { train: row.splits.train, val: row.splits.val, test: row.splits.test, source: row.splits.source, seed: row.splits.seed, ratios: row.splits.ratios } : null,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+/** The detail view adds the analysis. */
+export function datasetDetailV1(row: DatasetRow) {
+  const s = row.stats;
+  return {
+    ...datasetV1(row),
+    class_distribution: s?.classes ?? [],
+    resolution: s ? { width: s.width, height: s.height, aspect_ratio: s.aspect } : null,
+    empty_annotation_rate: s?.emptyRate ?? 0,
+    empty_images: s?.emptyImages ?? 0,
+    images_per_split: s?.perSplit ?? null,
+    corrupt_files: s?.corrupt ?? [],
+    duplicates: s?.duplicates ?? [],
+    out_of_range_boxes: s?.outOfRangeBoxes ?? [],
+    tiny_boxes: s?.tinyBoxes ?? 0,
+    skipped_files: s?.skipped ?? [],
+    format_evidence: s?.evidence ?? [],
+  };
+}
+
+const pageQuery = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  size: z.coerce.number().int().min(1).max(100).default(20),
+  q: z.string().max(200).optional(),
+});
+
+export async function listDatasetsV1(ctx: Ctx, url: URL) {
+  const parsed = pageQuery.safeParse(Object.fromEntries(url.searchParams));
+  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
+  const { items, total } = await listDatasets(ctx, {}, parsed.data);
+  return Response.json({ items: items.map(datasetV1), total, page: parsed.data.page, size: parsed.data.size });
+}
+
+const createJson = z.object({
+  name: datasetName,
+  description: z.string().max(2000).default(""),
+  path: z.string().min(1, "required"),
+  project_id: z.number().int().positive().optional(),
+  split: z.object({ ratios: splitRatiosInput, seed: z.number().int().min(0).default(0) }).optional(),
+});
+
+/** `POST /api/v1/datasets`: multipart `.zip` (`file`, `name`, `description?`, `project_id?`) or JSON `{name, path}`. */
+export async function createDatasetV1(req: Request, ctx: Ctx, enqueue?: EnqueueImport) {
+  const type = req.headers.get("content-type") ?? "";
+  if (type.startsWith("multipart/form-data")) {
+    const upload = await receiveZipUpload(req, env().STUDIO_UPLOAD_MAX_MB * 1024 * 1024);
+    try {
+      const name = datasetName.safeParse(upload.fields.name ?? upload.filename.replace(/\.zip$/i, ""));
+      if (!name.success) throw new Invalid(`name: ${name.error.issues[0].message}`, { name: name.error.issues.map((i) => i.message) });
+      const projectId = upload.fields.project_id ? Number(upload.fields.project_id) : (await defaultProject(ctx)).id;
+      const row = await startDatasetImport(ctx, { projectId, name: name.data, description: upload.fields.description ?? "", source: { kind: "zip", file: upload.file } }, enqueue);
+      return Response.json(datasetV1(row), { status: 201 });
+    } catch (err) {
+      await rm(upload.file, { force: true });
+      throw err;
+    }
+  }
+  const parsed = createJson.safeParse(await readJson(req));
+  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
+  const input = parsed.data;
+  const projectId = input.project_id ?? (await defaultProject(ctx)).id;
+  const row = await startDatasetImport(
+    ctx,
+    { projectId, name: input.name, description: input.description, source: { kind: "path", path: input.path }, ratios: input.split?.ratios, seed: input.split?.seed },
+    enqueue,
+  );
+  return Response.json(datasetV1(row), { status: 201 });
+}
+
+export async function getDatasetV1(ctx: Ctx, id: number) {
+  return Response.json(datasetDetailV1(await getDataset(ctx, id)));
+}
+
+const previewQuery = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  limit: z.coerce.number().int().min(1).max(200).default(24),
+  split: z.enum(["train", "val", "test"]).optional(),
+  class_id: z.coerce.number().int().min(0).optional(),
+});
+
+export async function previewDatasetV1(ctx: Ctx, id: number, url: URL) {
+  const parsed = previewQuery.safeParse(Object.fromEntries(url.searchParams));
+  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
+  const q = parsed.data;
+  const page = await previewDataset(ctx, { id, page: q.page, limit: q.limit, split: q.split, classId: q.class_id });
+  return Response.json({
+    items: page.items.map((item) => ({
+      id: item.id,
+      url: imageUrl(id, item.id),
+      thumbnail_url: imageUrl(id, item.id, true),
+      path: item.path,
+      split: item.split,
+      width: item.width,
+      height: item.height,
+      label: item.label === null ? null : page.classes[item.label],
+      boxes: item.boxes?.map((b) => ({ class: page.classes[b.cls], class_id: b.cls, x: b.x, y: b.y, w: b.w, h: b.h })) ?? null,
+    })),
+    total: page.total,
+    page: page.page,
+    limit: page.limit,
+  });
+}
+
+const updateJson = z.object({ name: datasetName.optional(), description: z.string().max(2000).optional() });
+
+/** `PUT /api/v1/datasets/{id}` → 204, as the seed's status table says for updates. */
+export async function updateDatasetV1(req: Request, ctx: Ctx, id: number) {
+  const parsed = updateJson.safeParse(await readJson(req));
+  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
+  await updateDataset(ctx, { id, ...parsed.data });
+  return new Response(null, { status: 204 });
+}
+
+export async function deleteDatasetV1(ctx: Ctx, id: number) {
+  await deleteDataset(ctx, id);
+  return new Response(null, { status: 204 });
+}

@@ -1,0 +1,64 @@
+import crypto from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import busboy from "busboy";
+import { Invalid } from "@/server/errors";
+import { tmpDir } from "./storage";
+
+export interface ReceivedUpload {
+  /** The staged archive under STUDIO_DATA_DIR/tmp (the import job deletes it). */
+  file: string;
+  filename: string;
+  bytes: number;
+  fields: Record<string, string>;
+}
+
+/**
+ * Streams a multipart body's `file` field straight to the tmp folder (never held in memory), stopping at
+ * `maxBytes`. Text fields are returned as they are. Throws Invalid, leaving no file, when anything is off.
+ */
+export async function receiveZipUpload(req: Request, maxBytes: number): Promise<ReceivedUpload> {
+  if (!req.body) throw new Invalid("Request has no body", { file: ["required"] });
+  await mkdir(tmpDir(), { recursive: true });
+  const target = path.join(tmpDir(), `upload-${crypto.randomUUID()}.zip`);
+  const fields: Record<string, string> = {};
+  let filename = "";
+  let bytes = 0;
+  let truncated = false;
+  let fileWrite: Promise<void> | null = null;
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({ headers: Object.fromEntries(req.headers), limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 64 * 1024 } });
+  } catch (err) {
+    throw new Invalid(`Not a multipart upload: ${(err as Error).message}`);
+  }
+  parser.on("field", (name, value) => {
+    fields[name] = value;
+  });
+  parser.on("file", (name, stream, info) => {
+    if (name !== "file" || fileWrite) {
+      stream.resume();
+      return;
+    }
+    filename = info.filename ?? "";
+    stream.on("data", (chunk: Buffer) => (bytes += chunk.length));
+    stream.on("limit", () => (truncated = true));
+    fileWrite = pipeline(stream, createWriteStream(target, { flags: "wx" }));
+  });
+  try {
+    await pipeline(Readable.fromWeb(req.body as unknown as WebReadableStream<Uint8Array>), parser);
+    if (!fileWrite) throw new Invalid("The upload has no `file` field", { file: ["required"] });
+    await fileWrite;
+    if (truncated) throw new Invalid(`The upload is larger than the limit of ${Math.round(maxBytes / 1024 / 1024)} MB (STUDIO_UPLOAD_MAX_MB)`, { file: ["too large"] });
+    if (!filename.toLowerCase().endsWith(".zip")) throw new Invalid(`Only .zip archives can be uploaded, got '${filename}'`, { file: ["must be a .zip"] });
+    return { file: target, filename, bytes, fields };
+  } catch (err) {
+    await rm(target, { force: true });
+    if (err instanceof Invalid) throw err;
+    throw new Invalid(`Upload failed: ${(err as Error).message}`, { file: ["upload failed"] });
+  }
+}
