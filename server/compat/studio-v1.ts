@@ -1,5 +1,8 @@
-import { Conflict, DomainError, Forbidden, Invalid, NotFound, RateLimited, Unauthorized } from "@/server/errors";
+import { z } from "zod";
+import { experimentStatuses } from "@/db/schema";
 import type { Caller } from "@/server/context";
+import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, RateLimited, Unauthorized } from "@/server/errors";
+import { epochLoss, isoSecondsZ, round, type Experiment, type ExperimentLog, type ExperimentMetricPoint, type ExperimentStatus } from "./experiment-common";
 
 /**
  * Mapper for the old studio backend (seed 002, `/api/v1`): status codes 200/201/204/400/401/404/422,
@@ -34,4 +37,173 @@ export function studioV1User(caller: Caller) {
     role: caller.role,
     team: { id: caller.teamId, name: caller.teamName },
   };
+}
+
+// ---- experiments (§2.5) and the training stream (§3.2) ----
+
+/** The studio's own status names: this backend was its predecessor and used the same words. */
+export function studioV1Experiment(experiment: Experiment) {
+  return {
+    id: experiment.id,
+    name: experiment.name,
+    task: experiment.task,
+    status: experiment.status,
+    dataset_id: experiment.datasetId,
+    model_arch_id: experiment.architectureId,
+    model: experiment.model,
+    aug_id: experiment.augmentationId,
+    hyperparams: experiment.hyperparameters,
+    device: experiment.deviceRequested,
+    backend: experiment.backend,
+    progress: round(experiment.progress, 1),
+    current_epoch: experiment.currentEpoch,
+    total_epochs: experiment.totalEpochs,
+    metrics: experiment.latestMetrics,
+    best_metrics: experiment.bestMetrics,
+    error: experiment.error,
+    created_at: isoSecondsZ(experiment.createdAt),
+    start_time: isoSecondsZ(experiment.startedAt),
+    end_time: isoSecondsZ(experiment.finishedAt),
+  };
+}
+
+/** The figure charts plot as "the" validation metric: top-1 accuracy, or mAP50-95 for detectors. */
+function validationMetric(values: Record<string, number>): number | null {
+  return values.top1_acc ?? values.mAP50_95 ?? values.val_acc ?? null;
+}
+
+/** One chart point, the shape of a `metrics_update` packet's `data`. */
+export function studioV1MetricPoint(values: Record<string, number>, epoch: number) {
+  const valLoss = values.val_loss ?? sumMatching(values, /^val_\w+_loss$/);
+  return { epoch, train_loss: epochLoss(values), val_loss: valLoss, val_metric: validationMetric(values) };
+}
+
+function sumMatching(values: Record<string, number>, pattern: RegExp): number | null {
+  const parts = Object.entries(values).filter(([key]) => pattern.test(key));
+  return parts.length ? parts.reduce((sum, [, value]) => sum + value, 0) : null;
+}
+
+/** `GET /experiments/{id}/metrics`: one point per finished epoch, oldest first. */
+export function studioV1MetricHistory(points: Pick<ExperimentMetricPoint, "epoch" | "step" | "values">[]) {
+  return points
+    .filter((point) => point.step === 0)
+    .sort((a, b) => a.epoch - b.epoch)
+    .map((point) => studioV1MetricPoint(point.values, point.epoch));
+}
+
+/**
+ * Packets of `/ws/training/{id}`, `{type, data}` as §3.2 shows them. Log packets also carry the
+ * line's `seq` beside them, so a reconnecting client can ask for `?since=<seq>`.
+ */
+export type StudioV1TrainingPacket =
+  | { type: "log"; data: string; seq: number }
+  | { type: "metrics_update"; data: ReturnType<typeof studioV1MetricPoint> }
+  | { type: "status_change"; data: { status: ExperimentStatus; end_time: string | null } };
+
+export function studioV1LogPacket(log: Pick<ExperimentLog, "seq" | "level" | "message">): StudioV1TrainingPacket {
+  return { type: "log", data: `[${log.level.toUpperCase()}] ${log.message}`, seq: log.seq };
+}
+
+export function studioV1MetricsPacket(point: Pick<ExperimentMetricPoint, "epoch" | "values">): StudioV1TrainingPacket {
+  return { type: "metrics_update", data: studioV1MetricPoint(point.values, point.epoch) };
+}
+
+export function studioV1StatusPacket(experiment: Pick<Experiment, "status" | "finishedAt">): StudioV1TrainingPacket {
+  return { type: "status_change", data: { status: experiment.status, end_time: isoSecondsZ(experiment.finishedAt) } };
+}
+
+const positiveId = (field: string) =>
+  z.number({ error: `${field} must be an integer id` }).int({ error: `${field} must be an integer id` }).positive({ error: `${field} must be a positive id` });
+
+/** Hyper-parameter spellings this backend's clients used, → the engine's names. */
+const HYPERPARAMETER_ALIASES: Record<string, string> = { batch_size: "batch", lr: "lr0", learning_rate: "lr0", img_size: "imgsz", image_size: "imgsz" };
+
+export function engineHyperparameterNames(hyperparams: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(hyperparams).map(([key, value]) => [HYPERPARAMETER_ALIASES[key] ?? key, value]));
+}
+
+const createExperimentBody = z.object({
+  name: z.string({ error: "name is required" }).trim().min(1, { error: "name is required" }).max(200),
+  task: z.enum(["classify", "detect"], { error: "task must be classify or detect" }).optional(),
+  dataset_id: positiveId("dataset_id"),
+  /** An architecture's id, or the name of a zoo model. */
+  model_arch_id: z.union([positiveId("model_arch_id"), z.string().trim().min(1)], { error: "model_arch_id must be an architecture id or a zoo model name" }),
+  aug_id: positiveId("aug_id").nullable().optional(),
+  hyperparams: z.record(z.string(), z.unknown(), { error: "hyperparams must be an object" }).optional(),
+  device: z.string().trim().min(1).optional(),
+});
+
+export interface StudioV1CreateExperiment {
+  name: string;
+  task?: "classify" | "detect";
+  datasetId: number;
+  architectureId?: number;
+  model?: string;
+  augmentationId?: number;
+  device?: string;
+  hyperparameters: Record<string, unknown>;
+}
+
+export function parseStudioV1CreateExperiment(body: unknown): StudioV1CreateExperiment {
+  const result = createExperimentBody.safeParse(body);
+  if (!result.success) throw invalidFromZod(result.error.issues);
+  const input = result.data;
+  const hyperparameters = engineHyperparameterNames(input.hyperparams ?? {});
+  const device = input.device ?? (typeof hyperparameters.device === "string" ? hyperparameters.device : undefined);
+  delete hyperparameters.device;
+  return {
+    name: input.name,
+    task: input.task,
+    datasetId: input.dataset_id,
+    ...(typeof input.model_arch_id === "number" ? { architectureId: input.model_arch_id } : { model: input.model_arch_id }),
+    augmentationId: input.aug_id ?? undefined,
+    device,
+    hyperparameters,
+  };
+}
+
+const renameBody = z.object({ name: z.string({ error: "name is required" }).trim().min(1, { error: "name is required" }).max(200) });
+
+export function parseStudioV1Rename(body: unknown): { name: string } {
+  const result = renameBody.safeParse(body);
+  if (!result.success) throw invalidFromZod(result.error.issues);
+  return result.data;
+}
+
+const controlBody = z.discriminatedUnion(
+  "action",
+  [
+    z.object({ action: z.literal("stop") }),
+    z.object({ action: z.literal("pause") }),
+    z.object({
+      action: z.literal("resume"),
+      /** Ours: what may change before resuming. */
+      epochs: z.number().int().positive().optional(),
+      lr0: z.number().positive().optional(),
+      patience: z.number().int().positive().optional(),
+    }),
+  ],
+  { error: 'action must be "stop", "pause" or "resume"' },
+);
+
+export type StudioV1Control = z.output<typeof controlBody>;
+
+export function parseStudioV1Control(body: unknown): StudioV1Control {
+  const result = controlBody.safeParse(body);
+  if (!result.success) throw invalidFromZod(result.error.issues);
+  return result.data;
+}
+
+export function parseStudioV1Id(value: string, what: string): number {
+  const id = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(id) || id < 1) throw new NotFound(`${what} ${value} not found`);
+  return id;
+}
+
+export function parseStudioV1StatusFilter(value: string | null): ExperimentStatus | undefined {
+  if (value === null || value === "") return undefined;
+  if (!(experimentStatuses as readonly string[]).includes(value)) {
+    throw new Invalid(`status must be one of ${experimentStatuses.join(", ")}`, { status: [`unknown status ${value}`] });
+  }
+  return value as ExperimentStatus;
 }

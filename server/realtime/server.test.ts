@@ -146,7 +146,7 @@ describe("realtime sidecar: socket.io", () => {
     const client = socketClient({ token: apiKey });
     await connected(client);
     expect(await subscribeTo(client, `team:${otherTeamId}`)).toMatchObject({ ok: false, error: `team:${otherTeamId} not found` });
-    expect(await subscribeTo(client, "experiment:1")).toMatchObject({ ok: false, error: expect.stringContaining("unknown topic kind") });
+    expect(await subscribeTo(client, "gizmo:1")).toMatchObject({ ok: false, error: expect.stringContaining("unknown topic kind") });
     expect(await subscribeTo(client, "everything")).toMatchObject({ ok: false });
     expect(await subscribeTo(client, "system")).toEqual({ ok: true, replayed: 0 });
 

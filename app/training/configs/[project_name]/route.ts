@@ -1,0 +1,7 @@
+import { listConfigs } from "@/server/compat/handlers/training-module";
+
+export const dynamic = "force-dynamic";
+
+export async function GET(req: Request, { params }: { params: Promise<{ project_name: string }> }) {
+  return listConfigs(req, { projectName: (await params).project_name });
+}

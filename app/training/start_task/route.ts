@@ -1,0 +1,7 @@
+import { startTask } from "@/server/compat/handlers/training-module";
+
+export const dynamic = "force-dynamic";
+
+export async function POST(req: Request) {
+  return startTask(req);
+}

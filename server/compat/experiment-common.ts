@@ -1,0 +1,62 @@
+import path from "node:path";
+import type { experimentLogs, experimentMetrics, experiments } from "@/db/schema";
+import { CHECKPOINT_EXTENSION } from "@/server/ml/train/checkpoint";
+
+/** What the old training dialects render, straight from the experiments domain's rows. */
+export type Experiment = Omit<typeof experiments.$inferSelect, "leaseToken">;
+export type ExperimentLog = typeof experimentLogs.$inferSelect;
+export type ExperimentMetricPoint = typeof experimentMetrics.$inferSelect;
+export type ExperimentStatus = Experiment["status"];
+
+/** States in which an experiment will not change by itself any more. */
+export const FINISHED_STATUSES: readonly ExperimentStatus[] = ["stopped", "completed", "failed"];
+
+export function isFinished(status: ExperimentStatus): boolean {
+  return FINISHED_STATUSES.includes(status);
+}
+
+/**
+ * A time as Python's `datetime.isoformat()` prints an aware UTC time (`2024-09-15T10:00:00+00:00`):
+ * the shape the Flask/FastAPI backends of seeds 000, 001 and 003 sent, with the zone kept so
+ * clients read the right instant.
+ */
+export function pythonIsoTime(date: Date): string;
+export function pythonIsoTime(date: Date | null): string | null;
+export function pythonIsoTime(date: Date | null): string | null {
+  return date ? `${date.toISOString().slice(0, 19)}+00:00` : null;
+}
+
+/** ISO 8601 to the second, `YYYY-MM-DDTHH:mm:ssZ` (seed 002 §1). */
+export function isoSecondsZ(date: Date): string;
+export function isoSecondsZ(date: Date | null): string | null;
+export function isoSecondsZ(date: Date | null): string | null {
+  return date ? `${date.toISOString().slice(0, 19)}Z` : null;
+}
+
+/** The run folder relative to the storage root (`runs/<project>/<experiment>`), as the studio stores files. */
+export function relativeRunDir(runDir: string | null, dataDir: string): string | null {
+  if (!runDir) return null;
+  const absolute = path.resolve(dataDir, runDir);
+  const relative = path.relative(dataDir, absolute);
+  return relative.startsWith("..") ? absolute : relative.split(path.sep).join("/");
+}
+
+/** The best checkpoint inside a run folder; null until an epoch has produced one. */
+export function bestWeightsFile(experiment: Pick<Experiment, "runDir" | "bestEpoch">, dataDir: string): string | null {
+  const dir = relativeRunDir(experiment.runDir, dataDir);
+  if (!dir || experiment.bestEpoch === null) return null;
+  return `${dir}/weights/best${CHECKPOINT_EXTENSION}`;
+}
+
+/** A loss figure for one epoch: `train_loss`, or the sum of a detector's box/cls/dfl training losses. */
+export function epochLoss(values: Record<string, number>): number | null {
+  if (typeof values.train_loss === "number") return values.train_loss;
+  const parts = Object.entries(values).filter(([key]) => /^train_\w+_loss$/.test(key));
+  return parts.length ? parts.reduce((sum, [, value]) => sum + value, 0) : null;
+}
+
+/** Rounds for display without turning figures into strings. */
+export function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}

@@ -1,0 +1,95 @@
+import { z } from "zod";
+import { architectures } from "@/db/schema";
+import { createArchitecture, deleteArchitecture, getArchitecture, listArchitectures, updateArchitecture } from "@/server/architectures/service";
+import { readJson, withCaller } from "@/server/compat/http";
+import { invalidFromZod } from "@/server/errors";
+import { defaultProject } from "@/server/projects/service";
+import { parseStudioV1Id, studioV1Error } from "../studio-v1";
+import type { CompatDeps } from "./deps";
+
+/** Seed 002 §2.4.A (`/api/v1/models/architectures…`): the graphs of the old studio's model builder. */
+
+type Architecture = typeof architectures.$inferSelect;
+
+/** The seed's `{name, nodes, edges}` plus what the studio knows about the graph. */
+export function studioV1Architecture(row: Architecture) {
+  const summary = row.summary as { totalParams?: number; totalFlops?: number; outputShapes?: number[][] };
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    task: row.task,
+    nodes: row.graph.nodes,
+    edges: row.graph.edges,
+    params: summary.totalParams ?? null,
+    flops: summary.totalFlops ?? null,
+    output_shapes: summary.outputShapes ?? null,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+const nodes = z.array(z.record(z.string(), z.unknown()), { error: "nodes must be a list of nodes" }).min(1, "a graph needs at least one node");
+const edges = z.array(z.record(z.string(), z.unknown()), { error: "edges must be a list of edges" }).default([]);
+const createBody = z.object({ name: z.string().trim().min(1).max(120), description: z.string().max(2000).optional(), task: z.enum(["classify", "detect"]).optional(), nodes, edges });
+const updateBody = z.object({ name: z.string().trim().min(1).max(120).optional(), description: z.string().max(2000).optional(), nodes: nodes.optional(), edges: edges.optional() });
+
+function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
+  return parsed.data;
+}
+
+export function listV1Architectures(req: Request, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(req, studioV1Error, async (ctx) => Response.json((await listArchitectures(ctx)).map(studioV1Architecture)), { db: deps.db });
+}
+
+/** The old studio has no projects: new graphs go to the team's default project. */
+export function createV1Architecture(req: Request, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    studioV1Error,
+    async (ctx) => {
+      const body = parse(createBody, await readJson(req));
+      const project = await defaultProject(ctx);
+      const row = await createArchitecture(ctx, {
+        projectId: project.id,
+        name: body.name,
+        description: body.description ?? "",
+        task: body.task ?? "classify",
+        graph: { nodes: body.nodes, edges: body.edges },
+      });
+      return Response.json(studioV1Architecture(row), { status: 201 });
+    },
+    { db: deps.db },
+  );
+}
+
+/** PUT overwrites: name and graph (nodes and edges together, or nodes alone keeping no edges). */
+export function updateV1Architecture(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    studioV1Error,
+    async (ctx) => {
+      const id = parseStudioV1Id(params.id, "Architecture");
+      const body = parse(updateBody, await readJson(req));
+      const current = await getArchitecture(ctx, id);
+      const graph = body.nodes ? { nodes: body.nodes, edges: body.edges ?? [] } : body.edges ? { nodes: current.graph.nodes as Record<string, unknown>[], edges: body.edges } : undefined;
+      const row = await updateArchitecture(ctx, { id, name: body.name, description: body.description, graph });
+      return Response.json(studioV1Architecture(row));
+    },
+    { db: deps.db },
+  );
+}
+
+export function deleteV1Architecture(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    studioV1Error,
+    async (ctx) => {
+      await deleteArchitecture(ctx, parseStudioV1Id(params.id, "Architecture"));
+      return new Response(null, { status: 204 });
+    },
+    { db: deps.db },
+  );
+}

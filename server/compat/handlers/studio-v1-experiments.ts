@@ -1,0 +1,110 @@
+import { readJson, withCaller } from "@/server/compat/http";
+import { findTeamDataset } from "@/server/datasets/training";
+import { createExperiment, deleteExperiment, pauseExperiment, renameExperiment, resumeExperiment, stopExperiment } from "@/server/experiments/lifecycle";
+import { getExperiment, getExperimentMetrics, listExperiments } from "@/server/experiments/queries";
+import {
+  parseStudioV1Control,
+  parseStudioV1CreateExperiment,
+  parseStudioV1Id,
+  parseStudioV1Rename,
+  parseStudioV1StatusFilter,
+  studioV1Error,
+  studioV1Experiment,
+  studioV1MetricHistory,
+} from "../studio-v1";
+import { queueDeps, type CompatDeps } from "./deps";
+
+/** Seed 002 §2.5 (`/api/v1/experiments…`). */
+
+export function listV1Experiments(req: Request, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    studioV1Error,
+    async (ctx) => {
+      const status = parseStudioV1StatusFilter(new URL(req.url).searchParams.get("status"));
+      return Response.json((await listExperiments(ctx, { status, limit: 500 })).map(studioV1Experiment));
+    },
+    { db: deps.db },
+  );
+}
+
+/** Creates and queues at once (201); training runs on a worker. The experiment goes to its dataset's project. */
+export function createV1Experiment(req: Request, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    studioV1Error,
+    async (ctx) => {
+      const input = parseStudioV1CreateExperiment(await readJson(req));
+      const dataset = await findTeamDataset(ctx, input.datasetId);
+      const experiment = await createExperiment(
+        ctx,
+        {
+          projectId: dataset.projectId,
+          name: input.name,
+          datasetId: dataset.id,
+          model: input.model,
+          architectureId: input.architectureId,
+          augmentationId: input.augmentationId,
+          hyperparameters: input.hyperparameters,
+          device: input.device,
+          start: true,
+        },
+        queueDeps(deps),
+      );
+      return Response.json(studioV1Experiment(experiment), { status: 201 });
+    },
+    { db: deps.db },
+  );
+}
+
+export function renameV1Experiment(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    studioV1Error,
+    async (ctx) => {
+      const id = parseStudioV1Id(params.id, "Experiment");
+      await renameExperiment(ctx, { id, ...parseStudioV1Rename(await readJson(req)) });
+      return new Response(null, { status: 204 });
+    },
+    { db: deps.db },
+  );
+}
+
+export function deleteV1Experiment(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    studioV1Error,
+    async (ctx) => {
+      await deleteExperiment(ctx, parseStudioV1Id(params.id, "Experiment"));
+      return new Response(null, { status: 204 });
+    },
+    { db: deps.db },
+  );
+}
+
+export function controlV1Experiment(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    studioV1Error,
+    async (ctx) => {
+      const id = parseStudioV1Id(params.id, "Experiment");
+      const command = parseStudioV1Control(await readJson(req));
+      const experiment =
+        command.action === "stop"
+          ? await stopExperiment(ctx, id)
+          : command.action === "pause"
+            ? await pauseExperiment(ctx, id)
+            : await resumeExperiment(ctx, { id, epochs: command.epochs, lr0: command.lr0, patience: command.patience }, queueDeps(deps));
+      return Response.json(studioV1Experiment(experiment));
+    },
+    { db: deps.db },
+  );
+}
+
+export function getV1ExperimentMetrics(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(req, studioV1Error, async (ctx) => Response.json(studioV1MetricHistory(await getExperimentMetrics(ctx, parseStudioV1Id(params.id, "Experiment")))), { db: deps.db });
+}
+
+export function getV1Experiment(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(req, studioV1Error, async (ctx) => Response.json(studioV1Experiment(await getExperiment(ctx, parseStudioV1Id(params.id, "Experiment")))), { db: deps.db });
+}

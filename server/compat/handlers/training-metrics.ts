@@ -1,0 +1,171 @@
+import { readdir } from "node:fs/promises";
+import path from "node:path";
+import { readJson, withCaller } from "@/server/compat/http";
+import { studioV1Error } from "@/server/compat/studio-v1";
+import type { Ctx } from "@/server/context";
+import { resolveImportPath } from "@/server/datasets/import";
+import { startDatasetImport } from "@/server/datasets/service";
+import { env } from "@/server/env";
+import { Invalid, NotFound } from "@/server/errors";
+import { createExperiment } from "@/server/experiments/lifecycle";
+import { getExperiment, getExperimentLogs } from "@/server/experiments/queries";
+import { defaultProject } from "@/server/projects/service";
+import { isFinished } from "../experiment-common";
+import {
+  parseTrainingMetricsStart,
+  parseTrainingMetricsTaskId,
+  SSE_KEEPALIVE,
+  sseFrame,
+  sseResumeAfter,
+  trainingMetricsLogEntry,
+  trainingMetricsTask,
+  type TrainingMetricsStart,
+} from "../training-metrics";
+import { importQueue, queueDeps, type CompatDeps } from "./deps";
+
+/** Seed 001 (`/api/v2/training/…`), errors in the FastAPI shape `{detail}`. */
+
+const VAL_FOLDER_NAMES = ["val", "valid", "validation"];
+
+/**
+ * The ImageFolder to import for `train_path`/`val_path`: with a val_path, the two must be the
+ * `train` and `val` folders of one dataset folder (which is imported whole, keeping its split);
+ * without, train_path itself holds the class folders and validation is carved out of it.
+ */
+async function datasetFolder(input: TrainingMetricsStart, roots: string[]): Promise<{ root: string; classes: string[] }> {
+  const train = await resolveImportPath(input.trainPath, roots);
+  let root = train;
+  if (input.valPath !== undefined) {
+    const val = await resolveImportPath(input.valPath, roots);
+    if (path.dirname(train) !== path.dirname(val) || path.basename(train).toLowerCase() !== "train" || !VAL_FOLDER_NAMES.includes(path.basename(val).toLowerCase())) {
+      throw new Invalid(`train_path and val_path must be the train and val folders of one dataset folder (…/train, …/val); got ${train} and ${val}`, {
+        val_path: ["not the train folder's sibling val folder"],
+      });
+    }
+    root = await resolveImportPath(path.dirname(train), roots);
+  }
+  const classes = (await readdir(train, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
+  if (classes.length === 0) throw new Invalid(`train_path ${train} has no class folders (ImageFolder: train_path/<class>/<image>)`, { train_path: ["no class folders"] });
+  return { root, classes };
+}
+
+export function startTraining(req: Request, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    studioV1Error,
+    async (ctx) => {
+      const input = parseTrainingMetricsStart(await readJson(req));
+      const roots = env().importRoots;
+      const { root, classes } = await datasetFolder(input, roots);
+      if (input.numClasses !== undefined && input.numClasses !== classes.length) {
+        throw new Invalid(`num_classes is ${input.numClasses} but ${input.trainPath} has ${classes.length} class folders`, { num_classes: [`expected ${classes.length}`] });
+      }
+      // Checked like the data folders even though the run's weights are kept in its own run folder.
+      if (input.savePath !== undefined) await resolveImportPath(input.savePath, roots);
+      const experiment = await importAndTrain(ctx, input, root, deps);
+      return Response.json(trainingMetricsTask(experiment));
+    },
+    { db: deps.db },
+  );
+}
+
+async function importAndTrain(ctx: Ctx, input: TrainingMetricsStart, root: string, deps: CompatDeps) {
+  const project = await defaultProject(ctx);
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const name = input.name ?? `${path.basename(root)}-${stamp}`;
+  const dataset = await startDatasetImport(ctx, { projectId: project.id, name, description: `Imported for training from ${root}`, source: { kind: "path", path: root } }, importQueue(deps));
+  // The run waits for the import to finish before it trains.
+  return createExperiment(
+    ctx,
+    { projectId: project.id, name, datasetId: dataset.id, model: input.model, hyperparameters: input.hyperparameters, device: input.device, start: true },
+    queueDeps(deps),
+  );
+}
+
+export function getTraining(req: Request, params: { taskId: string }, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(req, studioV1Error, async (ctx) => Response.json(trainingMetricsTask(await getExperiment(ctx, parseTrainingMetricsTaskId(params.taskId)))), { db: deps.db });
+}
+
+export interface LogStreamOptions extends CompatDeps {
+  /** How often the logs table is read for new lines. */
+  pollMs?: number;
+  keepaliveMs?: number;
+}
+
+const PAGE = 500;
+
+/**
+ * The log stream as Server-Sent Events: every line after `Last-Event-ID` (or `?since=`), then new
+ * ones as the run writes them, read from the logs table (the truth; nothing is lost between
+ * reconnects). The stream ends after the last line of a finished run.
+ */
+export function streamTrainingLogs(req: Request, params: { taskId: string }, options: LogStreamOptions = {}): Promise<Response> {
+  const pollMs = options.pollMs ?? 500;
+  const keepaliveMs = options.keepaliveMs ?? 15_000;
+  return withCaller(
+    req,
+    studioV1Error,
+    async (ctx) => {
+      const id = parseTrainingMetricsTaskId(params.taskId);
+      let after = sseResumeAfter(req.headers.get("last-event-id"), new URL(req.url).searchParams.get("since"));
+      await getExperiment(ctx, id);
+      const encoder = new TextEncoder();
+      let closed = false;
+      let readerGone = false;
+      let wake: (() => void) | undefined;
+      const stop = () => {
+        closed = true;
+        wake?.();
+      };
+      req.signal.addEventListener("abort", stop);
+      const sleep = (ms: number) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+
+      const stream = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          let lastWrite = Date.now();
+          const send = (text: string) => {
+            controller.enqueue(encoder.encode(text));
+            lastWrite = Date.now();
+          };
+          try {
+            while (!closed) {
+              // Status first: when it says finished, every line was written before this read of the logs.
+              const experiment = await getExperiment(ctx, id);
+              const logs = await getExperimentLogs(ctx, { id, since: after, limit: PAGE });
+              for (const log of logs) {
+                send(sseFrame(log.seq, trainingMetricsLogEntry(log, experiment.totalEpochs)));
+                after = log.seq;
+              }
+              if (logs.length === PAGE) continue;
+              if (isFinished(experiment.status)) break;
+              if (Date.now() - lastWrite >= keepaliveMs) send(SSE_KEEPALIVE);
+              await sleep(pollMs);
+            }
+          } catch (error) {
+            // A deleted run ends its stream; anything else is logged, and the client reconnects with its last id.
+            if (!closed && !(error instanceof NotFound)) console.error(`[sse /api/v2/training/${id}/logs] ${(error as Error).message}`);
+          } finally {
+            req.signal.removeEventListener("abort", stop);
+            closed = true;
+            if (!readerGone) controller.close();
+          }
+        },
+        cancel() {
+          readerGone = true;
+          stop();
+        },
+      });
+      return new Response(stream, {
+        headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache, no-transform", "x-accel-buffering": "no" },
+      });
+    },
+    { db: options.db },
+  );
+}

@@ -1,0 +1,205 @@
+import { and, asc, eq } from "drizzle-orm";
+import { getDb } from "@/db/client";
+import { experimentMetrics } from "@/db/schema";
+import { authenticate } from "@/server/auth/callers";
+import { readJson, withCaller } from "@/server/compat/http";
+import type { Ctx } from "@/server/context";
+import { getDataset, resplitDataset } from "@/server/datasets/service";
+import { invalidFromZod, NotFound } from "@/server/errors";
+import { env } from "@/server/env";
+import { createExperiment, deleteExperiment, resumeExperiment, startExperiment, stopExperiment } from "@/server/experiments/lifecycle";
+import { getExperiment, listExperiments } from "@/server/experiments/queries";
+import { availableDevices } from "@/server/ml/backend/index";
+import { zooModels } from "@/server/ml/zoo/index";
+import { getProjectByName } from "@/server/projects/service";
+import { saveTrainingConfigInput } from "@/server/training-configs/schemas";
+import { listTrainingConfigs, saveTrainingConfig } from "@/server/training-configs/service";
+import {
+  escapeHtml,
+  parseTrainingModuleCreateTask,
+  parseTrainingModuleSaveConfig,
+  parseTrainingModuleTaskIdParam,
+  parseTrainingModuleTaskRef,
+  TRAINING_MODULE_MESSAGES,
+  trainingDashboardHtml,
+  trainingModuleAvailableModels,
+  trainingModuleConfig,
+  trainingModuleError,
+  trainingModuleTaskDetail,
+  trainingModuleTaskSummary,
+} from "../training-module";
+import { onlyDatasetOf, queueDeps, type CompatDeps } from "./deps";
+
+/** Seed 000 (`/training/…`): each export is one route's logic; the route files in app/training call them. */
+
+/** The project's experiment `id`; another project's (or team's) reads as missing. */
+async function projectTask(ctx: Ctx, projectName: string, id: number) {
+  const project = await getProjectByName(ctx, projectName);
+  const experiment = await getExperiment(ctx, id).catch(() => null);
+  if (!experiment || experiment.projectId !== project.id) throw new NotFound(`Task ${id} not found in project "${projectName}"`);
+  return experiment;
+}
+
+export function createTask(req: Request, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    trainingModuleError,
+    async (ctx) => {
+      const input = parseTrainingModuleCreateTask(await readJson(req));
+      const project = await getProjectByName(ctx, input.projectName);
+      const datasetId = input.datasetId ?? (await onlyDatasetOf(ctx, project));
+      if (input.splitRatios) await applySplitRatios(ctx, datasetId, input.splitRatios);
+      const experiment = await createExperiment(
+        ctx,
+        { projectId: project.id, name: input.name, datasetId, model: input.model, hyperparameters: input.hyperparameters, device: input.device, start: false },
+        queueDeps(deps),
+      );
+      return Response.json({ success: true, task_id: experiment.id });
+    },
+    { db: deps.db },
+  );
+}
+
+/**
+ * The module split the project's images by the task's ratios. Our dataset keeps its split, so it is
+ * re-split only when the ratios differ from the ones it has (refused while another run uses it).
+ */
+async function applySplitRatios(ctx: Ctx, datasetId: number, ratios: { train: number; val: number; test: number }) {
+  const dataset = await getDataset(ctx, datasetId);
+  const current = dataset.splits?.source === "ratios" ? dataset.splits.ratios : null;
+  const same = current !== null && (["train", "val", "test"] as const).every((k) => Math.abs(current[k] - ratios[k]) < 1e-6);
+  if (!same) await resplitDataset(ctx, { id: datasetId, source: "ratios", ratios, seed: dataset.splits?.seed ?? 0 });
+}
+
+export function startTask(req: Request, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    trainingModuleError,
+    async (ctx) => {
+      const ref = parseTrainingModuleTaskRef(await readJson(req));
+      const task = await projectTask(ctx, ref.projectName, ref.taskId);
+      // A stopped or failed task starts again from its last checkpoint; a running one is a 409.
+      if (["paused", "stopped", "failed"].includes(task.status)) await resumeExperiment(ctx, { id: task.id }, queueDeps(deps));
+      else await startExperiment(ctx, task.id, queueDeps(deps));
+      return Response.json({ success: true, message: TRAINING_MODULE_MESSAGES.started });
+    },
+    { db: deps.db },
+  );
+}
+
+export function stopTask(req: Request, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    trainingModuleError,
+    async (ctx) => {
+      const ref = parseTrainingModuleTaskRef(await readJson(req));
+      const task = await projectTask(ctx, ref.projectName, ref.taskId);
+      await stopExperiment(ctx, task.id);
+      return Response.json({ success: true, message: TRAINING_MODULE_MESSAGES.stopped });
+    },
+    { db: deps.db },
+  );
+}
+
+export function deleteTask(req: Request, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    trainingModuleError,
+    async (ctx) => {
+      const ref = parseTrainingModuleTaskRef(await readJson(req));
+      const task = await projectTask(ctx, ref.projectName, ref.taskId);
+      await deleteExperiment(ctx, task.id);
+      return Response.json({ success: true, message: TRAINING_MODULE_MESSAGES.deleted });
+    },
+    { db: deps.db },
+  );
+}
+
+export function taskStatus(req: Request, params: { projectName: string; taskId: string }, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    trainingModuleError,
+    async (ctx) => {
+      const task = await projectTask(ctx, params.projectName, parseTrainingModuleTaskIdParam(params.taskId));
+      // The epoch rows with their times (the service's points carry no time); the task is the caller's, checked above.
+      const epochs = await ctx.db
+        .select()
+        .from(experimentMetrics)
+        .where(and(eq(experimentMetrics.experimentId, task.id), eq(experimentMetrics.step, 0)))
+        .orderBy(asc(experimentMetrics.epoch));
+      return Response.json({ success: true, task: trainingModuleTaskDetail(task, epochs, env().dataDir) });
+    },
+    { db: deps.db },
+  );
+}
+
+export function listTasks(req: Request, params: { projectName: string }, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    trainingModuleError,
+    async (ctx) => {
+      const project = await getProjectByName(ctx, params.projectName);
+      const tasks = await listExperiments(ctx, { projectId: project.id, limit: 500 });
+      return Response.json({ success: true, tasks: tasks.map(trainingModuleTaskSummary) });
+    },
+    { db: deps.db },
+  );
+}
+
+export function availableModels(req: Request, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(req, trainingModuleError, async () => Response.json(trainingModuleAvailableModels(zooModels, await availableDevices())), { db: deps.db });
+}
+
+/**
+ * The HTML dashboard. A page, so a visitor without a session is sent to the login page (and back
+ * here afterwards) instead of getting a JSON error.
+ */
+export async function dashboard(req: Request, params: { projectName: string }, deps: CompatDeps = {}): Promise<Response> {
+  const db = deps.db ?? getDb().db;
+  const caller = await authenticate(db, { authorization: req.headers.get("authorization"), cookie: req.headers.get("cookie") });
+  const here = new URL(req.url);
+  if (!caller) {
+    const login = new URL("/login", here);
+    login.searchParams.set("callbackUrl", here.pathname);
+    return new Response(null, { status: 302, headers: { location: `${login.pathname}${login.search}` } });
+  }
+  const ctx = { db, caller };
+  const html = (body: string, status: number) => new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
+  try {
+    const project = await getProjectByName(ctx, params.projectName);
+    const tasks = await listExperiments(ctx, { projectId: project.id, limit: 500 });
+    return html(trainingDashboardHtml(project.name, tasks.map(trainingModuleTaskSummary)), 200);
+  } catch (err) {
+    if (err instanceof NotFound) return html(`<!doctype html><meta charset="utf-8"><title>404</title><p>${escapeHtml(err.message)}</p>`, 404);
+    throw err;
+  }
+}
+
+export function saveConfig(req: Request, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    trainingModuleError,
+    async (ctx) => {
+      const input = parseTrainingModuleSaveConfig(await readJson(req));
+      const project = await getProjectByName(ctx, input.projectName);
+      const parsed = saveTrainingConfigInput.safeParse({ projectId: project.id, name: input.name, hyperparameters: input.hyperparameters });
+      if (!parsed.success) throw invalidFromZod(parsed.error.issues);
+      const config = await saveTrainingConfig(ctx, parsed.data);
+      return Response.json({ success: true, config_id: config.id });
+    },
+    { db: deps.db },
+  );
+}
+
+export function listConfigs(req: Request, params: { projectName: string }, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    trainingModuleError,
+    async (ctx) => {
+      const project = await getProjectByName(ctx, params.projectName);
+      const configs = await listTrainingConfigs(ctx, { projectId: project.id });
+      return Response.json({ success: true, configs: configs.map(trainingModuleConfig) });
+    },
+    { db: deps.db },
+  );
+}

@@ -1,0 +1,96 @@
+import { z } from "zod";
+import { invalidFromZod, NotFound } from "@/server/errors";
+import { epochLoss, pythonIsoTime, round, type Experiment, type ExperimentStatus } from "./experiment-common";
+
+/**
+ * Mapper for the old recognition backend's training API (seed 003, `/train`): string `job_id`, the
+ * job dict its mock kept (`status`, `progress` 0..100, `metrics` with `current_epoch`,
+ * `total_epochs`, `loss`, `accuracy`, `last_updated`) — now filled by real runs. FastAPI errors
+ * `{detail}` (rendered by studio-v1's renderer, the same framework's shape).
+ */
+
+export const RECOGNITION_MESSAGES = { started: "训练任务已启动", stopped: "训练任务已停止" } as const;
+
+export function recognitionStatus(status: ExperimentStatus): string {
+  switch (status) {
+    case "created":
+    case "queued":
+      return "pending";
+    case "running":
+    case "pausing":
+    case "stopping":
+      return "running";
+    case "paused":
+    case "stopped":
+    case "completed":
+    case "failed":
+      return status;
+  }
+}
+
+type JobSource = Pick<
+  Experiment,
+  "id" | "model" | "architectureId" | "status" | "progress" | "currentEpoch" | "totalEpochs" | "latestMetrics" | "error" | "createdAt" | "updatedAt"
+>;
+
+/** One training job; accuracy is a fraction (top-1, or mAP50-95 for detectors), as the mock's was. */
+export function recognitionJob(experiment: JobSource) {
+  const values = experiment.latestMetrics;
+  const loss = epochLoss(values);
+  const accuracy = values.top1_acc ?? values.val_acc ?? values.mAP50_95;
+  return {
+    job_id: String(experiment.id),
+    model_id: experiment.model ?? `architecture:${experiment.architectureId}`,
+    status: recognitionStatus(experiment.status),
+    progress: round(experiment.progress, 1),
+    metrics: {
+      current_epoch: experiment.currentEpoch,
+      total_epochs: experiment.totalEpochs,
+      ...(loss !== null ? { loss: round(loss, 4) } : {}),
+      ...(accuracy !== undefined ? { accuracy: round(accuracy, 4) } : {}),
+      last_updated: pythonIsoTime(experiment.updatedAt),
+    },
+    ...(experiment.error ? { error: experiment.error } : {}),
+    created_at: pythonIsoTime(experiment.createdAt),
+  };
+}
+
+const positiveInt = (field: string) => z.number({ error: `${field} must be a number` }).int({ error: `${field} must be an integer` }).positive({ error: `${field} must be > 0` });
+
+const startBody = z.object({
+  model_id: z.string({ error: "model_id is required" }).trim().min(1, { error: "model_id is required" }),
+  epochs: positiveInt("epochs").optional(),
+  /** Ours: the dialect had no datasets; needed when the default project holds more than one. */
+  dataset_id: positiveInt("dataset_id").optional(),
+  batch_size: positiveInt("batch_size").optional(),
+  learning_rate: z.number({ error: "learning_rate must be a number" }).positive({ error: "learning_rate must be > 0" }).optional(),
+  image_size: positiveInt("image_size").optional(),
+  device: z.string().trim().min(1).optional(),
+  name: z.string().trim().min(1).max(200).optional(),
+});
+
+export interface RecognitionStart {
+  model: string;
+  datasetId?: number;
+  device?: string;
+  name?: string;
+  hyperparameters: Record<string, unknown>;
+}
+
+export function parseRecognitionStart(body: unknown): RecognitionStart {
+  const result = startBody.safeParse(body);
+  if (!result.success) throw invalidFromZod(result.error.issues);
+  const input = result.data;
+  const hyperparameters: Record<string, unknown> = {};
+  if (input.epochs !== undefined) hyperparameters.epochs = input.epochs;
+  if (input.batch_size !== undefined) hyperparameters.batch = input.batch_size;
+  if (input.learning_rate !== undefined) hyperparameters.lr0 = input.learning_rate;
+  if (input.image_size !== undefined) hyperparameters.imgsz = input.image_size;
+  return { model: input.model_id, datasetId: input.dataset_id, device: input.device, name: input.name, hyperparameters };
+}
+
+export function parseRecognitionJobId(value: string): number {
+  const id = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(id) || id < 1) throw new NotFound(`Training job ${value} not found`);
+  return id;
+}

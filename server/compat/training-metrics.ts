@@ -1,0 +1,166 @@
+import { z } from "zod";
+import { invalidFromZod, NotFound } from "@/server/errors";
+import { epochLoss, pythonIsoTime, round, type Experiment, type ExperimentLog, type ExperimentStatus } from "./experiment-common";
+
+/**
+ * Mapper for the old training-metrics service (seed 001, `/api/v2/training/…`): string `task_id`,
+ * `current_epoch`/`total_epochs`, `latest_metrics` with accuracies in percent, and a log stream
+ * of Server-Sent Events whose entries carry `level`, `message`, `stage` and optional `metrics`.
+ * Errors use the FastAPI shape `{detail}` with the studio-v1 status codes (the same family of backends).
+ */
+
+export function trainingMetricsStatus(status: ExperimentStatus): string {
+  switch (status) {
+    case "created":
+    case "queued":
+      return "pending";
+    case "running":
+    case "pausing":
+    case "stopping":
+      return "running";
+    case "paused":
+    case "stopped":
+    case "completed":
+    case "failed":
+      return status;
+  }
+}
+
+/** Accuracies the service reported in percent (`Train Accuracy: 82.45%` became `train_acc: 82.45`). */
+const PERCENT_KEYS = ["train_acc", "val_acc", "top1_acc", "top3_acc", "top5_acc", "best_acc"] as const;
+const FRACTION_KEYS = ["macro_f1", "micro_f1", "precision", "recall"] as const;
+
+/**
+ * The engine's metric names and scales → the service's `TrainingMetrics` fields. Only figures the
+ * run has are present (the service's fields were optional). Detection runs give their summed losses
+ * as `train_loss`/`val_loss` and mAP50-95 as `mAP`.
+ */
+export function trainingMetricsValues(values: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  const trainLoss = epochLoss(values);
+  if (trainLoss !== null) out.train_loss = round(trainLoss, 4);
+  const valLoss = typeof values.val_loss === "number" ? values.val_loss : sumOf(values, /^val_\w+_loss$/);
+  if (valLoss !== null) out.val_loss = round(valLoss, 4);
+  for (const key of PERCENT_KEYS) if (typeof values[key] === "number") out[key] = round(values[key] * 100, 2);
+  for (const key of FRACTION_KEYS) if (typeof values[key] === "number") out[key] = round(values[key], 4);
+  if (typeof values.mAP50_95 === "number") out.mAP = round(values.mAP50_95, 4);
+  if (typeof values.learning_rate === "number") out.learning_rate = values.learning_rate;
+  return out;
+}
+
+function sumOf(values: Record<string, number>, pattern: RegExp): number | null {
+  const parts = Object.entries(values).filter(([key]) => pattern.test(key));
+  return parts.length ? parts.reduce((sum, [, value]) => sum + value, 0) : null;
+}
+
+type StatusSource = Pick<
+  Experiment,
+  "id" | "status" | "progress" | "deviceRequested" | "currentEpoch" | "totalEpochs" | "latestMetrics" | "error" | "createdAt" | "updatedAt"
+>;
+
+/** `GET /api/v2/training/{task_id}` (the service's `TaskResponse`). */
+export function trainingMetricsTask(experiment: StatusSource) {
+  const metrics = trainingMetricsValues(experiment.latestMetrics);
+  return {
+    task_id: String(experiment.id),
+    task_type: "training" as const,
+    status: trainingMetricsStatus(experiment.status),
+    progress: Math.round(experiment.progress),
+    device: experiment.deviceRequested,
+    current_epoch: experiment.currentEpoch,
+    total_epochs: experiment.totalEpochs,
+    latest_metrics: Object.keys(metrics).length ? { epoch: experiment.currentEpoch, total_epochs: experiment.totalEpochs, ...metrics } : {},
+    ...(experiment.error ? { error: experiment.error } : {}),
+    created_at: pythonIsoTime(experiment.createdAt),
+    updated_at: pythonIsoTime(experiment.updatedAt),
+  };
+}
+
+/**
+ * One entry of the log stream (`add_log`'s dict). A line's metrics were parsed from its own text, so
+ * they already have the service's names and scales (`Train Accuracy: 82.45%` → `train_acc: 82.45`).
+ */
+export function trainingMetricsLogEntry(log: Pick<ExperimentLog, "at" | "level" | "message" | "stage" | "epoch" | "metrics">, totalEpochs: number) {
+  const metrics = log.metrics && Object.keys(log.metrics).length ? log.metrics : null;
+  return {
+    timestamp: pythonIsoTime(log.at),
+    level: log.level.toUpperCase(),
+    message: log.message,
+    ...(metrics ? { metrics: { ...(log.epoch !== null ? { epoch: log.epoch, total_epochs: totalEpochs } : {}), ...metrics } } : {}),
+    stage: log.stage,
+  };
+}
+
+/** One Server-Sent Event: the id is the log's sequence number, so `Last-Event-ID` resumes after it. */
+export function sseFrame(seq: number, data: unknown): string {
+  return `id: ${seq}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** A comment line: keeps proxies from closing an idle stream; EventSource ignores it. */
+export const SSE_KEEPALIVE = ": keepalive\n\n";
+
+/** Where a (re)connecting stream starts: after `Last-Event-ID`, else after `?since=`, else from the beginning. */
+export function sseResumeAfter(lastEventId: string | null, since: string | null): number {
+  for (const value of [lastEventId, since]) {
+    if (value !== null && value.trim() !== "") {
+      if (!/^\d+$/.test(value.trim())) throw invalidFromZod([{ path: [value === lastEventId ? "Last-Event-ID" : "since"], message: "must be a log sequence number" }]);
+      return Number(value.trim());
+    }
+  }
+  return 0;
+}
+
+export function parseTrainingMetricsTaskId(value: string): number {
+  const id = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(id) || id < 1) throw new NotFound(`Task ${value} not found`);
+  return id;
+}
+
+const positiveInt = (field: string) => z.number({ error: `${field} must be a number` }).int({ error: `${field} must be an integer` }).positive({ error: `${field} must be > 0` });
+const folder = (field: string) => z.string({ error: `${field} is required` }).trim().min(1, { error: `${field} is required` });
+
+const startBody = z.object({
+  model: z.string({ error: "model is required" }).trim().min(1, { error: "model is required" }),
+  num_classes: positiveInt("num_classes").optional(),
+  train_path: folder("train_path"),
+  val_path: folder("val_path").optional(),
+  save_path: folder("save_path").optional(),
+  num_epochs: positiveInt("num_epochs").optional(),
+  batch_size: positiveInt("batch_size").optional(),
+  learning_rate: z.number({ error: "learning_rate must be a number" }).positive({ error: "learning_rate must be > 0" }).optional(),
+  image_size: positiveInt("image_size").optional(),
+  device: z.string({ error: "device must be a string" }).trim().min(1).optional(),
+  task_name: z.string().trim().min(1).optional(),
+});
+
+export interface TrainingMetricsStart {
+  model: string;
+  numClasses?: number;
+  trainPath: string;
+  valPath?: string;
+  savePath?: string;
+  device?: string;
+  name?: string;
+  hyperparameters: Record<string, unknown>;
+}
+
+export function parseTrainingMetricsStart(body: unknown): TrainingMetricsStart {
+  const result = startBody.safeParse(body);
+  if (!result.success) throw invalidFromZod(result.error.issues);
+  const input = result.data;
+  const hyperparameters: Record<string, unknown> = {};
+  if (input.num_epochs !== undefined) hyperparameters.epochs = input.num_epochs;
+  if (input.batch_size !== undefined) hyperparameters.batch = input.batch_size;
+  if (input.learning_rate !== undefined) hyperparameters.lr0 = input.learning_rate;
+  if (input.image_size !== undefined) hyperparameters.imgsz = input.image_size;
+  return {
+    model: input.model,
+    numClasses: input.num_classes,
+    trainPath: input.train_path,
+    valPath: input.val_path,
+    savePath: input.save_path,
+    device: input.device,
+    name: input.task_name,
+    hyperparameters,
+  };
+}

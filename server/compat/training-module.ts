@@ -1,0 +1,348 @@
+import path from "node:path";
+import { z } from "zod";
+import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, RateLimited, Unauthorized } from "@/server/errors";
+import {
+  bestWeightsFile,
+  epochLoss,
+  pythonIsoTime,
+  type Experiment,
+  type ExperimentMetricPoint,
+  type ExperimentStatus,
+} from "./experiment-common";
+
+/**
+ * Mapper for the old training module (seed 000, `/training/…`): `{success: true, …}` bodies,
+ * errors `{success: false, error}` with 400/401/404/409, integer `task_id`, tasks addressed by
+ * `project_name`, Ultralytics-style names (`model_type`, `batch_size`, `learning_rate`, `image_size`).
+ */
+
+export const TRAINING_MODULE_MESSAGES = {
+  started: "训练任务已启动",
+  stopped: "训练任务已停止",
+  deleted: "训练任务已删除",
+} as const;
+
+export function trainingModuleStatusCode(err: DomainError): number {
+  if (err instanceof Invalid) return 400;
+  if (err instanceof Unauthorized) return 401;
+  if (err instanceof Forbidden) return 403;
+  if (err instanceof NotFound) return 404;
+  if (err instanceof Conflict) return 409;
+  if (err instanceof RateLimited) return 429;
+  return 500;
+}
+
+export function trainingModuleError(err: DomainError): Response {
+  return Response.json({ success: false, error: err.message }, { status: trainingModuleStatusCode(err) });
+}
+
+/** The module knew pending, running, completed, failed and stopped; paused is ours and said as is. */
+export function trainingModuleStatus(status: ExperimentStatus): string {
+  switch (status) {
+    case "created":
+    case "queued":
+      return "pending";
+    // Still running until the run process honours the request; old clients keep polling.
+    case "running":
+    case "pausing":
+    case "stopping":
+      return "running";
+    case "paused":
+    case "stopped":
+    case "completed":
+    case "failed":
+      return status;
+  }
+}
+
+type TaskSource = Pick<Experiment, "id" | "name" | "model" | "architectureId" | "status" | "progress" | "createdAt">;
+
+function modelType(experiment: Pick<Experiment, "model" | "architectureId">): string {
+  return experiment.model ?? `architecture:${experiment.architectureId}`;
+}
+
+/** One row of `GET /training/tasks/<project>`. */
+export function trainingModuleTaskSummary(experiment: TaskSource) {
+  return {
+    id: experiment.id,
+    task_name: experiment.name,
+    model_type: modelType(experiment),
+    status: trainingModuleStatus(experiment.status),
+    progress: Math.round(experiment.progress),
+    created_at: pythonIsoTime(experiment.createdAt),
+  };
+}
+
+/** Ultralytics' metric names, as this module's clients show them (`mAP50-95`, not `mAP50_95`). */
+function metricNames(values: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(values).map(([key, value]) => [key === "mAP50_95" ? "mAP50-95" : key, value]));
+}
+
+/** `GET /training/task_status/<project>/<id>`: the task with metrics and one log point per finished epoch. */
+export function trainingModuleTaskDetail(
+  experiment: TaskSource & Pick<Experiment, "startedAt" | "error" | "runDir" | "bestEpoch" | "latestMetrics">,
+  epochPoints: Pick<ExperimentMetricPoint, "epoch" | "step" | "values" | "createdAt">[],
+  dataDir: string,
+) {
+  const weights = bestWeightsFile(experiment, dataDir);
+  return {
+    ...trainingModuleTaskSummary(experiment),
+    started_at: pythonIsoTime(experiment.startedAt),
+    error_message: experiment.error,
+    model_path: weights === null ? null : path.resolve(dataDir, weights),
+    metrics: metricNames(experiment.latestMetrics),
+    logs: epochPoints
+      .filter((point) => point.step === 0)
+      .map((point) => ({ epoch: point.epoch, loss: epochLoss(point.values), timestamp: pythonIsoTime(point.createdAt) })),
+  };
+}
+
+export interface TrainingModuleConfigSource {
+  id: number;
+  name: string;
+  hyperparameters: Record<string, unknown>;
+  createdAt: Date;
+}
+
+/** One row of `GET /training/configs/<project>`. Studio configs hold no model, so `model_type` is null. */
+export function trainingModuleConfig(config: TrainingModuleConfigSource) {
+  const hp = config.hyperparameters;
+  return {
+    id: config.id,
+    config_name: config.name,
+    model_type: null,
+    epochs: typeof hp.epochs === "number" ? hp.epochs : null,
+    batch_size: typeof hp.batch === "number" ? hp.batch : null,
+    learning_rate: typeof hp.lr0 === "number" ? hp.lr0 : null,
+    created_at: pythonIsoTime(config.createdAt),
+  };
+}
+
+/** `GET /training/available_models`: the zoo and this host's devices. */
+export function trainingModuleAvailableModels(
+  models: { name: string; description: string }[],
+  devices: { device: string; description: string }[],
+) {
+  return {
+    success: true as const,
+    models: models.map((m) => ({ name: m.name, description: m.description })),
+    devices: devices.map((d) => ({ name: d.device, description: d.description })),
+  };
+}
+
+// ---- requests ----
+
+function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  const result = schema.safeParse(body);
+  if (!result.success) throw invalidFromZod(result.error.issues);
+  return result.data;
+}
+
+const projectName = z.string({ error: "project_name is required" }).trim().min(1, { error: "project_name is required" });
+const positiveInt = (field: string) => z.number({ error: `${field} must be a number` }).int({ error: `${field} must be an integer` }).positive({ error: `${field} must be > 0` });
+const ratio = (field: string) => z.number({ error: `${field} must be a number` }).min(0, { error: `${field} must be ≥ 0` }).max(1, { error: `${field} must be ≤ 1` });
+/** Task ids arrive as numbers, or as digit strings from form-minded clients. */
+const taskId = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)], { error: "task_id must be an integer" }).pipe(
+  z.number().int({ error: "task_id must be an integer" }).positive({ error: "task_id must be a positive integer" }),
+);
+
+const engineOptimizers = new Map(["auto", "SGD", "Adam", "AdamW", "RMSProp"].map((name) => [name.toLowerCase(), name]));
+const optimizer = z
+  .string({ error: "optimizer must be a string" })
+  .transform((value, ctx) => {
+    const name = engineOptimizers.get(value.toLowerCase());
+    if (!name) ctx.addIssue({ code: "custom", message: `optimizer must be one of ${[...engineOptimizers.values()].join(", ")}` });
+    return name ?? z.NEVER;
+  });
+
+const hyperparameterFields = {
+  model_type: z.string({ error: "model_type must be a string" }).trim().min(1, { error: "model_type is required" }),
+  epochs: positiveInt("epochs").optional(),
+  batch_size: positiveInt("batch_size").optional(),
+  learning_rate: z.number({ error: "learning_rate must be a number" }).positive({ error: "learning_rate must be > 0" }).optional(),
+  image_size: positiveInt("image_size").optional(),
+  device: z.string({ error: "device must be a string" }).trim().min(1).optional(),
+  optimizer: optimizer.optional(),
+};
+
+/** The engine's hyper-parameter names for the module's fields that were given. */
+function engineHyperparameters(input: { epochs?: number; batch_size?: number; learning_rate?: number; image_size?: number; optimizer?: string }) {
+  const out: Record<string, unknown> = {};
+  if (input.epochs !== undefined) out.epochs = input.epochs;
+  if (input.batch_size !== undefined) out.batch = input.batch_size;
+  if (input.learning_rate !== undefined) out.lr0 = input.learning_rate;
+  if (input.image_size !== undefined) out.imgsz = input.image_size;
+  if (input.optimizer !== undefined) out.optimizer = input.optimizer;
+  return out;
+}
+
+const createTaskBody = z.object({
+  project_name: projectName,
+  task_name: z.string({ error: "task_name is required" }).trim().min(1, { error: "task_name is required" }),
+  ...hyperparameterFields,
+  train_ratio: ratio("train_ratio").optional(),
+  val_ratio: ratio("val_ratio").optional(),
+  test_ratio: ratio("test_ratio").optional(),
+  /** Ours: which dataset, when the project has more than one. */
+  dataset_id: positiveInt("dataset_id").optional(),
+});
+
+export interface TrainingModuleCreateTask {
+  projectName: string;
+  name: string;
+  model: string;
+  datasetId?: number;
+  /** Present when the client sent any ratio; missing ones count as 0. */
+  splitRatios?: { train: number; val: number; test: number };
+  device?: string;
+  hyperparameters: Record<string, unknown>;
+}
+
+export function parseTrainingModuleCreateTask(body: unknown): TrainingModuleCreateTask {
+  const input = parse(createTaskBody, body);
+  const anyRatio = input.train_ratio !== undefined || input.val_ratio !== undefined || input.test_ratio !== undefined;
+  if (anyRatio) {
+    const sum = (input.train_ratio ?? 0) + (input.val_ratio ?? 0) + (input.test_ratio ?? 0);
+    if (Math.abs(sum - 1) > 1e-6) throw new Invalid(`train_ratio + val_ratio + test_ratio must be 1, got ${round6(sum)}`, { train_ratio: ["ratios must add up to 1"] });
+  }
+  return {
+    projectName: input.project_name,
+    name: input.task_name,
+    model: input.model_type,
+    datasetId: input.dataset_id,
+    splitRatios: anyRatio ? { train: input.train_ratio ?? 0, val: input.val_ratio ?? 0, test: input.test_ratio ?? 0 } : undefined,
+    device: input.device,
+    hyperparameters: engineHyperparameters(input),
+  };
+}
+
+function round6(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}
+
+const taskRefBody = z.object({ project_name: projectName, task_id: taskId });
+
+/** Body of start_task, stop_task and delete_task. */
+export function parseTrainingModuleTaskRef(body: unknown): { projectName: string; taskId: number } {
+  const input = parse(taskRefBody, body);
+  return { projectName: input.project_name, taskId: input.task_id };
+}
+
+/** `<task_id>` in a path: anything but a positive integer names no task. */
+export function parseTrainingModuleTaskIdParam(value: string): number {
+  const id = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(id) || id < 1) throw new NotFound(`Task ${value} not found`);
+  return id;
+}
+
+const saveConfigBody = z.object({
+  project_name: projectName,
+  config_name: z.string({ error: "config_name is required" }).trim().min(1, { error: "config_name is required" }),
+  ...hyperparameterFields,
+  model_type: hyperparameterFields.model_type.optional(),
+  augmentation: z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())]).optional(),
+  other_params: z.record(z.string(), z.unknown(), { error: "other_params must be an object" }).optional(),
+});
+
+export interface TrainingModuleSaveConfig {
+  projectName: string;
+  name: string;
+  /** The engine's hyper-parameters: the module's fields and `other_params`. */
+  hyperparameters: Record<string, unknown>;
+  /** Not part of a studio training config (which holds hyper-parameters only); kept apart so nothing pretends to store them. */
+  model?: string;
+  device?: string;
+}
+
+/**
+ * `save_config`. A studio training config holds hyper-parameters; augmentation lives in the
+ * studio's augmentation library, so a non-empty `augmentation` is refused rather than dropped.
+ */
+export function parseTrainingModuleSaveConfig(body: unknown): TrainingModuleSaveConfig {
+  const input = parse(saveConfigBody, body);
+  const augmentation = input.augmentation;
+  const hasAugmentation = augmentation !== undefined && (Array.isArray(augmentation) ? augmentation.length > 0 : Object.keys(augmentation).length > 0);
+  if (hasAugmentation) {
+    throw new Invalid("augmentation cannot be saved in a training config: save the pipeline in the studio's augmentation library and pick it when creating the task", {
+      augmentation: ["not part of a training config"],
+    });
+  }
+  return {
+    projectName: input.project_name,
+    name: input.config_name,
+    hyperparameters: { ...(input.other_params ?? {}), ...engineHyperparameters(input) },
+    model: input.model_type,
+    device: input.device,
+  };
+}
+
+// ---- the HTML dashboard (`GET /training/<project_name>`) ----
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+}
+
+type DashboardTask = ReturnType<typeof trainingModuleTaskSummary>;
+
+function taskRowHtml(task: DashboardTask): string {
+  return `<tr data-task="${task.id}"><td>${task.id}</td><td>${escapeHtml(task.task_name)}</td><td>${escapeHtml(task.model_type)}</td><td class="status">${escapeHtml(task.status)}</td><td class="progress">${task.progress}%</td><td>${escapeHtml(task.created_at)}</td></tr>`;
+}
+
+/**
+ * The module's training dashboard: the project's tasks, refreshed every 3 s from
+ * `/training/tasks/<project>` with the page's own session cookie.
+ */
+export function trainingDashboardHtml(projectName: string, tasks: DashboardTask[]): string {
+  const listUrl = `/training/tasks/${encodeURIComponent(projectName)}`;
+  const rows = tasks.length ? tasks.map(taskRowHtml).join("\n") : `<tr class="empty"><td colspan="6">暂无训练任务</td></tr>`;
+  return `<!doctype html>
+<html lang="zh">
+<head>
+<meta charset="utf-8">
+<title>训练仪表板 - ${escapeHtml(projectName)}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
+table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:.4rem .6rem;text-align:left}
+.status{font-weight:600}.muted{color:#777}
+</style>
+</head>
+<body>
+<h1>训练仪表板: ${escapeHtml(projectName)}</h1>
+<p class="muted">状态每 3 秒刷新 · <a href="/experiments">在工作室中打开</a></p>
+<table>
+<thead><tr><th>ID</th><th>任务名称</th><th>模型</th><th>状态</th><th>进度</th><th>创建时间</th></tr></thead>
+<tbody id="tasks">
+${rows}
+</tbody>
+</table>
+<p id="error" class="muted"></p>
+<script>
+(function () {
+  var body = document.getElementById("tasks");
+  var error = document.getElementById("error");
+  function cell(text) { var td = document.createElement("td"); td.textContent = String(text); return td; }
+  function render(tasks) {
+    body.replaceChildren();
+    if (!tasks.length) { var tr = document.createElement("tr"); var td = cell("暂无训练任务"); td.colSpan = 6; tr.appendChild(td); body.appendChild(tr); return; }
+    tasks.forEach(function (t) {
+      var tr = document.createElement("tr");
+      tr.dataset.task = t.id;
+      [t.id, t.task_name, t.model_type, t.status, t.progress + "%", t.created_at].forEach(function (v, i) {
+        var td = cell(v); if (i === 3) td.className = "status"; if (i === 4) td.className = "progress"; tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+  }
+  function refresh() {
+    fetch(${JSON.stringify(listUrl)}, { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (j) { if (j.success) { render(j.tasks); error.textContent = ""; } else { error.textContent = j.error; } })
+      .catch(function (e) { error.textContent = String(e); });
+  }
+  setInterval(refresh, 3000);
+})();
+</script>
+</body>
+</html>
+`;
+}
