@@ -1,5 +1,6 @@
 import { getDb } from "@/db/client";
 import { env } from "@/server/env";
+import { startReaper } from "@/server/experiments/reaper";
 import { jobRegistry } from "@/server/jobs";
 import { runWorker } from "@/server/jobs/worker-process";
 
@@ -7,6 +8,8 @@ import { runWorker } from "@/server/jobs/worker-process";
 const { db, close } = getDb();
 const slots = env().STUDIO_WORKER_SLOTS ?? 1;
 const worker = await runWorker({ db, databaseUrl: env().DATABASE_URL!, registry: jobRegistry, slots });
+// Every worker reaps: a run whose worker died is recovered by whichever worker is left.
+const reaper = startReaper(db, worker.boss);
 console.log(`[worker] ${worker.workerId} ready: pid ${process.pid}, ${slots} slot(s), queues ${jobRegistry.jobs.map((j) => j.name).join(", ")}`);
 
 let stopping = false;
@@ -15,6 +18,7 @@ async function shutdown(signal: string) {
   stopping = true;
   console.log(`[worker] ${signal}: finishing running jobs`);
   try {
+    reaper.stop();
     await worker.stop(25_000);
     await close();
     process.exit(0);

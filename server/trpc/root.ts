@@ -1,18 +1,24 @@
 import { router } from "./init";
 import { accountRouter } from "./routers/account";
 import { adminRouter } from "./routers/admin";
+import { architecturesRouter } from "./routers/architectures";
 import { augmentationsRouter } from "./routers/augmentations";
 import { datasetsRouter } from "./routers/datasets";
+import { experimentsRouter } from "./routers/experiments";
 import { projectsRouter } from "./routers/projects";
 import { systemRouter } from "./routers/system";
+import { trainingConfigsRouter } from "./routers/training-configs";
 
 export const appRouter = router({
   account: accountRouter,
   admin: adminRouter,
+  architectures: architecturesRouter,
   augmentations: augmentationsRouter,
   datasets: datasetsRouter,
+  experiments: experimentsRouter,
   projects: projectsRouter,
   system: systemRouter,
+  trainingConfigs: trainingConfigsRouter,
 });
 
 export type AppRouter = typeof appRouter;

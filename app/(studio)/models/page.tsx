@@ -1,7 +1,8 @@
-import { NotBuiltYet } from "@/components/empty-state";
 import { requirePageCaller } from "@/server/auth/page";
+import { roleAtLeast } from "@/server/context";
+import { ArchitecturesView } from "./architectures-view";
 
-export default async function Page() {
-  await requirePageCaller();
-  return <NotBuiltYet title="models" />;
+export default async function ModelsPage() {
+  const caller = await requirePageCaller();
+  return <ArchitecturesView canEdit={roleAtLeast(caller.role, "member")} />;
 }

@@ -1,0 +1,177 @@
+"use client";
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useRouter } from "next/navigation";
+import { useEffect, useRef, useState } from "react";
+import { useT } from "@/components/i18n";
+import { LineChart } from "@/components/line-chart";
+import { errorText, useTRPC } from "@/components/trpc";
+import { useTopic } from "@/components/use-topic";
+import type { StudioEvent } from "@/server/events/types";
+import { lossSeries, metricSeries, type Point } from "../charts";
+import { formatDuration, formatMetric } from "../format";
+
+type LogLine = { seq: number; level: string; stage: string; message: string; at: Date | string };
+
+export function ExperimentDetail({ id, canEdit }: { id: number; canEdit: boolean }) {
+  const { t } = useT();
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const [live, setLive] = useState<{ points: Point[]; logs: LogLine[] }>({ points: [], logs: [] });
+
+  const experimentKey = trpc.experiments.byId.queryKey({ id });
+  const refetchAll = () => {
+    void queryClient.invalidateQueries({ queryKey: experimentKey });
+    void queryClient.invalidateQueries({ queryKey: trpc.experiments.metrics.queryKey({ id }) });
+    void queryClient.invalidateQueries({ queryKey: trpc.experiments.logs.queryKey() });
+  };
+  const onEvent = (event: StudioEvent) => {
+    if (event.type === "experiment.status") void queryClient.invalidateQueries({ queryKey: experimentKey });
+    if (event.type === "experiment.metrics") setLive((l) => ({ ...l, points: [...l.points, { epoch: event.epoch, step: event.step, values: event.values }] }));
+    if (event.type === "experiment.log") setLive((l) => ({ ...l, logs: [...l.logs, { seq: event.seq!, level: event.level, stage: event.stage, message: event.message, at: event.at }] }));
+  };
+  const { connected } = useTopic(`experiment:${id}`, onEvent, refetchAll);
+  const poll = connected ? false : 2000;
+
+  const experiment = useQuery({ ...trpc.experiments.byId.queryOptions({ id }), refetchInterval: poll });
+  const metrics = useQuery({ ...trpc.experiments.metrics.queryOptions({ id }), refetchInterval: poll });
+  const logs = useQuery({ ...trpc.experiments.logs.queryOptions({ id, since: 0, limit: 5000 }), refetchInterval: poll });
+  // Fresh table reads replace what the stream added meanwhile.
+  useEffect(() => setLive((l) => ({ ...l, points: [] })), [metrics.data]);
+  useEffect(() => setLive((l) => ({ ...l, logs: [] })), [logs.data]);
+
+  const mutationOptions = { onSuccess: () => void queryClient.invalidateQueries({ queryKey: experimentKey }) };
+  const stop = useMutation(trpc.experiments.stop.mutationOptions(mutationOptions));
+  const pause = useMutation(trpc.experiments.pause.mutationOptions(mutationOptions));
+  const resume = useMutation(trpc.experiments.resume.mutationOptions(mutationOptions));
+  const start = useMutation(trpc.experiments.start.mutationOptions(mutationOptions));
+  const clone = useMutation(trpc.experiments.clone.mutationOptions({ onSuccess: (e) => router.push(`/experiments/${e.id}`) }));
+  const remove = useMutation(trpc.experiments.delete.mutationOptions({ onSuccess: () => router.push("/experiments") }));
+  const [resumeWith, setResumeWith] = useState<{ epochs?: number; lr0?: number; patience?: number }>({});
+
+  const allPoints = mergePoints(metrics.data ?? [], live.points);
+  const allLogs = mergeLogs(logs.data ?? [], live.logs);
+  const consoleRef = useRef<HTMLPreElement>(null);
+  useEffect(() => {
+    const el = consoleRef.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [allLogs.length]);
+
+  const e = experiment.data;
+  const error = experiment.error ?? stop.error ?? pause.error ?? resume.error ?? start.error ?? clone.error ?? remove.error;
+  if (!e) return error ? <p className="error" role="alert">{errorText(error)}</p> : <p className="muted">…</p>;
+  const resumable = ["paused", "stopped", "failed", "completed"].includes(e.status);
+  return (
+    <>
+      <h1>
+        {e.name} <span className={`badge status-${e.status}`} data-testid="experiment-status">{e.status}</span>{" "}
+        <span className="muted" data-testid="live-state">{connected ? t("liveOn") : t("liveOff")}</span>
+      </h1>
+      {error && <p className="error" role="alert">{errorText(error)}</p>}
+      {e.error && <p className="error">{e.error}</p>}
+      <div className="panel row wrap">
+        <span>
+          {t("progress")}: <strong data-testid="experiment-progress">{e.progress.toFixed(1)}%</strong> ({e.currentEpoch}/{e.totalEpochs})
+        </span>
+        <span>
+          {t("eta")}: {formatDuration(e.etaSeconds)}
+        </span>
+        {e.queuePosition !== null && <span>queue #{e.queuePosition}</span>}
+        <span>
+          {t("model")}: {e.model ?? e.architectureName}
+        </span>
+        <span>
+          {t("dataset")}: {e.datasetName ?? "—"}
+        </span>
+        <span>
+          {t("device")}: {e.deviceRequested} → {e.backend ?? "—"}
+        </span>
+        <span>attempt {e.attempt}</span>
+        {e.runDir && <span className="muted">{e.runDir}</span>}
+      </div>
+      {canEdit && (
+        <div className="panel row wrap">
+          {e.status === "created" && (
+            <button className="primary" onClick={() => start.mutate({ id })}>
+              {t("start")}
+            </button>
+          )}
+          {["running", "queued"].includes(e.status) && <button onClick={() => pause.mutate({ id })}>{t("pause")}</button>}
+          {["running", "pausing", "queued", "paused", "created"].includes(e.status) && (
+            <button className="danger" onClick={() => stop.mutate({ id })}>
+              {t("stop")}
+            </button>
+          )}
+          {resumable && (
+            <>
+              {(["epochs", "lr0", "patience"] as const).map((key) => (
+                <label key={key}>
+                  {key}
+                  <input
+                    type="number"
+                    step={key === "lr0" ? "any" : 1}
+                    aria-label={`resume ${key}`}
+                    placeholder={key === "epochs" ? String(e.totalEpochs) : String(e.hyperparameters[key] ?? "")}
+                    value={resumeWith[key] ?? ""}
+                    onChange={(ev) => setResumeWith((r) => ({ ...r, [key]: ev.target.value === "" ? undefined : Number(ev.target.value) }))}
+                    style={{ width: "6em" }}
+                  />
+                </label>
+              ))}
+              <button className="primary" onClick={() => resume.mutate({ id, ...resumeWith })}>
+                {t("resume")}
+              </button>
+            </>
+          )}
+          <button onClick={() => clone.mutate({ id })}>{t("clone")}</button>
+          <button className="danger" disabled={["running", "pausing", "stopping"].includes(e.status)} onClick={() => window.confirm(`${t("delete")} ${e.name}?`) && remove.mutate({ id })}>
+            {t("delete")}
+          </button>
+        </div>
+      )}
+      <div className="row wrap charts">
+        <LineChart title="loss" series={lossSeries(allPoints)} />
+        <LineChart title="metrics" series={metricSeries(allPoints)} />
+      </div>
+      <div className="panel">
+        <h2>{t("bestMetrics")} {e.bestEpoch !== null && <span className="muted">(epoch {e.bestEpoch})</span>}</h2>
+        <table>
+          <tbody>
+            {Object.entries(e.bestMetrics).map(([k, v]) => (
+              <tr key={k}>
+                <td>{k}</td>
+                <td>{formatMetric(v)}</td>
+                <td className="muted">{formatMetric(e.latestMetrics[k])}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <h2>{t("hyperparameters")}</h2>
+        <code>{JSON.stringify(e.hyperparameters)}</code>
+      </div>
+      <div className="panel">
+        <h2>{t("logs")}</h2>
+        <pre ref={consoleRef} className="log-console" data-testid="log-console" style={{ maxHeight: 360, overflow: "auto" }}>
+          {allLogs.map((l) => (
+            <div key={l.seq} className={`log-${l.level}`}>
+              [{l.stage}] {l.message}
+            </div>
+          ))}
+        </pre>
+      </div>
+    </>
+  );
+}
+
+/** Table rows plus streamed points, one per (epoch, step): the stream's newer value wins. */
+function mergePoints(rows: Point[], streamed: Point[]): Point[] {
+  const byKey = new Map<string, Point>();
+  for (const p of [...rows, ...streamed]) byKey.set(`${p.epoch}:${p.step}`, p);
+  return [...byKey.values()].sort((a, b) => a.epoch - b.epoch || a.step - b.step);
+}
+
+function mergeLogs(rows: LogLine[], streamed: LogLine[]): LogLine[] {
+  const last = rows.at(-1)?.seq ?? 0;
+  return [...rows, ...streamed.filter((l) => l.seq > last)];
+}

@@ -1,0 +1,211 @@
+"use client";
+
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { useRouter } from "next/navigation";
+import { useEffect, useState, type FormEvent } from "react";
+import { useT } from "@/components/i18n";
+import { errorText, useTRPC } from "@/components/trpc";
+
+type Hyper = Record<string, unknown>;
+
+/** Hyper-parameters the form shows as fields; the rest keep the engine's defaults (or the template's). */
+const FIELDS: { key: string; kind: "int" | "float" | "bool" | "choice"; choices?: string[] }[] = [
+  { key: "epochs", kind: "int" },
+  { key: "batch", kind: "int" },
+  { key: "imgsz", kind: "int" },
+  { key: "optimizer", kind: "choice", choices: ["auto", "SGD", "Adam", "AdamW", "RMSProp"] },
+  { key: "lr0", kind: "float" },
+  { key: "lrf", kind: "float" },
+  { key: "momentum", kind: "float" },
+  { key: "weight_decay", kind: "float" },
+  { key: "warmup_epochs", kind: "float" },
+  { key: "patience", kind: "int" },
+  { key: "label_smoothing", kind: "float" },
+  { key: "seed", kind: "int" },
+  { key: "cos_lr", kind: "bool" },
+];
+
+export function NewExperimentForm() {
+  const { t } = useT();
+  const trpc = useTRPC();
+  const router = useRouter();
+  const projects = useQuery(trpc.projects.list.queryOptions());
+  const [projectId, setProjectId] = useState<number | null>(null);
+  const scoped = projectId ? { projectId } : {};
+  const datasets = useQuery({ ...trpc.datasets.list.queryOptions(scoped), enabled: projectId !== null });
+  const architectures = useQuery({ ...trpc.architectures.list.queryOptions(scoped), enabled: projectId !== null });
+  const augmentations = useQuery({ ...trpc.augmentations.list.queryOptions(scoped), enabled: projectId !== null });
+  const templates = useQuery({ ...trpc.trainingConfigs.list.queryOptions(scoped), enabled: projectId !== null });
+  const options = useQuery(trpc.experiments.formOptions.queryOptions());
+  const devices = useQuery(trpc.system.devices.queryOptions());
+  const create = useMutation(trpc.experiments.create.mutationOptions({ onSuccess: (e) => router.push(`/experiments/${e.id}`) }));
+  const saveTemplate = useMutation(trpc.trainingConfigs.save.mutationOptions({ onSuccess: () => void templates.refetch() }));
+
+  const [hyper, setHyper] = useState<Hyper>({});
+  const [modelChoice, setModelChoice] = useState("zoo:reference-cnn");
+  useEffect(() => {
+    if (projectId === null && projects.data?.length) setProjectId(projects.data.find((p) => p.name === "default")?.id ?? projects.data[0].id);
+  }, [projectId, projects.data]);
+  useEffect(() => {
+    if (options.data && Object.keys(hyper).length === 0) setHyper({ ...options.data.defaults, imgsz: 64, epochs: 10 });
+  }, [options.data, hyper]);
+
+  function setField(key: string, kind: string, raw: string | boolean) {
+    const value = kind === "bool" ? Boolean(raw) : kind === "choice" ? raw : raw === "" ? undefined : Number(raw);
+    setHyper((h) => ({ ...h, [key]: value }));
+  }
+
+  function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const data = new FormData(e.currentTarget);
+    const augmentation = String(data.get("augmentation") ?? "");
+    const [kind, value] = modelChoice.split(":");
+    const hyperparameters = Object.fromEntries(Object.entries(hyper).filter(([, v]) => v !== undefined && v !== ""));
+    create.mutate({
+      projectId: projectId!,
+      name: String(data.get("name")),
+      datasetId: Number(data.get("dataset")),
+      ...(kind === "zoo" ? { model: value } : { architectureId: Number(value) }),
+      augmentationId: augmentation ? Number(augmentation) : null,
+      hyperparameters,
+      device: String(data.get("device") ?? "auto"),
+      start: true,
+    });
+  }
+
+  const error = create.error ?? saveTemplate.error ?? projects.error ?? datasets.error ?? options.error ?? devices.error;
+  const readyDatasets = datasets.data?.filter((d) => d.status === "ready") ?? [];
+  return (
+    <>
+      <h1>{t("newExperiment")}</h1>
+      {error && <p className="error" role="alert">{errorText(error)}</p>}
+      <form className="panel form-grid" onSubmit={submit} aria-label={t("newExperiment")}>
+        <label>
+          {t("projects")}
+          <select aria-label="project" value={projectId ?? ""} onChange={(e) => setProjectId(Number(e.target.value))}>
+            {projects.data?.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t("name")}
+          <input name="name" required aria-label="experiment name" />
+        </label>
+        <label>
+          {t("dataset")}
+          <select name="dataset" required aria-label="dataset">
+            {readyDatasets.map((d) => (
+              <option key={d.id} value={d.id}>
+                {d.name} ({d.task}, {d.classes.length} classes)
+              </option>
+            ))}
+          </select>
+          {datasets.data && readyDatasets.length === 0 && <span className="muted">No ready dataset in this project: import one first.</span>}
+        </label>
+        <label>
+          {t("model")}
+          <select aria-label="model" value={modelChoice} onChange={(e) => setModelChoice(e.target.value)}>
+            <optgroup label="zoo">
+              {options.data?.zoo.map((m) => (
+                <option key={m.name} value={`zoo:${m.name}`} title={m.description}>
+                  {m.name} ({m.task})
+                </option>
+              ))}
+            </optgroup>
+            <optgroup label={t("architectures")}>
+              {architectures.data?.map((a) => (
+                <option key={a.id} value={`arch:${a.id}`}>
+                  {a.name} ({a.task})
+                </option>
+              ))}
+            </optgroup>
+          </select>
+        </label>
+        <label>
+          {t("augmentation")}
+          <select name="augmentation" aria-label="augmentation">
+            <option value="">none</option>
+            {augmentations.data?.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t("device")}
+          <select name="device" aria-label="device">
+            {devices.data?.map((d) => (
+              <option key={d.device} value={d.device} title={d.hosts.join(", ")}>
+                {d.device} — {d.description}
+              </option>
+            ))}
+          </select>
+          {devices.data && devices.data.length === 1 && <span className="muted">No training worker is running: the run waits in the queue.</span>}
+        </label>
+        <label>
+          {t("configTemplate")}
+          <select
+            aria-label="config template"
+            defaultValue=""
+            onChange={(e) => {
+              const template = templates.data?.find((c) => c.id === Number(e.target.value));
+              if (template) setHyper((h) => ({ ...h, ...template.hyperparameters }));
+            }}
+          >
+            <option value="">—</option>
+            {templates.data?.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <fieldset className="row wrap">
+          <legend>{t("hyperparameters")}</legend>
+          {FIELDS.map((f) => (
+            <label key={f.key}>
+              {f.key}
+              {f.kind === "bool" ? (
+                <input type="checkbox" aria-label={f.key} checked={Boolean(hyper[f.key])} onChange={(e) => setField(f.key, f.kind, e.target.checked)} />
+              ) : f.kind === "choice" ? (
+                <select aria-label={f.key} value={String(hyper[f.key] ?? "")} onChange={(e) => setField(f.key, f.kind, e.target.value)}>
+                  {f.choices!.map((c) => (
+                    <option key={c}>{c}</option>
+                  ))}
+                </select>
+              ) : (
+                <input
+                  aria-label={f.key}
+                  type="number"
+                  step={f.kind === "int" ? 1 : "any"}
+                  value={hyper[f.key] === undefined ? "" : String(hyper[f.key])}
+                  onChange={(e) => setField(f.key, f.kind, e.target.value)}
+                  style={{ width: "7em" }}
+                />
+              )}
+            </label>
+          ))}
+        </fieldset>
+        <div className="row">
+          <button className="primary" type="submit" disabled={create.isPending || !projectId}>
+            {t("create")} & {t("start")}
+          </button>
+          <button
+            type="button"
+            disabled={!projectId}
+            onClick={() => {
+              const name = window.prompt(t("saveAsTemplate"));
+              if (name) saveTemplate.mutate({ projectId: projectId!, name, hyperparameters: hyper });
+            }}
+          >
+            {t("saveAsTemplate")}
+          </button>
+        </div>
+      </form>
+    </>
+  );
+}

@@ -1,0 +1,151 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import autocannon from "autocannon";
+import superjson from "superjson";
+import { io } from "socket.io-client";
+import { makeShapesImageFolder } from "@/server/ml/data/testing/shapes";
+import type { StudioEvent } from "@/server/events/types";
+
+/**
+ * `npm run bench:experiments` (tsx server/bench/experiments.ts), on an existing production build:
+ * starts the whole studio (web, one training worker, realtime sidecar) on a fresh data folder, then
+ * prints one JSON line per figure:
+ *  - submit → first training step on a warm worker (tRPC create+start until the first step's metrics event), median of 10;
+ *  - worker log line → socket.io client latency p50/p95 (the row's database time to arrival, same host);
+ *  - status routes (tRPC experiments.byId, seed 004 /task_status/<id>) requests/s and p99, 100 connections, during a run.
+ */
+const port = Number(process.env.BENCH_PORT ?? 3941);
+const base = `http://localhost:${port}`;
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "studio-bench-exp-"));
+const importRoot = path.join(dataDir, "imports");
+const password = "bench-admin-password";
+
+if (!fs.existsSync(path.join(import.meta.dirname, "..", "..", ".next", "BUILD_ID"))) {
+  console.error("No production build: run `npx next build` (or `npm start` once) first.");
+  process.exit(1);
+}
+await makeShapesImageFolder(path.join(importRoot, "shapes"), { classes: 3, perClass: 20, size: 32, seed: 1 });
+
+const studio = spawn(process.execPath, ["--import", "tsx", "workers/supervisor.ts"], {
+  env: {
+    ...process.env,
+    PORT: String(port),
+    STUDIO_DATA_DIR: dataDir,
+    STUDIO_IMPORT_ROOTS: importRoot,
+    STUDIO_EMBEDDED_PG_PORT: String(port + 100),
+    STUDIO_ADMIN_EMAIL: "bench@studio.local",
+    STUDIO_ADMIN_PASSWORD: password,
+  },
+  stdio: "ignore",
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+};
+
+let token = "";
+async function trpc<T>(procedure: string, input: unknown, mutation = false): Promise<T> {
+  const serialized = JSON.stringify(superjson.serialize(input));
+  const url = mutation ? `${base}/api/trpc/${procedure}` : `${base}/api/trpc/${procedure}?input=${encodeURIComponent(serialized)}`;
+  const res = await fetch(url, {
+    method: mutation ? "POST" : "GET",
+    headers: { authorization: `Bearer ${token}`, ...(mutation && { "content-type": "application/json" }) },
+    body: mutation ? serialized : undefined,
+  });
+  const body = (await res.json()) as { result?: { data: unknown }; error?: { json: { message: string } } };
+  if (!body.result) throw new Error(`${procedure}: ${body.error?.json.message ?? res.status}`);
+  return superjson.deserialize(body.result.data as never) as T;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 300_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value) return value;
+    if (Date.now() > deadline || studio.exitCode !== null) throw new Error(`gave up waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+type Experiment = { id: number; status: string };
+
+try {
+  await until("a healthy studio", async () => (await fetch(`${base}/api/health`)).ok);
+  const login = await fetch(`${base}/api/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "bench@studio.local", password }) });
+  token = ((await login.json()) as { token: string }).token;
+  const projects = await trpc<{ id: number; name: string }[]>("projects.list", undefined);
+  const projectId = projects.find((p) => p.name === "default")!.id;
+  const dataset = await trpc<{ id: number }>("datasets.importFromPath", { projectId, name: "shapes", path: path.join(importRoot, "shapes") }, true);
+  await until("the dataset import", async () => (await trpc<{ status: string }>("datasets.byId", { id: dataset.id })).status === "ready");
+
+  const socket = io(base, { transports: ["websocket"], auth: { token } });
+  await until("the socket", async () => socket.connected);
+  const listeners = new Set<(event: StudioEvent) => void>();
+  socket.on("event", (event) => listeners.forEach((listener) => listener(event)));
+  const follow = async (id: number) => {
+    const ack = await socket.timeout(5000).emitWithAck("subscribe", { topic: `experiment:${id}` });
+    if (!ack.ok) throw new Error(`subscribe experiment:${id}: ${ack.error}`);
+  };
+  const hyperparameters = { epochs: 200, batch: 8, imgsz: 32, log_every: 1 };
+  const createRun = (name: string) =>
+    trpc<Experiment>("experiments.create", { projectId, name, datasetId: dataset.id, model: "reference-cnn", hyperparameters, device: "auto", start: true }, true);
+  const stopAndWait = async (id: number) => {
+    await trpc("experiments.stop", { id }, true);
+    await until(`experiment ${id} stopped`, async () => (await trpc<Experiment>("experiments.byId", { id })).status === "stopped");
+  };
+
+  // Warm-up run: the worker's first child pays for loading the engine from a cold disk cache.
+  const latencies: number[] = [];
+  for (let i = 0; i <= 10; i++) {
+    let firstStepAt = 0;
+    let experimentId = 0;
+    const listener = (event: StudioEvent) => {
+      if (event.type === "experiment.metrics" && event.experimentId === experimentId && event.step > 0 && !firstStepAt) firstStepAt = performance.now();
+    };
+    listeners.add(listener);
+    const submitted = performance.now();
+    const experiment = await createRun(`latency-${i}`);
+    experimentId = experiment.id;
+    await follow(experiment.id);
+    await until("the first step", async () => firstStepAt > 0 || (await trpc<{ step: number }[]>("experiments.metrics", { id: experiment.id })).some((p) => p.step > 0));
+    if (i > 0) latencies.push((firstStepAt || performance.now()) - submitted);
+    listeners.delete(listener);
+    await stopAndWait(experiment.id);
+  }
+  console.log(JSON.stringify({ figure: "submit_to_first_step_ms", median: Math.round(percentile(latencies, 50)), min: Math.round(Math.min(...latencies)), max: Math.round(Math.max(...latencies)), runs: latencies.length }));
+
+  // A long run for the rest: its log lines measure delivery, its status is what the routes read.
+  const running = await createRun("load");
+  await follow(running.id);
+  const delivery: number[] = [];
+  listeners.add((event) => {
+    if (event.type === "experiment.log" && event.experimentId === running.id) delivery.push(Date.now() - Date.parse(event.at));
+  });
+  await until("200 log lines", async () => delivery.length >= 200, 600_000);
+  console.log(JSON.stringify({ figure: "log_line_to_socketio_ms", p50: percentile(delivery, 50), p95: percentile(delivery, 95), samples: delivery.length }));
+
+  const byIdUrl = `${base}/api/trpc/experiments.byId?input=${encodeURIComponent(JSON.stringify(superjson.serialize({ id: running.id })))}`;
+  const targets = [
+    { name: "tRPC experiments.byId", url: byIdUrl },
+    { name: "GET /task_status/<id>", url: `${base}/task_status/${running.id}` },
+  ];
+  for (const target of targets) {
+    const headers = { authorization: `Bearer ${token}` };
+    await autocannon({ url: target.url, headers, connections: 10, duration: 2 });
+    const result = await autocannon({ url: target.url, headers, connections: 100, duration: 10 });
+    console.log(JSON.stringify({ figure: target.name, connections: 100, requests_per_s: Math.round(result.requests.average), p50_ms: result.latency.p50, p99_ms: result.latency.p99, non_2xx: result.non2xx, errors: result.errors }));
+  }
+  await stopAndWait(running.id);
+  socket.close();
+} finally {
+  await new Promise<void>((resolve) => {
+    if (studio.exitCode !== null) return resolve();
+    studio.once("exit", () => resolve());
+    studio.kill("SIGTERM");
+  });
+  fs.rmSync(dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,283 @@
+import { existsSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { and, eq } from "drizzle-orm";
+import type PgBoss from "pg-boss";
+import { io as connectSocket } from "socket.io-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { experimentLogs, experimentMetrics, experiments } from "@/db/schema";
+import { ctxFor, seedTeam, seedUser } from "@/db/testing/fixtures";
+import { createTestDb, type TestDb } from "@/db/testing/test-db";
+import { createApiKey } from "@/server/auth/api-keys";
+import type { Ctx } from "@/server/context";
+import { runDatasetImport } from "@/server/datasets/import";
+import { startDatasetImport } from "@/server/datasets/service";
+import { resetEnvCache } from "@/server/env";
+import { Conflict, NotFound } from "@/server/errors";
+import type { StudioEvent } from "@/server/events/types";
+import { startBoss, stopBoss } from "@/server/jobs/boss";
+import { jobRegistry } from "@/server/jobs/index";
+import { createJobRegistry, workJobs } from "@/server/jobs/registry";
+import { makeShapesImageFolder } from "@/server/ml/data/testing/shapes";
+import { defaultProject } from "@/server/projects/service";
+import "@/server/realtime/extensions";
+import { startRealtimeServer, type RealtimeServer } from "@/server/realtime/server";
+import { createTrainExperimentJob, runningChildren } from "./job";
+import { appendLog, claimLease, LeaseLost, recordMetrics } from "./lease";
+import { createExperiment, deleteExperiment, pauseExperiment, resumeExperiment, startExperiment, stopExperiment } from "./lifecycle";
+import { getExperiment, getExperimentLogs, getExperimentMetrics } from "./queries";
+import { startReaper, type Reaper } from "./reaper";
+
+let tdb: TestDb;
+let boss: PgBoss;
+let reaper: Reaper;
+let member: Ctx;
+let outsider: Ctx;
+let projectId: number;
+let datasetId: number;
+let dataDir: string;
+
+const HYPER = { epochs: 2, batch: 8, imgsz: 32, log_every: 1, seed: 1, optimizer: "AdamW" as const, lr0: 0.003 };
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 45_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const statusOf = async (id: number) => (await getExperiment(member, id)).status;
+const waitStatus = (id: number, status: string, timeoutMs?: number) =>
+  waitFor(`experiment ${id} ${status}`, async () => (await statusOf(id)) === status, timeoutMs).catch(async (error: Error) => {
+    // The run's own log says why it never got there.
+    const logs = (await getExperimentLogs(member, { id })).slice(-8).map((l) => `${l.seq} ${l.stage}: ${l.message}`);
+    throw new Error(`${error.message} (it is ${await statusOf(id)}); last log lines:\n${logs.join("\n")}`);
+  });
+
+async function epochRows(id: number) {
+  return tdb.db
+    .select()
+    .from(experimentMetrics)
+    .where(and(eq(experimentMetrics.experimentId, id), eq(experimentMetrics.step, 0)))
+    .orderBy(experimentMetrics.epoch);
+}
+
+beforeAll(async () => {
+  const work = await mkdtemp(path.join(os.tmpdir(), "experiments-"));
+  dataDir = path.join(work, "data");
+  process.env.STUDIO_DATA_DIR = dataDir;
+  process.env.STUDIO_IMPORT_ROOTS = path.join(work, "imports");
+  resetEnvCache();
+  tdb = await createTestDb();
+  const team = await seedTeam(tdb.db, "Vision");
+  const other = await seedTeam(tdb.db, "Other");
+  const m = await seedUser(tdb.db, { email: "m@x.io", teams: [{ teamId: team.id, role: "member" }] });
+  const o = await seedUser(tdb.db, { email: "o@x.io", teams: [{ teamId: other.id, role: "owner" }] });
+  member = await ctxFor(tdb.db, m.id, team.id);
+  outsider = await ctxFor(tdb.db, o.id, other.id);
+  projectId = (await defaultProject(member)).id;
+
+  await makeShapesImageFolder(path.join(work, "imports", "shapes"), { classes: 3, perClass: 10, size: 32, seed: 5 });
+  const dataset = await startDatasetImport(member, { projectId, name: "shapes", source: { kind: "path", path: path.join(work, "imports", "shapes") } }, async (payload) =>
+    runDatasetImport(tdb.db, payload),
+  );
+  datasetId = dataset.id;
+
+  const registry = createJobRegistry([...jobRegistry.jobs.filter((job) => job.name !== "experiments.train"), createTrainExperimentJob({ databaseUrl: tdb.url, dataDir, heartbeatMs: 250, stopGraceMs: 20_000 })]);
+  boss = await startBoss(tdb.url, registry);
+  await workJobs(boss, registry, { db: tdb.db, slots: 1, pollingIntervalSeconds: 0.5 });
+  reaper = startReaper(tdb.db, boss, { intervalMs: 300, staleSeconds: 2, retryLimit: 2 });
+}, 60_000);
+
+afterAll(async () => {
+  reaper?.stop();
+  for (const pid of runningChildren.values()) process.kill(pid, "SIGKILL");
+  await stopBoss(boss, 2000);
+  await tdb?.close();
+});
+
+const create = (name: string, hyperparameters: Record<string, unknown> = HYPER) =>
+  createExperiment(member, { projectId, name, datasetId, model: "reference-cnn", hyperparameters, device: "auto", start: true }, { boss });
+
+describe("experiment lifecycle on a real worker", () => {
+  let completedId: number;
+
+  it("trains a queued experiment to completion, with a metrics row per epoch and seed-001 log lines", async () => {
+    const created = await create("full-run");
+    expect(created.status).toBe("queued");
+    expect(created.queuePosition).toBe(1);
+    completedId = created.id;
+    await waitStatus(created.id, "completed");
+
+    const done = await getExperiment(member, created.id);
+    expect(done).toMatchObject({ progress: 100, currentEpoch: 2, totalEpochs: 2, attempt: 1, bestEpoch: expect.any(Number), error: null });
+    expect(done.backend).toBeTruthy();
+    expect(done.latestMetrics).toHaveProperty("val_acc");
+    expect(done).not.toHaveProperty("leaseToken");
+    expect((await epochRows(created.id)).map((r) => r.epoch)).toEqual([1, 2]);
+    expect((await getExperimentMetrics(member, created.id)).some((p) => p.step > 0 && p.values.loss > 0)).toBe(true);
+
+    const logs = await getExperimentLogs(member, { id: created.id });
+    expect(logs.map((l) => l.seq)).toEqual(logs.map((_, i) => i + 1));
+    expect(logs.find((l) => l.message === "Epoch [2/2] started")).toMatchObject({ stage: "epoch_start", metrics: { epoch: 2, total_epochs: 2 } });
+    expect(logs.find((l) => l.message.startsWith("Train Loss:"))).toMatchObject({ stage: "training", metrics: { train_loss: expect.any(Number), train_acc: expect.any(Number) } });
+    expect(logs.find((l) => l.message.startsWith("Validation macro_F1"))?.stage).toBe("validation");
+    expect(logs.at(-1)?.stage).toBe("completed");
+    expect(existsSync(path.join(done.runDir!, "weights", "last.ckpt"))).toBe(true);
+    expect(done.runDir!.startsWith(path.join(dataDir, "runs", "default", "full-run"))).toBe(true);
+  }, 60_000);
+
+  it("hides another team's experiment", async () => {
+    await expect(getExperiment(outsider, completedId)).rejects.toBeInstanceOf(NotFound);
+    await expect(stopExperiment(outsider, completedId)).rejects.toBeInstanceOf(NotFound);
+  });
+
+  it("pause then resume ends with the same metrics as the uninterrupted run", async () => {
+    const paused = await create("paused-run");
+    await waitFor("a first step", async () => (await getExperimentMetrics(member, paused.id)).length > 0);
+    await pauseExperiment(member, paused.id);
+    await waitStatus(paused.id, "paused");
+    expect((await getExperiment(member, paused.id)).progress).toBeLessThan(100);
+    await expect(startExperiment(member, paused.id, { boss })).rejects.toBeInstanceOf(Conflict);
+
+    await resumeExperiment(member, { id: paused.id }, { boss });
+    await waitStatus(paused.id, "completed");
+    const reference = await epochRows(completedId);
+    const resumed = await epochRows(paused.id);
+    expect(resumed.map((r) => r.epoch)).toEqual([1, 2]);
+    for (const [i, row] of resumed.entries()) {
+      for (const key of ["train_loss", "val_loss", "val_acc"]) expect(row.values[key]).toBeCloseTo(reference[i].values[key], 3);
+    }
+    const logs = await getExperimentLogs(member, { id: paused.id });
+    expect(logs.some((l) => l.message.startsWith("Resuming"))).toBe(true);
+  }, 60_000);
+
+  it("refuses to delete a running experiment, stops it, then deletes rows and run folder", async () => {
+    const running = await create("stopped-run", { ...HYPER, epochs: 200 });
+    await waitFor("an epoch", async () => (await epochRows(running.id)).length > 0);
+    await expect(deleteExperiment(member, running.id)).rejects.toBeInstanceOf(Conflict);
+    await stopExperiment(member, running.id);
+    await waitStatus(running.id, "stopped");
+    const stopped = await getExperiment(member, running.id);
+    expect(existsSync(stopped.runDir!)).toBe(true);
+
+    await deleteExperiment(member, running.id);
+    expect(existsSync(stopped.runDir!)).toBe(false);
+    expect(await tdb.db.select().from(experimentLogs).where(eq(experimentLogs.experimentId, running.id))).toEqual([]);
+    await expect(getExperiment(member, running.id)).rejects.toBeInstanceOf(NotFound);
+  }, 60_000);
+
+  it("recovers a SIGKILLed run: the reaper re-queues it and it resumes with every epoch present once", async () => {
+    const crashing = await create("crashing-run", { ...HYPER, epochs: 3 });
+    await waitFor("epoch 1", async () => (await epochRows(crashing.id)).length >= 1);
+    const pid = await waitFor("the run's child", async () => runningChildren.get(crashing.id));
+    process.kill(pid, "SIGKILL");
+
+    await waitStatus(crashing.id, "completed", 50_000);
+    const done = await getExperiment(member, crashing.id);
+    expect(done.attempt).toBe(2);
+    expect(done.retries).toBe(1);
+    expect((await epochRows(crashing.id)).map((r) => r.epoch)).toEqual([1, 2, 3]);
+    const logs = await getExperimentLogs(member, { id: crashing.id });
+    expect(logs.some((l) => /killed by SIGKILL/.test(l.message))).toBe(true);
+    expect(logs.some((l) => l.message.startsWith("Resuming"))).toBe(true);
+  }, 60_000);
+});
+
+describe("external command runs", () => {
+  it("runs the command in the run folder, keeps its output as logs and parses its metrics", async () => {
+    const command = [
+      "echo 'Epoch [1/2] started'",
+      "echo 'Train Loss: 0.5234, Train Accuracy: 82.45%'",
+      "echo 'Validation Loss: 0.6123, Validation Accuracy: 78.92%'",
+      "echo 'Epoch [2/2] started'",
+      "echo 'Train Loss: 0.4000, Train Accuracy: 90.00%'",
+      "pwd",
+    ].join("; ");
+    const run = await create("command-run", { command, epochs: 2 });
+    await waitStatus(run.id, "completed");
+    const done = await getExperiment(member, run.id);
+    expect(done).toMatchObject({ currentEpoch: 2, progress: 100, backend: "external command" });
+    expect((await epochRows(run.id)).map((r) => [r.epoch, r.values])).toEqual([
+      [1, { epoch: 1, total_epochs: 2, train_loss: 0.5234, train_acc: 82.45, val_loss: 0.6123, val_acc: 78.92 }],
+      [2, { epoch: 2, total_epochs: 2, train_loss: 0.4, train_acc: 90 }],
+    ]);
+    const messages = (await getExperimentLogs(member, { id: run.id })).map((l) => l.message);
+    expect(messages).toContain(done.runDir);
+  }, 30_000);
+
+  it("fails the run with the command's exit code, without retrying", async () => {
+    const run = await create("failing-command", { command: "echo 'broken input' >&2; exit 3", epochs: 1 });
+    await waitStatus(run.id, "failed");
+    const failed = await getExperiment(member, run.id);
+    expect(failed.error).toMatch(/code 3.*broken input/);
+    expect(failed.attempt).toBe(1);
+  }, 30_000);
+});
+
+describe("leases", () => {
+  it("refuses writes from an attempt whose lease was taken over", async () => {
+    const exp = await createExperiment(member, { projectId, name: "lease-check", datasetId, model: "reference-cnn", hyperparameters: HYPER });
+    await tdb.db.update(experiments).set({ status: "queued" }).where(eq(experiments.id, exp.id));
+    const first = (await claimLease(tdb.db, exp.id, 0))!;
+    expect(first).toMatchObject({ attempt: 1 });
+    expect(await claimLease(tdb.db, exp.id, 0)).toBeNull();
+
+    // What the reaper does with a silent run: back to the queue, then a new attempt claims it.
+    await tdb.db.update(experiments).set({ status: "queued", leaseToken: null }).where(eq(experiments.id, exp.id));
+    const second = (await claimLease(tdb.db, exp.id, 1))!;
+    await expect(appendLog(tdb.db, first, { level: "info", stage: "training", message: "stale" })).rejects.toBeInstanceOf(LeaseLost);
+    await expect(recordMetrics(tdb.db, first, { epoch: 1, step: 0, values: { loss: 1 } })).rejects.toBeInstanceOf(LeaseLost);
+    expect(await appendLog(tdb.db, second, { level: "info", stage: "training", message: "current" })).toBe(1);
+    await recordMetrics(tdb.db, second, { epoch: 1, step: 0, values: { loss: 2 } });
+    await recordMetrics(tdb.db, second, { epoch: 1, step: 0, values: { loss: 3 } });
+    expect((await epochRows(exp.id)).map((r) => r.values)).toEqual([{ loss: 3 }]);
+    await tdb.db.update(experiments).set({ status: "stopped", leaseToken: null }).where(eq(experiments.id, exp.id));
+  });
+});
+
+describe("live stream replay", () => {
+  let server: RealtimeServer;
+  beforeAll(async () => {
+    server = await startRealtimeServer({ db: tdb.db, databaseUrl: tdb.url, port: 0, origin: "http://studio.test", dataDir, busProbeIntervalMs: 500 });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("resends the log lines after the client's sequence number, then the status", async () => {
+    const exp = await createExperiment(member, { projectId, name: "replay", datasetId, model: "reference-cnn", hyperparameters: HYPER });
+    await tdb.db.update(experiments).set({ status: "queued" }).where(eq(experiments.id, exp.id));
+    const lease = (await claimLease(tdb.db, exp.id, 0))!;
+    for (const n of [1, 2, 3, 4]) await appendLog(tdb.db, lease, { level: "info", stage: "training", message: `line ${n}` });
+
+    const { key } = await createApiKey(member, { name: "replay" });
+    const client = connectSocket(`http://127.0.0.1:${server.port}`, { transports: ["websocket"], reconnection: false, auth: { token: key }, extraHeaders: { origin: "http://studio.test" } });
+    const received: StudioEvent[] = [];
+    client.on("event", (event) => received.push(event));
+    try {
+      const ack = await client.timeout(5000).emitWithAck("subscribe", { topic: `experiment:${exp.id}`, since: 2 });
+      expect(ack).toMatchObject({ ok: true });
+      await waitFor("replayed events", async () => received.length >= 3, 5000);
+      expect(received.filter((e) => e.type === "experiment.log").map((e) => e.type === "experiment.log" && e.message)).toEqual(["line 3", "line 4"]);
+      expect(received.at(-1)).toMatchObject({ type: "experiment.status", status: "running" });
+
+      await appendLog(tdb.db, lease, { level: "info", stage: "training", message: "line 5" });
+      await waitFor("the live line", async () => received.some((e) => e.type === "experiment.log" && e.seq === 5), 5000);
+
+      const otherKey = (await createApiKey(outsider, { name: "other" })).key;
+      const stranger = connectSocket(`http://127.0.0.1:${server.port}`, { transports: ["websocket"], reconnection: false, auth: { token: otherKey }, extraHeaders: { origin: "http://studio.test" } });
+      try {
+        expect(await stranger.timeout(5000).emitWithAck("subscribe", { topic: `experiment:${exp.id}` })).toMatchObject({ ok: false });
+      } finally {
+        stranger.close();
+      }
+    } finally {
+      client.close();
+    }
+  });
+});

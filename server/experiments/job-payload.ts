@@ -1,0 +1,28 @@
+import { z } from "zod";
+
+/** The pg-boss queue of training runs, one job per (re)start; workers run one per slot. */
+export const TRAIN_JOB = "experiments.train";
+
+export const trainJobPayload = z.object({
+  experimentId: z.number().int().positive(),
+  /** The experiment's attempt number when queued: a job for an older attempt finds nothing to claim. */
+  attempt: z.number().int().nonnegative(),
+});
+
+/** What the worker hands the run's child process (workers/run-experiment.ts), as JSON. */
+export interface RunProcessOptions {
+  databaseUrl: string;
+  experimentId: number;
+  leaseToken: string;
+  attempt: number;
+  teamId: number;
+  /** Storage root; runs go to <dataDir>/runs/<project>/<experiment>/. */
+  dataDir: string;
+  /** How often the run process reads pause/stop requests (the worker beats the heartbeat). */
+  heartbeatMs: number;
+  /** How long to wait for a dataset that is still importing. */
+  datasetWaitMs?: number;
+}
+
+/** Exit codes the worker reads: the attempt ended with its final status written / lost its lease / failed in a way worth retrying. */
+export const RUN_EXIT = { finished: 0, retry: 1, leaseLost: 75 } as const;

@@ -1,0 +1,116 @@
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { and, eq, sql } from "drizzle-orm";
+import type { z } from "zod";
+import type { Db } from "@/db/client";
+import { experiments } from "@/db/schema";
+import { env } from "@/server/env";
+import { defineJob } from "@/server/jobs/registry";
+import { RUN_EXIT, TRAIN_JOB, trainJobPayload, type RunProcessOptions } from "./job-payload";
+import { appendLog, claimLease, finishRun, heartbeat, LeaseLost, type Lease } from "./lease";
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const RUN_SCRIPT = path.join(REPO_ROOT, "workers", "run-experiment.ts");
+
+export interface TrainJobOptions {
+  /** Defaults: the environment's DATABASE_URL and storage root. */
+  databaseUrl?: string;
+  dataDir?: string;
+  /** How often the run process beats its heartbeat and reads pause/stop requests. */
+  heartbeatMs?: number;
+  /** A run asked to stop gets this long to stop by itself before it is killed. */
+  stopGraceMs?: number;
+}
+
+export type TrainJobOutcome = { experimentId: number; outcome: "skipped" | "finished" | "killed" | "lease-lost" | "crashed"; detail?: string };
+
+/**
+ * One attempt of an experiment on a worker slot: claim the lease, run the attempt in a child process,
+ * kill it when a stop is not honoured in time. A crashed child leaves recovery to the reaper (which
+ * also covers a dead worker): its heartbeat is marked stale at once so the next reaper pass re-queues it.
+ */
+export async function runTrainJob(db: Db, payload: z.output<typeof trainJobPayload>, options: TrainJobOptions = {}): Promise<TrainJobOutcome> {
+  const lease = await claimLease(db, payload.experimentId, payload.attempt);
+  if (!lease) return { experimentId: payload.experimentId, outcome: "skipped", detail: "not queued for this attempt any more" };
+  const heartbeatMs = options.heartbeatMs ?? 2000;
+  const runOptions: RunProcessOptions = {
+    databaseUrl: options.databaseUrl ?? env().DATABASE_URL!,
+    experimentId: lease.experimentId,
+    leaseToken: lease.token!,
+    attempt: lease.attempt,
+    teamId: lease.teamId,
+    dataDir: options.dataDir ?? env().dataDir,
+    heartbeatMs,
+  };
+  const child = spawn(process.execPath, ["--import", "tsx", RUN_SCRIPT, JSON.stringify(runOptions)], { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe"] });
+  runningChildren.set(lease.experimentId, child.pid!);
+  const stderr: string[] = [];
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr.push(...chunk.split("\n").filter(Boolean));
+    stderr.splice(0, Math.max(0, stderr.length - 20));
+  });
+
+  // The worker beats for its child: its event loop stays free while the child computes a long step.
+  let killedForStop = false;
+  let leaseLost = false;
+  let stopSeenAt: number | null = null;
+  const beat = setInterval(() => {
+    void heartbeat(db, lease)
+      .then((status) => {
+        if (status !== "stopping") return;
+        stopSeenAt ??= Date.now();
+        if (Date.now() - stopSeenAt > (options.stopGraceMs ?? 15_000) && !killedForStop) {
+          killedForStop = true;
+          child.kill("SIGKILL");
+        }
+      })
+      .catch((error) => {
+        if (!(error instanceof LeaseLost) || leaseLost) return;
+        // The reaper gave this attempt up (e.g. the database was unreachable too long): make sure it stops.
+        leaseLost = true;
+        child.kill("SIGKILL");
+      });
+  }, heartbeatMs);
+
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  clearInterval(beat);
+  runningChildren.delete(lease.experimentId);
+  const id = lease.experimentId;
+  if (leaseLost || exit.code === RUN_EXIT.leaseLost) return { experimentId: id, outcome: "lease-lost" };
+  if (killedForStop) {
+    await appendLog(db, lease, { level: "warn", stage: "stopped", message: `The run did not stop within the grace period and was killed; weights/last holds the last finished epoch` }).catch(() => {});
+    await finishRun(db, lease, { status: "stopped" });
+    return { experimentId: id, outcome: "killed" };
+  }
+  if (exit.code === RUN_EXIT.finished) return { experimentId: id, outcome: "finished" };
+  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+  await markCrashed(db, lease, `The run process ${how}${stderr.length ? ` (${stderr.slice(-3).join(" | ")})` : ""}; the reaper re-queues it from its last checkpoint`);
+  return { experimentId: id, outcome: "crashed", detail: how };
+}
+
+/** Logs the crash and ages the heartbeat past any threshold, handing the run to the reaper. */
+async function markCrashed(db: Db, lease: Lease, message: string): Promise<void> {
+  await appendLog(db, lease, { level: "error", stage: "failed", message }).catch(() => {});
+  await db
+    .update(experiments)
+    .set({ heartbeatAt: sql`'epoch'::timestamptz` })
+    .where(and(eq(experiments.id, lease.experimentId), eq(experiments.leaseToken, lease.token!)));
+}
+
+/** Child pids by experiment, for tests and benchmarks that need to crash a run on purpose. */
+export const runningChildren = new Map<number, number>();
+
+/** The training job; one per worker slot. pg-boss retries are off: the lease and the reaper do recovery. */
+export function createTrainExperimentJob(options: TrainJobOptions = {}) {
+  return defineJob({
+    name: TRAIN_JOB,
+    payload: trainJobPayload,
+    retry: { limit: 0, delaySeconds: 0, backoff: false },
+    // pg-boss' expiry (default 15 minutes, at most 24 h) would only mark the job failed: the run
+    // goes on, watched by its heartbeat, so the longest allowed keeps its bookkeeping quiet.
+    expireInSeconds: 23 * 3600,
+    perSlot: true,
+    handler: (payload, ctx) => runTrainJob(ctx.db, payload, options),
+  });
+}

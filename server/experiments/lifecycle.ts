@@ -1,0 +1,288 @@
+import { rm, stat } from "node:fs/promises";
+import path from "node:path";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import type PgBoss from "pg-boss";
+import type { z } from "zod";
+import type { DbOrTx } from "@/db/client";
+import { architectures, augmentations, experiments, projects, type ExperimentStatus } from "@/db/schema";
+import { type Ctx, requireRole } from "@/server/context";
+import { findTeamDataset } from "@/server/datasets/training";
+import { env } from "@/server/env";
+import { Conflict, Invalid, invalidFromZod, isUniqueViolation, NotFound } from "@/server/errors";
+import { getBoss } from "@/server/jobs/boss";
+import { enqueueJob } from "@/server/jobs/registry";
+import { parseTrainConfig, TrainConfigError } from "@/server/ml/train/config";
+import { findZooModel } from "@/server/ml/zoo/index";
+import { TRAIN_JOB, trainJobPayload } from "./job-payload";
+import { publishStatus } from "./lease";
+import { getExperiment, type ExperimentView } from "./queries";
+import { createExperimentInput, defaultHyperparameters, type CreateExperimentInput, type resumeExperimentInput } from "./schemas";
+
+/** Where the queue comes from: the web process's pg-boss, or the one a test or worker passes. */
+export interface QueueDeps {
+  boss?: PgBoss;
+}
+
+/** States in which a run process may be alive; delete and start are refused then. */
+export const ACTIVE_STATUSES: ExperimentStatus[] = ["running", "pausing", "stopping"];
+const RESUMABLE: ExperimentStatus[] = ["paused", "stopped", "failed", "completed"];
+
+async function teamProject(ctx: Ctx, projectId: number) {
+  const [project] = await ctx.db.select().from(projects).where(and(eq(projects.id, projectId), eq(projects.teamId, ctx.caller.teamId)));
+  if (!project) throw new NotFound(`Project ${projectId} not found`);
+  return project;
+}
+
+async function teamArchitecture(ctx: Ctx, id: number) {
+  const [row] = await ctx.db
+    .select({ architecture: architectures })
+    .from(architectures)
+    .innerJoin(projects, eq(projects.id, architectures.projectId))
+    .where(and(eq(architectures.id, id), eq(projects.teamId, ctx.caller.teamId)));
+  if (!row) throw new NotFound(`Architecture ${id} not found`, { architectureId: ["not found"] });
+  return row.architecture;
+}
+
+async function teamAugmentation(ctx: Ctx, id: number) {
+  const [row] = await ctx.db
+    .select({ id: augmentations.id })
+    .from(augmentations)
+    .innerJoin(projects, eq(projects.id, augmentations.projectId))
+    .where(and(eq(augmentations.id, id), eq(projects.teamId, ctx.caller.teamId)));
+  if (!row) throw new NotFound(`Augmentation ${id} not found`, { augmentationId: ["not found"] });
+}
+
+/** The engine's own check of the hyper-parameters and device, so a bad value fails now, not in the worker. */
+function checkTrainConfig(input: { task: "classify" | "detect"; model: string; hyperparameters: Record<string, unknown>; device: string }) {
+  const { command: _command, ...engineKeys } = input.hyperparameters;
+  void _command;
+  try {
+    parseTrainConfig({ ...engineKeys, task: input.task, data: "dataset", model: input.model, device: input.device });
+  } catch (error) {
+    if (error instanceof TrainConfigError) throw new Invalid(error.message, { [`hyperparameters.${error.field ?? ""}`.replace(/\.$/, "")]: [error.message] });
+    throw error;
+  }
+}
+
+async function enqueue(deps: QueueDeps, payload: z.input<typeof trainJobPayload>): Promise<void> {
+  const boss = deps.boss ?? (await getBoss());
+  const { jobRegistry } = await import("@/server/jobs/index");
+  await enqueueJob(boss, jobRegistry, TRAIN_JOB, payload);
+}
+
+async function markQueued(db: DbOrTx, id: number, from: ExperimentStatus[], extra: Partial<typeof experiments.$inferInsert> = {}) {
+  const [row] = await db
+    .update(experiments)
+    .set({ ...extra, status: "queued", queuedAt: sql`now()`, error: null, finishedAt: null, updatedAt: sql`now()` })
+    .where(and(eq(experiments.id, id), inArray(experiments.status, from)))
+    .returning();
+  return row;
+}
+
+export async function createExperiment(ctx: Ctx, rawInput: CreateExperimentInput, deps: QueueDeps = {}): Promise<ExperimentView> {
+  requireRole(ctx, "member");
+  const parsed = createExperimentInput.safeParse(rawInput);
+  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
+  const input = parsed.data;
+  await teamProject(ctx, input.projectId);
+  const dataset = await findTeamDataset(ctx, input.datasetId);
+  if (dataset.status === "failed") throw new Invalid(`Dataset ${dataset.name} failed to import; pick another`, { datasetId: ["import failed"] });
+
+  let modelForCheck: string;
+  if (input.architectureId !== undefined) {
+    const architecture = await teamArchitecture(ctx, input.architectureId);
+    if (architecture.task !== dataset.task) {
+      throw new Invalid(`Architecture ${architecture.name} is for ${architecture.task}, dataset ${dataset.name} is ${dataset.task}`, { architectureId: ["task differs from the dataset's"] });
+    }
+    modelForCheck = "architecture";
+  } else {
+    const name = input.model!;
+    let zooTask: string;
+    try {
+      zooTask = findZooModel(name).task;
+    } catch (error) {
+      throw new Invalid((error as Error).message, { model: ["unknown zoo model"] });
+    }
+    if (zooTask !== dataset.task) throw new Invalid(`Model ${name} is for ${zooTask}, dataset ${dataset.name} is ${dataset.task}`, { model: ["task differs from the dataset's"] });
+    modelForCheck = name;
+  }
+  if (input.augmentationId) await teamAugmentation(ctx, input.augmentationId);
+  checkTrainConfig({ task: dataset.task, model: modelForCheck, hyperparameters: input.hyperparameters, device: input.device });
+
+  let id: number;
+  try {
+    const [row] = await ctx.db
+      .insert(experiments)
+      .values({
+        projectId: input.projectId,
+        name: input.name,
+        task: dataset.task,
+        datasetId: dataset.id,
+        model: input.architectureId !== undefined ? null : input.model!,
+        architectureId: input.architectureId ?? null,
+        augmentationId: input.augmentationId ?? null,
+        hyperparameters: input.hyperparameters,
+        deviceRequested: input.device,
+        totalEpochs: input.hyperparameters.epochs ?? defaultHyperparameters().epochs!,
+        createdBy: ctx.caller.userId,
+      })
+      .returning({ id: experiments.id });
+    id = row.id;
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new Conflict(`An experiment named "${input.name}" already exists in this project`, { name: ["already taken"] });
+    throw error;
+  }
+  if (input.start) return startExperiment(ctx, id, deps);
+  return getExperiment(ctx, id);
+}
+
+/** Queues a never-started experiment; a worker slot picks it up (see job.ts). */
+export async function startExperiment(ctx: Ctx, id: number, deps: QueueDeps = {}): Promise<ExperimentView> {
+  requireRole(ctx, "member");
+  const current = await getExperiment(ctx, id);
+  if (current.status !== "created") {
+    throw new Conflict(`Experiment ${id} is ${current.status}; ${RESUMABLE.includes(current.status) ? "resume it instead" : "it has already started"}`);
+  }
+  await ctx.db.transaction(async (tx) => {
+    const row = await markQueued(tx, id, ["created"]);
+    if (!row) throw new Conflict(`Experiment ${id} changed meanwhile; reload it`);
+    // Sent inside the transaction: when queueing fails the status stays `created`; a job whose
+    // transaction then fails finds no queued experiment and does nothing.
+    await enqueue(deps, { experimentId: id, attempt: row.attempt });
+    await publishStatus(tx, ctx.caller.teamId, id);
+  });
+  return getExperiment(ctx, id);
+}
+
+/** Stops a run: queued or paused ones at once, running ones at the next step (the worker kills it after a grace period). */
+export async function stopExperiment(ctx: Ctx, id: number): Promise<ExperimentView> {
+  requireRole(ctx, "member");
+  const current = await getExperiment(ctx, id);
+  const immediate: ExperimentStatus[] = ["created", "queued", "paused"];
+  const next: ExperimentStatus | null = immediate.includes(current.status) ? "stopped" : ["running", "pausing"].includes(current.status) ? "stopping" : null;
+  if (!next) {
+    if (current.status === "stopping") return current;
+    throw new Conflict(`Experiment ${id} is ${current.status}; only queued, running or paused experiments can be stopped`);
+  }
+  await ctx.db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(experiments)
+      .set({ status: next, updatedAt: sql`now()`, ...(next === "stopped" && { finishedAt: sql`now()` }) })
+      .where(and(eq(experiments.id, id), eq(experiments.status, current.status)))
+      .returning({ id: experiments.id });
+    if (!row) throw new Conflict(`Experiment ${id} changed meanwhile; reload it`);
+    await publishStatus(tx, ctx.caller.teamId, id);
+  });
+  return getExperiment(ctx, id);
+}
+
+/** Pauses a running experiment: it finishes the current step, writes a checkpoint and frees its slot. */
+export async function pauseExperiment(ctx: Ctx, id: number): Promise<ExperimentView> {
+  requireRole(ctx, "member");
+  const current = await getExperiment(ctx, id);
+  if (current.hyperparameters.command) throw new Conflict(`Experiment ${id} runs an external command, which cannot be paused; stop it instead`);
+  const next: ExperimentStatus | null = current.status === "running" ? "pausing" : current.status === "queued" ? "paused" : null;
+  if (!next) {
+    if (current.status === "pausing" || current.status === "paused") return current;
+    throw new Conflict(`Experiment ${id} is ${current.status}; only queued or running experiments can be paused`);
+  }
+  await ctx.db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(experiments)
+      .set({ status: next, updatedAt: sql`now()` })
+      .where(and(eq(experiments.id, id), eq(experiments.status, current.status)))
+      .returning({ id: experiments.id });
+    if (!row) throw new Conflict(`Experiment ${id} changed meanwhile; reload it`);
+    await publishStatus(tx, ctx.caller.teamId, id);
+  });
+  return getExperiment(ctx, id);
+}
+
+/**
+ * Re-queues a paused, stopped, failed or completed experiment; it continues from its run folder's
+ * last checkpoint (or starts afresh when there is none). Epochs, lr0 and patience may change first.
+ */
+export async function resumeExperiment(ctx: Ctx, input: z.input<typeof resumeExperimentInput>, deps: QueueDeps = {}): Promise<ExperimentView> {
+  requireRole(ctx, "member");
+  const current = await getExperiment(ctx, input.id);
+  if (!RESUMABLE.includes(current.status)) throw new Conflict(`Experiment ${input.id} is ${current.status}; only paused, stopped, failed or completed experiments can be resumed`);
+  const epochs = input.epochs ?? current.totalEpochs;
+  if (current.status === "completed" && epochs <= current.currentEpoch) {
+    throw new Invalid(`Experiment ${input.id} already trained ${current.currentEpoch} epochs; pass epochs > ${current.currentEpoch} to continue`, { epochs: [`must be > ${current.currentEpoch}`] });
+  }
+  const overrides = Object.fromEntries(Object.entries({ epochs: input.epochs, lr0: input.lr0, patience: input.patience }).filter(([, v]) => v !== undefined));
+  const hyperparameters = { ...current.hyperparameters, ...overrides };
+  await ctx.db.transaction(async (tx) => {
+    const row = await markQueued(tx, input.id, [current.status], { hyperparameters, totalEpochs: epochs, retries: 0 });
+    if (!row) throw new Conflict(`Experiment ${input.id} changed meanwhile; reload it`);
+    await enqueue(deps, { experimentId: input.id, attempt: row.attempt });
+    await publishStatus(tx, ctx.caller.teamId, input.id);
+  });
+  return getExperiment(ctx, input.id);
+}
+
+export async function renameExperiment(ctx: Ctx, input: { id: number; name: string }): Promise<ExperimentView> {
+  requireRole(ctx, "member");
+  await getExperiment(ctx, input.id);
+  try {
+    await ctx.db.update(experiments).set({ name: input.name, updatedAt: sql`now()` }).where(eq(experiments.id, input.id));
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new Conflict(`An experiment named "${input.name}" already exists in this project`, { name: ["already taken"] });
+    throw error;
+  }
+  return getExperiment(ctx, input.id);
+}
+
+/** A new, unstarted experiment with the same dataset, model, augmentation and hyper-parameters. */
+export async function cloneExperiment(ctx: Ctx, input: { id: number; name?: string }): Promise<ExperimentView> {
+  requireRole(ctx, "member");
+  const source = await getExperiment(ctx, input.id);
+  if (source.datasetId === null) throw new Conflict(`Experiment ${input.id}'s dataset was deleted; it cannot be cloned`);
+  const base = input.name ?? `${source.name} copy`;
+  for (let n = 1; n <= 50; n++) {
+    const name = input.name || n === 1 ? base : `${base} ${n}`;
+    try {
+      const [row] = await ctx.db
+        .insert(experiments)
+        .values({
+          projectId: source.projectId,
+          name,
+          task: source.task,
+          datasetId: source.datasetId,
+          model: source.model,
+          architectureId: source.architectureId,
+          augmentationId: source.augmentationId,
+          hyperparameters: source.hyperparameters,
+          deviceRequested: source.deviceRequested,
+          totalEpochs: source.totalEpochs,
+          createdBy: ctx.caller.userId,
+        })
+        .returning({ id: experiments.id });
+      return getExperiment(ctx, row.id);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      if (input.name) throw new Conflict(`An experiment named "${input.name}" already exists in this project`, { name: ["already taken"] });
+    }
+  }
+  throw new Conflict(`Too many copies of "${source.name}"; name the clone`);
+}
+
+/** Deletes the experiment's rows, logs, metrics and run folder; refused while a run process may be alive. */
+export async function deleteExperiment(ctx: Ctx, id: number): Promise<void> {
+  requireRole(ctx, "member");
+  const current = await getExperiment(ctx, id);
+  const [deleted] = await ctx.db
+    .delete(experiments)
+    .where(and(eq(experiments.id, id), sql`${experiments.status} not in ('running', 'pausing', 'stopping')`))
+    .returning({ runDir: experiments.runDir });
+  if (!deleted) throw new Conflict(`Experiment ${id} is ${current.status}; stop it before deleting it`, { id: [current.status] });
+  if (deleted.runDir) await removeRunFolder(deleted.runDir);
+}
+
+/** Only folders under the storage root's runs/ are ours to delete. */
+async function removeRunFolder(runDir: string): Promise<void> {
+  const runsRoot = path.join(env().dataDir, "runs") + path.sep;
+  const resolved = path.resolve(runDir);
+  if (!resolved.startsWith(runsRoot)) throw new Error(`refusing to delete ${resolved}: it is not under ${runsRoot}`);
+  if (await stat(resolved).catch(() => null)) await rm(resolved, { recursive: true, force: true });
+}

@@ -1,0 +1,109 @@
+import { and, eq, inArray, lt, sql } from "drizzle-orm";
+import type PgBoss from "pg-boss";
+import type { Db } from "@/db/client";
+import { experiments, projects, type ExperimentStatus } from "@/db/schema";
+import { TRAIN_JOB, trainJobPayload } from "./job-payload";
+import { appendLog, publishStatus, unleased } from "./lease";
+
+export interface ReaperOptions {
+  /** A run whose heartbeat is older than this is taken as dead (its worker or process is gone). */
+  staleSeconds?: number;
+  /** Crash recoveries before the run is failed. */
+  retryLimit?: number;
+}
+
+export interface ReapResult {
+  requeued: number[];
+  failed: number[];
+  /** Runs that were pausing or stopping when they died: they end paused / stopped. */
+  settled: number[];
+}
+
+/**
+ * Recovers runs whose process died without a word (SIGKILL, a crashed or unplugged worker): pg-boss
+ * 10 has no heartbeat and would let such a job wait out its expiry. A running experiment is re-queued
+ * (the new attempt resumes from weights/last) until `retryLimit`, then failed; a pausing or stopping
+ * one simply ends paused or stopped. Each transition re-checks staleness, so a late heartbeat wins.
+ */
+export async function reapStaleRuns(db: Db, boss: PgBoss, options: ReaperOptions = {}): Promise<ReapResult> {
+  const staleSeconds = options.staleSeconds ?? 30;
+  const retryLimit = options.retryLimit ?? 3;
+  const staleBefore = sql`now() - make_interval(secs => ${staleSeconds})`;
+  const result: ReapResult = { requeued: [], failed: [], settled: [] };
+  const candidates = await db
+    .select({ id: experiments.id, status: experiments.status, retries: experiments.retries, teamId: projects.teamId })
+    .from(experiments)
+    .innerJoin(projects, eq(projects.id, experiments.projectId))
+    .where(and(inArray(experiments.status, ["running", "pausing", "stopping"]), lt(experiments.heartbeatAt, staleBefore)));
+
+  for (const run of candidates) {
+    const stillStale = and(eq(experiments.id, run.id), eq(experiments.status, run.status), lt(experiments.heartbeatAt, staleBefore));
+    const writer = unleased(run.id, run.teamId);
+    if (run.status !== "running") {
+      const status: ExperimentStatus = run.status === "pausing" ? "paused" : "stopped";
+      const [row] = await db
+        .update(experiments)
+        .set({ status, leaseToken: null, heartbeatAt: null, finishedAt: status === "stopped" ? sql`now()` : null, updatedAt: sql`now()` })
+        .where(stillStale)
+        .returning({ id: experiments.id });
+      if (!row) continue;
+      await appendLog(db, writer, { level: "warn", stage: "stopped", message: `The run stopped answering while ${run.status}; it is now ${status} (weights/last holds the last finished epoch)` });
+      await publishStatus(db, run.teamId, run.id);
+      result.settled.push(run.id);
+      continue;
+    }
+    if (run.retries >= retryLimit) {
+      const error = `The run stopped answering ${run.retries + 1} times (no heartbeat for ${staleSeconds} s); gave up after ${retryLimit} retries`;
+      const [row] = await db
+        .update(experiments)
+        .set({ status: "failed", error, leaseToken: null, heartbeatAt: null, finishedAt: sql`now()`, updatedAt: sql`now()` })
+        .where(stillStale)
+        .returning({ id: experiments.id });
+      if (!row) continue;
+      await appendLog(db, writer, { level: "error", stage: "failed", message: error });
+      await publishStatus(db, run.teamId, run.id);
+      result.failed.push(run.id);
+      continue;
+    }
+    await db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(experiments)
+        .set({ status: "queued", leaseToken: null, heartbeatAt: null, retries: sql`${experiments.retries} + 1`, queuedAt: sql`now()`, updatedAt: sql`now()` })
+        .where(stillStale)
+        .returning({ attempt: experiments.attempt, retries: experiments.retries });
+      if (!row) return;
+      const jobId = await boss.send(TRAIN_JOB, trainJobPayload.parse({ experimentId: run.id, attempt: row.attempt }));
+      if (!jobId) throw new Error(`experiment ${run.id}: pg-boss did not queue the retry`);
+      await publishStatus(tx, run.teamId, run.id);
+      result.requeued.push(run.id);
+    });
+    if (result.requeued.includes(run.id)) {
+      await appendLog(db, writer, { level: "warn", stage: "start", message: `The run stopped answering (no heartbeat for ${staleSeconds} s); re-queued to resume from its last checkpoint (retry ${run.retries + 1} of ${retryLimit})` });
+    }
+  }
+  return result;
+}
+
+export interface Reaper {
+  stop(): void;
+}
+
+/** Runs `reapStaleRuns` every `intervalMs` in the training worker. */
+export function startReaper(db: Db, boss: PgBoss, options: ReaperOptions & { intervalMs?: number } = {}): Reaper {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    reapStaleRuns(db, boss, options)
+      .then((result) => {
+        for (const id of result.requeued) console.warn(`[reaper] experiment ${id}: heartbeat lost, re-queued`);
+        for (const id of result.failed) console.warn(`[reaper] experiment ${id}: heartbeat lost too often, failed`);
+      })
+      .catch((error) => console.error(`[reaper] ${(error as Error).message}`))
+      .finally(() => {
+        running = false;
+      });
+  }, options.intervalMs ?? 10_000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,278 @@
+/**
+ * What the run's child process does (entry: workers/run-experiment.ts): trains one attempt of an
+ * experiment under its lease, turning the engine's events into rows and live events, beating the
+ * heartbeat and honouring pause/stop. A separate process so that a stop can kill it hard and a crash
+ * or an out-of-memory never takes the worker down.
+ */
+import { spawn } from "node:child_process";
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import readline from "node:readline";
+import { eq } from "drizzle-orm";
+import { connect, type Db } from "@/db/client";
+import { architectures, augmentations, experiments, projects, type ExperimentStatus, type LogStage } from "@/db/schema";
+import type { Caller } from "@/server/context";
+import { getDatasetForTraining, type TrainingDataset } from "@/server/datasets/training";
+import { Conflict, DomainError } from "@/server/errors";
+import { initBackend, parseDevice } from "@/server/ml/backend/index";
+import { CHECKPOINT_EXTENSION } from "@/server/ml/train/checkpoint";
+import { train, type TrainEvent, type TrainResult } from "@/server/ml/train/loop";
+import { createRunFolder } from "@/server/ml/train/run-folder";
+import "@/server/ml/detect/adapter";
+import { appendLog, finishRun, LeaseLost, readControl, recordMetrics, updateRun, type Lease } from "./lease";
+import { RUN_EXIT, type RunProcessOptions } from "./job-payload";
+import { createLogParser, type ParsedMetrics } from "./log-parser";
+
+/** Errors that a retry cannot fix: the run fails at once instead of being re-queued. */
+const PERMANENT_ERRORS = new Set([
+  "TrainConfigError",
+  "GraphError",
+  "LayerError",
+  "DatasetError",
+  "ImageDecodeError",
+  "ClassMismatchError",
+  "CheckpointError",
+  "RunFolderError",
+  "TrainError",
+  "DeviceUnavailableError",
+  "AugmentPipelineError",
+  "MissingKernelError",
+  "CommandFailed",
+]);
+
+export function isPermanentError(error: unknown): boolean {
+  if (error instanceof DomainError) return true;
+  const e = error as Error;
+  return PERMANENT_ERRORS.has(e?.name) || /out of memory|\bOOM\b|allocation failed|Invalid array length/i.test(e?.message ?? "");
+}
+
+class CommandFailed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CommandFailed";
+  }
+}
+
+type RunRow = typeof experiments.$inferSelect & { projectName: string };
+
+/** The run acts for the experiment's team, as the member who created it. */
+function runCaller(row: RunRow, teamId: number): Caller {
+  return { userId: row.createdBy ?? 0, email: "", name: "training run", isAdmin: false, teamId, teamName: "", role: "member", via: "session" };
+}
+
+export async function runExperimentProcess(options: RunProcessOptions): Promise<number> {
+  const handle = connect(options.databaseUrl, { max: 3 });
+  const { db } = handle;
+  const lease: Lease = { experimentId: options.experimentId, token: options.leaseToken, attempt: options.attempt, teamId: options.teamId };
+  let status: ExperimentStatus = "running";
+  let polling = false;
+  let leaseLost = false;
+  // The worker beats the heartbeat (a long synchronous step would stall ours); this only reads requests.
+  const poll = async () => {
+    if (polling) return;
+    polling = true;
+    try {
+      status = await readControl(db, lease);
+    } catch (error) {
+      if (error instanceof LeaseLost) {
+        // Another attempt owns the run folder now: leave at once, writing nothing more.
+        leaseLost = true;
+        console.error(`[run ${options.experimentId}] ${error.message}`);
+        process.exit(RUN_EXIT.leaseLost);
+      }
+      // A database hiccup: the next poll tries again.
+    } finally {
+      polling = false;
+    }
+  };
+  const timer = setInterval(() => void poll(), options.heartbeatMs);
+  try {
+    await poll();
+    const [row] = await db
+      .select({ experiment: experiments, projectName: projects.name })
+      .from(experiments)
+      .innerJoin(projects, eq(projects.id, experiments.projectId))
+      .where(eq(experiments.id, options.experimentId));
+    if (!row || row.experiment.leaseToken !== options.leaseToken) return RUN_EXIT.leaseLost;
+    const run: RunRow = { ...row.experiment, projectName: row.projectName };
+    const control = () => status;
+    const outcome = run.hyperparameters.command ? await runCommand(db, lease, run, options, control) : await runEngine(db, lease, run, options, control);
+    const finished = await finishRun(db, lease, { status: outcome, ...(outcome === "completed" && { progress: 100 }) });
+    return finished ? RUN_EXIT.finished : RUN_EXIT.leaseLost;
+  } catch (error) {
+    if (error instanceof LeaseLost || leaseLost) return RUN_EXIT.leaseLost;
+    const message = error instanceof Error ? error.message : String(error);
+    const permanent = isPermanentError(error);
+    await appendLog(db, lease, { level: "error", stage: "failed", message: permanent ? `Training failed: ${message}` : `Training interrupted: ${message}; retrying from the last checkpoint` }).catch(() => {});
+    if (!permanent) return RUN_EXIT.retry;
+    return (await finishRun(db, lease, { status: "failed", error: message }).catch(() => false)) ? RUN_EXIT.finished : RUN_EXIT.leaseLost;
+  } finally {
+    clearInterval(timer);
+    await handle.close();
+  }
+}
+
+async function loadDataset(db: Db, run: RunRow, options: RunProcessOptions, control: () => ExperimentStatus): Promise<TrainingDataset> {
+  if (run.datasetId === null) throw new Conflict(`experiment ${run.id}'s dataset was deleted`);
+  const ctx = { db, caller: runCaller(run, options.teamId) };
+  const deadline = Date.now() + (options.datasetWaitMs ?? 30 * 60_000);
+  for (;;) {
+    try {
+      return await getDatasetForTraining(ctx, run.datasetId);
+    } catch (error) {
+      // An import still running finishes on its own; anything else is the user's to fix.
+      const importing = error instanceof Conflict && /status importing/.test(error.message);
+      if (!importing || Date.now() > deadline || control() !== "running") throw error;
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
+}
+
+const exists = async (file: string) => (await stat(file).catch(() => null))?.isFile() ?? false;
+
+/** Run folder name: the experiment's name when it is a plain folder name, else experiment-<id>. */
+export function runFolderName(run: { id: number; name: string }): string {
+  return /^[\w.-]+$/.test(run.name) ? run.name : `experiment-${run.id}`;
+}
+
+const engineStages: Record<string, LogStage> = {
+  start: "start",
+  epoch_start: "epoch_start",
+  training: "training",
+  validation: "validation",
+  epoch_end: "epoch_end",
+  completed: "completed",
+  stopped: "stopped",
+};
+
+async function runEngine(db: Db, lease: Lease, run: RunRow, options: RunProcessOptions, control: () => ExperimentStatus): Promise<TrainResult["status"]> {
+  const dataset = await loadDataset(db, run, options, control);
+  let model: unknown = run.model;
+  if (run.architectureId !== null) {
+    const [architecture] = await db.select({ graph: architectures.graph }).from(architectures).where(eq(architectures.id, run.architectureId));
+    if (!architecture) throw new Conflict(`experiment ${run.id}'s architecture was deleted`);
+    model = architecture.graph;
+  } else if (!model) {
+    throw new Conflict(`experiment ${run.id} has neither a zoo model nor an architecture`);
+  }
+  let augment: unknown;
+  if (run.augmentationId !== null) {
+    const [augmentation] = await db.select({ pipeline: augmentations.pipeline }).from(augmentations).where(eq(augmentations.id, run.augmentationId));
+    augment = augmentation?.pipeline;
+  }
+
+  const { command: _command, ...hyperparameters } = run.hyperparameters;
+  void _command;
+  const base = { ...hyperparameters, task: run.task, data: dataset.index, model, ...(augment !== undefined && { augment }), device: run.deviceRequested };
+  const resumable = run.runDir !== null && (await exists(path.join(run.runDir, "weights", `last${CHECKPOINT_EXTENSION}`)));
+  const config = resumable
+    ? { ...base, runsDir: path.dirname(path.dirname(run.runDir!)), project: path.basename(path.dirname(run.runDir!)), name: path.basename(run.runDir!), resume: true }
+    : { ...base, runsDir: path.join(options.dataDir, "runs"), project: run.projectName, name: runFolderName(run), exist_ok: false };
+
+  const onEvent = async (event: TrainEvent) => {
+    switch (event.type) {
+      case "start":
+        await updateRun(db, lease, { backend: event.backend.description, totalEpochs: event.epochs, runDir: event.runDir, currentEpoch: event.startEpoch });
+        break;
+      case "epoch_start":
+        await updateRun(db, lease, { currentEpoch: event.epoch, totalEpochs: event.epochs });
+        break;
+      case "step":
+        await recordMetrics(
+          db,
+          lease,
+          { epoch: event.epoch, step: event.step, values: { loss: event.loss, lr: event.lr, images_per_sec: event.imgsPerSec } },
+          { progress: ((event.epoch - 1 + event.step / event.steps) / event.epochs) * 100 },
+        );
+        break;
+      case "epoch_end":
+        await recordMetrics(
+          db,
+          lease,
+          { epoch: event.epoch, step: 0, values: event.metrics },
+          {
+            currentEpoch: event.epoch,
+            progress: (event.epoch / event.epochs) * 100,
+            latestMetrics: event.metrics,
+            epochSeconds: event.seconds,
+            ...(event.isBest && { bestMetrics: event.metrics, bestEpoch: event.epoch }),
+          },
+        );
+        break;
+      case "log":
+        await appendLog(db, lease, { level: event.level, stage: engineStages[event.stage] ?? "training", message: event.message, epoch: event.epoch ?? null });
+        break;
+    }
+  };
+  // train() reads a resumed run's checkpoint into tensors before it picks the backend; pick it first.
+  await initBackend(parseDevice(run.deviceRequested));
+  const result = await train(config as Parameters<typeof train>[0], {
+    onEvent,
+    control: () => (control() === "pausing" ? "pause" : control() === "stopping" ? "stop" : "continue"),
+  });
+  return result.status;
+}
+
+/**
+ * A run whose trainer is an external command: executed by the shell in the run folder; stdout and
+ * stderr become log lines, and metrics are parsed from them (seed 001 and Ultralytics formats).
+ * Pause is not possible; stop terminates the command.
+ */
+async function runCommand(db: Db, lease: Lease, run: RunRow, options: RunProcessOptions, control: () => ExperimentStatus): Promise<"completed" | "stopped"> {
+  const runDir = run.runDir ?? (await createRunFolder({ runsDir: path.join(options.dataDir, "runs"), project: run.projectName, name: runFolderName(run) })).dir;
+  await updateRun(db, lease, { runDir, backend: "external command" });
+  await appendLog(db, lease, { level: "info", stage: "start", message: `Running command in ${runDir}: ${run.hyperparameters.command}` });
+
+  const child = spawn(String(run.hyperparameters.command), { shell: true, cwd: runDir, stdio: ["ignore", "pipe", "pipe"] });
+  const epochMetrics = new Map<number, ParsedMetrics>();
+  let epoch = 0;
+  let totalEpochs = run.totalEpochs;
+  let writes = Promise.resolve();
+  const lastErrors: string[] = [];
+
+  const follow = (stream: NodeJS.ReadableStream, level: "info" | "warn") => {
+    const parse = createLogParser();
+    readline.createInterface({ input: stream }).on("line", (line) => {
+      if (!line.trim()) return;
+      if (level === "warn") {
+        lastErrors.push(line);
+        if (lastErrors.length > 20) lastErrors.shift();
+      }
+      const parsed = parse(line);
+      if (parsed?.epoch !== undefined) epoch = parsed.epoch;
+      if (parsed?.total_epochs !== undefined) totalEpochs = parsed.total_epochs;
+      const stage: LogStage = !parsed ? "training" : Object.keys(parsed).some((k) => k.startsWith("val") || k.startsWith("mAP") || k.startsWith("top")) ? "validation" : parsed.epoch !== undefined && Object.keys(parsed).length <= 2 ? "epoch_start" : "training";
+      // Writes run one after another; the line's epoch is fixed now, before later lines move it on.
+      const lineEpoch = epoch;
+      const lineTotal = totalEpochs;
+      writes = writes.then(async () => {
+        await appendLog(db, lease, { level, stage, message: line, epoch: lineEpoch || null });
+        if (parsed && lineEpoch > 0) {
+          const merged = { ...(epochMetrics.get(lineEpoch) ?? {}), ...parsed };
+          epochMetrics.set(lineEpoch, merged);
+          const progress = lineTotal > 0 ? Math.min(100, (lineEpoch / lineTotal) * 100) : 0;
+          await recordMetrics(db, lease, { epoch: lineEpoch, step: 0, values: merged }, { currentEpoch: lineEpoch, totalEpochs: lineTotal, latestMetrics: merged, progress });
+        }
+      });
+    });
+  };
+  follow(child.stdout!, "info");
+  follow(child.stderr!, "warn");
+
+  let stopped = false;
+  const watch = setInterval(() => {
+    if (control() === "stopping" || control() === "pausing") {
+      stopped = true;
+      child.kill("SIGTERM");
+    }
+  }, 500);
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal }));
+  }).finally(() => clearInterval(watch));
+  await writes;
+  if (stopped) return "stopped";
+  if (exit.code !== 0) throw new CommandFailed(`command exited with ${exit.signal ?? `code ${exit.code}`}${lastErrors.length ? `: ${lastErrors.slice(-3).join(" | ")}` : ""}`);
+  await appendLog(db, lease, { level: "info", stage: "completed", message: `Command finished; results in ${runDir}` });
+  return "completed";
+}

@@ -1,0 +1,93 @@
+import { z } from "zod";
+import { experimentStatuses } from "@/db/schema/experiments";
+import { trainConfigSchema } from "@/server/ml/train/config";
+
+const id = z.number().int().positive();
+
+export const experimentName = z.string().trim().min(1, "required").max(120, "at most 120 characters");
+
+/**
+ * The engine's hyper-parameters a user sets; the studio decides data, model, augmentation, device
+ * and run folder. `command`: an external trainer run in the run folder instead of the engine.
+ */
+export const hyperparametersSchema = trainConfigSchema
+  .pick({
+    imgsz: true,
+    epochs: true,
+    batch: true,
+    optimizer: true,
+    lr0: true,
+    lrf: true,
+    momentum: true,
+    nesterov: true,
+    weight_decay: true,
+    warmup_epochs: true,
+    cos_lr: true,
+    label_smoothing: true,
+    patience: true,
+    save_period: true,
+    clip_grad: true,
+    seed: true,
+    cache: true,
+    val: true,
+    log_every: true,
+    pretrained: true,
+  })
+  .partial()
+  .extend({ command: z.string().trim().min(1).max(4000).optional() })
+  .strict();
+
+export type Hyperparameters = z.infer<typeof hyperparametersSchema>;
+
+/** Defaults the new-experiment form shows: the engine's own. */
+export function defaultHyperparameters(): Hyperparameters {
+  const parsed = trainConfigSchema.parse({ data: "unused", model: "unused" });
+  const keys = Object.keys(hyperparametersSchema.shape).filter((key) => key !== "command" && key !== "pretrained" && key !== "imgsz");
+  return Object.fromEntries(keys.map((key) => [key, parsed[key as keyof typeof parsed]])) as Hyperparameters;
+}
+
+export const createExperimentInput = z
+  .object({
+    projectId: id,
+    name: experimentName,
+    datasetId: id,
+    /** A zoo model name, or an architecture id (exactly one). */
+    model: z.string().trim().min(1).optional(),
+    architectureId: id.optional(),
+    augmentationId: id.nullable().optional(),
+    hyperparameters: hyperparametersSchema.default({}),
+    device: z.string().trim().min(1).default("auto"),
+    /** Queue it at once (the studio form); the old create-then-start dialects pass false. */
+    start: z.boolean().default(false),
+  })
+  .refine((v) => (v.model === undefined) !== (v.architectureId === undefined), {
+    message: "choose either a zoo model or an architecture",
+    path: ["model"],
+  });
+export type CreateExperimentInput = z.input<typeof createExperimentInput>;
+
+export const experimentByIdInput = z.object({ id });
+export const renameExperimentInput = z.object({ id, name: experimentName });
+export const cloneExperimentInput = z.object({ id, name: experimentName.optional() });
+
+/** Settings a resume may change (the rest comes from the checkpoint). */
+export const resumeExperimentInput = z.object({
+  id,
+  epochs: z.number().int().min(1).optional(),
+  lr0: z.number().positive().optional(),
+  patience: z.number().int().min(1).optional(),
+});
+
+export const listExperimentsInput = z
+  .object({
+    projectId: id.optional(),
+    status: z.enum(experimentStatuses).optional(),
+    search: z.string().trim().max(200).optional(),
+    /** A metric name in best_metrics, e.g. val_acc; highest first. */
+    sortByMetric: z.string().trim().max(60).optional(),
+    limit: z.number().int().min(1).max(500).default(200),
+  })
+  .default({ limit: 200 });
+
+export const logsInput = z.object({ id, since: z.number().int().nonnegative().default(0), limit: z.number().int().min(1).max(5000).default(1000) });
+export const compareInput = z.object({ ids: z.array(id).min(2).max(10) });

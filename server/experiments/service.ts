@@ -1,0 +1,15 @@
+/** The experiments domain's service functions, for every face (tRPC, each old dialect's REST routes). */
+export {
+  ACTIVE_STATUSES,
+  cloneExperiment,
+  createExperiment,
+  deleteExperiment,
+  pauseExperiment,
+  renameExperiment,
+  resumeExperiment,
+  startExperiment,
+  stopExperiment,
+  type QueueDeps,
+} from "./lifecycle";
+export { compareExperiments, getExperiment, getExperimentLogs, getExperimentMetrics, listExperiments, type ExperimentView, type LogRow, type MetricPoint } from "./queries";
+export { defaultHyperparameters, type CreateExperimentInput, type Hyperparameters } from "./schemas";

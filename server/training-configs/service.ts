@@ -1,0 +1,40 @@
+import { and, asc, eq, sql } from "drizzle-orm";
+import type { z } from "zod";
+import { projects, trainingConfigs } from "@/db/schema";
+import { type Ctx, requireRole } from "@/server/context";
+import { NotFound } from "@/server/errors";
+import type { listTrainingConfigsInput, saveTrainingConfigInput } from "./schemas";
+
+export async function listTrainingConfigs(ctx: Ctx, input: z.input<typeof listTrainingConfigsInput> = {}) {
+  const rows = await ctx.db
+    .select({ config: trainingConfigs })
+    .from(trainingConfigs)
+    .innerJoin(projects, eq(projects.id, trainingConfigs.projectId))
+    .where(and(eq(projects.teamId, ctx.caller.teamId), input.projectId ? eq(trainingConfigs.projectId, input.projectId) : undefined))
+    .orderBy(asc(trainingConfigs.name));
+  return rows.map((r) => r.config);
+}
+
+/** Saves a template under its name; saving the same name again replaces its hyper-parameters. */
+export async function saveTrainingConfig(ctx: Ctx, input: z.output<typeof saveTrainingConfigInput>) {
+  requireRole(ctx, "member");
+  const [project] = await ctx.db.select({ id: projects.id }).from(projects).where(and(eq(projects.id, input.projectId), eq(projects.teamId, ctx.caller.teamId)));
+  if (!project) throw new NotFound(`Project ${input.projectId} not found`);
+  const [row] = await ctx.db
+    .insert(trainingConfigs)
+    .values({ projectId: input.projectId, name: input.name, hyperparameters: input.hyperparameters, createdBy: ctx.caller.userId })
+    .onConflictDoUpdate({ target: [trainingConfigs.projectId, trainingConfigs.name], set: { hyperparameters: sql`excluded.hyperparameters`, createdAt: sql`now()` } })
+    .returning();
+  return row;
+}
+
+export async function deleteTrainingConfig(ctx: Ctx, id: number) {
+  requireRole(ctx, "member");
+  const [row] = await ctx.db
+    .select({ id: trainingConfigs.id })
+    .from(trainingConfigs)
+    .innerJoin(projects, eq(projects.id, trainingConfigs.projectId))
+    .where(and(eq(trainingConfigs.id, id), eq(projects.teamId, ctx.caller.teamId)));
+  if (!row) throw new NotFound(`Training config ${id} not found`);
+  await ctx.db.delete(trainingConfigs).where(eq(trainingConfigs.id, id));
+}
