@@ -1,9 +1,10 @@
 /**
  * The studio's command line, with Ultralytics-style key=value arguments:
  *   npm run studio -- train data=DIR model=resnet18 epochs=10 imgsz=64 batch=32 device=auto
+ *   npm run studio -- train data=path/to/data.yaml model=yolov8n imgsz=320   (task from the model or the data)
  *   npm run studio -- val model=runs/classify/exp/weights/best data=DIR
  *   npm run studio -- export model=… format=onnx opset=17 half=false int8=false dynamic=true
- *   npm run studio -- predict model=… source=image-or-folder
+ *   npm run studio -- predict model=…(checkpoint, run folder or detection .onnx) source=image-or-folder
  *   npm run studio -- bench
  * `--json` prints one JSON object per line (training events, results) instead of text.
  */
@@ -13,14 +14,23 @@ import { pathToFileURL } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, parseDevice } from "./backend/index";
 import { readImageFolder, isImageFile } from "./data/imagefolder";
-import { decodeImageResized } from "./data/image";
+import { decodeImage, decodeImageResized } from "./data/image";
 import { createClassifyLoader } from "./data/loader";
+import { createDetectLoader } from "./data/detect-loader";
+import { detectFormat, readDetectDataset } from "./data/detect-format";
+import { isYamlPath } from "./data/yolo";
+import { evaluateDetector } from "./detect/adapter";
+import { annotatedFileName, saveAnnotatedImage } from "./detect/annotate";
+import { onnxDetector, tfjsDetector, type Detector } from "./detect/predictor";
+import { formatValTable } from "./detect/val-table";
+import type { ModelGraph } from "./graph/index";
 import { exportOnnx } from "./export/onnx";
 import { exportDetectionOnnx } from "./detect/onnx-decode";
 import { trainConfigSchema, type TrainConfigInput } from "./train/config";
-import { disposeContents, loadCheckpointModel, readCheckpoint, resolveCheckpointPath, writeFileAtomic, CHECKPOINT_EXTENSION } from "./train/checkpoint";
+import { disposeContents, loadCheckpointModel, readCheckpoint, resolveCheckpointPath, writeFileAtomic, CHECKPOINT_EXTENSION, type CheckpointHeader } from "./train/checkpoint";
 import { evaluateClassifier, outputsProbabilities } from "./train/classify";
 import { train, type TrainEvent } from "./train/loop";
+import { zooModels } from "./zoo/index";
 
 export class CliError extends Error {
   constructor(message: string) {
@@ -36,9 +46,9 @@ export type Command = (typeof commands)[number];
 const trainKeys = Object.keys(trainConfigSchema.shape);
 const commandKeys: Record<Command, string[]> = {
   train: trainKeys,
-  val: ["model", "data", "batch", "device", "split"],
+  val: ["model", "data", "batch", "device", "split", "conf", "iou"],
   export: ["model", "format", "opset", "half", "int8", "dynamic", "output"],
-  predict: ["model", "source", "device", "top"],
+  predict: ["model", "source", "device", "top", "conf", "iou", "max_det", "agnostic", "runsDir", "project", "name"],
   bench: [],
 };
 
@@ -95,8 +105,30 @@ export async function trainInputFromArgs(args: CliArgs["args"]): Promise<Record<
   if (typeof args.resume === "string") {
     const runDir = path.resolve(args.resume);
     Object.assign(input, { resume: true, name: path.basename(runDir), project: path.basename(path.dirname(runDir)), runsDir: path.dirname(path.dirname(runDir)) });
+  } else if (args.task === undefined) {
+    const task = await inferTask(input.model, args.data);
+    if (task) input.task = task;
   }
   return input;
+}
+
+/**
+ * Like Ultralytics, the task follows from the model: a zoo model's task, a graph with or without a Detect
+ * node; otherwise from the data (a data.yaml or a detection layout means detect). Undefined when unknown.
+ */
+export async function inferTask(model: unknown, data: unknown): Promise<"classify" | "detect" | undefined> {
+  if (typeof model === "string") {
+    const zoo = zooModels.find((m) => m.name === model);
+    if (zoo) return zoo.task;
+  } else if (model && typeof model === "object" && Array.isArray((model as ModelGraph).nodes)) {
+    return (model as ModelGraph).nodes.some((node) => node.type === "Detect") ? "detect" : "classify";
+  }
+  if (typeof data !== "string") return undefined;
+  if (isYamlPath(data)) return "detect";
+  return detectFormat(data).then(
+    (found) => found.task,
+    () => undefined,
+  );
 }
 
 type Print = (text: string) => void;
@@ -164,7 +196,7 @@ async function loadModelArg(args: CliArgs["args"], command: Command) {
 async function runVal(args: CliArgs["args"], json: boolean, print: Print): Promise<void> {
   await initBackend(parseDevice(String(args.device ?? "auto")));
   const { header, model } = await loadModelArg(args, "val");
-  if (header.task !== "classify") throw new CliError(`val supports classify checkpoints here; ${header.task} checkpoints are validated by their task`);
+  if (header.task === "detect") return runDetectVal(header, model, args, json, print);
   const index = await readImageFolder(requireArg(args, "data", "val"), { seed: 0 });
   if (index.classes.join("\u0000") !== header.classNames.join("\u0000")) {
     throw new CliError(`dataset classes [${index.classes.join(", ")}] differ from the model's classes [${header.classNames.join(", ")}]`);
@@ -180,6 +212,37 @@ async function runVal(args: CliArgs["args"], json: boolean, print: Print): Promi
     else for (const [key, value] of Object.entries(metrics)) print(`${key}: ${value.toFixed(4)}`);
   } finally {
     await loader.close();
+    model.dispose();
+  }
+}
+
+/** Detection val: the checkpoint's dataset unless data= is given; prints Ultralytics' per-class table. */
+async function runDetectVal(header: CheckpointHeader, model: tf.LayersModel, args: CliArgs["args"], json: boolean, print: Print): Promise<void> {
+  try {
+    const data = args.data ?? header.config.data;
+    if (typeof data !== "string" || data === "") throw new CliError("val needs data=… (the checkpoint does not name its dataset)");
+    // The training seed reproduces the training run's split of datasets that have none.
+    const index = await readDetectDataset(data, { seed: Number(header.config.seed ?? 0) });
+    if (index.classes.join("\u0000") !== header.classNames.join("\u0000")) {
+      throw new CliError(`dataset classes [${index.classes.join(", ")}] differ from the model's classes [${header.classNames.join(", ")}]`);
+    }
+    const split = String(args.split ?? "val");
+    const items = index.items.filter((item) => item.split === split);
+    if (items.length === 0) throw new CliError(`dataset ${index.root} has no ${split} images`);
+    const loader = createDetectLoader(items, { imgsz: header.inputShape[0], batch: Number(args.batch ?? 16), shuffle: false, seed: 0 });
+    try {
+      const nms = { conf: args.conf === undefined ? undefined : Number(args.conf), iou: args.iou === undefined ? undefined : Number(args.iou) };
+      const { metrics, details, report } = await evaluateDetector(model, loader, header.classNames, nms);
+      if (json) {
+        print(JSON.stringify({ type: "validation", split, metrics, details }));
+        return;
+      }
+      const imagesPerClass = (details?.imagesPerClass as number[] | undefined) ?? [];
+      for (const line of formatValTable({ report, classNames: header.classNames, images: loader.count, imagesPerClass })) print(line);
+    } finally {
+      await loader.close();
+    }
+  } finally {
     model.dispose();
   }
 }
@@ -253,9 +316,11 @@ async function listImages(source: string): Promise<string[]> {
 }
 
 async function runPredict(args: CliArgs["args"], json: boolean, print: Print): Promise<void> {
+  const modelArg = requireArg(args, "model", "predict");
+  if (modelArg.toLowerCase().endsWith(".onnx")) return runDetectPredict(await onnxDetector(modelArg), args, json, print);
   await initBackend(parseDevice(String(args.device ?? "auto")));
   const { header, model } = await loadModelArg(args, "predict");
-  if (header.task !== "classify") throw new CliError(`predict supports classify checkpoints here, not ${header.task}`);
+  if (header.task === "detect") return runDetectPredict(tfjsDetector(model, header.classNames, header.inputShape[0]), args, json, print);
   const [height, width] = header.inputShape;
   const top = Math.min(Number(args.top ?? 5), header.classNames.length);
   const probabilities = outputsProbabilities(model);
@@ -274,6 +339,56 @@ async function runPredict(args: CliArgs["args"], json: boolean, print: Print): P
     }
   } finally {
     model.dispose();
+  }
+}
+
+/** runs/<project>/<name>, else <name>2, <name>3 … like Ultralytics' predict folders. */
+async function createPredictFolder(runsDir: string, project: string, name: string): Promise<string> {
+  await mkdir(path.join(runsDir, project), { recursive: true });
+  for (let attempt = 1; ; attempt++) {
+    const dir = path.join(runsDir, project, attempt === 1 ? name : `${name}${attempt}`);
+    try {
+      await mkdir(dir);
+      return dir;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+  }
+}
+
+/** Detects objects in every source image, saving an annotated copy of each into a new predict folder. */
+async function runDetectPredict(detector: Detector, args: CliArgs["args"], json: boolean, print: Print): Promise<void> {
+  try {
+    const sources = await listImages(requireArg(args, "source", "predict"));
+    const dir = await createPredictFolder(String(args.runsDir ?? "runs"), String(args.project ?? "detect"), String(args.name ?? "predict"));
+    const nms = {
+      conf: args.conf === undefined ? undefined : Number(args.conf),
+      iou: args.iou === undefined ? undefined : Number(args.iou),
+      maxDet: args.max_det === undefined ? undefined : Number(args.max_det),
+      agnostic: Boolean(args.agnostic ?? false),
+    };
+    const names = detector.classNames;
+    for (const [i, file] of sources.entries()) {
+      const started = performance.now();
+      const img = await decodeImage(file);
+      const detections = await detector.detect(img, nms);
+      const ms = performance.now() - started;
+      const saved = annotatedFileName(dir, file);
+      await saveAnnotatedImage(img, detections, names, saved);
+      const rows = detections.map((d) => ({ class: names[d.cls], cls: d.cls, confidence: d.score, box: d.box.map((v) => Math.round(v * 10) / 10) }));
+      if (json) {
+        print(JSON.stringify({ type: "prediction", source: file, saved, width: img.width, height: img.height, detections: rows }));
+        continue;
+      }
+      const counts = new Map<string, number>();
+      for (const row of rows) counts.set(row.class, (counts.get(row.class) ?? 0) + 1);
+      const summary = [...counts].map(([name, count]) => `${count} ${name}`).join(", ") || "(no detections)";
+      print(`image ${i + 1}/${sources.length} ${file}: ${img.width}x${img.height} ${summary}, ${ms.toFixed(1)}ms`);
+      for (const row of rows) print(`  ${row.class} ${row.confidence.toFixed(2)} [${row.box.join(", ")}]`);
+    }
+    print(json ? JSON.stringify({ type: "predict", dir, images: sources.length }) : `Results saved to ${dir}`);
+  } finally {
+    await detector.release();
   }
 }
 

@@ -6,7 +6,7 @@ import { findCocoFiles, readCoco } from "./coco";
 import { DatasetError, findChildDir, type DetectIndex, type DetectReadOptions } from "./detect-index";
 import { isImageFile } from "./imagefolder";
 import { readVoc } from "./voc";
-import { readYolo } from "./yolo";
+import { isYamlPath, readYolo } from "./yolo";
 
 export type DatasetFormat = "imagefolder" | "yolo" | "coco" | "voc";
 
@@ -80,8 +80,9 @@ export async function detectFormat(root: string): Promise<DetectedFormat> {
   );
 }
 
-/** Reads any detection dataset into a DetectIndex, whatever its format. */
+/** Reads any detection dataset into a DetectIndex, whatever its format; a .yaml path is a YOLO data.yaml. */
 export async function readDetectDataset(root: string, opts: DetectReadOptions = {}): Promise<DetectIndex> {
+  if (isYamlPath(root)) return readYolo(root, opts);
   const { format, evidence } = await detectFormat(root);
   if (format === "voc") return readVoc(root, opts);
   if (format === "coco") return readCoco(root, opts);

@@ -100,6 +100,22 @@ describe("readYolo", () => {
     expect(a.items.every((i) => i.boxes.length === 1)).toBe(true);
   });
 
+  it("accepts the data.yaml file itself (Ultralytics' data=…yaml), with any file name", async () => {
+    const dir = path.join(root, "e");
+    await text(path.join(dir, "shapes-v2.yaml"), "train: images/train\nval: images/val\nnames: [square]\n");
+    await png(path.join(dir, "images/train/1.png"));
+    await png(path.join(dir, "images/val/2.png"));
+    await text(path.join(dir, "labels/train/1.txt"), "0 0.5 0.5 0.2 0.2\n");
+    const index = await readYolo(path.join(dir, "shapes-v2.yaml"));
+    expect(index.root).toBe(dir);
+    expect(index.classes).toEqual(["square"]);
+    expect(index.items.map((i) => [path.basename(i.path), i.split, i.boxes.length])).toEqual([
+      ["1.png", "train", 1],
+      ["2.png", "val", 0],
+    ]);
+    await expect(readYolo(path.join(dir, "missing.yaml"))).rejects.toThrow(/dataset file not found: .*missing\.yaml/);
+  });
+
   it("fails clearly without class names", async () => {
     const dir = path.join(root, "d");
     await png(path.join(dir, "images/1.png"));

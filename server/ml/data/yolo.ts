@@ -93,6 +93,8 @@ interface YamlConfig {
   base: string;
 }
 
+export const isYamlPath = (p: string) => /\.ya?ml$/i.test(p);
+
 async function findDataYaml(root: string): Promise<string | null> {
   for (const name of ["data.yaml", "data.yml", "dataset.yaml", "dataset.yml"]) {
     if (await exists(path.join(root, name))) return path.join(root, name);
@@ -165,12 +167,16 @@ async function discoverSplits(root: string): Promise<{ splits: Partial<Record<Sp
  * Reads a YOLO dataset. Classes from data.yaml (`names` list or dict, or `nc`) or classes.txt; splits from
  * the yaml's train/val/test entries, else from images/{train,val,test} folders, else a seeded split by
  * `ratios`. A missing label file means a background image. Bad label lines are reported in `problems`.
+ * `rootOrYaml` is the dataset folder or its data.yaml file (as Ultralytics' `data=`).
  */
-export async function readYolo(root: string, opts: DetectReadOptions = {}): Promise<DetectIndex> {
+export async function readYolo(rootOrYaml: string, opts: DetectReadOptions = {}): Promise<DetectIndex> {
+  const yamlGiven = isYamlPath(rootOrYaml);
+  if (yamlGiven && !(await exists(rootOrYaml))) throw new DatasetError(`dataset file not found: ${rootOrYaml}`);
+  const root = yamlGiven ? path.dirname(rootOrYaml) : rootOrYaml;
   if (!(await isDir(root))) throw new DatasetError(`dataset folder not found: ${root}`);
   const problems: LabelProblem[] = [];
   const skipped: SkippedFile[] = [];
-  const yamlFile = await findDataYaml(root);
+  const yamlFile = yamlGiven ? rootOrYaml : await findDataYaml(root);
   let classes: string[];
   let splits: Partial<Record<Split, string[]>> = {};
   let unsplit: string[] = [];

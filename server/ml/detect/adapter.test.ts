@@ -38,6 +38,9 @@ describe("detection adapter pieces", () => {
     expect(m.fitness).toBeCloseTo(detectionFitness(m), 10);
     expect(result.details).toMatchObject({ images: 6, classNames: index.classes });
     expect((result.details!.confusion as number[][]).length).toBe(3);
+    const imagesPerClass = result.details!.imagesPerClass as number[];
+    const expected = [0, 1].map((c) => index.items.filter((i) => i.split === "val" && i.boxes.some((b) => b.cls === c)).length);
+    expect(imagesPerClass).toEqual(expected);
     model.dispose();
   });
 });

@@ -25,11 +25,8 @@ export const DEFAULT_DETECT_AUGMENT: AugmentPipeline = [
   { op: "hflip", p: 0.5 },
 ];
 
+/** Mosaic and close_mosaic come from the training config; these are validation settings. */
 export interface DetectAdapterOptions {
-  /** Mosaic probability for training batches (Ultralytics `mosaic`, default 1.0). */
-  mosaic?: number;
-  /** Last epochs trained without mosaic (Ultralytics `close_mosaic`, default 10). */
-  closeMosaic?: number;
   /** Validation NMS thresholds (Ultralytics val: conf 0.001, iou 0.7, max_det 300). */
   conf?: number;
   iou?: number;
@@ -73,6 +70,7 @@ export async function evaluateDetector(
   const sums = { box: 0, cls: 0, dfl: 0 };
   let seen = 0;
   let instances = 0;
+  const imagesPerClass = new Array<number>(nc).fill(0);
   let grid: AnchorGrid | undefined;
   for await (const batch of loader.epoch(0)) {
     grid ??= makeAnchors(batch.imgsz, batch.imgsz);
@@ -96,6 +94,7 @@ export async function evaluateDetector(
     batch.boxes.forEach((boxes, i) => {
       const s = batch.imgsz;
       instances += boxes.length;
+      for (const c of new Set(boxes.map((b) => b.cls))) imagesPerClass[c]++;
       metrics.add(
         detections[i],
         boxes.map((b) => ({ cls: b.cls, box: [(b.x - b.w / 2) * s, (b.y - b.h / 2) * s, (b.x + b.w / 2) * s, (b.y + b.h / 2) * s] })),
@@ -116,7 +115,7 @@ export async function evaluateDetector(
   return {
     report,
     metrics: { ...values, fitness: detectionFitness(values) },
-    details: { classNames, images: seen, instances, perClass: report.perClass, confusion: report.confusion, bestConfidence: report.bestConfidence },
+    details: { classNames, images: seen, instances, imagesPerClass, perClass: report.perClass, confusion: report.confusion, bestConfidence: report.bestConfidence },
   };
 }
 
@@ -175,8 +174,8 @@ export function createDetectAdapter(opts: DetectAdapterOptions = {}): TaskAdapte
         shuffle: true,
         seed: config.seed,
         augment: config.augment ?? DEFAULT_DETECT_AUGMENT,
-        mosaic: opts.mosaic ?? 1,
-        closeMosaic: opts.closeMosaic ?? 10,
+        mosaic: config.mosaic,
+        closeMosaic: config.close_mosaic,
         epochs: config.epochs,
         cache,
       });

@@ -4,7 +4,6 @@ import os from "node:os";
 import path from "node:path";
 import { train } from "../train/loop";
 import { yolov8Graph, YOLOV8_SCALES } from "../zoo/yolov8";
-import { createDetectAdapter } from "./adapter";
 import { writeShapesDataset } from "./testing/shapes-dataset";
 
 // The end-to-end check of the detection stack (readers, loader, head, loss, assigner, NMS, mAP, loop).
@@ -31,10 +30,9 @@ describe("YOLOv8 training on generated shapes", () => {
         lr0: 0.01,
         warmup_epochs: 1,
         seed: 0,
+        mosaic: 0,
         runsDir: path.join(root, "runs"),
       },
-      {},
-      { adapter: createDetectAdapter({ mosaic: 0 }) },
     );
     expect(result.status).toBe("completed");
     expect(result.bestMetrics?.mAP50).toBeGreaterThanOrEqual(0.5);
