@@ -2,6 +2,7 @@
 
 import Link from "next/link";
 import { usePathname } from "next/navigation";
+import { useState } from "react";
 import { signOut, useSession } from "next-auth/react";
 import { useT, type MessageKey } from "./i18n";
 
@@ -27,8 +28,11 @@ export function ShellHeader({ email, isAdmin, teamId, teams }: ShellHeaderProps)
   const { t, lang, setLang } = useT();
   const pathname = usePathname();
   const { update } = useSession();
+  // The chosen team shows at once, while the session switches and the page reloads in it.
+  const [shownTeamId, setShownTeamId] = useState(teamId);
 
   async function switchTeam(id: number) {
+    setShownTeamId(id);
     await update({ teamId: id });
     window.location.href = "/projects";
   }
@@ -47,7 +51,7 @@ export function ShellHeader({ email, isAdmin, teamId, teams }: ShellHeaderProps)
       </nav>
       <label className="row" title={t("team")}>
         <span className="muted">{t("team")}</span>
-        <select aria-label="team" value={teamId} onChange={(e) => switchTeam(Number(e.target.value))}>
+        <select aria-label="team" value={shownTeamId} onChange={(e) => switchTeam(Number(e.target.value))}>
           {teams.map((team) => (
             <option key={team.id} value={team.id}>
               {team.name} ({team.role})

@@ -95,6 +95,9 @@ CREATE TABLE "experiments" (
 	"model" text,
 	"architecture_id" integer,
 	"augmentation_id" integer,
+	"split_ratios" jsonb,
+	"split_seed" integer DEFAULT 0 NOT NULL,
+	"save_dir" text,
 	"hyperparameters" jsonb NOT NULL,
 	"device_requested" text DEFAULT 'auto' NOT NULL,
 	"backend" text,
@@ -126,6 +129,9 @@ CREATE TABLE "training_configs" (
 	"project_id" integer NOT NULL,
 	"name" text NOT NULL,
 	"hyperparameters" jsonb NOT NULL,
+	"model" text,
+	"architecture_id" integer,
+	"device" text,
 	"created_by" integer,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
@@ -146,6 +152,7 @@ ALTER TABLE "experiments" ADD CONSTRAINT "experiments_architecture_id_architectu
 ALTER TABLE "experiments" ADD CONSTRAINT "experiments_augmentation_id_augmentations_id_fk" FOREIGN KEY ("augmentation_id") REFERENCES "public"."augmentations"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "experiments" ADD CONSTRAINT "experiments_created_by_users_id_fk" FOREIGN KEY ("created_by") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "training_configs" ADD CONSTRAINT "training_configs_project_id_projects_id_fk" FOREIGN KEY ("project_id") REFERENCES "public"."projects"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "training_configs" ADD CONSTRAINT "training_configs_architecture_id_architectures_id_fk" FOREIGN KEY ("architecture_id") REFERENCES "public"."architectures"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "training_configs" ADD CONSTRAINT "training_configs_created_by_users_id_fk" FOREIGN KEY ("created_by") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "augmentations_project_name_unique" ON "augmentations" USING btree ("project_id","name");--> statement-breakpoint
 CREATE INDEX "dataset_import_failures_dataset_idx" ON "dataset_import_failures" USING btree ("dataset_id");--> statement-breakpoint

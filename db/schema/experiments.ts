@@ -44,6 +44,10 @@ export const trainingConfigs = pgTable(
     projectId: integer("project_id").notNull().references(() => projects.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     hyperparameters: jsonb("hyperparameters").$type<Record<string, unknown>>().notNull(),
+    /** The template's model, if it names one: a zoo model name or an architecture (at most one). */
+    model: text("model"),
+    architectureId: integer("architecture_id").references(() => architectures.id, { onDelete: "set null" }),
+    device: text("device"),
     createdBy: integer("created_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
@@ -63,6 +67,11 @@ export const experiments = pgTable(
     model: text("model"),
     architectureId: integer("architecture_id").references(() => architectures.id, { onDelete: "set null" }),
     augmentationId: integer("augmentation_id").references(() => augmentations.id, { onDelete: "set null" }),
+    /** This run's own split of the dataset (stratified by class, drawn from `splitSeed`); null = the dataset's split. */
+    splitRatios: jsonb("split_ratios").$type<{ train: number; val: number; test: number } | null>(),
+    splitSeed: integer("split_seed").notNull().default(0),
+    /** A server folder (under the import roots) the run's weights and results are copied into when it completes. */
+    saveDir: text("save_dir"),
     /** The engine's train config keys (epochs, batch, lr0, …; `command` for an external trainer). */
     hyperparameters: jsonb("hyperparameters").$type<Record<string, unknown>>().notNull(),
     deviceRequested: text("device_requested").notNull().default("auto"),

@@ -87,15 +87,22 @@ describe("seed 000 training module: responses", () => {
     expect({ success: true, tasks: [row] }).toEqual(withUtcZone(seedTaskList));
   });
 
-  it("renders a saved config like the example, with no model (studio configs hold hyper-parameters only)", () => {
+  it("renders a saved config exactly like the example", () => {
     const config = trainingModuleConfig({
       id: 456,
       name: "高精度配置",
       hyperparameters: { epochs: 200, batch: 8, lr0: 0.005 },
+      model: "yolov8l",
+      architectureId: null,
       createdAt: new Date("2024-09-15T09:00:00Z"),
     });
-    const expected = withUtcZone(seedConfigs);
-    expect({ success: true, configs: [config] }).toEqual({ ...expected, configs: [{ ...expected.configs[0], model_type: null }] });
+    expect({ success: true, configs: [config] }).toEqual(withUtcZone(seedConfigs));
+  });
+
+  it("names a config's architecture as architecture:<id>, and no model as null", () => {
+    const base = { id: 1, name: "c", hyperparameters: {}, createdAt: new Date() };
+    expect(trainingModuleConfig({ ...base, model: null, architectureId: 7 }).model_type).toBe("architecture:7");
+    expect(trainingModuleConfig({ ...base, model: null, architectureId: null }).model_type).toBeNull();
   });
 
   it("lists models and devices as {name, description}", () => {
@@ -133,7 +140,7 @@ describe("seed 000 training module: requests", () => {
     expect(parseTrainingModuleCreateTask(seedCreateBody)).toEqual({
       projectName: "string",
       name: "string",
-      model: "string",
+      model: { model: "string" },
       datasetId: undefined,
       splitRatios: { train: 0.7, val: 0.2, test: 0.1 },
       device: "auto",
@@ -170,9 +177,10 @@ describe("seed 000 training module: requests", () => {
       projectName: "p",
       name: "c",
       hyperparameters: { patience: 20, epochs: 100, batch: 16, lr0: 0.01, imgsz: 640, optimizer: "auto" },
-      model: "yolov8s",
+      model: { model: "yolov8s" },
       device: "auto",
     });
+    expect(parseTrainingModuleSaveConfig({ ...body, model_type: "architecture:12" }).model).toEqual({ architectureId: 12 });
     expect(() => parseTrainingModuleSaveConfig({ ...body, augmentation: { fliplr: 0.5 } })).toThrow(/augmentation cannot be saved/);
   });
 });

@@ -57,8 +57,15 @@ export function trainingModuleStatus(status: ExperimentStatus): string {
 
 type TaskSource = Pick<Experiment, "id" | "name" | "model" | "architectureId" | "status" | "progress" | "createdAt">;
 
-function modelType(experiment: Pick<Experiment, "model" | "architectureId">): string {
-  return experiment.model ?? `architecture:${experiment.architectureId}`;
+function modelType(source: { model: string | null; architectureId: number | null }): string | null {
+  if (source.model !== null) return source.model;
+  return source.architectureId === null ? null : `architecture:${source.architectureId}`;
+}
+
+/** A `model_type` as this module names models: a zoo name, or `architecture:<id>` for a studio architecture. */
+export function parseModelType(value: string): { model: string } | { architectureId: number } {
+  const architecture = /^architecture:(\d+)$/.exec(value);
+  return architecture ? { architectureId: Number(architecture[1]) } : { model: value };
 }
 
 /** One row of `GET /training/tasks/<project>`. */
@@ -66,7 +73,7 @@ export function trainingModuleTaskSummary(experiment: TaskSource) {
   return {
     id: experiment.id,
     task_name: experiment.name,
-    model_type: modelType(experiment),
+    model_type: modelType(experiment) ?? "",
     status: trainingModuleStatus(experiment.status),
     progress: Math.round(experiment.progress),
     created_at: pythonIsoTime(experiment.createdAt),
@@ -101,16 +108,18 @@ export interface TrainingModuleConfigSource {
   id: number;
   name: string;
   hyperparameters: Record<string, unknown>;
+  model: string | null;
+  architectureId: number | null;
   createdAt: Date;
 }
 
-/** One row of `GET /training/configs/<project>`. Studio configs hold no model, so `model_type` is null. */
+/** One row of `GET /training/configs/<project>`; `model_type` is null when the config names no model. */
 export function trainingModuleConfig(config: TrainingModuleConfigSource) {
   const hp = config.hyperparameters;
   return {
     id: config.id,
     config_name: config.name,
-    model_type: null,
+    model_type: modelType(config),
     epochs: typeof hp.epochs === "number" ? hp.epochs : null,
     batch_size: typeof hp.batch === "number" ? hp.batch : null,
     learning_rate: typeof hp.lr0 === "number" ? hp.lr0 : null,
@@ -190,7 +199,7 @@ const createTaskBody = z.object({
 export interface TrainingModuleCreateTask {
   projectName: string;
   name: string;
-  model: string;
+  model: { model: string } | { architectureId: number };
   datasetId?: number;
   /** Present when the client sent any ratio; missing ones count as 0. */
   splitRatios?: { train: number; val: number; test: number };
@@ -208,7 +217,7 @@ export function parseTrainingModuleCreateTask(body: unknown): TrainingModuleCrea
   return {
     projectName: input.project_name,
     name: input.task_name,
-    model: input.model_type,
+    model: parseModelType(input.model_type),
     datasetId: input.dataset_id,
     splitRatios: anyRatio ? { train: input.train_ratio ?? 0, val: input.val_ratio ?? 0, test: input.test_ratio ?? 0 } : undefined,
     device: input.device,
@@ -249,8 +258,7 @@ export interface TrainingModuleSaveConfig {
   name: string;
   /** The engine's hyper-parameters: the module's fields and `other_params`. */
   hyperparameters: Record<string, unknown>;
-  /** Not part of a studio training config (which holds hyper-parameters only); kept apart so nothing pretends to store them. */
-  model?: string;
+  model?: { model: string } | { architectureId: number };
   device?: string;
 }
 
@@ -271,7 +279,7 @@ export function parseTrainingModuleSaveConfig(body: unknown): TrainingModuleSave
     projectName: input.project_name,
     name: input.config_name,
     hyperparameters: { ...(input.other_params ?? {}), ...engineHyperparameters(input) },
-    model: input.model_type,
+    model: input.model_type === undefined ? undefined : parseModelType(input.model_type),
     device: input.device,
   };
 }

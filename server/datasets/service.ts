@@ -5,12 +5,11 @@ import { datasetImportFailures, datasetItems, datasets, projects, type DatasetSp
 import { type Ctx, requireRole } from "@/server/context";
 import { env } from "@/server/env";
 import { Conflict, Invalid, isUniqueViolation, NotFound } from "@/server/errors";
-import { splitByRatios } from "@/server/ml/data/detect-index";
 import { getProject } from "@/server/projects/service";
 import { readWithReader, resolveImportPath, type ImportPayload, type ImportSource } from "./import";
 import type { importFromPathInput, listDatasetsInput, previewInput, resplitInput, updateDatasetInput } from "./schemas";
 import { datasetDir } from "./storage";
-import { assertDatasetDeletable, findTeamDataset } from "./training";
+import { assertDatasetDeletable, findTeamDataset, stratifiedSplit } from "./training";
 
 /** Queues the import job; tests pass their own to run the handler in-process. */
 export type EnqueueImport = (payload: ImportPayload) => Promise<unknown>;
@@ -223,14 +222,7 @@ export async function resplitDataset(ctx: Ctx, input: z.infer<typeof resplitInpu
   const assigned = new Map<number, DatasetSplitName>();
   let splits: DatasetSplits;
   if (input.source === "ratios") {
-    const groups = new Map<number, typeof items>();
-    for (const item of items) {
-      const key = dataset.task === "classify" ? (item.label ?? 0) : 0;
-      groups.set(key, [...(groups.get(key) ?? []), item]);
-    }
-    for (const [key, group] of groups) {
-      for (const [item, split] of splitByRatios(group, input.ratios, input.seed + key)) assigned.set(item.id, split);
-    }
+    for (const [item, split] of stratifiedSplit(items, dataset.task, input.ratios, input.seed)) assigned.set(item.id, split);
     splits = { train: 0, val: 0, test: 0, source: "ratios", seed: input.seed, ratios: input.ratios };
   } else {
     const root = datasetDir(dataset.id);

@@ -3,8 +3,8 @@ import type { DbOrTx } from "@/db/client";
 import { datasetItems, datasets, projects } from "@/db/schema";
 import type { Ctx } from "@/server/context";
 import { Conflict, NotFound } from "@/server/errors";
-import type { ClassifyIndex } from "@/server/ml/data/imagefolder";
-import type { DetectIndex } from "@/server/ml/data/detect-index";
+import { splitByRatios, type DetectIndex } from "@/server/ml/data/detect-index";
+import type { ClassifyIndex, Split, SplitRatios } from "@/server/ml/data/imagefolder";
 import { datasetDir } from "./storage";
 
 /** Experiment states that hold on to their dataset. */
@@ -21,6 +21,23 @@ export async function findTeamDataset(ctx: Ctx, datasetId: number) {
   return row.dataset;
 }
 
+/**
+ * Seeded split by ratios; for classification per class (seed + label), so each class keeps its proportions.
+ * Same items, ratios and seed: same split.
+ */
+export function stratifiedSplit<T extends { path: string; label: number | null }>(items: T[], task: "classify" | "detect", ratios: SplitRatios, seed: number): Map<T, Split> {
+  const groups = new Map<number, T[]>();
+  for (const item of items) {
+    const key = task === "classify" ? (item.label ?? 0) : 0;
+    groups.set(key, [...(groups.get(key) ?? []), item]);
+  }
+  const assigned = new Map<T, Split>();
+  for (const [key, group] of groups) {
+    for (const [item, split] of splitByRatios(group, ratios, seed + key)) assigned.set(item, split);
+  }
+  return assigned;
+}
+
 export interface TrainingDataset {
   id: number;
   name: string;
@@ -35,9 +52,10 @@ export interface TrainingDataset {
 
 /**
  * What the trainer needs from a ready dataset, read from the stored items (with their stored splits), so
- * training sees exactly what the studio shows. Another team's dataset reads as missing.
+ * training sees exactly what the studio shows; with `resplit`, the run's own split instead (the dataset
+ * keeps its). Another team's dataset reads as missing.
  */
-export async function getDatasetForTraining(ctx: Ctx, datasetId: number): Promise<TrainingDataset> {
+export async function getDatasetForTraining(ctx: Ctx, datasetId: number, resplit?: { ratios: SplitRatios; seed: number }): Promise<TrainingDataset> {
   const dataset = await findTeamDataset(ctx, datasetId);
   if (dataset.status !== "ready") throw new Conflict(`Dataset ${dataset.name} is not ready (status ${dataset.status})`, { datasetId: [`status ${dataset.status}`] });
   const rows = await ctx.db
@@ -45,6 +63,9 @@ export async function getDatasetForTraining(ctx: Ctx, datasetId: number): Promis
     .from(datasetItems)
     .where(eq(datasetItems.datasetId, datasetId))
     .orderBy(asc(datasetItems.path));
+  if (resplit) {
+    for (const [row, split] of stratifiedSplit(rows, dataset.task, resplit.ratios, resplit.seed)) row.split = split;
+  }
   const root = datasetDir(datasetId);
   const abs = (p: string) => `${root}/${p}`;
   const base = { id: dataset.id, name: dataset.name, classes: dataset.classes, root, format: dataset.format };

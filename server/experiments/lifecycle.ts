@@ -6,6 +6,7 @@ import type { z } from "zod";
 import type { DbOrTx } from "@/db/client";
 import { architectures, augmentations, experiments, projects, type ExperimentStatus } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
+import { resolveImportPath } from "@/server/datasets/import";
 import { findTeamDataset } from "@/server/datasets/training";
 import { env } from "@/server/env";
 import { Conflict, Invalid, invalidFromZod, isUniqueViolation, NotFound } from "@/server/errors";
@@ -107,6 +108,9 @@ export async function createExperiment(ctx: Ctx, rawInput: CreateExperimentInput
     modelForCheck = name;
   }
   if (input.augmentationId) await teamAugmentation(ctx, input.augmentationId);
+  const saveDir = input.saveDir === undefined ? null : await resolveImportPath(input.saveDir, env().importRoots).catch((error: Error) => {
+    throw new Invalid(error.message, { saveDir: ["not an allowed server folder"] });
+  });
   checkTrainConfig({ task: dataset.task, model: modelForCheck, hyperparameters: input.hyperparameters, device: input.device });
 
   let id: number;
@@ -121,6 +125,9 @@ export async function createExperiment(ctx: Ctx, rawInput: CreateExperimentInput
         model: input.architectureId !== undefined ? null : input.model!,
         architectureId: input.architectureId ?? null,
         augmentationId: input.augmentationId ?? null,
+        splitRatios: input.splitRatios ?? null,
+        splitSeed: input.splitSeed,
+        saveDir,
         hyperparameters: input.hyperparameters,
         deviceRequested: input.device,
         totalEpochs: input.hyperparameters.epochs ?? defaultHyperparameters().epochs!,
@@ -252,6 +259,9 @@ export async function cloneExperiment(ctx: Ctx, input: { id: number; name?: stri
           model: source.model,
           architectureId: source.architectureId,
           augmentationId: source.augmentationId,
+          splitRatios: source.splitRatios,
+          splitSeed: source.splitSeed,
+          // Not saveDir: a copy must not overwrite the original's exported results.
           hyperparameters: source.hyperparameters,
           deviceRequested: source.deviceRequested,
           totalEpochs: source.totalEpochs,

@@ -22,6 +22,7 @@ import "@/server/ml/detect/adapter";
 import { appendLog, finishRun, LeaseLost, readControl, recordMetrics, updateRun, type Lease } from "./lease";
 import { RUN_EXIT, type RunProcessOptions } from "./job-payload";
 import { createLogParser, type ParsedMetrics } from "./log-parser";
+import { copyRunResults } from "./save-dir";
 
 /** Errors that a retry cannot fix: the run fails at once instead of being re-queued. */
 const PERMANENT_ERRORS = new Set([
@@ -97,6 +98,7 @@ export async function runExperimentProcess(options: RunProcessOptions): Promise<
     const run: RunRow = { ...row.experiment, projectName: row.projectName };
     const control = () => status;
     const outcome = run.hyperparameters.command ? await runCommand(db, lease, run, options, control) : await runEngine(db, lease, run, options, control);
+    if (outcome === "completed" && run.saveDir) await saveResults(db, lease, run.saveDir);
     const finished = await finishRun(db, lease, { status: outcome, ...(outcome === "completed" && { progress: 100 }) });
     return finished ? RUN_EXIT.finished : RUN_EXIT.leaseLost;
   } catch (error) {
@@ -112,13 +114,28 @@ export async function runExperimentProcess(options: RunProcessOptions): Promise<
   }
 }
 
+/**
+ * Copies the completed run's weights and results into its save folder. The training itself succeeded,
+ * so a failed copy is logged as an error naming the folder; the run still completes.
+ */
+async function saveResults(db: Db, lease: Lease, saveDir: string) {
+  const [row] = await db.select({ runDir: experiments.runDir }).from(experiments).where(eq(experiments.id, lease.experimentId));
+  try {
+    if (!row?.runDir) throw new Error("the run has no run folder");
+    const copied = await copyRunResults(row.runDir, saveDir);
+    await appendLog(db, lease, { level: "info", stage: "completed", message: `Copied ${copied.join(", ")} to ${saveDir}` });
+  } catch (error) {
+    await appendLog(db, lease, { level: "error", stage: "completed", message: `Could not copy the results to ${saveDir}: ${(error as Error).message}` });
+  }
+}
+
 async function loadDataset(db: Db, run: RunRow, options: RunProcessOptions, control: () => ExperimentStatus): Promise<TrainingDataset> {
   if (run.datasetId === null) throw new Conflict(`experiment ${run.id}'s dataset was deleted`);
   const ctx = { db, caller: runCaller(run, options.teamId) };
   const deadline = Date.now() + (options.datasetWaitMs ?? 30 * 60_000);
   for (;;) {
     try {
-      return await getDatasetForTraining(ctx, run.datasetId);
+      return await getDatasetForTraining(ctx, run.datasetId, run.splitRatios ? { ratios: run.splitRatios, seed: run.splitSeed } : undefined);
     } catch (error) {
       // An import still running finishes on its own; anything else is the user's to fix.
       const importing = error instanceof Conflict && /status importing/.test(error.message);

@@ -46,6 +46,13 @@ export function defaultHyperparameters(): Hyperparameters {
   return Object.fromEntries(keys.map((key) => [key, parsed[key as keyof typeof parsed]])) as Hyperparameters;
 }
 
+const share = z.number().min(0, "must be ≥ 0").max(1, "must be ≤ 1");
+
+/** A run's own train/val/test split of its dataset; the dataset itself keeps its split. */
+export const splitRatiosSchema = z
+  .object({ train: share.refine((v) => v > 0, "must be > 0"), val: share, test: share })
+  .refine((r) => Math.abs(r.train + r.val + r.test - 1) < 1e-6, { message: "train + val + test must be 1" });
+
 export const createExperimentInput = z
   .object({
     projectId: id,
@@ -57,6 +64,11 @@ export const createExperimentInput = z
     augmentationId: id.nullable().optional(),
     hyperparameters: hyperparametersSchema.default({}),
     device: z.string().trim().min(1).default("auto"),
+    /** Re-split the dataset for this run only (stratified by class, from `splitSeed`); omitted = the dataset's split. */
+    splitRatios: splitRatiosSchema.nullable().optional(),
+    splitSeed: z.number().int().nonnegative().default(0),
+    /** A server folder under the import roots; the completed run's weights and results are copied into it. */
+    saveDir: z.string().trim().min(1).optional(),
     /** Queue it at once (the studio form); the old create-then-start dialects pass false. */
     start: z.boolean().default(false),
   })

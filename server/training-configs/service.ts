@@ -1,8 +1,9 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { z } from "zod";
-import { projects, trainingConfigs } from "@/db/schema";
+import { architectures, projects, trainingConfigs } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
-import { NotFound } from "@/server/errors";
+import { Invalid, NotFound } from "@/server/errors";
+import { findZooModel } from "@/server/ml/zoo/index";
 import type { listTrainingConfigsInput, saveTrainingConfigInput } from "./schemas";
 
 export async function listTrainingConfigs(ctx: Ctx, input: z.input<typeof listTrainingConfigsInput> = {}) {
@@ -15,15 +16,31 @@ export async function listTrainingConfigs(ctx: Ctx, input: z.input<typeof listTr
   return rows.map((r) => r.config);
 }
 
-/** Saves a template under its name; saving the same name again replaces its hyper-parameters. */
+/** Saves a template under its name; saving the same name again replaces its model, device and hyper-parameters. */
 export async function saveTrainingConfig(ctx: Ctx, input: z.output<typeof saveTrainingConfigInput>) {
   requireRole(ctx, "member");
   const [project] = await ctx.db.select({ id: projects.id }).from(projects).where(and(eq(projects.id, input.projectId), eq(projects.teamId, ctx.caller.teamId)));
   if (!project) throw new NotFound(`Project ${input.projectId} not found`);
+  if (input.model != null) {
+    try {
+      findZooModel(input.model);
+    } catch (error) {
+      throw new Invalid((error as Error).message, { model: ["unknown zoo model"] });
+    }
+  }
+  if (input.architectureId != null) {
+    const [architecture] = await ctx.db
+      .select({ id: architectures.id })
+      .from(architectures)
+      .innerJoin(projects, eq(projects.id, architectures.projectId))
+      .where(and(eq(architectures.id, input.architectureId), eq(projects.teamId, ctx.caller.teamId)));
+    if (!architecture) throw new NotFound(`Architecture ${input.architectureId} not found`, { architectureId: ["not found"] });
+  }
+  const values = { hyperparameters: input.hyperparameters, model: input.model ?? null, architectureId: input.architectureId ?? null, device: input.device ?? null };
   const [row] = await ctx.db
     .insert(trainingConfigs)
-    .values({ projectId: input.projectId, name: input.name, hyperparameters: input.hyperparameters, createdBy: ctx.caller.userId })
-    .onConflictDoUpdate({ target: [trainingConfigs.projectId, trainingConfigs.name], set: { hyperparameters: sql`excluded.hyperparameters`, createdAt: sql`now()` } })
+    .values({ projectId: input.projectId, name: input.name, ...values, createdBy: ctx.caller.userId })
+    .onConflictDoUpdate({ target: [trainingConfigs.projectId, trainingConfigs.name], set: { ...values, createdAt: sql`now()` } })
     .returning();
   return row;
 }

@@ -205,6 +205,7 @@ describe("seed 001 /api/v2/training", () => {
       updated_at: expect.any(String),
     });
     const [row] = await w.tdb.db.select().from(experiments).where(eq(experiments.id, Number(task.task_id)));
+    expect(row.saveDir).toBe(await realpath(importRoot));
     const [dataset] = await w.tdb.db.select().from(datasets).where(eq(datasets.id, row.datasetId!));
     expect(dataset.status).toBe("importing");
     expect(dataset.description).toContain(await realpath(root));

@@ -60,7 +60,7 @@ export function startTraining(req: Request, deps: CompatDeps = {}): Promise<Resp
       if (input.numClasses !== undefined && input.numClasses !== classes.length) {
         throw new Invalid(`num_classes is ${input.numClasses} but ${input.trainPath} has ${classes.length} class folders`, { num_classes: [`expected ${classes.length}`] });
       }
-      // Checked like the data folders even though the run's weights are kept in its own run folder.
+      // Checked now, like the data folders, so a bad folder is a 4xx and not a late failure; the run copies its results there.
       if (input.savePath !== undefined) await resolveImportPath(input.savePath, roots);
       const experiment = await importAndTrain(ctx, input, root, deps);
       return Response.json(trainingMetricsTask(experiment));
@@ -77,7 +77,7 @@ async function importAndTrain(ctx: Ctx, input: TrainingMetricsStart, root: strin
   // The run waits for the import to finish before it trains.
   return createExperiment(
     ctx,
-    { projectId: project.id, name, datasetId: dataset.id, model: input.model, hyperparameters: input.hyperparameters, device: input.device, start: true },
+    { projectId: project.id, name, datasetId: dataset.id, model: input.model, hyperparameters: input.hyperparameters, device: input.device, saveDir: input.savePath, start: true },
     queueDeps(deps),
   );
 }

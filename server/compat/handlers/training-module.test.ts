@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
-import { datasets, experimentMetrics, experiments } from "@/db/schema";
+import { datasets, experimentMetrics, experiments, trainingConfigs } from "@/db/schema";
 import { bearer, createDialectWorld, getRequest, insertReadyDataset, jsonRequest, sessionCookie, setExperimentState, type DialectWorld } from "./testing";
 import { availableModels, createTask, dashboard, deleteTask, listConfigs, listTasks, saveConfig, startTask, stopTask, taskStatus } from "./training-module";
 
@@ -31,11 +31,14 @@ describe("seed 000 routes: tasks", () => {
     expect(row.hyperparameters).toMatchObject({ epochs: 3, batch: 4, lr0: 0.01, imgsz: 32, optimizer: "auto" });
   });
 
-  it("applies the task's split ratios to the dataset", async () => {
+  it("gives the task its own split by the ratios, leaving the dataset's split alone", async () => {
+    const [before] = await w.tdb.db.select().from(datasets).where(eq(datasets.id, w.datasetId));
     const res = await create({ task_name: "ratios", train_ratio: 0.7, val_ratio: 0.2, test_ratio: 0.1 });
     expect(res.status).toBe(200);
-    const [dataset] = await w.tdb.db.select().from(datasets).where(eq(datasets.id, w.datasetId));
-    expect(dataset.splits).toMatchObject({ source: "ratios", ratios: { train: 0.7, val: 0.2, test: 0.1 } });
+    const [row] = await w.tdb.db.select().from(experiments).where(eq(experiments.id, (await res.json()).task_id));
+    expect([row.splitRatios, row.splitSeed]).toEqual([{ train: 0.7, val: 0.2, test: 0.1 }, 0]);
+    const [after] = await w.tdb.db.select().from(datasets).where(eq(datasets.id, w.datasetId));
+    expect(after.splits).toEqual(before.splits);
   });
 
   it("answers 400 saying dataset_id is needed when the project has several datasets", async () => {
@@ -116,7 +119,7 @@ describe("seed 000 routes: tasks", () => {
 });
 
 describe("seed 000 routes: training configs", () => {
-  it("saves a config ({success, config_id}) and lists it with the document's fields", async () => {
+  it("saves a config ({success, config_id}) with its model and device, and lists it with the document's fields", async () => {
     const body = { project_name: "default", config_name: "高精度配置", model_type: "yolov8l", epochs: 200, batch_size: 8, learning_rate: 0.005, image_size: 640, device: "auto", optimizer: "auto", augmentation: {}, other_params: {} };
     const saved = await saveConfig(jsonRequest("POST", "/training/save_config", body, bearer(w.key)), deps());
     const { success, config_id } = await saved.json();
@@ -124,10 +127,18 @@ describe("seed 000 routes: training configs", () => {
     const list = await (await listConfigs(getRequest("/training/configs/default", bearer(w.key)), { projectName: "default" }, deps())).json();
     expect(list).toEqual({
       success: true,
-      configs: [{ id: config_id, config_name: "高精度配置", model_type: null, epochs: 200, batch_size: 8, learning_rate: 0.005, created_at: expect.stringMatching(/\+00:00$/) }],
+      configs: [{ id: config_id, config_name: "高精度配置", model_type: "yolov8l", epochs: 200, batch_size: 8, learning_rate: 0.005, created_at: expect.stringMatching(/\+00:00$/) }],
     });
+    const [stored] = await w.tdb.db.select().from(trainingConfigs).where(eq(trainingConfigs.id, config_id));
+    expect([stored.model, stored.architectureId, stored.device]).toEqual(["yolov8l", null, "auto"]);
     const other = await listConfigs(getRequest("/training/configs/default", bearer(w.otherKey)), { projectName: "default" }, deps());
     expect((await other.json()).configs).toEqual([]);
+  });
+
+  it("answers 400 naming a model the zoo does not have", async () => {
+    const res = await saveConfig(jsonRequest("POST", "/training/save_config", { project_name: "default", config_name: "odd", model_type: "yolov99" }, bearer(w.key)), deps());
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toMatch(/yolov99/);
   });
 
   it("answers 400 naming an unknown hyper-parameter", async () => {

@@ -4,7 +4,6 @@ import { experimentMetrics } from "@/db/schema";
 import { authenticate } from "@/server/auth/callers";
 import { readJson, withCaller } from "@/server/compat/http";
 import type { Ctx } from "@/server/context";
-import { getDataset, resplitDataset } from "@/server/datasets/service";
 import { invalidFromZod, NotFound } from "@/server/errors";
 import { env } from "@/server/env";
 import { createExperiment, deleteExperiment, resumeExperiment, startExperiment, stopExperiment } from "@/server/experiments/lifecycle";
@@ -48,27 +47,16 @@ export function createTask(req: Request, deps: CompatDeps = {}): Promise<Respons
       const input = parseTrainingModuleCreateTask(await readJson(req));
       const project = await getProjectByName(ctx, input.projectName);
       const datasetId = input.datasetId ?? (await onlyDatasetOf(ctx, project));
-      if (input.splitRatios) await applySplitRatios(ctx, datasetId, input.splitRatios);
+      // The module split the project's images per task: the run gets its own split, the dataset keeps its.
       const experiment = await createExperiment(
         ctx,
-        { projectId: project.id, name: input.name, datasetId, model: input.model, hyperparameters: input.hyperparameters, device: input.device, start: false },
+        { projectId: project.id, name: input.name, datasetId, ...input.model, splitRatios: input.splitRatios, hyperparameters: input.hyperparameters, device: input.device, start: false },
         queueDeps(deps),
       );
       return Response.json({ success: true, task_id: experiment.id });
     },
     { db: deps.db },
   );
-}
-
-/**
- * The module split the project's images by the task's ratios. Our dataset keeps its split, so it is
- * re-split only when the ratios differ from the ones it has (refused while another run uses it).
- */
-async function applySplitRatios(ctx: Ctx, datasetId: number, ratios: { train: number; val: number; test: number }) {
-  const dataset = await getDataset(ctx, datasetId);
-  const current = dataset.splits?.source === "ratios" ? dataset.splits.ratios : null;
-  const same = current !== null && (["train", "val", "test"] as const).every((k) => Math.abs(current[k] - ratios[k]) < 1e-6);
-  if (!same) await resplitDataset(ctx, { id: datasetId, source: "ratios", ratios, seed: dataset.splits?.seed ?? 0 });
 }
 
 export function startTask(req: Request, deps: CompatDeps = {}): Promise<Response> {
@@ -182,7 +170,7 @@ export function saveConfig(req: Request, deps: CompatDeps = {}): Promise<Respons
     async (ctx) => {
       const input = parseTrainingModuleSaveConfig(await readJson(req));
       const project = await getProjectByName(ctx, input.projectName);
-      const parsed = saveTrainingConfigInput.safeParse({ projectId: project.id, name: input.name, hyperparameters: input.hyperparameters });
+      const parsed = saveTrainingConfigInput.safeParse({ projectId: project.id, name: input.name, hyperparameters: input.hyperparameters, ...input.model, device: input.device });
       if (!parsed.success) throw invalidFromZod(parsed.error.issues);
       const config = await saveTrainingConfig(ctx, parsed.data);
       return Response.json({ success: true, config_id: config.id });

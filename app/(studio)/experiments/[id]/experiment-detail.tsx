@@ -93,13 +93,13 @@ export function ExperimentDetail({ id, canEdit }: { id: number; canEdit: boolean
       {canEdit && (
         <div className="panel row wrap">
           {e.status === "created" && (
-            <button className="primary" onClick={() => start.mutate({ id })}>
+            <button className="primary" data-testid="start-experiment" onClick={() => start.mutate({ id })}>
               {t("start")}
             </button>
           )}
-          {["running", "queued"].includes(e.status) && <button onClick={() => pause.mutate({ id })}>{t("pause")}</button>}
+          {["running", "queued"].includes(e.status) && <button data-testid="pause-experiment" onClick={() => pause.mutate({ id })}>{t("pause")}</button>}
           {["running", "pausing", "queued", "paused", "created"].includes(e.status) && (
-            <button className="danger" onClick={() => stop.mutate({ id })}>
+            <button className="danger" data-testid="stop-experiment" onClick={() => stop.mutate({ id })}>
               {t("stop")}
             </button>
           )}
@@ -119,7 +119,7 @@ export function ExperimentDetail({ id, canEdit }: { id: number; canEdit: boolean
                   />
                 </label>
               ))}
-              <button className="primary" onClick={() => resume.mutate({ id, ...resumeWith })}>
+              <button className="primary" data-testid="resume-experiment" onClick={() => resume.mutate({ id, ...resumeWith })}>
                 {t("resume")}
               </button>
             </>

@@ -43,6 +43,7 @@ export function NewExperimentForm() {
 
   const [hyper, setHyper] = useState<Hyper>({});
   const [modelChoice, setModelChoice] = useState("zoo:reference-cnn");
+  const [device, setDevice] = useState("auto");
   useEffect(() => {
     if (projectId === null && projects.data?.length) setProjectId(projects.data.find((p) => p.name === "default")?.id ?? projects.data[0].id);
   }, [projectId, projects.data]);
@@ -68,7 +69,7 @@ export function NewExperimentForm() {
       ...(kind === "zoo" ? { model: value } : { architectureId: Number(value) }),
       augmentationId: augmentation ? Number(augmentation) : null,
       hyperparameters,
-      device: String(data.get("device") ?? "auto"),
+      device,
       start: true,
     });
   }
@@ -137,7 +138,7 @@ export function NewExperimentForm() {
         </label>
         <label>
           {t("device")}
-          <select name="device" aria-label="device">
+          <select name="device" aria-label="device" value={device} onChange={(e) => setDevice(e.target.value)}>
             {devices.data?.map((d) => (
               <option key={d.device} value={d.device} title={d.hosts.join(", ")}>
                 {d.device} — {d.description}
@@ -153,7 +154,11 @@ export function NewExperimentForm() {
             defaultValue=""
             onChange={(e) => {
               const template = templates.data?.find((c) => c.id === Number(e.target.value));
-              if (template) setHyper((h) => ({ ...h, ...template.hyperparameters }));
+              if (!template) return;
+              setHyper((h) => ({ ...h, ...template.hyperparameters }));
+              if (template.model) setModelChoice(`zoo:${template.model}`);
+              if (template.architectureId) setModelChoice(`arch:${template.architectureId}`);
+              if (template.device) setDevice(template.device);
             }}
           >
             <option value="">—</option>
@@ -191,7 +196,7 @@ export function NewExperimentForm() {
           ))}
         </fieldset>
         <div className="row">
-          <button className="primary" type="submit" disabled={create.isPending || !projectId}>
+          <button className="primary" type="submit" data-testid="create-experiment" disabled={create.isPending || !projectId}>
             {t("create")} & {t("start")}
           </button>
           <button
@@ -199,7 +204,9 @@ export function NewExperimentForm() {
             disabled={!projectId}
             onClick={() => {
               const name = window.prompt(t("saveAsTemplate"));
-              if (name) saveTemplate.mutate({ projectId: projectId!, name, hyperparameters: hyper });
+              if (!name) return;
+              const [kind, value] = modelChoice.split(":");
+              saveTemplate.mutate({ projectId: projectId!, name, hyperparameters: hyper, device, ...(kind === "zoo" ? { model: value } : { architectureId: Number(value) }) });
             }}
           >
             {t("saveAsTemplate")}
