@@ -60,3 +60,34 @@ export function round(value: number, digits: number): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
 }
+
+/**
+ * The five-word status most old backends knew (pending, running, paused, stopped, completed, failed):
+ * ours in between (pausing, stopping) still read as running, so old clients keep polling.
+ */
+export function legacyStatus(status: ExperimentStatus): string {
+  switch (status) {
+    case "created":
+    case "queued":
+      return "pending";
+    case "running":
+    case "pausing":
+    case "stopping":
+      return "running";
+    case "paused":
+    case "stopped":
+    case "completed":
+    case "failed":
+      return status;
+  }
+}
+
+/** Old hyperparameter names (epochs, batch size, learning rate, image size) in the engine's terms. */
+export function engineHyperparameters(old: { epochs?: number; batch_size?: number; learning_rate?: number; image_size?: number }): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (old.epochs !== undefined) out.epochs = old.epochs;
+  if (old.batch_size !== undefined) out.batch = old.batch_size;
+  if (old.learning_rate !== undefined) out.lr0 = old.learning_rate;
+  if (old.image_size !== undefined) out.imgsz = old.image_size;
+  return out;
+}

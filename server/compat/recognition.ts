@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { invalidFromZod, NotFound } from "@/server/errors";
-import { epochLoss, pythonIsoTime, round, type Experiment, type ExperimentStatus } from "./experiment-common";
+import { engineHyperparameters, epochLoss, legacyStatus, pythonIsoTime, round, type Experiment } from "./experiment-common";
 
 /**
  * Mapper for the old recognition backend's training API (seed 003, `/train`): string `job_id`, the
@@ -11,22 +11,6 @@ import { epochLoss, pythonIsoTime, round, type Experiment, type ExperimentStatus
 
 export const RECOGNITION_MESSAGES = { started: "训练任务已启动", stopped: "训练任务已停止" } as const;
 
-export function recognitionStatus(status: ExperimentStatus): string {
-  switch (status) {
-    case "created":
-    case "queued":
-      return "pending";
-    case "running":
-    case "pausing":
-    case "stopping":
-      return "running";
-    case "paused":
-    case "stopped":
-    case "completed":
-    case "failed":
-      return status;
-  }
-}
 
 type JobSource = Pick<
   Experiment,
@@ -41,7 +25,7 @@ export function recognitionJob(experiment: JobSource) {
   return {
     job_id: String(experiment.id),
     model_id: experiment.model ?? `architecture:${experiment.architectureId}`,
-    status: recognitionStatus(experiment.status),
+    status: legacyStatus(experiment.status),
     progress: round(experiment.progress, 1),
     metrics: {
       current_epoch: experiment.currentEpoch,
@@ -81,11 +65,7 @@ export function parseRecognitionStart(body: unknown): RecognitionStart {
   const result = startBody.safeParse(body);
   if (!result.success) throw invalidFromZod(result.error.issues);
   const input = result.data;
-  const hyperparameters: Record<string, unknown> = {};
-  if (input.epochs !== undefined) hyperparameters.epochs = input.epochs;
-  if (input.batch_size !== undefined) hyperparameters.batch = input.batch_size;
-  if (input.learning_rate !== undefined) hyperparameters.lr0 = input.learning_rate;
-  if (input.image_size !== undefined) hyperparameters.imgsz = input.image_size;
+  const hyperparameters = engineHyperparameters(input);
   return { model: input.model_id, datasetId: input.dataset_id, device: input.device, name: input.name, hyperparameters };
 }
 

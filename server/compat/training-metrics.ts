@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { invalidFromZod, NotFound } from "@/server/errors";
-import { epochLoss, pythonIsoTime, round, type Experiment, type ExperimentLog, type ExperimentStatus } from "./experiment-common";
+import { engineHyperparameters, epochLoss, pythonIsoTime, round, type Experiment, type ExperimentLog, type ExperimentStatus } from "./experiment-common";
 
 /**
  * Mapper for the old training-metrics service (seed 001, `/api/v2/training/…`): string `task_id`,
@@ -148,11 +148,7 @@ export function parseTrainingMetricsStart(body: unknown): TrainingMetricsStart {
   const result = startBody.safeParse(body);
   if (!result.success) throw invalidFromZod(result.error.issues);
   const input = result.data;
-  const hyperparameters: Record<string, unknown> = {};
-  if (input.num_epochs !== undefined) hyperparameters.epochs = input.num_epochs;
-  if (input.batch_size !== undefined) hyperparameters.batch = input.batch_size;
-  if (input.learning_rate !== undefined) hyperparameters.lr0 = input.learning_rate;
-  if (input.image_size !== undefined) hyperparameters.imgsz = input.image_size;
+  const hyperparameters = engineHyperparameters({ ...input, epochs: input.num_epochs });
   return {
     model: input.model,
     numClasses: input.num_classes,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Conflict, DomainError, Invalid, NotFound, Unauthorized } from "@/server/errors";
+import { legacyStatus } from "./experiment-common";
 import { experimentRow } from "./experiment-fixture";
 import { withUtcZone } from "./seed-examples";
 import {
@@ -10,7 +11,6 @@ import {
   trainingModuleAvailableModels,
   trainingModuleConfig,
   trainingModuleError,
-  trainingModuleStatus,
   trainingModuleTaskDetail,
   trainingModuleTaskSummary,
 } from "./training-module";
@@ -111,13 +111,13 @@ describe("seed 000 training module: responses", () => {
   });
 
   it("maps every studio status onto the module's words", () => {
-    expect(trainingModuleStatus("created")).toBe("pending");
-    expect(trainingModuleStatus("queued")).toBe("pending");
-    expect(trainingModuleStatus("stopping")).toBe("running");
-    expect(trainingModuleStatus("pausing")).toBe("running");
-    expect(trainingModuleStatus("completed")).toBe("completed");
-    expect(trainingModuleStatus("failed")).toBe("failed");
-    expect(trainingModuleStatus("stopped")).toBe("stopped");
+    expect(legacyStatus("created")).toBe("pending");
+    expect(legacyStatus("queued")).toBe("pending");
+    expect(legacyStatus("stopping")).toBe("running");
+    expect(legacyStatus("pausing")).toBe("running");
+    expect(legacyStatus("completed")).toBe("completed");
+    expect(legacyStatus("failed")).toBe("failed");
+    expect(legacyStatus("stopped")).toBe("stopped");
   });
 });
 

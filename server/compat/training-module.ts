@@ -4,10 +4,10 @@ import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, Ra
 import {
   bestWeightsFile,
   epochLoss,
+  legacyStatus,
   pythonIsoTime,
   type Experiment,
   type ExperimentMetricPoint,
-  type ExperimentStatus,
 } from "./experiment-common";
 
 /**
@@ -36,24 +36,6 @@ export function trainingModuleError(err: DomainError): Response {
   return Response.json({ success: false, error: err.message }, { status: trainingModuleStatusCode(err) });
 }
 
-/** The module knew pending, running, completed, failed and stopped; paused is ours and said as is. */
-export function trainingModuleStatus(status: ExperimentStatus): string {
-  switch (status) {
-    case "created":
-    case "queued":
-      return "pending";
-    // Still running until the run process honours the request; old clients keep polling.
-    case "running":
-    case "pausing":
-    case "stopping":
-      return "running";
-    case "paused":
-    case "stopped":
-    case "completed":
-    case "failed":
-      return status;
-  }
-}
 
 type TaskSource = Pick<Experiment, "id" | "name" | "model" | "architectureId" | "status" | "progress" | "createdAt">;
 
@@ -74,7 +56,7 @@ export function trainingModuleTaskSummary(experiment: TaskSource) {
     id: experiment.id,
     task_name: experiment.name,
     model_type: modelType(experiment) ?? "",
-    status: trainingModuleStatus(experiment.status),
+    status: legacyStatus(experiment.status),
     progress: Math.round(experiment.progress),
     created_at: pythonIsoTime(experiment.createdAt),
   };
