@@ -1,16 +1,16 @@
-// Training/inference throughput of the reference CNN on each TF.js backend available here.
-// Usage: npx tsx server/bench/train-backends.ts [--backends cpu,wasm,wasm-parallel] [--profile] [--steps N]
+// Training/inference throughput of the reference CNN on each TF.js backend available here, with
+// TF.js's own Adam on one thread (kernel comparisons; `npm run bench:train` measures train()'s step).
+// Usage: npx tsx server/bench/train-backends.ts [--backends cpu,wasm] [--profile] [--steps N]
 // Prints one JSON line per (model, backend); --profile adds the per-kernel time breakdown.
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../ml/backend";
 import { registerGradientKernels } from "../ml/backend/kernels";
-import { createParallelStepper } from "../ml/backend/parallel";
 import { buildReferenceCnn } from "../ml/backend/reference-cnn";
 
 const { values: options } = parseArgs({
   options: {
-    backends: { type: "string", default: "cpu,wasm,wasm-parallel" },
+    backends: { type: "string", default: "cpu,wasm" },
     steps: { type: "string", default: "30" },
     warmup: { type: "string", default: "20" },
     profile: { type: "boolean", default: false },
@@ -98,32 +98,7 @@ async function benchSingle(backend: "cpu" | "wasm"): Promise<void> {
   model.dispose();
 }
 
-async function benchParallel(): Promise<void> {
-  await initBackend("wasm");
-  const model = buildReferenceCnn({ imgsz: IMGSZ, numClasses: CLASSES, seed: 1 });
-  const stepper = await createParallelStepper({ model, numClasses: CLASSES, optimizer: { name: "adam", learningRate: 1e-3 }, workers: 2 });
-  model.dispose();
-  try {
-    const { x, labels } = tf.tidy(() => {
-      const b = randomBatch(1);
-      return { x: b.x.dataSync() as Float32Array, labels: b.labels };
-    });
-    const startWarm = performance.now();
-    for (let i = 0; i < Number(options.warmup) && performance.now() - startWarm < WARM_SECONDS * 1000; i++) await stepper.step(x, labels);
-    const start = performance.now();
-    let steps = 0;
-    while (steps < Number(options.steps) && (steps < 2 || performance.now() - start < TIMED_SECONDS * 1000)) {
-      await stepper.step(x, labels);
-      steps++;
-    }
-    report("wasm-parallel(2 workers)", "train", (performance.now() - start) / steps, steps);
-  } finally {
-    await stepper.close();
-  }
-}
-
 for (const backend of options.backends.split(",").map((b) => b.trim())) {
   if (backend === "cpu" || backend === "wasm") await benchSingle(backend);
-  else if (backend === "wasm-parallel") await benchParallel();
-  else throw new Error(`unknown backend "${backend}" (use cpu, wasm, wasm-parallel)`);
+  else throw new Error(`unknown backend "${backend}" (use cpu, wasm)`);
 }

@@ -1,4 +1,4 @@
-// Conv2D gradients expressed as forward convolutions, so a backend with a fast forward Conv2D
+// Conv2D input gradients expressed as forward convolutions, so a backend with a fast forward Conv2D
 // (WASM: XNNPACK) gets equally fast gradients. Only NHWC and dilation 1 occur in TF.js gradients.
 import * as tf from "@tensorflow/tfjs";
 import { Composer, type TensorInfo } from "./kernel-compose";
@@ -34,38 +34,6 @@ export function convInfoFor(
     depthwise,
     "channelsLast",
   );
-}
-
-/**
- * dW[a,b,ci,co] = Σ_{n,i,j} x[n, i·s+a-top, j·s+b-left, ci] · dy[n,i,j,co]
- * is a forward convolution of x with channels and batch swapped ([Ci,H,W,N]) by the filter
- * dy transposed to [oH,oW,N,Co], with dilation = stride. Its output is [Ci,kh,kw,Co].
- */
-export function conv2dBackpropFilterByConv(c: Composer, x: TensorInfo, dy: TensorInfo, info: ConvInfo): TensorInfo {
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, padInfo } = info;
-  return c.scoped((temp) => {
-    const xT = temp(c.transpose(x, [3, 1, 2, 0]));
-    const dyT = temp(c.transpose(dy, [1, 2, 0, 3]));
-    // A padding that would be negative (input rows no output position reads) is cut from the result instead.
-    const bottom = kh + (info.outHeight - 1) * sh - info.inHeight - padInfo.top;
-    const right = kw + (info.outWidth - 1) * sw - info.inWidth - padInfo.left;
-    let out = temp(
-      c.conv2d(
-        xT,
-        dyT,
-        [1, 1],
-        [sh, sw],
-        [
-          [padInfo.top, Math.max(0, bottom)],
-          [padInfo.left, Math.max(0, right)],
-        ],
-      ),
-    );
-    if (out.shape[1] !== kh || out.shape[2] !== kw) {
-      out = temp(c.slice(out, [0, 0, 0, 0], [info.inChannels, kh, kw, info.outChannels]));
-    }
-    return c.transpose(out, [1, 2, 0, 3]);
-  });
 }
 
 /**

@@ -141,17 +141,23 @@ function tfBackendName(backend: BackendName): string {
   return backend === "tensorflow-gpu" ? "tensorflow" : backend;
 }
 
-function describe(backend: BackendName, threads: number): string {
+function describe(backend: BackendName, threads: number, dataParallel = false): string {
+  const threadsText = `${threads}${dataParallel ? " data-parallel" : ""} thread${threads === 1 ? "" : "s"}`;
   switch (backend) {
     case "tensorflow-gpu":
       return `tensorflow-gpu (libtensorflow with CUDA, ${visibleCudaGpus().length} GPU(s) on host)`;
     case "tensorflow":
       return `tensorflow (libtensorflow on CPU, ${threads} threads)`;
     case "wasm":
-      return `wasm (${tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "SIMD" : "no SIMD"}, ${threads} thread${threads === 1 ? "" : "s"}, custom gradient kernels)`;
+      return `wasm (${tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "SIMD" : "no SIMD"}, ${threadsText}, custom gradient kernels)`;
     case "cpu":
-      return "cpu (plain JavaScript, 1 thread, custom gradient kernels)";
+      return `cpu (plain JavaScript, ${threadsText}, custom gradient kernels)`;
   }
+}
+
+/** The backend as data-parallel training uses it: `threads` threads, each with its own copy of the backend. */
+export function withDataParallelThreads(info: BackendInfo, threads: number): BackendInfo {
+  return { ...info, threads, description: describe(info.backend, threads, true) };
 }
 
 function threadsOf(backend: BackendName): number {

@@ -51,6 +51,10 @@ export class Composer {
     return this.run("Reverse", { x: filter }, { dims: [0, 1] });
   }
 
+  add(a: TensorInfo, b: TensorInfo): TensorInfo {
+    return this.run("Add", { a, b });
+  }
+
   matMul(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): TensorInfo {
     return this.run("BatchMatMul", { a, b }, { transposeA, transposeB });
   }

@@ -1,11 +1,14 @@
 import { describe, it, expect, beforeAll } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "./index";
+import { convInfoFor } from "./conv-grads";
+import { Composer } from "./kernel-compose";
 import { registerGradientKernels } from "./kernels";
+import { conv2dBackpropFilterByMatMul } from "./wasm-kernels";
 
 // The plain CPU backend's own kernels are the reference; keep them before ours replace some.
 const cpuOriginals = new Map(
-  ["Conv2DBackpropFilter", "Conv2DBackpropInput", "MaxPoolGrad", "AvgPoolGrad", "DepthwiseConv2dNativeBackpropFilter", "DepthwiseConv2dNativeBackpropInput", "Sum"].map(
+  ["Conv2DBackpropFilter", "Conv2DBackpropInput", "MaxPoolGrad", "AvgPoolGrad", "DepthwiseConv2dNativeBackpropFilter", "DepthwiseConv2dNativeBackpropInput", "Sum", "Tile"].map(
     (name) => [name, tf.getKernel(name, "cpu")!] as const,
   ),
 );
@@ -85,6 +88,29 @@ describe.each(["wasm", "cpu"] as const)("Conv2DBackpropFilter on %s matches the 
     const ours = await runOurs(backendName, "Conv2DBackpropFilter", inputs, attrs);
     expect(ours.shape).toEqual(c.filter);
     expectClose(ours.values, await runOriginalCpu("Conv2DBackpropFilter", inputs, attrs), c.label);
+  });
+});
+
+describe("Conv2DBackpropFilter on wasm in chunks of images", () => {
+  it.each(convCases)("matches the CPU original when the im2col matrix holds one or two images at a time: $label", async (c) => {
+    const dyShape = convOutShape(c);
+    const inputs = { x: { shape: c.x, values: seededValues(size(c.x), 16) }, dy: { shape: dyShape, values: seededValues(size(dyShape), 17) } };
+    const attrs = { strides: c.strides, pad: c.pad, dataFormat: "NHWC", dimRoundingMode: undefined, filterShape: c.filter };
+    const expected = await runOriginalCpu("Conv2DBackpropFilter", inputs, attrs);
+    await tf.setBackend("wasm");
+    const info = convInfoFor(c.x, c.filter, { strides: c.strides, pad: c.pad });
+    const columnsPerImage = c.filter[0] * c.filter[1] * c.filter[2] * info.outHeight * info.outWidth;
+    for (const imagesPerChunk of [1, 2]) {
+      const result = tf.tidy(() => {
+        const x = tf.tensor(inputs.x.values, c.x);
+        const dy = tf.tensor(inputs.dy.values, dyShape);
+        const out = conv2dBackpropFilterByMatMul(new Composer(tf.backend(), "wasm"), x, dy, info, imagesPerChunk * columnsPerImage);
+        return tf.engine().makeTensorFromTensorInfo(out);
+      });
+      expect(result.shape).toEqual(c.filter);
+      expectClose(result.dataSync() as Float32Array, expected, `${c.label}, ${imagesPerChunk} image(s) per chunk`);
+      result.dispose();
+    }
   });
 });
 
@@ -178,6 +204,21 @@ describe("pooling gradient kernels on wasm", () => {
     const inputs = { dy: { shape: dyShape, values: seededValues(size(dyShape), 13) }, input: { shape: xShape, values: seededValues(size(xShape), 14) } };
     const attrs = { filterSize: [2, 2], strides: [2, 2], pad: "valid", dimRoundingMode: undefined };
     expectClose((await runOurs("wasm", "AvgPoolGrad", inputs, attrs)).values, await runOriginalCpu("AvgPoolGrad", inputs, attrs), "avg 2x2");
+  });
+});
+
+describe("Tile on wasm", () => {
+  it.each([
+    { shape: [1, 1, 1, 5], reps: [2, 3, 4, 1] },
+    { shape: [1, 3, 4], reps: [7, 1, 1] },
+    { shape: [2, 3], reps: [1, 1] },
+    { shape: [2, 1, 3], reps: [2, 3, 1] },
+    { shape: [3, 2], reps: [1, 4] },
+  ])("matches the CPU original for shape $shape, reps $reps", async ({ shape, reps }) => {
+    const inputs = { x: { shape, values: seededValues(size(shape), 18) } };
+    const ours = await runOurs("wasm", "Tile", inputs, { reps });
+    expect(ours.shape).toEqual(shape.map((d, i) => d * reps[i]));
+    expectClose(ours.values, await runOriginalCpu("Tile", inputs, { reps }), `tile ${shape} ${reps}`);
   });
 });
 

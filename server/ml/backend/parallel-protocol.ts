@@ -1,36 +1,47 @@
-// Messages between createParallelStepper (main thread) and its training worker threads.
+// Messages between createGradientReplicas (main thread) and its worker threads.
+import type * as tf from "@tensorflow/tfjs";
+import type { Device } from "./index";
 
-export type OptimizerConfig =
-  | { name: "sgd"; learningRate: number }
-  | { name: "momentum"; learningRate: number; momentum: number; nesterov?: boolean }
-  | { name: "adam"; learningRate: number; beta1?: number; beta2?: number; epsilon?: number }
-  | { name: "rmsprop"; learningRate: number; decay?: number; momentum?: number; epsilon?: number };
+/**
+ * What a replica minimises, built inside the worker: `module` (a file URL) exports
+ * `createReplicaTask(options)`. The task must compute exactly what the main thread computes.
+ */
+export interface ReplicaTaskSpec {
+  module: string;
+  options: unknown;
+}
 
-/** "logits": softmax cross-entropy on the model's output; "probabilities": the model already ends with a softmax. */
-export type ClassificationLoss = "logits" | "probabilities";
+export type ReplicaTargets = Int32Array | Float32Array;
+
+export interface ReplicaTask {
+  /** Mean loss of the share (inside tf.tidy, under the gradient tape). */
+  loss(outputs: tf.Tensor | tf.Tensor[], targets: ReplicaTargets): tf.Scalar;
+  /** Per-share means, averaged by the caller like the loss (inside tf.tidy). */
+  metrics?(outputs: tf.Tensor | tf.Tensor[], targets: ReplicaTargets): Record<string, tf.Scalar>;
+}
 
 export interface WorkerSetup {
-  /** model.toJSON(): topology only; weights follow separately. */
+  /** The main thread's device: it resolves to the same backend in the worker. */
+  device: Device;
+  /** model.toJSON(): topology only; weights arrive through `weights` before every step. */
   modelJson: string;
-  weights: { shape: number[]; values: Float32Array }[];
-  optimizer: OptimizerConfig;
-  loss: ClassificationLoss;
-  labelSmoothing: number;
-  numClasses: number;
   /** Modules to import before the model is rebuilt (they register custom layer classes). */
   setupModules: string[];
+  task: ReplicaTaskSpec;
+  /** Every weight (model.weights order) flat; the worker writes its updated non-trainable weights back. */
+  weights: SharedArrayBuffer;
+  /** Gradients of the trainable weights (model.trainableWeights order) flat, written by the worker. */
+  gradients: SharedArrayBuffer;
 }
 
 export type WorkerRequest =
   | { type: "setup"; setup: WorkerSetup }
-  | { type: "gradients"; x: Float32Array; shape: number[]; labels: Int32Array }
-  | { type: "apply"; gradients: Float32Array; learningRate: number }
-  | { type: "getWeights" }
-  | { type: "setWeights"; weights: Float32Array[] };
+  | { type: "gradients"; x: Float32Array; shape: number[]; targets: ReplicaTargets }
+  /** Drops the model: the thread waits in a pool for the next setup. */
+  | { type: "reset" };
 
 export type WorkerReply =
   | { type: "ready"; description: string }
-  | { type: "gradients"; gradients: Float32Array; loss: number; count: number }
-  | { type: "applied" }
-  | { type: "weights"; weights: Float32Array[]; trainable: boolean[] }
+  | { type: "gradients"; loss: number; metrics: Record<string, number> }
+  | { type: "reset" }
   | { type: "error"; message: string };

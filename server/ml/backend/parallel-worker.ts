@@ -1,106 +1,98 @@
-// One replica of data-parallel training: its own WASM backend and copy of the model. It computes
-// gradients on its share of each batch and applies the averaged gradients it is sent, so every
-// replica performs the same update and stays identical.
+// One replica of data-parallel training: its own backend and copy of the model. Each request
+// brings a share of a batch; the main thread has written the current weights into shared memory.
+// The replica loads them, computes the gradients of its share's loss and writes them back, with
+// its non-trainable weights as the forward pass left them.
 import { parentPort } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "./index";
-import type { OptimizerConfig, WorkerReply, WorkerRequest, WorkerSetup } from "./parallel-protocol";
+import type { ReplicaTargets, ReplicaTask, WorkerReply, WorkerRequest, WorkerSetup } from "./parallel-protocol";
 
 if (!parentPort) throw new Error("parallel-worker.ts must run in a worker thread");
 const port = parentPort;
 
 interface Replica {
   model: tf.LayersModel;
-  optimizer: TunableOptimizer;
-  variables: tf.Variable[];
-  setup: WorkerSetup;
+  task: ReplicaTask;
+  trainable: tf.Variable[];
+  /** Views of the shared weight buffer, one per model.weights entry. */
+  weightViews: Float32Array[];
+  /** Views of the shared gradient buffer, one per trainable weight. */
+  gradientViews: Float32Array[];
+  nonTrainable: number[];
 }
 
 let replica: Replica | null = null;
 
-type TunableOptimizer = tf.Optimizer & { learningRate: number };
+function viewsOf(buffer: SharedArrayBuffer, shapes: number[][]): Float32Array[] {
+  const all = new Float32Array(buffer);
+  let offset = 0;
+  return shapes.map((shape) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const view = all.subarray(offset, offset + size);
+    offset += size;
+    return view;
+  });
+}
 
-function createOptimizer(config: OptimizerConfig): TunableOptimizer {
-  // Every TF.js optimizer keeps its rate in a public `learningRate` field that later steps read.
-  switch (config.name) {
-    case "sgd":
-      return tf.train.sgd(config.learningRate) as unknown as TunableOptimizer;
-    case "momentum":
-      return tf.train.momentum(config.learningRate, config.momentum, config.nesterov ?? false) as unknown as TunableOptimizer;
-    case "adam":
-      return tf.train.adam(config.learningRate, config.beta1, config.beta2, config.epsilon) as unknown as TunableOptimizer;
-    case "rmsprop":
-      return tf.train.rmsprop(config.learningRate, config.decay, config.momentum, config.epsilon) as unknown as TunableOptimizer;
-  }
+const asUrl = (module: string) => (module.startsWith("file:") ? module : pathToFileURL(module).href);
+
+function reset(): void {
+  replica?.model.dispose();
+  replica = null;
 }
 
 async function setUp(setup: WorkerSetup): Promise<string> {
-  const info = await initBackend("wasm");
-  for (const module of setup.setupModules) await import(module.startsWith("file:") ? module : pathToFileURL(module).href);
+  reset();
+  const info = await initBackend(setup.device);
+  for (const module of setup.setupModules) await import(asUrl(module));
+  const taskModule = (await import(asUrl(setup.task.module))) as { createReplicaTask?: (options: unknown) => ReplicaTask };
+  if (typeof taskModule.createReplicaTask !== "function") throw new Error(`${setup.task.module} does not export createReplicaTask`);
   const model = await tf.models.modelFromJSON(JSON.parse(setup.modelJson));
-  tf.tidy(() => model.setWeights(setup.weights.map((w) => tf.tensor(w.values, w.shape))));
-  replica = { model, optimizer: createOptimizer(setup.optimizer), variables: model.trainableWeights.map((w) => w.read() as tf.Variable), setup };
+  const trainableSet = new Set(model.trainableWeights);
+  replica = {
+    model,
+    task: taskModule.createReplicaTask(setup.task.options),
+    trainable: model.trainableWeights.map((w) => w.read() as tf.Variable),
+    weightViews: viewsOf(setup.weights, model.weights.map((w) => w.shape as number[])),
+    gradientViews: viewsOf(setup.gradients, model.trainableWeights.map((w) => w.shape as number[])),
+    nonTrainable: model.weights.flatMap((w, i) => (trainableSet.has(w) ? [] : [i])),
+  };
   return info.description;
 }
 
-function lossOf(r: Replica, x: tf.Tensor, labels: tf.Tensor1D): tf.Scalar {
-  const { numClasses, labelSmoothing, loss } = r.setup;
-  const oneHot = tf.oneHot(labels, numClasses).toFloat();
-  const output = r.model.apply(x, { training: true }) as tf.Tensor;
-  if (loss === "logits") return tf.losses.softmaxCrossEntropy(oneHot, output, undefined, labelSmoothing) as tf.Scalar;
-  const targets = labelSmoothing > 0 ? oneHot.mul(1 - labelSmoothing).add(labelSmoothing / numClasses) : oneHot;
-  return tf.neg(tf.mean(tf.sum(tf.mul(targets, tf.log(tf.clipByValue(output, 1e-7, 1))), -1))) as tf.Scalar;
-}
-
-function gradients(r: Replica, x: Float32Array, shape: number[], labels: Int32Array): WorkerReply {
-  const { value, grads } = tf.tidy(() => {
+function gradients(r: Replica, x: Float32Array, shape: number[], targets: ReplicaTargets): WorkerReply {
+  const weights = r.model.weights;
+  // Copies: the CPU backend would keep the shared views themselves as tensor storage.
+  tf.tidy(() => r.model.setWeights(r.weightViews.map((values, i) => tf.tensor(values.slice(), weights[i].shape as number[]))));
+  const { value, grads, metrics } = tf.tidy(() => {
     const xs = tf.tensor(x, shape);
-    const ys = tf.tensor1d(labels, "int32");
-    return tf.variableGrads(() => lossOf(r, xs, ys), r.variables);
+    let outputs: tf.Tensor | tf.Tensor[] = [];
+    const result = tf.variableGrads(() => {
+      const out = r.model.apply(xs, { training: true }) as tf.Tensor | tf.Tensor[];
+      outputs = Array.isArray(out) ? out.map((t) => tf.keep(t)) : tf.keep(out);
+      return r.task.loss(out, targets);
+    }, r.trainable);
+    const shareMetrics = r.task.metrics?.(outputs, targets) ?? {};
+    tf.dispose(outputs);
+    return { ...result, metrics: shareMetrics };
   });
-  const flat = new Float32Array(r.variables.reduce((sum, v) => sum + v.size, 0));
-  let offset = 0;
-  for (const variable of r.variables) {
-    flat.set(grads[variable.name].dataSync() as Float32Array, offset);
-    offset += variable.size;
-  }
+  r.trainable.forEach((variable, i) => r.gradientViews[i].set(grads[variable.name].dataSync() as Float32Array));
+  for (const i of r.nonTrainable) r.weightViews[i].set(weights[i].read().dataSync() as Float32Array);
+  const numbers = Object.fromEntries(Object.entries(metrics).map(([name, scalar]) => [name, scalar.dataSync()[0]]));
   const loss = value.dataSync()[0];
-  tf.dispose([value, ...Object.values(grads)]);
-  return { type: "gradients", gradients: flat, loss, count: labels.length };
-}
-
-function apply(r: Replica, flat: Float32Array, learningRate: number): void {
-  r.optimizer.learningRate = learningRate;
-  const named: tf.NamedTensorMap = {};
-  let offset = 0;
-  for (const variable of r.variables) {
-    named[variable.name] = tf.tensor(flat.subarray(offset, offset + variable.size), variable.shape);
-    offset += variable.size;
-  }
-  r.optimizer.applyGradients(named);
-  tf.dispose(Object.values(named));
+  tf.dispose([value, ...Object.values(grads), ...Object.values(metrics)]);
+  return { type: "gradients", loss, metrics: numbers };
 }
 
 async function handle(request: WorkerRequest): Promise<WorkerReply> {
   if (request.type === "setup") return { type: "ready", description: await setUp(request.setup) };
-  if (!replica) throw new Error(`worker received "${request.type}" before "setup"`);
-  switch (request.type) {
-    case "gradients":
-      return gradients(replica, request.x, request.shape, request.labels);
-    case "apply":
-      apply(replica, request.gradients, request.learningRate);
-      return { type: "applied" };
-    case "getWeights": {
-      const weights = replica.model.weights;
-      return { type: "weights", weights: weights.map((w) => w.read().dataSync() as Float32Array), trainable: weights.map((w) => w.trainable) };
-    }
-    case "setWeights": {
-      const model = replica.model;
-      tf.tidy(() => model.setWeights(request.weights.map((values, i) => tf.tensor(values, model.weights[i].shape as number[]))));
-      return { type: "applied" };
-    }
+  if (request.type === "reset") {
+    reset();
+    return { type: "reset" };
   }
+  if (!replica) throw new Error(`worker received "${request.type}" before "setup"`);
+  return gradients(replica, request.x, request.shape, request.targets);
 }
 
 // Requests are handled one at a time, in order: the main thread awaits each reply.

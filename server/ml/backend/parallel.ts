@@ -1,40 +1,54 @@
-// Data-parallel training on this host's cores: WASM runs one thread per backend, so each worker
-// thread holds a replica with its own WASM backend. A step splits the batch between the replicas,
-// averages their gradients (weighted by share) and has every replica apply the same update.
-import os from "node:os";
+// Data-parallel gradients on this host's cores. WASM runs one thread per backend, so each worker
+// thread holds a replica of the model with its own backend. Before every step the main thread
+// copies its current weights into each replica's shared memory; the replica computes the loss
+// gradients of its share of the batch and writes them back beside its updated non-trainable
+// weights (BatchNorm moving statistics). The caller combines them and applies the update.
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import * as tf from "@tensorflow/tfjs";
-import type { ClassificationLoss, OptimizerConfig, WorkerReply, WorkerRequest } from "./parallel-protocol";
+import type { Device } from "./index";
+import type { ReplicaTargets, ReplicaTaskSpec, WorkerReply, WorkerRequest } from "./parallel-protocol";
 
-export type { ClassificationLoss, OptimizerConfig } from "./parallel-protocol";
+export type { ReplicaTask, ReplicaTargets, ReplicaTaskSpec } from "./parallel-protocol";
 
-export interface ParallelStepperOptions {
-  /** The model to train; its topology and current weights are copied into each worker. */
+export interface GradientReplicasOptions {
+  /** The model to replicate; only its topology is copied here, weights go with every step. */
   model: tf.LayersModel;
-  numClasses: number;
-  optimizer: OptimizerConfig;
-  loss?: ClassificationLoss;
-  labelSmoothing?: number;
-  /** Worker threads (replicas); defaults to the number of cores. */
-  workers?: number;
+  /** The main thread's device (a single-threaded backend: wasm or cpu). */
+  device: Device;
+  task: ReplicaTaskSpec;
+  /** Worker threads. */
+  count: number;
   /** Absolute paths or file URLs of modules that register custom layer classes (imported in each worker first). */
   setupModules?: string[];
 }
 
-export interface ParallelStepper {
-  readonly workers: number;
-  /** Backend of the replicas, e.g. "wasm (SIMD, 1 thread, custom gradient kernels) × 2 workers". */
+export interface ShareInput {
+  /** NHWC float32 values of the share's images. */
+  x: Float32Array;
+  shape: number[];
+  targets: ReplicaTargets;
+}
+
+export interface ShareResult {
+  loss: number;
+  metrics: Record<string, number>;
+  /** One view per model.trainableWeights entry; valid until the next compute(). */
+  gradients: Float32Array[];
+  /** One view per non-trainable weight (model.weights order), after the replica's forward pass; valid until the next compute(). */
+  nonTrainable: Float32Array[];
+}
+
+export interface GradientReplicas {
+  readonly count: number;
+  /** Backend of the replicas, e.g. "wasm (SIMD, 1 thread, custom gradient kernels)". */
   readonly description: string;
-  /** x: NHWC float32 [size, imgsz, imgsz, 3] values; labels: class ids. Returns the batch's mean loss. */
-  step(x: Float32Array, labels: Int32Array, opts?: { learningRate?: number }): Promise<{ loss: number }>;
   /**
-   * All weights in model.getWeights() order: trainable ones from the first replica (all replicas hold
-   * the same), non-trainable ones (BatchNorm moving statistics, updated from each replica's share) averaged.
+   * Copies the model's current weights to replica i for each shares[i] (synchronously, before
+   * returning, so the caller may go on training its own copy) and computes the shares' gradients.
    */
-  getWeights(): Promise<Float32Array[]>;
-  setWeights(weights: Float32Array[]): Promise<void>;
+  compute(model: tf.LayersModel, shares: ShareInput[]): Promise<ShareResult[]>;
   close(): Promise<void>;
 }
 
@@ -45,22 +59,53 @@ export class ParallelWorkerError extends Error {
   }
 }
 
-class Replica {
+/** Offsets of each weight inside one flat buffer. */
+interface FlatLayout {
+  offsets: number[];
+  sizes: number[];
+  total: number;
+}
+
+function flatLayout(variables: tf.LayerVariable[]): FlatLayout {
+  const sizes = variables.map((v) => (v.shape as number[]).reduce((a, b) => a * b, 1));
+  const offsets: number[] = [];
+  let total = 0;
+  for (const size of sizes) {
+    offsets.push(total);
+    total += size;
+  }
+  return { offsets, sizes, total };
+}
+
+function views(buffer: Float32Array, layout: FlatLayout, indices = layout.sizes.map((_, i) => i)): Float32Array[] {
+  return indices.map((i) => buffer.subarray(layout.offsets[i], layout.offsets[i] + layout.sizes[i]));
+}
+
+/** Indices into model.weights of the weights the optimizer does not train. */
+export function nonTrainableIndices(model: tf.LayersModel): number[] {
+  const trainable = new Set(model.trainableWeights);
+  return model.weights.flatMap((w, i) => (trainable.has(w) ? [] : [i]));
+}
+
+/** A worker thread running parallel-worker.ts; requests are answered one at a time, in order. */
+class WorkerThread {
   private pending: { resolve(reply: WorkerReply): void; reject(error: Error): void } | null = null;
   private failure: Error | null = null;
+  index = 0;
 
-  constructor(
-    private readonly worker: Worker,
-    private readonly index: number,
-  ) {
+  constructor(private readonly worker: Worker) {
     worker.on("message", (reply: WorkerReply) => {
       const pending = this.pending;
       this.pending = null;
-      if (reply.type === "error") pending?.reject(new ParallelWorkerError(index, reply.message));
+      if (reply.type === "error") pending?.reject(new ParallelWorkerError(this.index, reply.message));
       else pending?.resolve(reply);
     });
     worker.on("error", (error) => this.fail(error));
-    worker.on("exit", (code) => this.fail(new ParallelWorkerError(index, `exited with code ${code}`)));
+    worker.on("exit", (code) => this.fail(new ParallelWorkerError(this.index, `exited with code ${code}`)));
+  }
+
+  get usable(): boolean {
+    return this.failure === null && this.pending === null;
   }
 
   private fail(error: Error): void {
@@ -84,10 +129,49 @@ class Replica {
     });
   }
 
+  /** An idle thread in the pool must not keep the process alive. */
+  setKeepsProcessAlive(alive: boolean): void {
+    if (alive) this.worker.ref();
+    else this.worker.unref();
+  }
+
   async terminate(): Promise<void> {
     this.failure ??= new ParallelWorkerError(this.index, "closed");
     await this.worker.terminate();
   }
+}
+
+/**
+ * Threads of closed replica sets, kept for the next training run: starting one (TypeScript
+ * loader, TF.js, WASM) takes seconds, rebuilding a model in it milliseconds.
+ */
+const idleThreads: WorkerThread[] = [];
+
+function takeThread(index: number): WorkerThread {
+  const thread = idleThreads.pop() ?? new WorkerThread(new Worker(BOOTSTRAP));
+  thread.index = index;
+  thread.setKeepsProcessAlive(true);
+  return thread;
+}
+
+async function releaseThread(thread: WorkerThread): Promise<void> {
+  if (!thread.usable) {
+    await thread.terminate();
+    return;
+  }
+  await thread.request({ type: "reset" }, "reset").then(
+    () => {
+      thread.setKeepsProcessAlive(false);
+      idleThreads.push(thread);
+    },
+    () => thread.terminate(),
+  );
+}
+
+interface Replica {
+  thread: WorkerThread;
+  weights: Float32Array;
+  gradients: Float32Array;
 }
 
 // The worker is TypeScript: a one-line ES module registers tsx's loader, then imports it.
@@ -99,98 +183,74 @@ const BOOTSTRAP = new URL(
     encodeURIComponent(`import { register } from ${JSON.stringify(TSX_ESM_API)}; register(); await import(${JSON.stringify(WORKER_ENTRY)});`),
 );
 
-function startWorker(): Worker {
-  return new Worker(BOOTSTRAP);
-}
-
-/** Starts the worker threads and copies the model into each; resolves once all are ready. */
-export async function createParallelStepper(options: ParallelStepperOptions): Promise<ParallelStepper> {
-  const count = options.workers ?? os.availableParallelism();
-  if (!Number.isInteger(count) || count < 1) throw new Error(`workers must be a positive integer, got ${options.workers}`);
-  const weights = options.model.getWeights().map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
-  const modelJson = options.model.toJSON() as string;
-  const optimizer = options.optimizer;
-  const replicas = Array.from({ length: count }, (_, index) => new Replica(startWorker(), index));
-  const closeAll = () => Promise.all(replicas.map((r) => r.terminate())).then(() => undefined);
+/** Starts the worker threads and builds the model in each; resolves once all are ready. */
+export async function createGradientReplicas(options: GradientReplicasOptions): Promise<GradientReplicas> {
+  const { model, count } = options;
+  if (!Number.isInteger(count) || count < 1) throw new Error(`replica count must be a positive integer, got ${count}`);
+  const weightLayout = flatLayout(model.weights);
+  const gradientLayout = flatLayout(model.trainableWeights);
+  const frozen = nonTrainableIndices(model);
+  const replicas: Replica[] = Array.from({ length: count }, (_, index) => ({
+    thread: takeThread(index),
+    weights: new Float32Array(new SharedArrayBuffer(weightLayout.total * 4)),
+    gradients: new Float32Array(new SharedArrayBuffer(gradientLayout.total * 4)),
+  }));
+  let closed = false;
+  const closeAll = async () => {
+    if (closed) return;
+    closed = true;
+    await Promise.all(replicas.map((r) => releaseThread(r.thread)));
+  };
   let description: string;
   try {
+    const modelJson = model.toJSON() as string;
     const ready = await Promise.all(
       replicas.map((replica) =>
-        replica.request(
+        replica.thread.request(
           {
             type: "setup",
             setup: {
+              device: options.device,
               modelJson,
-              weights,
-              optimizer,
-              loss: options.loss ?? "logits",
-              labelSmoothing: options.labelSmoothing ?? 0,
-              numClasses: options.numClasses,
               setupModules: options.setupModules ?? [],
+              task: options.task,
+              weights: replica.weights.buffer as SharedArrayBuffer,
+              gradients: replica.gradients.buffer as SharedArrayBuffer,
             },
           },
           "ready",
         ),
       ),
     );
-    description = `${ready[0].description} × ${count} worker${count === 1 ? "" : "s"}`;
+    description = ready[0].description;
   } catch (error) {
     await closeAll();
     throw error;
   }
 
-  let learningRate = optimizer.learningRate;
-
-  async function step(x: Float32Array, labels: Int32Array, opts: { learningRate?: number } = {}): Promise<{ loss: number }> {
-    const size = labels.length;
-    if (size === 0) throw new Error("step: empty batch");
-    if (x.length % size !== 0) throw new Error(`step: x has ${x.length} values, not a multiple of the batch size ${size}`);
-    const perImage = x.length / size;
-    const side = Math.round(Math.sqrt(perImage / 3));
-    if (side * side * 3 !== perImage) throw new Error(`step: images of ${perImage} values are not square RGB (imgsz × imgsz × 3)`);
-    if (opts.learningRate !== undefined) learningRate = opts.learningRate;
-
-    // Contiguous shares, the first ones one image larger when the batch does not divide evenly.
-    const active = Math.min(count, size);
-    const shares = Array.from({ length: active }, (_, i) => Math.floor(size / active) + (i < size % active ? 1 : 0));
-    let start = 0;
+  async function compute(current: tf.LayersModel, shares: ShareInput[]): Promise<ShareResult[]> {
+    if (closed) throw new Error("compute() after close()");
+    if (shares.length > count) throw new Error(`${shares.length} shares for ${count} replicas`);
+    const active = replicas.slice(0, shares.length);
+    current.weights.forEach((w, i) => {
+      const values = w.read().dataSync() as Float32Array;
+      for (const replica of active) replica.weights.set(values, weightLayout.offsets[i]);
+    });
     const replies = await Promise.all(
       shares.map((share, i) => {
-        const xs = x.slice(start * perImage, (start + share) * perImage);
-        const ys = labels.slice(start, start + share);
-        start += share;
-        return replicas[i].request({ type: "gradients", x: xs, shape: [share, side, side, 3], labels: ys }, "gradients", [xs.buffer, ys.buffer]);
+        // Own copies, moved rather than cloned: a view would take its whole underlying buffer along.
+        const x = share.x.slice();
+        const targets = share.targets.slice();
+        return active[i].thread.request({ type: "gradients", x, shape: share.shape, targets }, "gradients", [x.buffer, targets.buffer]);
       }),
     );
-    const averaged = new Float32Array(replies[0].gradients.length);
-    let loss = 0;
-    for (const reply of replies) {
-      const weight = reply.count / size;
-      loss += reply.loss * weight;
-      for (let i = 0; i < averaged.length; i++) averaged[i] += reply.gradients[i] * weight;
-    }
-    await Promise.all(
-      replicas.map((replica, i) => {
-        const gradients = i === replicas.length - 1 ? averaged : averaged.slice();
-        return replica.request({ type: "apply", gradients, learningRate }, "applied", [gradients.buffer]);
-      }),
-    );
-    return { loss };
+    return replies.map((reply, i) => ({
+      loss: reply.loss,
+      metrics: reply.metrics,
+      gradients: views(active[i].gradients, gradientLayout),
+      nonTrainable: views(active[i].weights, weightLayout, frozen),
+    }));
   }
 
-  async function getWeights(): Promise<Float32Array[]> {
-    const all = await Promise.all(replicas.map((replica) => replica.request({ type: "getWeights" }, "weights")));
-    return all[0].weights.map((values, w) => {
-      if (all[0].trainable[w]) return values;
-      const mean = new Float32Array(values.length);
-      for (const reply of all) for (let i = 0; i < mean.length; i++) mean[i] += reply.weights[w][i] / all.length;
-      return mean;
-    });
-  }
-
-  async function setWeights(newWeights: Float32Array[]): Promise<void> {
-    await Promise.all(replicas.map((replica) => replica.request({ type: "setWeights", weights: newWeights }, "applied")));
-  }
-
-  return { workers: count, description, step, getWeights, setWeights, close: closeAll };
+  return { count, description, compute, close: closeAll };
 }

@@ -5,13 +5,16 @@ import type * as tf from "@tensorflow/tfjs";
 
 type PoolInfo = tf.backend_util.Conv2DInfo;
 
-/** Each output's gradient goes to the first maximum of its window (row-major), like TensorFlow. */
-export function maxPoolGradInto(dx: Float32Array, x: Float32Array, dy: Float32Array, info: PoolInfo): void {
+/**
+ * Each output's gradient goes to the first maximum of its window (row-major), like TensorFlow.
+ * `y` is the forward MaxPool's output: the 2×2 path finds each window's maximum by equality.
+ */
+export function maxPoolGradInto(dx: Float32Array, x: Float32Array, y: Float32Array, dy: Float32Array, info: PoolInfo): void {
   const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth, strideHeight, strideWidth } = info;
   const { effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
   const { top, left } = info.padInfo;
   if (fh === 2 && fw === 2 && strideHeight === 2 && strideWidth === 2 && top === 0 && left === 0) {
-    maxPool2x2GradInto(dx, x, dy, info);
+    maxPool2x2GradInto(dx, x, y, dy, info);
     return;
   }
   const bestValue = new Float32Array(channels);
@@ -47,43 +50,27 @@ export function maxPoolGradInto(dx: Float32Array, x: Float32Array, dy: Float32Ar
   }
 }
 
-/** The common 2×2/stride-2 pool: windows do not overlap, so each input is written exactly once. */
-function maxPool2x2GradInto(dx: Float32Array, x: Float32Array, dy: Float32Array, info: PoolInfo): void {
+/**
+ * The common 2×2/stride-2 pool: windows do not overlap, so each gradient lands on one input and
+ * the rest stay 0. Comparing with the known maximum (first equal in row-major order, as TF.js's
+ * strict ">" picks) branches more predictably than a running maximum: ReLU outputs tie at 0.
+ */
+function maxPool2x2GradInto(dx: Float32Array, x: Float32Array, y: Float32Array, dy: Float32Array, info: PoolInfo): void {
   const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
   const rowStride = inWidth * channels;
-  // Odd trailing rows/columns belong to no window.
-  if (inHeight !== outHeight * 2 || inWidth !== outWidth * 2) dx.fill(0);
+  // Zero also covers odd trailing rows/columns, which belong to no window.
+  dx.fill(0);
+  let d = 0;
   for (let n = 0; n < batchSize; n++) {
     for (let i = 0; i < outHeight; i++) {
+      let window = (n * inHeight + 2 * i) * rowStride;
       for (let j = 0; j < outWidth; j++) {
-        const o0 = ((n * inHeight + 2 * i) * inWidth + 2 * j) * channels;
-        const o1 = o0 + channels;
-        const o2 = o0 + rowStride;
-        const o3 = o2 + channels;
-        const dyOffset = ((n * outHeight + i) * outWidth + j) * channels;
-        for (let c = 0; c < channels; c++) {
-          const v0 = x[o0 + c];
-          const v1 = x[o1 + c];
-          const v2 = x[o2 + c];
-          const v3 = x[o3 + c];
-          const g = dy[dyOffset + c];
-          // The first maximum in row-major order wins ties, like the strict ">" of TF.js.
-          let best = 0;
-          let bestValue = v0;
-          if (v1 > bestValue) {
-            best = 1;
-            bestValue = v1;
-          }
-          if (v2 > bestValue) {
-            best = 2;
-            bestValue = v2;
-          }
-          if (v3 > bestValue) best = 3;
-          dx[o0 + c] = best === 0 ? g : 0;
-          dx[o1 + c] = best === 1 ? g : 0;
-          dx[o2 + c] = best === 2 ? g : 0;
-          dx[o3 + c] = best === 3 ? g : 0;
+        for (let o = window; o < window + channels; o++) {
+          const max = y[d];
+          const best = x[o] === max ? o : x[o + channels] === max ? o + channels : x[o + rowStride] === max ? o + rowStride : o + rowStride + channels;
+          dx[best] = dy[d++];
         }
+        window += 2 * channels;
       }
     }
   }

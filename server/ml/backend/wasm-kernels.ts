@@ -4,11 +4,11 @@ import "@tensorflow/tfjs-backend-wasm";
 import { Composer, type TensorInfo } from "./kernel-compose";
 import {
   assertChannelsLast,
-  conv2dBackpropFilterByConv,
   conv2dBackpropInputByConv,
   convInfoFor,
   type ConvGradAttrs,
 } from "./conv-grads";
+import { im2colTransposedInto } from "./im2col";
 import { avgPoolGradInto, maxPoolGradInto } from "./pool-grads";
 import { depthwiseBackpropFilter, depthwiseBackpropInputInto } from "./depthwise-grads";
 
@@ -68,6 +68,51 @@ function writeOnHeap(c: Composer, shape: number[], inputs: TensorInfo[], fill: (
   return out;
 }
 
+/** Largest im2col matrix built at once (64 MiB); bigger batches are done in chunks of images. */
+const MAX_COLUMN_VALUES = 1 << 24;
+
+/**
+ * dW[kh·kw·Ci, Co] = columns · dy[N·oH·oW, Co], with the transposed im2col matrix written by a
+ * JavaScript pass over WASM memory and the product one XNNPACK GEMM: faster than expressing dW as
+ * a forward convolution (transposes of x and dy, a filter as large as the image), ~2× for a first layer.
+ */
+export function conv2dBackpropFilterByMatMul(c: Composer, x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo, maxColumnValues = MAX_COLUMN_VALUES): TensorInfo {
+  const { batchSize, filterHeight: kh, filterWidth: kw, inChannels, outChannels, outHeight, outWidth } = info;
+  const heap = c.backend as unknown as WasmHeapBackend;
+  const rows = kh * kw * inChannels;
+  const positions = outHeight * outWidth;
+  const imagesPerChunk = Math.max(1, Math.floor(maxColumnValues / (rows * positions)));
+  const channelMajor = c.transpose(x, [3, 0, 1, 2]);
+  let sum: TensorInfo | null = null;
+  try {
+    for (let first = 0; first < batchSize; first += imagesPerChunk) {
+      const count = Math.min(imagesPerChunk, batchSize - first);
+      const part = c.scoped((temp) => {
+        const columns = temp(heap.makeOutput([rows, count * positions], "float32"));
+        // Views taken after the allocation, which may have grown (and so replaced) the heap buffer.
+        const columnsView = heap.typedArrayFromHeap(columns);
+        const memory = new Float32Array(columnsView.buffer);
+        im2colTransposedInto(memory, columnsView.byteOffset / 4, heap.typedArrayFromHeap(channelMajor).byteOffset / 4, info, first, count);
+        const dyRows =
+          count === batchSize
+            ? temp(c.reshape(dy, [batchSize * positions, outChannels]))
+            : temp(writeOnHeap(c, [count * positions, outChannels], [dy], (out, dyValues) => out.set(dyValues.subarray(first * positions * outChannels, (first + count) * positions * outChannels))));
+        return c.matMul(columns, dyRows, false, false);
+      });
+      if (sum === null) sum = part;
+      else {
+        const total: TensorInfo = c.add(sum, part);
+        c.release(sum, part);
+        sum = total;
+      }
+    }
+    return c.reshape(sum!, [kh, kw, inChannels, outChannels]);
+  } finally {
+    c.release(channelMajor);
+    if (sum) c.release(sum);
+  }
+}
+
 function originalKernel(kernelName: string): tf.KernelConfig | undefined {
   return tf.getKernel(kernelName, WASM);
 }
@@ -89,14 +134,29 @@ function isLeadingAxes(axis: number | number[], rank: number): boolean {
   return rank >= 2 && axes.length === rank - 1 && axes.every((a, index) => a === index);
 }
 
+/**
+ * True when tiling repeats x whole, one copy after the other: every axis with reps > 1 has size 1
+ * and comes before every axis of size > 1 (BatchNorm's gradient tiles [1,1,1,C] to [N,H,W,C]).
+ */
+function tilesAsRepeatedBlock(shape: number[], reps: number[]): boolean {
+  const firstKept = reps.findLastIndex((r) => r > 1) + 1;
+  return shape.slice(0, firstKept).every((size) => size === 1);
+}
+
+/** Fills `out` with copies of its first `block` values, doubling the copied span each time. */
+function repeatBlock(out: Float32Array, block: number): void {
+  for (let filled = block; filled < out.length; filled *= 2) out.copyWithin(filled, 0, Math.min(filled, out.length - filled));
+}
+
 export function wasmKernels(): tf.KernelConfig[] {
   const originalBackpropInput = originalKernel("Conv2DBackpropInput");
   const originalSum = originalKernel("Sum");
+  const originalTile = originalKernel("Tile");
   return [
     kernel("Conv2DBackpropFilter", (c, { x, dy }, attrs) => {
       const a = attrs as unknown as ConvGradAttrs & { filterShape: number[] };
       assertChannelsLast("Conv2DBackpropFilter", a.dataFormat);
-      return conv2dBackpropFilterByConv(c, x, dy, convInfoFor(x.shape, a.filterShape, a));
+      return conv2dBackpropFilterByMatMul(c, x, dy, convInfoFor(x.shape, a.filterShape, a));
     }),
     kernel("Conv2DBackpropInput", (c, { dy, filter }, attrs) => {
       const a = attrs as unknown as ConvGradAttrs & { inputShape: number[] };
@@ -106,9 +166,9 @@ export function wasmKernels(): tf.KernelConfig[] {
       if (!originalBackpropInput) throw new Error("Conv2DBackpropInput: padding larger than the filter and no WASM fallback kernel");
       return originalBackpropInput.kernelFunc({ inputs: { dy, filter }, backend: c.backend, attrs: attrs as tf.NamedAttrMap }) as TensorInfo;
     }),
-    kernel("MaxPoolGrad", (c, { dy, input }, attrs) => {
+    kernel("MaxPoolGrad", (c, { dy, input, output }, attrs) => {
       const info = poolInfoFor(input.shape, attrs as unknown as PoolGradAttrs);
-      return writeOnHeap(c, input.shape, [input, dy], (dx, x, dyValues) => maxPoolGradInto(dx, x, dyValues, info));
+      return writeOnHeap(c, input.shape, [input, output, dy], (dx, x, y, dyValues) => maxPoolGradInto(dx, x, y, dyValues, info));
     }),
     kernel("AvgPoolGrad", (c, { dy, input }, attrs) => {
       const info = poolInfoFor(input.shape, attrs as unknown as PoolGradAttrs);
@@ -125,6 +185,19 @@ export function wasmKernels(): tf.KernelConfig[] {
       const a = attrs as unknown as DepthwiseGradAttrs & { inputShape: number[] };
       const info = depthwiseInfoFor(a.inputShape, filter.shape, a);
       return writeOnHeap(c, a.inputShape, [dy, filter], (dx, dyValues, filterValues) => depthwiseBackpropInputInto(dx, dyValues, filterValues, info));
+    }),
+    // WASM's Tile walks every output element (~25 ms for a BatchNorm gradient in ResNet-18); memory copies do it in ~1.
+    kernel("Tile", (c, { x }, attrs) => {
+      const { reps } = attrs as { reps: number[] };
+      const size = x.shape.reduce((a, b) => a * b, 1);
+      if (x.dtype === "float32" && size > 0 && tilesAsRepeatedBlock(x.shape, reps)) {
+        return writeOnHeap(c, x.shape.map((d, i) => d * reps[i]), [x], (out, values) => {
+          out.set(values);
+          repeatBlock(out, size);
+        });
+      }
+      if (!originalTile) throw new Error("Tile: WASM backend kernel missing");
+      return originalTile.kernelFunc({ inputs: { x }, backend: c.backend, attrs: attrs as tf.NamedAttrMap }) as TensorInfo;
     }),
     kernel("Sum", (c, { x }, attrs) => {
       const { axis, keepDims } = attrs as { axis: number | number[]; keepDims: boolean };

@@ -1,4 +1,5 @@
 import type * as tf from "@tensorflow/tfjs";
+import type { ReplicaTaskSpec, ShareInput } from "../backend/parallel";
 import type { ModelGraph } from "../graph/index";
 import type { TrainConfig } from "./config";
 
@@ -51,6 +52,8 @@ export interface TaskAdapter<B extends { size: number } = { size: number }> {
   loss(outputs: tf.Tensor | tf.Tensor[], batch: B): tf.Scalar;
   /** Per-batch means averaged over the epoch into train_<name> (e.g. train_acc); inside tf.tidy. */
   trainMetrics?(outputs: tf.Tensor | tf.Tensor[], batch: B): Record<string, tf.Scalar>;
+  /** Lets the loop split batches over worker threads (train/parallel-step.ts); absent: one thread. */
+  readonly dataParallel?: DataParallelSupport<B>;
   validate(model: tf.LayersModel, loader: TaskLoader<B>): Promise<ValidationResult>;
   /** Higher is better; decides best.ckpt and early stopping. */
   fitness(metrics: Record<string, number>): number;
@@ -60,6 +63,15 @@ export interface TaskAdapter<B extends { size: number } = { size: number }> {
   readonly resultsColumns: [string, string][];
   /** Log lines for the old metrics API's parsers (classify: "Train Loss: 0.5234, Train Accuracy: 82.45%"). */
   logLines(stage: LogStage, metrics: Record<string, number>): string[];
+}
+
+export interface DataParallelSupport<B> {
+  /** The module and options a worker thread builds the same loss and trainMetrics from (after prepare). */
+  replicaTask(): ReplicaTaskSpec;
+  /** Items [start, end) of a batch, as a batch. */
+  slice(batch: B, start: number, end: number): B;
+  /** A batch as a worker thread receives it. */
+  replicaInput(batch: B): ShareInput;
 }
 
 export class ClassMismatchError extends Error {

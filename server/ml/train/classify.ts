@@ -6,6 +6,9 @@ import { classificationMetrics } from "../metrics/classify";
 import { zooGraph } from "../zoo/index";
 import { assertSameClasses, registerTaskAdapter, type TaskAdapter, type TaskLoader, type ValidationResult } from "./adapter";
 import type { TrainConfig } from "./config";
+import { classificationLoss, CLASSIFY_REPLICA_MODULE, replicaInput, sliceBatch, trainAccuracy, type ClassifyLossOptions } from "./classify-loss";
+
+export { classificationLoss } from "./classify-loss";
 
 const percent = (fraction: number) => `${(fraction * 100).toFixed(2)}%`;
 
@@ -14,19 +17,6 @@ export function outputsProbabilities(model: tf.LayersModel): boolean {
   const last = model.layers[model.layers.length - 1];
   const config = last.getConfig() as { activation?: string };
   return last.getClassName() === "Softmax" || (last.getClassName() === "Activation" && config.activation === "softmax") || config.activation === "softmax";
-}
-
-/**
- * Mean softmax cross-entropy with label smoothing (targets (1-ε)·onehot + ε/nc, as in PyTorch);
- * on probabilities when the graph ends with a Softmax, else on logits (numerically safer).
- */
-export function classificationLoss(outputs: tf.Tensor, labels: Int32Array, numClasses: number, labelSmoothing: number, probabilities: boolean): tf.Scalar {
-  return tf.tidy(() => {
-    const onehot = tf.oneHot(tf.tensor1d(labels, "int32"), numClasses).toFloat();
-    if (!probabilities) return tf.losses.softmaxCrossEntropy(onehot, outputs, undefined, labelSmoothing) as tf.Scalar;
-    const targets = labelSmoothing > 0 ? onehot.mul(1 - labelSmoothing).add(labelSmoothing / numClasses) : onehot;
-    return targets.mul(outputs.clipByValue(1e-7, 1).log()).sum(1).neg().mean() as tf.Scalar;
-  });
 }
 
 /** Builds the classification model for a config: zoo name or graph, compiled with the run's seed. */
@@ -101,6 +91,7 @@ export function createClassifyAdapter(): TaskAdapter<Batch> {
     if (!config) throw new Error("classify adapter used before prepare()");
     return config;
   };
+  const lossOptions = (): ClassifyLossOptions => ({ numClasses: classNames.length, labelSmoothing: settings().label_smoothing, probabilities });
 
   return {
     task: "classify",
@@ -155,8 +146,13 @@ export function createClassifyAdapter(): TaskAdapter<Batch> {
     },
 
     trainMetrics(outputs, batch) {
-      const predicted = (outputs as tf.Tensor).argMax(1);
-      return { acc: predicted.equal(tf.tensor1d(batch.y, "int32")).toFloat().mean() as tf.Scalar };
+      return { acc: trainAccuracy(outputs as tf.Tensor, batch.y) };
+    },
+
+    dataParallel: {
+      replicaTask: () => ({ module: CLASSIFY_REPLICA_MODULE, options: lossOptions() }),
+      slice: sliceBatch,
+      replicaInput,
     },
 
     async validate(model, loader) {

@@ -23,8 +23,11 @@ describe("training config", () => {
       clip_grad: 10,
       seed: 0,
       device: "auto",
+      workers: "auto",
       cache: false,
       val: true,
+      mosaic: 1,
+      close_mosaic: 10,
       project: "classify",
       name: "exp",
       runsDir: "runs",
@@ -41,6 +44,9 @@ describe("training config", () => {
     expect(() => parseTrainConfig({ data: "/d", model: "m", epochs: 0, batch: 2.5 })).toThrow(/epochs must be ≥ 1; batch must be an integer/);
     expect(() => parseTrainConfig({ model: "m" })).toThrow(/data must be a dataset folder path/);
     expect(() => parseTrainConfig({ data: "/d", model: { nodes: "x" } })).toThrow(/model must be a zoo model name or a graph/);
+    expect(parseTrainConfig({ data: "/d", model: "m", workers: 2 }).workers).toBe(2);
+    expect(() => parseTrainConfig({ data: "/d", model: "m", workers: 0 })).toThrow(/workers/);
+    expect(() => parseTrainConfig({ data: "/d", model: "m", workers: "many" })).toThrow(/workers/);
   });
 
   it("auto picks AdamW with an lr fitted to the class count for short runs, SGD for long ones", () => {

@@ -62,10 +62,21 @@ export const trainConfigSchema = z.object({
       return z.NEVER;
     }
   }),
+  /**
+   * Threads that compute gradients, each on its share of every batch: "auto" = one per core (at
+   * most 4) when the backend runs one thread (wasm, cpu) and the task splits batches (classify), else 1.
+   */
+  workers: z
+    .union([z.literal("auto"), integer("workers").min(1, { error: "workers must be ≥ 1" })], { error: 'workers must be "auto" or an integer ≥ 1' })
+    .default("auto"),
   cache: z.union([z.literal(false), z.literal("ram"), z.literal("disk")], { error: "cache must be false, ram or disk" }).default(false),
   /** Validate after every epoch. */
   val: boolean("val").default(true),
   augment: augmentPipelineSchema.optional(),
+  /** Detection: probability of a 4-image mosaic per training image (Ultralytics `mosaic`). */
+  mosaic: number("mosaic").min(0, { error: "mosaic must be in [0, 1]" }).max(1, { error: "mosaic must be in [0, 1]" }).default(1),
+  /** Detection: the last N epochs train without mosaic (Ultralytics `close_mosaic`). */
+  close_mosaic: integer("close_mosaic").min(0, { error: "close_mosaic must be ≥ 0" }).default(10),
   /** Emit a `step` event every N steps. */
   log_every: integer("log_every").min(1, { error: "log_every must be ≥ 1" }).default(10),
   runsDir: z.string().min(1).default("runs"),

@@ -164,6 +164,48 @@ describe("training loop (classification)", () => {
     expect(csv.map((line) => line.split(",")[0])).toEqual(["epoch", "1", "2", "3"]);
   });
 
+  it("trains on two threads to the per-epoch metrics of one thread (the shares' gradients add up to the batch's)", async () => {
+    const config = base({ epochs: 2, optimizer: "SGD", lr0: 0.05, momentum: 0.9 });
+    const one = await run({ ...config, name: "one-thread", workers: 1 });
+    const two = await run({ ...config, name: "two-threads", workers: 2 });
+    expect(one.events[0]).toMatchObject({ type: "start", backend: { threads: 1 } });
+    expect(two.events[0]).toMatchObject({ type: "start", backend: { backend: "wasm", threads: 2, description: expect.stringMatching(/^wasm \(SIMD, 2 data-parallel threads, /) } });
+    const reference = epochEnds(one.events);
+    const parallel = epochEnds(two.events);
+    expect(parallel).toHaveLength(2);
+    for (const [i, ref] of reference.entries()) {
+      for (const key of ["train_loss", "train_acc", "val_loss", "val_acc", "learning_rate"]) {
+        expect(parallel[i].metrics[key], `epoch ${i + 1} ${key}`).toBeCloseTo(ref.metrics[key], 3);
+      }
+    }
+    // Training moved the metrics: equal metrics do not come from an untrained model.
+    expect(reference[1].metrics.train_loss).toBeLessThan(reference[0].metrics.train_loss);
+  });
+
+  it("learns on two threads with BatchNorm like on one (each thread normalises by its share's statistics)", async () => {
+    const chain = [
+      { id: "input", type: "Input" },
+      { id: "conv1", type: "Conv2d", data: { filters: 8, kernel_size: 3, stride: 2 } },
+      { id: "bn1", type: "BatchNorm" },
+      { id: "relu1", type: "ReLU" },
+      { id: "conv2", type: "Conv2d", data: { filters: 16, kernel_size: 3, stride: 2 } },
+      { id: "bn2", type: "BatchNorm" },
+      { id: "relu2", type: "ReLU" },
+      { id: "gap", type: "GlobalAvgPool" },
+      { id: "head", type: "Dense", data: { units: 3 } },
+    ];
+    const graph: ModelGraph = { nodes: chain, edges: chain.slice(1).map((node, i) => ({ source: chain[i].id, target: node.id })) };
+    const config = base({ model: graph, epochs: 4, optimizer: "Adam", lr0: 0.01, momentum: 0.9 });
+    const one = epochEnds((await run({ ...config, name: "bn-one-thread", workers: 1 })).events);
+    const two = epochEnds((await run({ ...config, name: "bn-two-threads", workers: 2 })).events);
+    for (const ends of [one, two]) {
+      expect(ends.at(-1)!.metrics.train_loss).toBeLessThan(ends[0].metrics.train_loss);
+      // Validation uses the main thread's weights, with the moving statistics averaged over the threads.
+      expect(ends.at(-1)!.metrics.val_loss).toBeLessThan(ends[0].metrics.val_loss);
+    }
+    expect(Math.abs(two.at(-1)!.metrics.train_loss - one.at(-1)!.metrics.train_loss)).toBeLessThan(0.1);
+  });
+
   it("raises epochs on resume of a finished run, and refuses resuming a finished run without", async () => {
     const config = base({ epochs: 1, name: "extend" });
     await run(config);

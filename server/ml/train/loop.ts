@@ -1,6 +1,6 @@
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend, type BackendInfo } from "../backend/index";
+import { initBackend, withDataParallelThreads, type BackendInfo } from "../backend/index";
 import { assertSameClasses, createTaskAdapter, type PreparedTask, type TaskAdapter } from "./adapter";
 import {
   assignWeights,
@@ -14,9 +14,10 @@ import {
   type TrainProgress,
 } from "./checkpoint";
 import { effectiveWarmupEpochs, parseTrainConfig, resolveOptimizer, type ResolvedOptimizer, type TrainConfig, type TrainConfigInput } from "./config";
-import { clipByGlobalNorm, TrainOptimizer, type TrainableVariable } from "./optimizers";
+import { TrainOptimizer, type TrainableVariable } from "./optimizers";
 import { createRunFolder, epochCheckpoint, openRunFolder, ResultsCsv, writeArgs, type RunFolder } from "./run-folder";
 import { learningRateAt, type ScheduleOptions } from "./schedule";
+import { createTrainStepper, resolveWorkers, type TrainStepper } from "./stepper";
 import "./classify";
 import "../detect/adapter";
 
@@ -77,7 +78,7 @@ export class TrainError extends Error {
 }
 
 /** Settings a resumed run may change; everything else comes from the checkpoint. */
-const RESUMABLE_KEYS = ["epochs", "lr0", "patience", "device", "log_every", "save_period", "val", "data", "runsDir"] as const;
+const RESUMABLE_KEYS = ["epochs", "lr0", "patience", "device", "workers", "log_every", "save_period", "val", "data", "runsDir"] as const;
 
 /**
  * Trains `config.task` with the task's adapter. Pause/stop write weights/last with the position
@@ -164,8 +165,12 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
 
   const trainable: TrainableVariable[] = model.trainableWeights.map((w) => ({ key: w.originalName, variable: w.read() as tf.Variable, decay: w.shape.length > 1 }));
   const optimizer = new TrainOptimizer({ name: optimizerChoice.name, momentum: optimizerChoice.momentum, nesterov: config.nesterov, weightDecay: config.weight_decay });
+  let stepper: TrainStepper<{ size: number }> | undefined;
   try {
     if (resumeFrom?.optimizer) optimizer.setState(resumeFrom.optimizer, trainable);
+    const workers = resolveWorkers(config.workers, ctx.backend, adapter);
+    stepper = await createTrainStepper({ model, adapter, optimizer, trainable, clipGrad: config.clip_grad, workers, backend: ctx.backend });
+    const backend = workers > 1 ? withDataParallelThreads(ctx.backend, workers) : ctx.backend;
     const argsForFile = { ...config, data: typeof config.data === "string" ? config.data : config.data.root, optimizer_resolved: optimizerChoice };
     await writeArgs(folder, argsForFile);
     const columns = ["epoch", ...adapter.resultsColumns.map(([, column]) => column), "lr/pg0", "time"];
@@ -173,7 +178,7 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
 
     await emit({
       type: "start",
-      backend: ctx.backend,
+      backend,
       runDir: folder.dir,
       task: config.task,
       epochs: config.epochs,
@@ -186,7 +191,7 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
       valImages: valLoader?.count ?? 0,
     });
     for (const entry of ctx.pendingLogs) await log(entry.message, "start", entry.level);
-    await log(`Device: ${ctx.backend.description}`, "start");
+    await log(`Device: ${backend.description}`, "start");
     await log(`Optimizer: ${optimizerChoice.name}(lr0=${optimizerChoice.lr0}, momentum=${optimizerChoice.momentum}) — ${optimizerChoice.reason}`, "start");
 
     const schedule: ScheduleOptions = {
@@ -259,8 +264,7 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
         if (request !== "continue") return await interrupted(request);
         lr = learningRateAt(schedule, epoch, step);
         const started = performance.now();
-        const values = trainStep(model, adapter, optimizer, trainable, batch, lr, config.clip_grad);
-        const scalars = await readScalars(values);
+        const scalars = await stepper.step(batch, lr);
         trainSeconds += (performance.now() - started) / 1000;
         running.seen = (running.seen ?? 0) + batch.size;
         for (const [name, value] of Object.entries(scalars)) running[name] = (running[name] ?? 0) + value * batch.size;
@@ -347,43 +351,9 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
     await log(`Training completed: ${epochsCompleted} epochs, best epoch ${progress.bestEpoch}; results saved to ${folder.dir}`, "completed");
     return resultOf("completed", stoppedEarly, epochsCompleted);
   } finally {
+    await stepper?.close();
     optimizer.dispose();
   }
-}
-
-/** One optimisation step; returns the batch loss and the adapter's training metrics as scalars. */
-export function trainStep<B extends { size: number }>(
-  model: tf.LayersModel,
-  adapter: Pick<TaskAdapter<B>, "inputs" | "loss" | "trainMetrics">,
-  optimizer: TrainOptimizer,
-  trainable: TrainableVariable[],
-  batch: B,
-  lr: number,
-  clipGrad: number,
-): Record<string, tf.Scalar> {
-  return tf.tidy(() => {
-    const x = adapter.inputs(batch);
-    let outputs: tf.Tensor | tf.Tensor[] = [];
-    const { value, grads } = tf.variableGrads(() => {
-      const out = model.apply(x, { training: true }) as tf.Tensor | tf.Tensor[];
-      // Kept past the tape's own tidy for the training metrics; disposed below.
-      outputs = Array.isArray(out) ? out.map((t) => tf.keep(t)) : tf.keep(out);
-      return adapter.loss(out, batch);
-    }, trainable.map((t) => t.variable));
-    const extras = adapter.trainMetrics?.(outputs, batch) ?? {};
-    tf.dispose(outputs);
-    optimizer.apply(clipGrad > 0 ? clipByGlobalNorm(grads, clipGrad).grads : grads, trainable, lr);
-    return { loss: value, ...extras };
-  });
-}
-
-async function readScalars(values: Record<string, tf.Scalar>): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const [name, tensor] of Object.entries(values)) {
-    out[name] = (await tensor.data())[0];
-    tensor.dispose();
-  }
-  return out;
 }
 
 async function loadPretrained(model: tf.LayersModel, source: string, log: (message: string) => void): Promise<void> {
