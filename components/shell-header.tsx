@@ -27,7 +27,8 @@ export interface ShellHeaderProps {
 export function ShellHeader({ email, isAdmin, teamId, teams }: ShellHeaderProps) {
   const { t, lang, setLang } = useT();
   const pathname = usePathname();
-  const { update } = useSession();
+  // next-auth's update() silently does nothing until the session has loaded: switch only after that.
+  const { update, status } = useSession();
   // The chosen team shows at once, while the session switches and the page reloads in it.
   const [shownTeamId, setShownTeamId] = useState(teamId);
 
@@ -51,7 +52,7 @@ export function ShellHeader({ email, isAdmin, teamId, teams }: ShellHeaderProps)
       </nav>
       <label className="row" title={t("team")}>
         <span className="muted">{t("team")}</span>
-        <select aria-label="team" value={shownTeamId} onChange={(e) => switchTeam(Number(e.target.value))}>
+        <select aria-label="team" disabled={status !== "authenticated"} value={shownTeamId} onChange={(e) => switchTeam(Number(e.target.value))}>
           {teams.map((team) => (
             <option key={team.id} value={team.id}>
               {team.name} ({team.role})

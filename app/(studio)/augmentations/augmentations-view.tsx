@@ -53,8 +53,8 @@ export function AugmentationsView({ canEdit }: { canEdit: boolean }) {
     setJson(JSON.stringify([...(Array.isArray(current) ? current : []), { op }], null, 2));
   }
 
+  const projectId = projects.data?.find((p) => p.name === "default")?.id ?? projects.data?.[0]?.id;
   function save() {
-    const projectId = projects.data?.find((p) => p.name === "default")?.id ?? projects.data?.[0]?.id;
     if (editingId) update.mutate({ id: editingId, name, description, pipeline: parsed() });
     else if (projectId) create.mutate({ projectId, name, description, pipeline: parsed() });
   }
@@ -111,7 +111,7 @@ export function AugmentationsView({ canEdit }: { canEdit: boolean }) {
           {error && <p className="error" role="alert">{errorText(error)}</p>}
           {canEdit && (
             <div className="row">
-              <button className="primary" type="button" onClick={save} disabled={!name || create.isPending || update.isPending}>
+              <button className="primary" type="button" onClick={save} disabled={!name || (!editingId && !projectId) || create.isPending || update.isPending}>
                 {t("save")}
               </button>
               {editingId && (
