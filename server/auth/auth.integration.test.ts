@@ -11,6 +11,7 @@ import { createApiKey, revokeApiKey } from "./api-keys";
 import { apiLogin, apiLogout } from "./api-login";
 import { authenticate } from "./callers";
 import { studioSecret } from "./secret";
+import { setUserDisabled } from "./users";
 
 let tdb: TestDb;
 let teamA: { id: number };
@@ -52,6 +53,15 @@ describe("who is calling", () => {
     const caller = await authenticate(tdb.db, { authorization: `Bearer ${key.key}` });
     expect(caller).toMatchObject({ userId: member.id, teamId: teamA.id, via: "api_key" });
     await revokeApiKey(ctx, { id: key.id });
+    expect(await authenticate(tdb.db, { authorization: `Bearer ${key.key}` })).toBeNull();
+  });
+
+  it("cuts a disabled user off at once, even right after a cached request", async () => {
+    const doomed = await seedUser(tdb.db, { email: "doomed@a.io", teams: [{ teamId: teamA.id, role: "member" }] });
+    const admin = await seedUser(tdb.db, { email: "root@a.io", isAdmin: true, teams: [{ teamId: teamA.id, role: "owner" }] });
+    const key = await createApiKey(await ctxFor(tdb.db, doomed.id, teamA.id), { name: "soon revoked" });
+    expect(await authenticate(tdb.db, { authorization: `Bearer ${key.key}` })).not.toBeNull();
+    await setUserDisabled(await ctxFor(tdb.db, admin.id, teamA.id), { userId: doomed.id, disabled: true });
     expect(await authenticate(tdb.db, { authorization: `Bearer ${key.key}` })).toBeNull();
   });
 

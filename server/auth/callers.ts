@@ -4,6 +4,7 @@ import type { DbOrTx } from "@/db/client";
 import { memberships, teams, users } from "@/db/schema";
 import type { Caller } from "@/server/context";
 import { looksLikeApiKey, verifyApiKey } from "./api-keys";
+import { cachedCaller } from "./caller-cache";
 import { looksLikeJwt, verifyApiJwt } from "./jwt";
 import { studioSecret } from "./secret";
 
@@ -83,18 +84,27 @@ export interface CredentialSource {
  */
 export async function authenticate(db: DbOrTx, source: CredentialSource): Promise<Caller | null> {
   const bearer = /^Bearer\s+(\S+)$/i.exec(source.authorization ?? "")?.[1];
-  if (bearer) {
-    if (looksLikeApiKey(bearer)) {
-      const key = await verifyApiKey(db, bearer);
-      return key ? loadCaller(db, key.userId, key.teamId, "api_key") : null;
-    }
-    if (looksLikeJwt(bearer)) {
-      const jwt = await verifyApiJwt(db, bearer);
-      return jwt ? loadCaller(db, jwt.userId, jwt.teamId, "jwt") : null;
-    }
-    return null;
+  if (bearer) return cachedCaller(db, `bearer:${bearer}`, () => authenticateBearer(db, bearer));
+  const cookies = parseCookies(source.cookie);
+  const token = SESSION_COOKIES.map((n) => cookies[n]).find(Boolean);
+  if (!token) return null;
+  return cachedCaller(db, `session:${token}`, () => authenticateSession(db, source.cookie));
+}
+
+async function authenticateBearer(db: DbOrTx, bearer: string): Promise<Caller | null> {
+  if (looksLikeApiKey(bearer)) {
+    const key = await verifyApiKey(db, bearer);
+    return key ? loadCaller(db, key.userId, key.teamId, "api_key") : null;
   }
-  const session = await readSessionCookie(source.cookie);
+  if (looksLikeJwt(bearer)) {
+    const jwt = await verifyApiJwt(db, bearer);
+    return jwt ? loadCaller(db, jwt.userId, jwt.teamId, "jwt") : null;
+  }
+  return null;
+}
+
+async function authenticateSession(db: DbOrTx, cookie: string | null | undefined): Promise<Caller | null> {
+  const session = await readSessionCookie(cookie);
   if (!session) return null;
   return (
     (await loadCaller(db, session.userId, session.teamId, "session")) ??

@@ -1,0 +1,31 @@
+import type { DbOrTx } from "@/db/client";
+import type { Caller } from "@/server/context";
+
+/**
+ * Resolving a credential costs database round trips on every request; status pages and old
+ * clients poll hard. A resolved caller is reused for TTL_MS. Revoking a key or token and
+ * changing a user's access clear this process's cache at once; other web processes notice
+ * within TTL_MS.
+ */
+export const CALLER_CACHE_TTL_MS = 2_000;
+const MAX_ENTRIES = 5_000;
+const caches = new WeakMap<object, Map<string, { caller: Caller; expiresAt: number }>>();
+
+export async function cachedCaller(db: DbOrTx, credential: string, resolve: () => Promise<Caller | null>): Promise<Caller | null> {
+  let cache = caches.get(db);
+  if (!cache) caches.set(db, (cache = new Map()));
+  const hit = cache.get(credential);
+  if (hit && hit.expiresAt > Date.now()) return hit.caller;
+  const caller = await resolve();
+  if (caller) {
+    if (cache.size >= MAX_ENTRIES) cache.clear();
+    cache.set(credential, { caller, expiresAt: Date.now() + CALLER_CACHE_TTL_MS });
+  } else {
+    cache.delete(credential);
+  }
+  return caller;
+}
+
+export function forgetCachedCallers(db: DbOrTx): void {
+  caches.get(db)?.clear();
+}
