@@ -38,13 +38,14 @@ export function convInfoFor(
 
 /**
  * dx is the correlation of dy — zeros inserted between its values when strided — with the filter
- * rotated by 180° and its in/out channels swapped. Returns null when the geometry needs a
- * negative leading padding (explicit paddings larger than the filter), which callers handle otherwise.
+ * rotated by 180° and its in/out channels swapped (`flippedFilter`, [kh, kw, Co, Ci]). Returns null
+ * when the geometry needs a negative leading padding (explicit paddings larger than the filter),
+ * which callers handle otherwise.
  */
 export function conv2dBackpropInputByConv(
   c: Composer,
   dy: TensorInfo,
-  filter: TensorInfo,
+  flippedFilter: TensorInfo,
   info: ConvInfo,
 ): TensorInfo | null {
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, padInfo } = info;
@@ -59,11 +60,9 @@ export function conv2dBackpropInputByConv(
     if (rows.crop < dyUp.shape[1] || cols.crop < dyUp.shape[2]) {
       input = temp(c.slice(dyUp, [0, 0, 0, 0], [dyUp.shape[0], rows.crop, cols.crop, dyUp.shape[3]]));
     }
-    const rotated = temp(c.rotate180(filter));
-    const swapped = temp(c.transpose(rotated, [0, 1, 3, 2]));
     return c.conv2d(
       input,
-      swapped,
+      flippedFilter,
       [1, 1],
       [1, 1],
       [
@@ -72,6 +71,20 @@ export function conv2dBackpropInputByConv(
       ],
     );
   });
+}
+
+/** The filter [kh, kw, Ci, Co] rotated by 180° with in/out channels swapped: out[a, b, co, ci] = filter[kh-1-a, kw-1-b, ci, co]. */
+export function flipFilterInto(out: Float32Array, filter: Float32Array, shape: number[]): void {
+  const [kh, kw, inC, outC] = shape;
+  let o = 0;
+  for (let a = 0; a < kh; a++) {
+    for (let b = 0; b < kw; b++) {
+      const tap = ((kh - 1 - a) * kw + (kw - 1 - b)) * inC * outC;
+      for (let co = 0; co < outC; co++) {
+        for (let source = tap + co; source < tap + inC * outC; source += outC) out[o++] = filter[source];
+      }
+    }
+  }
 }
 
 /** How much of a length-`have` axis to keep, and how much to pad after it, so a stride-1 conv yields `want`. */

@@ -46,11 +46,6 @@ export class Composer {
     return this.run("PadV2", { x }, { paddings, constantValue });
   }
 
-  /** Reverses the two spatial axes of a [kh, kw, a, b] filter (the 180° rotation of a correlation kernel). */
-  rotate180(filter: TensorInfo): TensorInfo {
-    return this.run("Reverse", { x: filter }, { dims: [0, 1] });
-  }
-
   add(a: TensorInfo, b: TensorInfo): TensorInfo {
     return this.run("Add", { a, b });
   }

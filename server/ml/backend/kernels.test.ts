@@ -207,6 +207,22 @@ describe("pooling gradient kernels on wasm", () => {
   });
 });
 
+describe("Identity on wasm", () => {
+  it("shares the values: a clone outlives its source and the source its clone", async () => {
+    await tf.setBackend("wasm");
+    const before = tf.memory().numBytes;
+    const source = tf.tensor([1, 2, 3]);
+    const clone = tf.clone(source);
+    clone.dispose();
+    expect(Array.from(source.dataSync())).toEqual([1, 2, 3]);
+    const second = tf.clone(source);
+    source.dispose();
+    expect(Array.from(second.dataSync())).toEqual([1, 2, 3]);
+    second.dispose();
+    expect(tf.memory().numBytes).toBe(before);
+  });
+});
+
 describe("Tile on wasm", () => {
   it.each([
     { shape: [1, 1, 1, 5], reps: [2, 3, 4, 1] },
