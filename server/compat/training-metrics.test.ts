@@ -8,7 +8,6 @@ import {
   sseFrame,
   sseResumeAfter,
   trainingMetricsLogEntry,
-  trainingMetricsStatus,
   trainingMetricsTask,
   trainingMetricsValues,
 } from "./training-metrics";
@@ -97,9 +96,9 @@ describe("seed 001 training metrics: task status", () => {
   });
 
   it("maps queued work to pending and requests in flight to running", () => {
-    expect(trainingMetricsStatus("queued")).toBe("pending");
-    expect(trainingMetricsStatus("stopping")).toBe("running");
-    expect(trainingMetricsStatus("completed")).toBe("completed");
+    expect(trainingMetricsTask(experimentRow({ status: "queued" })).status).toBe("pending");
+    expect(trainingMetricsTask(experimentRow({ status: "stopping" })).status).toBe("running");
+    expect(trainingMetricsTask(experimentRow({ status: "completed" })).status).toBe("completed");
   });
 });
 

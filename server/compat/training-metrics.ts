@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { invalidFromZod, NotFound } from "@/server/errors";
-import { engineHyperparameters, epochLoss, pythonIsoTime, round, type Experiment, type ExperimentLog, type ExperimentStatus } from "./experiment-common";
+import { engineHyperparameters, epochLoss, legacyStatus, pythonIsoTime, round, type Experiment, type ExperimentLog } from "./experiment-common";
 
 /**
  * Mapper for the old training-metrics service (seed 001, `/api/v2/training/…`): string `task_id`,
@@ -8,23 +8,6 @@ import { engineHyperparameters, epochLoss, pythonIsoTime, round, type Experiment
  * of Server-Sent Events whose entries carry `level`, `message`, `stage` and optional `metrics`.
  * Errors use the FastAPI shape `{detail}` with the studio-v1 status codes (the same family of backends).
  */
-
-export function trainingMetricsStatus(status: ExperimentStatus): string {
-  switch (status) {
-    case "created":
-    case "queued":
-      return "pending";
-    case "running":
-    case "pausing":
-    case "stopping":
-      return "running";
-    case "paused":
-    case "stopped":
-    case "completed":
-    case "failed":
-      return status;
-  }
-}
 
 /** Accuracies the service reported in percent (`Train Accuracy: 82.45%` became `train_acc: 82.45`). */
 const PERCENT_KEYS = ["train_acc", "val_acc", "top1_acc", "top3_acc", "top5_acc", "best_acc"] as const;
@@ -64,7 +47,7 @@ export function trainingMetricsTask(experiment: StatusSource) {
   return {
     task_id: String(experiment.id),
     task_type: "training" as const,
-    status: trainingMetricsStatus(experiment.status),
+    status: legacyStatus(experiment.status),
     progress: Math.round(experiment.progress),
     device: experiment.deviceRequested,
     current_epoch: experiment.currentEpoch,
