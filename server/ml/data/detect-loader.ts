@@ -4,7 +4,8 @@
 
 import { transformBoxes, warpAffine, type Box } from "../augment/geometry";
 import { applyPipeline, parsePipeline, type AugmentPipeline } from "../augment/pipeline";
-import { createRng, shuffleInPlace, type Rng } from "../augment/rng";
+import { createRng, type Rng } from "../augment/rng";
+import { prefetchBatches } from "./prefetch";
 import type { DetectItem } from "./detect-index";
 import { decodeImage, DEFAULT_MAX_PIXELS, ImageDecodeError, letterbox, type RgbImage } from "./image";
 import type { SkippedFile } from "./imagefolder";
@@ -156,34 +157,20 @@ export function createDetectLoader(items: DetectItem[], opts: DetectLoaderOption
     return { x, boxes: samples.map((s) => s.sample.boxes), paths: samples.map((s) => s.path), size: samples.length, imgsz };
   }
 
-  async function* iterate(epoch: number): AsyncGenerator<DetectBatch> {
-    const all = items.map((_, i) => i);
-    if (shuffle) shuffleInPlace(all, createRng(seed).fork(`order:${epoch}`));
-    const order = all.filter((i) => !unreadable.has(i));
-    const inFlight: { index: number; sample: Promise<Sample | null> }[] = [];
-    let next = 0;
-    const refill = () => {
-      while (inFlight.length < prefetch && next < order.length) {
-        const index = order[next++];
-        inFlight.push({ index, sample: prepare(index, epoch) });
-      }
-    };
-    let pending: { sample: Sample; path: string }[] = [];
-    refill();
-    while (inFlight.length > 0) {
-      if (closed) throw new Error("loader was closed during an epoch");
-      const { index, sample } = inFlight.shift()!;
-      const ready = await sample;
-      refill();
-      if (!ready) continue;
-      pending.push({ sample: ready, path: items[index].path });
-      if (pending.length === batch) {
-        yield makeBatch(pending);
-        pending = [];
-      }
-    }
-    if (pending.length > 0 && !dropLast) yield makeBatch(pending);
-  }
+  const iterate = (epoch: number) =>
+    prefetchBatches({
+      itemCount: items.length,
+      unreadable,
+      shuffle,
+      seed,
+      epoch,
+      prefetch,
+      batch,
+      dropLast,
+      prepare: (index) => prepare(index, epoch),
+      isClosed: () => closed,
+      makeBatch: (samples) => makeBatch(samples.map(({ index, value }) => ({ sample: value, path: items[index].path }))),
+    });
 
   return {
     get count() {

@@ -5,7 +5,8 @@
  * (prefetch) instead of running a worker_threads pool: measured on 2 cores, a pool of sharp workers
  * decoded 64x64 JPEGs no faster than bounded concurrent async calls (both ~1,500 images/s).
  */
-import { createRng, shuffleInPlace } from "../augment/rng";
+import { createRng } from "../augment/rng";
+import { prefetchBatches } from "./prefetch";
 import { applyPipeline, parsePipeline, type AugmentPipeline } from "../augment/pipeline";
 import { createPixelStore, type CacheMode } from "./cache";
 import { decodeImageResized, ImageDecodeError, DEFAULT_MAX_PIXELS } from "./image";
@@ -100,36 +101,20 @@ export function createClassifyLoader(items: ClassifyItem[], opts: ClassifyLoader
     return { x, y, size: samples.length, imgsz };
   }
 
-  async function* iterate(epoch: number): AsyncGenerator<Batch> {
-    // Shuffle every index, then drop known-bad ones: the order of good items is the same whether or not
-    // this process has met the bad files yet (e.g. after a resume).
-    const all = items.map((_, i) => i);
-    if (shuffle) shuffleInPlace(all, createRng(seed).fork(`order:${epoch}`));
-    const order = all.filter((i) => !unreadable.has(i));
-    const inFlight: { index: number; pixels: Promise<Uint8Array | null> }[] = [];
-    let next = 0;
-    const refill = () => {
-      while (inFlight.length < prefetch && next < order.length) {
-        const index = order[next++];
-        inFlight.push({ index, pixels: prepare(index, epoch) });
-      }
-    };
-    let pending: { pixels: Uint8Array; label: number }[] = [];
-    refill();
-    while (inFlight.length > 0) {
-      if (closed) throw new Error("loader was closed during an epoch");
-      const { index, pixels } = inFlight.shift()!;
-      const ready = await pixels;
-      refill();
-      if (!ready) continue;
-      pending.push({ pixels: ready, label: items[index].label });
-      if (pending.length === batch) {
-        yield makeBatch(pending);
-        pending = [];
-      }
-    }
-    if (pending.length > 0 && !dropLast) yield makeBatch(pending);
-  }
+  const iterate = (epoch: number) =>
+    prefetchBatches({
+      itemCount: items.length,
+      unreadable,
+      shuffle,
+      seed,
+      epoch,
+      prefetch,
+      batch,
+      dropLast,
+      prepare: (index) => prepare(index, epoch),
+      isClosed: () => closed,
+      makeBatch: (samples) => makeBatch(samples.map(({ index, value }) => ({ pixels: value, label: items[index].label }))),
+    });
 
   return {
     get count() {
