@@ -5,7 +5,7 @@
 import { transformBoxes, warpAffine, type Box } from "../augment/geometry";
 import { applyPipeline, parsePipeline, type AugmentPipeline } from "../augment/pipeline";
 import { createRng, type Rng } from "../augment/rng";
-import { prefetchBatches } from "./prefetch";
+import { createBatchLoader, type BatchLoader } from "./prefetch";
 import type { DetectItem } from "./detect-index";
 import { decodeImage, DEFAULT_MAX_PIXELS, ImageDecodeError, letterbox, type RgbImage } from "./image";
 import type { SkippedFile } from "./imagefolder";
@@ -39,13 +39,7 @@ export interface DetectLoaderOptions {
   prefetch?: number;
 }
 
-export interface DetectLoader {
-  readonly length: number;
-  readonly count: number;
-  epoch(epoch: number): AsyncIterable<DetectBatch>;
-  close(): Promise<void>;
-  skipped: SkippedFile[];
-}
+export type DetectLoader = BatchLoader<DetectBatch>;
 
 interface Sample {
   img: RgbImage;
@@ -113,7 +107,6 @@ export function createDetectLoader(items: DetectItem[], opts: DetectLoaderOption
   const cache = new Map<number, Sample>();
   const unreadable = new Set<number>();
   const skipped: SkippedFile[] = [];
-  let closed = false;
 
   async function load(index: number): Promise<Sample | null> {
     const cached = cache.get(index);
@@ -157,37 +150,17 @@ export function createDetectLoader(items: DetectItem[], opts: DetectLoaderOption
     return { x, boxes: samples.map((s) => s.sample.boxes), paths: samples.map((s) => s.path), size: samples.length, imgsz };
   }
 
-  const iterate = (epoch: number) =>
-    prefetchBatches({
-      itemCount: items.length,
-      unreadable,
-      shuffle,
-      seed,
-      epoch,
-      prefetch,
-      batch,
-      dropLast,
-      prepare: (index) => prepare(index, epoch),
-      isClosed: () => closed,
-      makeBatch: (samples) => makeBatch(samples.map(({ index, value }) => ({ sample: value, path: items[index].path }))),
-    });
-
-  return {
-    get count() {
-      return items.length - unreadable.size;
-    },
-    get length() {
-      const usable = items.length - unreadable.size;
-      return dropLast ? Math.floor(usable / batch) : Math.ceil(usable / batch);
-    },
+  return createBatchLoader({
+    itemCount: items.length,
+    shuffle,
+    seed,
+    prefetch,
+    batch,
+    dropLast,
+    unreadable,
     skipped,
-    epoch(epoch: number) {
-      if (closed) throw new Error("loader is closed");
-      return { [Symbol.asyncIterator]: () => iterate(epoch) };
-    },
-    async close() {
-      closed = true;
-      cache.clear();
-    },
-  };
+    prepare,
+    makeBatch: (samples) => makeBatch(samples.map(({ index, value }) => ({ sample: value, path: items[index].path }))),
+    release: () => cache.clear(),
+  });
 }

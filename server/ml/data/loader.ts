@@ -6,7 +6,7 @@
  * decoded 64x64 JPEGs no faster than bounded concurrent async calls (both ~1,500 images/s).
  */
 import { createRng } from "../augment/rng";
-import { prefetchBatches } from "./prefetch";
+import { createBatchLoader, type BatchLoader } from "./prefetch";
 import { applyPipeline, parsePipeline, type AugmentPipeline } from "../augment/pipeline";
 import { createPixelStore, type CacheMode } from "./cache";
 import { decodeImageResized, ImageDecodeError, DEFAULT_MAX_PIXELS } from "./image";
@@ -20,16 +20,7 @@ export interface Batch {
   imgsz: number;
 }
 
-export interface ClassifyLoader {
-  /** Batches per epoch (drops as unreadable files are discovered). */
-  readonly length: number;
-  /** Usable items (all items minus those found unreadable). */
-  readonly count: number;
-  epoch(epoch: number): AsyncIterable<Batch>;
-  close(): Promise<void>;
-  /** Files that failed to decode; they are left out of every later batch. */
-  skipped: SkippedFile[];
-}
+export type ClassifyLoader = BatchLoader<Batch>;
 
 export interface ClassifyLoaderOptions {
   imgsz: number;
@@ -69,7 +60,6 @@ export function createClassifyLoader(items: ClassifyItem[], opts: ClassifyLoader
   });
   const unreadable = new Set<number>();
   const skipped: SkippedFile[] = [];
-  let closed = false;
 
   /** Pixels of one sample after augmentation, or null when the file cannot be read. */
   async function prepare(index: number, epoch: number): Promise<Uint8Array | null> {
@@ -101,37 +91,17 @@ export function createClassifyLoader(items: ClassifyItem[], opts: ClassifyLoader
     return { x, y, size: samples.length, imgsz };
   }
 
-  const iterate = (epoch: number) =>
-    prefetchBatches({
-      itemCount: items.length,
-      unreadable,
-      shuffle,
-      seed,
-      epoch,
-      prefetch,
-      batch,
-      dropLast,
-      prepare: (index) => prepare(index, epoch),
-      isClosed: () => closed,
-      makeBatch: (samples) => makeBatch(samples.map(({ index, value }) => ({ pixels: value, label: items[index].label }))),
-    });
-
-  return {
-    get count() {
-      return items.length - unreadable.size;
-    },
-    get length() {
-      const usable = items.length - unreadable.size;
-      return dropLast ? Math.floor(usable / batch) : Math.ceil(usable / batch);
-    },
+  return createBatchLoader({
+    itemCount: items.length,
+    shuffle,
+    seed,
+    prefetch,
+    batch,
+    dropLast,
+    unreadable,
     skipped,
-    epoch(epoch: number) {
-      if (closed) throw new Error("loader is closed");
-      return { [Symbol.asyncIterator]: () => iterate(epoch) };
-    },
-    async close() {
-      closed = true;
-      store.clear();
-    },
-  };
+    prepare,
+    makeBatch: (samples) => makeBatch(samples.map(({ index, value }) => ({ pixels: value, label: items[index].label }))),
+    release: () => store.clear(),
+  });
 }
