@@ -59,48 +59,44 @@ export function createTask(req: Request, deps: CompatDeps = {}): Promise<Respons
   );
 }
 
-export function startTask(req: Request, deps: CompatDeps = {}): Promise<Response> {
+/** start_task, stop_task and delete_task: `{project_name, task_id}` in, `{success, message}` out. */
+function taskCommand(
+  req: Request,
+  deps: CompatDeps,
+  command: (ctx: Ctx, task: Awaited<ReturnType<typeof projectTask>>) => Promise<unknown>,
+  message: string,
+): Promise<Response> {
   return withCaller(
     req,
     trainingModuleError,
     async (ctx) => {
       const ref = parseTrainingModuleTaskRef(await readJson(req));
-      const task = await projectTask(ctx, ref.projectName, ref.taskId);
-      // A stopped or failed task starts again from its last checkpoint; a running one is a 409.
-      if (["paused", "stopped", "failed"].includes(task.status)) await resumeExperiment(ctx, { id: task.id }, queueDeps(deps));
-      else await startExperiment(ctx, task.id, queueDeps(deps));
-      return Response.json({ success: true, message: TRAINING_MODULE_MESSAGES.started });
+      await command(ctx, await projectTask(ctx, ref.projectName, ref.taskId));
+      return Response.json({ success: true, message });
     },
     { db: deps.db },
+  );
+}
+
+export function startTask(req: Request, deps: CompatDeps = {}): Promise<Response> {
+  return taskCommand(
+    req,
+    deps,
+    // A stopped or failed task starts again from its last checkpoint; a running one is a 409.
+    (ctx, task) =>
+      ["paused", "stopped", "failed"].includes(task.status)
+        ? resumeExperiment(ctx, { id: task.id }, queueDeps(deps))
+        : startExperiment(ctx, task.id, queueDeps(deps)),
+    TRAINING_MODULE_MESSAGES.started,
   );
 }
 
 export function stopTask(req: Request, deps: CompatDeps = {}): Promise<Response> {
-  return withCaller(
-    req,
-    trainingModuleError,
-    async (ctx) => {
-      const ref = parseTrainingModuleTaskRef(await readJson(req));
-      const task = await projectTask(ctx, ref.projectName, ref.taskId);
-      await stopExperiment(ctx, task.id);
-      return Response.json({ success: true, message: TRAINING_MODULE_MESSAGES.stopped });
-    },
-    { db: deps.db },
-  );
+  return taskCommand(req, deps, (ctx, task) => stopExperiment(ctx, task.id), TRAINING_MODULE_MESSAGES.stopped);
 }
 
 export function deleteTask(req: Request, deps: CompatDeps = {}): Promise<Response> {
-  return withCaller(
-    req,
-    trainingModuleError,
-    async (ctx) => {
-      const ref = parseTrainingModuleTaskRef(await readJson(req));
-      const task = await projectTask(ctx, ref.projectName, ref.taskId);
-      await deleteExperiment(ctx, task.id);
-      return Response.json({ success: true, message: TRAINING_MODULE_MESSAGES.deleted });
-    },
-    { db: deps.db },
-  );
+  return taskCommand(req, deps, (ctx, task) => deleteExperiment(ctx, task.id), TRAINING_MODULE_MESSAGES.deleted);
 }
 
 export function taskStatus(req: Request, params: { projectName: string; taskId: string }, deps: CompatDeps = {}): Promise<Response> {
