@@ -1,8 +1,9 @@
 /**
  * YOLOv8 detection throughput, one JSON line per (model, imgsz, backend, mode):
- *   mode "train": the loop's trainStep (forward, v8 detection loss with the assigner, gradients, clipping, AdamW);
+ *   mode "train": the loop's stepper (forward, v8 detection loss with the assigner, gradients, clipping, AdamW), with
+ *     the threads and micro-batches the loop would pick ("workers" and "micro_batch" in the line; --workers overrides);
  *   mode "predict": forward + decode + NMS on each TF.js backend, and through ONNX Runtime on the exported model.
- *   npm run bench:train  (or: tsx server/bench/train-detect.ts [--imgsz 320,640] [--batch 8] [--backends wasm,onnxruntime] [--seconds 20])
+ *   npm run bench:train  (or: tsx server/bench/train-detect.ts [--imgsz 320,640] [--batch 8] [--workers auto] [--backends wasm,onnxruntime] [--seconds 20])
  * Random weights and images, 80 classes (COCO) and 3 ground-truth boxes per image. Slow on CPU: every timing
  * runs one warm-up step, then steps until --seconds have passed (at least 1, at most 5 timed steps).
  * Each case runs in its own process: a WebAssembly backend that runs out of memory aborts for good, and
@@ -14,15 +15,16 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import type { Box } from "../ml/augment/geometry";
-import { availableDevices, initBackend, type Device } from "../ml/backend/index";
+import { availableDevices, initBackend, type BackendInfo, type Device } from "../ml/backend/index";
+import type { DetectBatch } from "../ml/data/detect-loader";
 import { buildDetectModel } from "../ml/detect/adapter";
 import { makeAnchors } from "../ml/detect/dfl";
-import { detectionLoss } from "../ml/detect/loss";
 import { nonMaxSuppression } from "../ml/detect/nms";
 import { exportDetectionOnnx } from "../ml/detect/onnx-decode";
 import { detectionsFromRaw } from "../ml/detect/predict";
+import { createDetectLossTracker, DETECT_REPLICA_MODULE, detectReplicaInput, sliceDetectBatch } from "../ml/detect/replica";
 import { loadOnnxSession } from "../ml/onnx/runtime";
-import { trainStep } from "../ml/train/stepper";
+import { createTrainStepper, resolveMicroBatch, resolveWorkers } from "../ml/train/stepper";
 import { TrainOptimizer, type TrainableVariable } from "../ml/train/optimizers";
 
 const MODEL = "yolov8n";
@@ -57,24 +59,37 @@ function randomBoxes(batch: number): Box[][] {
   );
 }
 
-async function benchTrain(imgsz: number, batch: number, seconds: number): Promise<Timing> {
+interface TrainTiming extends Timing {
+  workers: number;
+  microBatch: number;
+}
+
+/** The loop's stepper with its "auto" choices: threads per core on WASM, micro-batches where the heap needs them. */
+async function benchTrain(imgsz: number, batch: number, seconds: number, backend: BackendInfo, workersSetting: "auto" | number): Promise<TrainTiming> {
   const { model } = buildDetectModel(MODEL, imgsz, CLASS_NAMES, 0);
   const trainable: TrainableVariable[] = model.trainableWeights.map((w) => ({ key: w.originalName, variable: w.read() as tf.Variable, decay: w.shape.length > 1 }));
   const optimizer = new TrainOptimizer({ name: "AdamW", momentum: 0.9, nesterov: false, weightDecay: 0.0005 });
-  const x = randomImages(imgsz, batch);
-  const boxes = randomBoxes(batch);
-  const grid = makeAnchors(imgsz, imgsz);
+  const images: DetectBatch = { x: randomImages(imgsz, batch), boxes: randomBoxes(batch), paths: [], size: batch, imgsz };
+  const tracker = createDetectLossTracker({ numClasses: CLASS_NAMES.length, imgsz });
   const adapter = {
-    inputs: () => tf.tensor4d(x, [batch, imgsz, imgsz, 3]),
-    loss: (outputs: tf.Tensor | tf.Tensor[]) => detectionLoss(Array.isArray(outputs) ? outputs[0] : outputs, boxes, { numClasses: CLASS_NAMES.length, imgsz, grid }).total,
+    task: "detect",
+    inputs: (b: DetectBatch) => tf.tensor4d(b.x, [b.size, imgsz, imgsz, 3]),
+    loss: (outputs: tf.Tensor | tf.Tensor[], b: DetectBatch) => tracker.loss(outputs, b.boxes),
+    trainMetrics: () => tracker.parts(),
+    dataParallel: {
+      replicaTask: () => ({ module: DETECT_REPLICA_MODULE, options: { numClasses: CLASS_NAMES.length, imgsz } }),
+      slice: sliceDetectBatch,
+      replicaInput: detectReplicaInput,
+    },
   };
+  const workers = resolveWorkers(workersSetting, backend, adapter);
+  const microBatch = resolveMicroBatch("auto", batch, backend, model, adapter);
+  const stepper = await createTrainStepper({ model, adapter, optimizer, trainable, clipGrad: 10, workers, microBatch, backend });
   try {
-    return await timeSteps(async () => {
-      const values = trainStep(model, adapter, optimizer, trainable, { size: batch }, 1e-3, 10);
-      await values.loss.data();
-      tf.dispose(Object.values(values));
-    }, seconds);
+    const timing = await timeSteps(async () => void (await stepper.step(images, 1e-3)), seconds);
+    return { ...timing, workers, microBatch };
   } finally {
+    await stepper.close();
     optimizer.dispose();
     model.dispose();
   }
@@ -139,19 +154,21 @@ interface BenchCase {
 }
 
 /** Times one case in this process and returns its JSON line. */
-async function runCase({ imgsz, batch, target, mode }: BenchCase, seconds: number): Promise<Record<string, unknown>> {
+async function runCase({ imgsz, batch, target, mode }: BenchCase, seconds: number, workers: "auto" | number): Promise<Record<string, unknown>> {
   const onnx = target.label === ONNX_RUNTIME;
   // The ONNX case builds the TF.js model to export on the "cpu" device first.
   const info = await initBackend(target.device);
   const description = onnx ? "onnxruntime-node (CPU execution provider)" : info.description;
-  const timing = onnx ? await benchOnnx(imgsz, batch, seconds) : mode === "train" ? await benchTrain(imgsz, batch, seconds) : await benchPredict(imgsz, batch, seconds);
+  const trainTiming = !onnx && mode === "train" ? await benchTrain(imgsz, batch, seconds, info, workers) : undefined;
+  const timing = trainTiming ?? (onnx ? await benchOnnx(imgsz, batch, seconds) : await benchPredict(imgsz, batch, seconds));
   const imgsPerSec = (batch / timing.msPerStep) * 1000;
-  return { model: MODEL, imgsz, batch, backend: target.label, mode, description, imgs_per_sec: Math.round(imgsPerSec * 100) / 100, step_ms: Math.round(timing.msPerStep), steps: timing.steps };
+  const threads = trainTiming ? { workers: trainTiming.workers, micro_batch: trainTiming.microBatch } : {};
+  return { model: MODEL, imgsz, batch, backend: target.label, mode, description, ...threads, imgs_per_sec: Math.round(imgsPerSec * 100) / 100, step_ms: Math.round(timing.msPerStep), steps: timing.steps };
 }
 
 /** Runs one case in a child process (this script with --case); a crash becomes an `error` line. */
-async function runIsolated(c: BenchCase, seconds: number): Promise<Record<string, unknown>> {
-  const args = ["--import", "tsx", fileURLToPath(import.meta.url), "--case", `${c.imgsz}:${c.target.label}:${c.mode}`, "--batch", String(c.batch), "--seconds", String(seconds)];
+async function runIsolated(c: BenchCase, seconds: number, workers: string): Promise<Record<string, unknown>> {
+  const args = ["--import", "tsx", fileURLToPath(import.meta.url), "--case", `${c.imgsz}:${c.target.label}:${c.mode}`, "--batch", String(c.batch), "--seconds", String(seconds), "--workers", workers];
   const base = { model: MODEL, imgsz: c.imgsz, batch: c.batch, backend: c.target.label, mode: c.mode };
   try {
     const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 });
@@ -162,7 +179,7 @@ async function runIsolated(c: BenchCase, seconds: number): Promise<Record<string
     const stderr = String((error as { stderr?: string }).stderr ?? "").trim();
     const reason = stderr.split("\n").at(-1) || (error instanceof Error ? error.message : String(error));
     // The WebAssembly backend aborts when its heap is full (yolov8n training at 640, batch 8, here).
-    const hint = /Aborted\(\)/.test(stderr) ? " (the WebAssembly backend aborted, most likely out of memory: try a smaller --batch)" : "";
+    const hint = /Aborted\(\)/.test(stderr) ? " (the WebAssembly backend aborted, most likely out of memory)" : "";
     return { ...base, error: reason + hint };
   }
 }
@@ -175,6 +192,8 @@ export async function runDetectBench(print: (line: string) => void = (line) => c
       backends: { type: "string" },
       seconds: { type: "string", default: "20" },
       batch: { type: "string", default: String(DEFAULT_BATCH) },
+      /** Training threads: "auto" (what the loop picks) or a count. */
+      workers: { type: "string", default: "auto" },
       /** Internal: imgsz:backend:mode, the one case a child process runs. */
       case: { type: "string" },
     },
@@ -182,6 +201,8 @@ export async function runDetectBench(print: (line: string) => void = (line) => c
   const seconds = Number(values.seconds);
   const batch = Number(values.batch);
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`--batch must be a positive integer, got "${values.batch}"`);
+  const workers = values.workers === "auto" ? "auto" : Number(values.workers);
+  if (workers !== "auto" && (!Number.isInteger(workers) || workers < 1)) throw new Error(`--workers must be "auto" or a positive integer, got "${values.workers}"`);
   const available: BenchTarget[] = [...(await tfjsTargets()), { label: ONNX_RUNTIME, device: "cpu" }];
   const targetOf = (label: string) => {
     const target = available.find((t) => t.label === label);
@@ -190,7 +211,7 @@ export async function runDetectBench(print: (line: string) => void = (line) => c
   };
   if (values.case) {
     const [imgsz, label, mode] = values.case.split(":");
-    print(JSON.stringify(await runCase({ imgsz: Number(imgsz), batch, target: targetOf(label), mode: mode === "train" ? "train" : "predict" }, seconds)));
+    print(JSON.stringify(await runCase({ imgsz: Number(imgsz), batch, target: targetOf(label), mode: mode === "train" ? "train" : "predict" }, seconds, workers)));
     return;
   }
   const sizes = values.imgsz.split(",").map(Number);
@@ -201,7 +222,7 @@ export async function runDetectBench(print: (line: string) => void = (line) => c
   for (const imgsz of sizes) {
     for (const target of targets) {
       const modes = target.label === ONNX_RUNTIME ? (["predict"] as const) : (["train", "predict"] as const);
-      for (const mode of modes) print(JSON.stringify(await runIsolated({ imgsz, batch, target, mode }, seconds)));
+      for (const mode of modes) print(JSON.stringify(await runIsolated({ imgsz, batch, target, mode }, seconds, values.workers)));
     }
   }
 }

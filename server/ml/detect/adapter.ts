@@ -14,6 +14,7 @@ import { zooGraph } from "../zoo/index";
 import { makeAnchors, REG_MAX, type AnchorGrid } from "./dfl";
 import { detectionLoss } from "./loss";
 import { detectionsFromRaw } from "./predict";
+import { createDetectLossTracker, DETECT_REPLICA_MODULE, detectReplicaInput, sliceDetectBatch, type DetectLossOptions, type DetectLossTracker } from "./replica";
 
 /** Ultralytics' default detection augmentation (hsv_h/s/v, translate, scale, fliplr) as our pipeline ops. */
 export const DEFAULT_DETECT_AUGMENT: AugmentPipeline = [
@@ -121,16 +122,9 @@ export async function evaluateDetector(
 
 export function createDetectAdapter(opts: DetectAdapterOptions = {}): TaskAdapter<DetectBatch> {
   let classNames: string[] = [];
-  let grid: AnchorGrid | undefined;
   let imgsz = 0;
-  // The loss parts of the last training step, kept for trainMetrics (computing the assignment twice would double its cost).
-  let lastParts: Record<string, tf.Scalar> = {};
-
-  const lossOf = (outputs: tf.Tensor | tf.Tensor[], batch: DetectBatch) => {
-    if (!grid) throw new Error("detect adapter used before prepare()");
-    const raw = Array.isArray(outputs) ? outputs[0] : outputs;
-    return detectionLoss(raw, batch.boxes, { numClasses: classNames.length, imgsz, grid });
-  };
+  let tracker: DetectLossTracker | undefined;
+  const lossOptions = (): DetectLossOptions => ({ numClasses: classNames.length, imgsz });
 
   return {
     task: "detect",
@@ -154,7 +148,7 @@ export function createDetectAdapter(opts: DetectAdapterOptions = {}): TaskAdapte
       classNames = index.classes;
       imgsz = config.imgsz;
       if (imgsz % 32 !== 0) throw new DatasetError(`imgsz must be a multiple of 32 for detection, got ${imgsz}`);
-      grid = makeAnchors(imgsz, imgsz);
+      tracker = createDetectLossTracker(lossOptions());
       const trainItems = index.items.filter((i) => i.split === "train");
       const valItems = index.items.filter((i) => i.split === "val");
       if (trainItems.length === 0) throw new DatasetError(`dataset ${index.root} has no training images`);
@@ -188,15 +182,18 @@ export function createDetectAdapter(opts: DetectAdapterOptions = {}): TaskAdapte
     },
 
     loss(outputs, batch) {
-      const parts = lossOf(outputs, batch);
-      lastParts = { box_loss: tf.keep(parts.box_loss), cls_loss: tf.keep(parts.cls_loss), dfl_loss: tf.keep(parts.dfl_loss) };
-      return parts.total;
+      if (!tracker) throw new Error("detect adapter used before prepare()");
+      return tracker.loss(outputs, batch.boxes);
     },
 
     trainMetrics() {
-      const parts = lastParts;
-      lastParts = {};
-      return parts;
+      return tracker?.parts() ?? {};
+    },
+
+    dataParallel: {
+      replicaTask: () => ({ module: DETECT_REPLICA_MODULE, options: lossOptions() }),
+      slice: sliceDetectBatch,
+      replicaInput: detectReplicaInput,
     },
 
     async validate(model, loader) {

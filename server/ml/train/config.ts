@@ -64,10 +64,17 @@ export const trainConfigSchema = z.object({
   }),
   /**
    * Threads that compute gradients, each on its share of every batch: "auto" = one per core (at
-   * most 4) when the backend runs one thread (wasm, cpu) and the task splits batches (classify), else 1.
+   * most 4) when the backend runs one thread (wasm, cpu), else 1.
    */
   workers: z
     .union([z.literal("auto"), integer("workers").min(1, { error: "workers must be ≥ 1" })], { error: 'workers must be "auto" or an integer ≥ 1' })
+    .default("auto"),
+  /**
+   * Images per forward/backward pass and thread; larger batches accumulate the gradients of several
+   * passes before one update. "auto" = the whole batch, except where memory bounds it (WASM's 4 GiB heap).
+   */
+  micro_batch: z
+    .union([z.literal("auto"), integer("micro_batch").min(1, { error: "micro_batch must be ≥ 1" })], { error: 'micro_batch must be "auto" or an integer ≥ 1' })
     .default("auto"),
   cache: z.union([z.literal(false), z.literal("ram"), z.literal("disk")], { error: "cache must be false, ram or disk" }).default(false),
   /** Validate after every epoch. */

@@ -17,7 +17,7 @@ import { effectiveWarmupEpochs, parseTrainConfig, resolveOptimizer, type Resolve
 import { TrainOptimizer, type TrainableVariable } from "./optimizers";
 import { createRunFolder, epochCheckpoint, openRunFolder, ResultsCsv, writeArgs, type RunFolder } from "./run-folder";
 import { learningRateAt, type ScheduleOptions } from "./schedule";
-import { createTrainStepper, resolveWorkers, type TrainStepper } from "./stepper";
+import { createTrainStepper, planRounds, resolveMicroBatch, resolveWorkers, type TrainStepper } from "./stepper";
 import "./classify";
 import "../detect/adapter";
 
@@ -169,7 +169,8 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
   try {
     if (resumeFrom?.optimizer) optimizer.setState(resumeFrom.optimizer, trainable);
     const workers = resolveWorkers(config.workers, ctx.backend, adapter);
-    stepper = await createTrainStepper({ model, adapter, optimizer, trainable, clipGrad: config.clip_grad, workers, backend: ctx.backend });
+    const microBatch = resolveMicroBatch(config.micro_batch, config.batch, ctx.backend, model, adapter);
+    stepper = await createTrainStepper({ model, adapter, optimizer, trainable, clipGrad: config.clip_grad, workers, microBatch, backend: ctx.backend });
     const backend = workers > 1 ? withDataParallelThreads(ctx.backend, workers) : ctx.backend;
     const argsForFile = { ...config, data: typeof config.data === "string" ? config.data : config.data.root, optimizer_resolved: optimizerChoice };
     await writeArgs(folder, argsForFile);
@@ -192,6 +193,8 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
     });
     for (const entry of ctx.pendingLogs) await log(entry.message, "start", entry.level);
     await log(`Device: ${backend.description}`, "start");
+    const rounds = planRounds(config.batch, workers, microBatch).length;
+    if (rounds > 1) await log(`Batch ${config.batch} in ${rounds} rounds of at most ${microBatch} image(s) per thread (micro_batch), gradients accumulated into one update`, "start");
     await log(`Optimizer: ${optimizerChoice.name}(lr0=${optimizerChoice.lr0}, momentum=${optimizerChoice.momentum}) — ${optimizerChoice.reason}`, "start");
 
     const schedule: ScheduleOptions = {

@@ -4,7 +4,7 @@ import { initBackend, type BackendInfo } from "../backend/index";
 import type { Batch } from "../data/loader";
 import { CLASSIFY_REPLICA_MODULE, classificationLoss, replicaInput, sliceBatch, trainAccuracy } from "./classify-loss";
 import { TrainOptimizer, type TrainableVariable } from "./optimizers";
-import { createTrainStepper, resolveWorkers, shareSizes, type StepAdapter } from "./stepper";
+import { activationsPerImage, createTrainStepper, planRounds, resolveMicroBatch, resolveWorkers, shareSizes, type StepAdapter } from "./stepper";
 
 const IMGSZ = 16;
 const CLASSES = 3;
@@ -39,11 +39,11 @@ function batch(size: number, seed: number): Batch {
 }
 
 /** Trains a fresh model on `batches`; returns its weights (model.weights order) and each step's metrics. */
-async function trainWith(workers: number, backend: BackendInfo, batches: Batch[], batchNorm = false) {
+async function trainWith(workers: number, backend: BackendInfo, batches: Batch[], batchNorm = false, microBatch?: number) {
   const model = buildModel(batchNorm);
   const trainable: TrainableVariable[] = model.trainableWeights.map((w) => ({ key: w.originalName, variable: w.read() as tf.Variable, decay: w.shape.length > 1 }));
   const optimizer = new TrainOptimizer({ name: "SGD", momentum: 0.9, nesterov: false, weightDecay: 5e-4 });
-  const stepper = await createTrainStepper({ model, adapter, optimizer, trainable, clipGrad: 10, workers, backend });
+  const stepper = await createTrainStepper({ model, adapter, optimizer, trainable, clipGrad: 10, workers, microBatch, backend });
   try {
     const metrics = [];
     for (const b of batches) metrics.push(await stepper.step(b, 0.1));
@@ -68,6 +68,42 @@ describe("shareSizes", () => {
     expect(shareSizes(5, 2)).toEqual([3, 2]);
     expect(shareSizes(7, 3)).toEqual([3, 2, 2]);
     expect(shareSizes(1, 4)).toEqual([1]);
+  });
+});
+
+describe("planRounds", () => {
+  it("runs one share per thread and round, none larger than the micro-batch, in as few rounds as possible", () => {
+    expect(planRounds(8, 1, Infinity)).toEqual([[8]]);
+    expect(planRounds(8, 2, Infinity)).toEqual([[4, 4]]);
+    expect(planRounds(8, 2, 1)).toEqual([[1, 1], [1, 1], [1, 1], [1, 1]]);
+    expect(planRounds(5, 2, 2)).toEqual([[2, 1], [1, 1]]);
+    expect(planRounds(7, 1, 3)).toEqual([[3], [2], [2]]);
+    expect(planRounds(1, 4, 1)).toEqual([[1]]);
+  });
+});
+
+describe("resolveMicroBatch", () => {
+  const tensorflow: BackendInfo = { device: "cpu", backend: "tensorflow", threads: 8, description: "tensorflow (libtensorflow on CPU, 8 threads)" };
+  const splits = { task: "classify", dataParallel: adapter.dataParallel };
+
+  it('"auto" keeps the whole batch unless the WASM heap cannot hold its activations', () => {
+    const small = buildModel(false);
+    expect(resolveMicroBatch("auto", 32, wasm, small, splits)).toBe(32);
+    // 4 x 1024² x 64 activations per image ≈ 268M values: more than a WASM heap holds for training at once.
+    const large = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [1024, 1024, 3], filters: 64, kernelSize: 3, padding: "same" }), tf.layers.reLU(), tf.layers.conv2d({ filters: 64, kernelSize: 3, padding: "same" }), tf.layers.reLU()] });
+    expect(activationsPerImage(large)).toBe(4 * 1024 * 1024 * 64);
+    expect(resolveMicroBatch("auto", 8, wasm, large, splits)).toBe(1);
+    expect(resolveMicroBatch("auto", 8, tensorflow, large, splits)).toBe(8);
+    small.dispose();
+    large.dispose();
+  });
+
+  it("takes an explicit size, capped at the batch, and refuses one the task cannot split", () => {
+    const model = buildModel(false);
+    expect(resolveMicroBatch(4, 16, wasm, model, splits)).toBe(4);
+    expect(resolveMicroBatch(64, 16, wasm, model, splits)).toBe(16);
+    expect(() => resolveMicroBatch(4, 16, wasm, model, { task: "segment" })).toThrow(/micro_batch: segment training cannot split batches/);
+    model.dispose();
   });
 });
 
@@ -101,6 +137,21 @@ describe("createTrainStepper", () => {
     }
     // The steps moved the weights.
     expect(worstDifference(one.weights[0].values, buildModel(false).weights[0].read().dataSync() as Float32Array)).toBeGreaterThan(1e-3);
+  });
+
+  it("micro-batches accumulate into the whole batch's update, on one thread and on two", async () => {
+    const batches = [batch(6, 1), batch(5, 2), batch(6, 4)];
+    const whole = await trainWith(1, wasm, batches);
+    for (const [workers, microBatch] of [[1, 2], [2, 1], [2, 3]]) {
+      const parts = await trainWith(workers, wasm, batches, false, microBatch);
+      for (const [s, metrics] of whole.metrics.entries()) {
+        expect(parts.metrics[s].loss, `${workers} thread(s), micro ${microBatch}, step ${s} loss`).toBeCloseTo(metrics.loss, 5);
+        expect(parts.metrics[s].acc, `${workers} thread(s), micro ${microBatch}, step ${s} acc`).toBeCloseTo(metrics.acc, 5);
+      }
+      for (const [w, { name, values }] of whole.weights.entries()) {
+        expect(worstDifference(parts.weights[w].values, values), `${workers} thread(s), micro ${microBatch}, ${name}`).toBeLessThan(1e-5);
+      }
+    }
   });
 
   it("with BatchNorm, averages the threads' moving means into the whole batch's", async () => {

@@ -39,6 +39,61 @@ export function shareSizes(size: number, workers: number): number[] {
   return Array.from({ length: active }, (_, i) => Math.floor(size / active) + (i < size % active ? 1 : 0));
 }
 
+/**
+ * Bytes the WASM backend holds per activation value during a training step (the forward tensors the
+ * tape keeps plus their gradients; tf.profile's peakBytes on yolov8n and the reference CNN: 31–33).
+ */
+const WASM_TRAIN_BYTES_PER_ACTIVATION = 34;
+/** Per thread and micro-batch: a WASM heap ends at 4 GiB; weights, optimizer state and fragmentation need the rest. */
+const WASM_MICRO_BATCH_BUDGET = 2.5 * 2 ** 30;
+
+/** Values all layers of `model` output for one input image: what a training step keeps per image. */
+export function activationsPerImage(model: tf.LayersModel): number {
+  let total = 0;
+  for (const layer of model.layers) {
+    const shape = layer.outputShape;
+    const shapes = (Array.isArray(shape[0]) ? shape : [shape]) as (number | null)[][];
+    for (const s of shapes) total += s.slice(1).reduce<number>((n, d) => n * (d ?? 1), 1);
+  }
+  return total;
+}
+
+/**
+ * Images per forward/backward pass and thread (`micro_batch`). A batch larger than that is split
+ * into micro-batches whose gradients add up to the whole batch's before one update (gradient
+ * accumulation, Darknet's "subdivisions"). "auto" keeps the whole batch except on WASM, whose
+ * 4 GiB heap per thread bounds the activations a step may hold.
+ */
+export function resolveMicroBatch(
+  setting: "auto" | number,
+  batch: number,
+  backend: BackendInfo,
+  model: tf.LayersModel,
+  adapter: { readonly task: string; readonly dataParallel?: unknown },
+): number {
+  if (setting !== "auto") {
+    if (setting >= batch) return batch;
+    if (!adapter.dataParallel) throw new TrainConfigError(`micro_batch: ${adapter.task} training cannot split batches (set micro_batch to "auto")`, "micro_batch");
+    return setting;
+  }
+  if (backend.backend !== "wasm" || !adapter.dataParallel) return batch;
+  const fits = Math.floor(WASM_MICRO_BATCH_BUDGET / (activationsPerImage(model) * WASM_TRAIN_BYTES_PER_ACTIVATION));
+  return Math.max(1, Math.min(batch, fits));
+}
+
+/**
+ * Sizes of the shares of one batch, grouped in rounds: each round runs one share per thread at once,
+ * no share larger than `microBatch`, and as few rounds as that allows.
+ */
+export function planRounds(size: number, workers: number, microBatch: number): number[][] {
+  const needed = Math.max(1, Math.ceil(size / microBatch));
+  const shares = Math.min(size, Math.ceil(needed / workers) * workers);
+  const sizes = shareSizes(size, shares);
+  const rounds: number[][] = [];
+  for (let i = 0; i < sizes.length; i += workers) rounds.push(sizes.slice(i, i + workers));
+  return rounds;
+}
+
 /** Loss, gradients and the adapter's training metrics of one batch, on this thread (inside tf.tidy). */
 function batchGradients<B extends { size: number }>(model: tf.LayersModel, adapter: StepAdapter<B>, trainable: TrainableVariable[], batch: B) {
   const x = adapter.inputs(batch);
@@ -73,6 +128,8 @@ export function trainStep<B extends { size: number }>(
 
 export interface TrainStepper<B> {
   readonly workers: number;
+  /** Images per forward/backward pass and thread. */
+  readonly microBatch: number;
   /** Trains on one batch; resolves to its mean loss and training metrics. */
   step(batch: B, lr: number): Promise<Record<string, number>>;
   close(): Promise<void>;
@@ -86,6 +143,8 @@ export interface TrainStepperOptions<B extends { size: number }> {
   clipGrad: number;
   /** Threads, this one included (resolveWorkers). */
   workers: number;
+  /** Images per pass and thread (resolveMicroBatch); default: whole shares. */
+  microBatch?: number;
   backend: BackendInfo;
 }
 
@@ -99,47 +158,40 @@ async function readScalars(values: Record<string, tf.Scalar>): Promise<Record<st
 }
 
 /**
- * With workers > 1, worker threads hold replicas of the model (backend/parallel.ts). Each step
- * splits the batch: this thread computes the first share while the replicas, given the current
- * weights, compute the others. The gradients are averaged weighted by share (the loss is a mean,
- * so this is the whole batch's gradient), non-trainable weights (BatchNorm moving statistics) too,
- * and the update is applied here.
+ * A batch is trained as rounds of shares (planRounds). In each round this thread computes the first
+ * share while worker threads holding replicas of the model (backend/parallel.ts), given the current
+ * weights, compute the others. Gradients are summed over all shares weighted by share size (the
+ * loss is a mean, so this is the whole batch's gradient) and applied here once per batch.
+ * Non-trainable weights (BatchNorm moving statistics) are averaged over each round's shares, so
+ * later rounds continue from them as a sequential pass would.
  */
 export async function createTrainStepper<B extends { size: number }>(opts: TrainStepperOptions<B>): Promise<TrainStepper<B>> {
   const { model, adapter, optimizer, trainable, clipGrad, workers } = opts;
-  if (workers === 1) {
-    return {
-      workers,
-      step: (batch, lr) => readScalars(trainStep(model, adapter, optimizer, trainable, batch, lr, clipGrad)),
-      close: async () => {},
-    };
-  }
-  if (!adapter.dataParallel) throw new TrainConfigError(`workers: ${workers} threads need a task that can split batches`, "workers");
+  const microBatch = opts.microBatch ?? Number.POSITIVE_INFINITY;
+  const wholeBatch = (batch: B, lr: number) => readScalars(trainStep(model, adapter, optimizer, trainable, batch, lr, clipGrad));
+  if (workers === 1 && microBatch === Number.POSITIVE_INFINITY) return { workers, microBatch, step: wholeBatch, close: async () => {} };
+  if (!adapter.dataParallel) throw new TrainConfigError(`workers: ${workers} threads and micro-batches need a task that can split batches`, "workers");
   const support: DataParallelSupport<B> = adapter.dataParallel;
-  if (opts.backend.backend !== "wasm" && opts.backend.backend !== "cpu") {
-    throw new TrainConfigError(`workers: ${workers} threads need the wasm or cpu backend, not ${opts.backend.backend}`, "workers");
+  let replicas: GradientReplicas | undefined;
+  if (workers > 1) {
+    if (opts.backend.backend !== "wasm" && opts.backend.backend !== "cpu") {
+      throw new TrainConfigError(`workers: ${workers} threads need the wasm or cpu backend, not ${opts.backend.backend}`, "workers");
+    }
+    const modelTrainable = new Set(model.trainableWeights.map((w) => (w.read() as tf.Variable).name));
+    if (trainable.length !== modelTrainable.size || trainable.some((t) => !modelTrainable.has(t.variable.name))) {
+      throw new Error("data-parallel training needs the optimizer's variables to be exactly the model's trainable weights");
+    }
+    replicas = await createGradientReplicas({ model, device: opts.backend.device, task: support.replicaTask(), count: workers - 1, setupModules: LAYER_MODULES });
   }
-  const replicas = await createGradientReplicas({
-    model,
-    device: opts.backend.device,
-    task: support.replicaTask(),
-    count: workers - 1,
-    setupModules: LAYER_MODULES,
-  });
   const frozen = nonTrainableIndices(model);
-  const modelTrainable = new Set(model.trainableWeights.map((w) => (w.read() as tf.Variable).name));
-  if (trainable.length !== modelTrainable.size || trainable.some((t) => !modelTrainable.has(t.variable.name))) {
-    await replicas.close();
-    throw new Error("data-parallel training needs the optimizer's variables to be exactly the model's trainable weights");
-  }
 
-  async function step(batch: B, lr: number): Promise<Record<string, number>> {
-    const sizes = shareSizes(batch.size, workers);
-    const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
+  /** Adds one round's weighted gradients to `sum` (kept tensors); returns the round's weighted metrics. */
+  async function trainRound(batch: B, start: number, sizes: number[], sum: tf.NamedTensorMap): Promise<Record<string, number>> {
+    const starts = sizes.map((_, i) => start + sizes.slice(0, i).reduce((a, b) => a + b, 0));
     const remote = sizes.slice(1).map((size, i) => support.replicaInput(support.slice(batch, starts[i + 1], starts[i + 1] + size)));
     // Starts the replicas first (they copy the weights now), then computes this thread's share meanwhile.
-    const pending = remote.length > 0 ? replicas.compute(model, remote) : Promise.resolve([]);
-    const local = tf.tidy(() => batchGradients(model, adapter, trainable, support.slice(batch, 0, sizes[0])));
+    const pending = remote.length > 0 ? replicas!.compute(model, remote) : Promise.resolve([]);
+    const local = tf.tidy(() => batchGradients(model, adapter, trainable, support.slice(batch, start, start + sizes[0])));
     let shares: Awaited<ReturnType<GradientReplicas["compute"]>>;
     try {
       shares = await pending;
@@ -147,28 +199,49 @@ export async function createTrainStepper<B extends { size: number }>(opts: Train
       tf.dispose([local.value, ...Object.values(local.grads), ...Object.values(local.extras)]);
       throw error;
     }
-    const localWeight = sizes[0] / batch.size;
-    const weightOf = (i: number) => sizes[i + 1] / batch.size;
+    const ofBatch = (size: number) => size / batch.size;
+    const roundSize = sizes.reduce((a, b) => a + b, 0);
     const localScalars = await readScalars({ loss: local.value, ...local.extras });
     tf.tidy(() => {
-      const grads: tf.NamedTensorMap = {};
       model.trainableWeights.forEach((w, i) => {
         const name = (w.read() as tf.Variable).name;
-        grads[name] = shares.reduce((sum, share, k) => sum.add(tf.tensor(share.gradients[i], w.shape as number[]).mul(weightOf(k))), local.grads[name].mul(localWeight));
+        const round = shares.reduce((acc, share, k) => acc.add(tf.tensor(share.gradients[i], w.shape as number[]).mul(ofBatch(sizes[k + 1]))), local.grads[name].mul(ofBatch(sizes[0])));
+        const previous = sum[name];
+        sum[name] = tf.keep(previous ? previous.add(round) : round);
+        previous?.dispose();
       });
+      if (shares.length === 0) return;
       for (const [j, index] of frozen.entries()) {
         const w = model.weights[index];
-        w.write(shares.reduce((sum, share, k) => sum.add(tf.tensor(share.nonTrainable[j], w.shape as number[]).mul(weightOf(k))), w.read().mul(localWeight)));
+        w.write(shares.reduce((acc, share, k) => acc.add(tf.tensor(share.nonTrainable[j], w.shape as number[]).mul(sizes[k + 1] / roundSize)), w.read().mul(sizes[0] / roundSize)));
       }
-      optimizer.apply(clipGrad > 0 ? clipByGlobalNorm(grads, clipGrad).grads : grads, trainable, lr);
     });
     tf.dispose(Object.values(local.grads));
     const result: Record<string, number> = {};
     for (const [name, value] of Object.entries(localScalars)) {
-      result[name] = shares.reduce((sum, share, k) => sum + (name === "loss" ? share.loss : share.metrics[name]) * weightOf(k), value * localWeight);
+      result[name] = shares.reduce((acc, share, k) => acc + (name === "loss" ? share.loss : share.metrics[name]) * ofBatch(sizes[k + 1]), value * ofBatch(sizes[0]));
     }
     return result;
   }
 
-  return { workers, step, close: () => replicas.close() };
+  async function step(batch: B, lr: number): Promise<Record<string, number>> {
+    const rounds = planRounds(batch.size, workers, microBatch);
+    if (rounds.length === 1 && rounds[0].length === 1) return wholeBatch(batch, lr);
+    const sum: tf.NamedTensorMap = {};
+    const totals: Record<string, number> = {};
+    try {
+      let start = 0;
+      for (const sizes of rounds) {
+        const values = await trainRound(batch, start, sizes, sum);
+        for (const [name, value] of Object.entries(values)) totals[name] = (totals[name] ?? 0) + value;
+        start += sizes.reduce((a, b) => a + b, 0);
+      }
+      tf.tidy(() => optimizer.apply(clipGrad > 0 ? clipByGlobalNorm(sum, clipGrad).grads : sum, trainable, lr));
+    } finally {
+      tf.dispose(Object.values(sum));
+    }
+    return totals;
+  }
+
+  return { workers, microBatch, step, close: async () => replicas?.close() };
 }
