@@ -5,7 +5,7 @@ import type { DbOrTx } from "@/db/client";
 import { apiKeys } from "@/db/schema";
 import type { Ctx } from "@/server/context";
 import { NotFound } from "@/server/errors";
-import { forgetCachedCallers } from "./caller-cache";
+import { accessChanged } from "./caller-cache";
 
 export const createApiKeyInput = z.object({ name: z.string().trim().min(1).max(100) });
 export const revokeApiKeyInput = z.object({ id: z.number().int().positive() });
@@ -56,7 +56,7 @@ export async function revokeApiKey(ctx: Ctx, input: z.infer<typeof revokeApiKeyI
     .where(and(eq(apiKeys.id, input.id), eq(apiKeys.userId, ctx.caller.userId), isNull(apiKeys.revokedAt)))
     .returning({ id: apiKeys.id });
   if (rows.length === 0) throw new NotFound(`API key ${input.id} not found`);
-  forgetCachedCallers(ctx.db);
+  await accessChanged(ctx.db);
 }
 
 /** Resolves a presented key to its owner and team; null when unknown or revoked. Records last use. */

@@ -1,11 +1,13 @@
 import type { DbOrTx } from "@/db/client";
 import type { Caller } from "@/server/context";
+import { publish } from "@/server/events/bus";
+import { SYSTEM_TOPIC } from "@/server/events/types";
 
 /**
  * Resolving a credential costs database round trips on every request; status pages and old
  * clients poll hard. A resolved caller is reused for TTL_MS. Revoking a key or token and
- * changing a user's access clear this process's cache at once; other web processes notice
- * within TTL_MS.
+ * changing a user's access clear this process's cache at once (accessChanged); other web
+ * processes notice within TTL_MS, realtime sidecars at once through the event bus.
  */
 export const CALLER_CACHE_TTL_MS = 2_000;
 const MAX_ENTRIES = 5_000;
@@ -28,4 +30,10 @@ export async function cachedCaller(db: DbOrTx, credential: string, resolve: () =
 
 export function forgetCachedCallers(db: DbOrTx): void {
   caches.get(db)?.clear();
+}
+
+/** After a change that may take access away: forget cached callers here and tell the realtime sidecars. */
+export async function accessChanged(db: DbOrTx): Promise<void> {
+  forgetCachedCallers(db);
+  await publish(db, { type: "auth.changed", teamId: null, topic: SYSTEM_TOPIC });
 }

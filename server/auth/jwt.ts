@@ -4,7 +4,7 @@ import { jwtVerify, SignJWT } from "jose";
 import type { DbOrTx } from "@/db/client";
 import { revokedTokens } from "@/db/schema";
 import { env } from "@/server/env";
-import { forgetCachedCallers } from "./caller-cache";
+import { accessChanged } from "./caller-cache";
 import { studioSecret } from "./secret";
 
 // One algorithm, pinned on both sides, so a token cannot choose a weaker one (or "none").
@@ -59,7 +59,7 @@ export async function verifyApiJwt(db: DbOrTx, token: string): Promise<VerifiedJ
 
 export async function revokeApiJwt(db: DbOrTx, jwt: VerifiedJwt): Promise<void> {
   await db.insert(revokedTokens).values({ jti: jwt.jti, expiresAt: jwt.expiresAt }).onConflictDoNothing();
-  forgetCachedCallers(db);
+  await accessChanged(db);
   // Revocations are only needed until the token would have expired anyway.
   await db.delete(revokedTokens).where(lt(revokedTokens.expiresAt, new Date()));
 }

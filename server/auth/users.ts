@@ -5,7 +5,7 @@ import type { Db, DbOrTx } from "@/db/client";
 import { memberships, projects, teams, users } from "@/db/schema";
 import { type Ctx, roles } from "@/server/context";
 import { Conflict, Forbidden, isUniqueViolation, NotFound } from "@/server/errors";
-import { forgetCachedCallers } from "./caller-cache";
+import { accessChanged } from "./caller-cache";
 import { hashPassword } from "./password";
 
 export const createUserInput = z.object({
@@ -110,7 +110,7 @@ export async function setMembership(ctx: Ctx, input: z.infer<typeof setMembershi
     .insert(memberships)
     .values(input)
     .onConflictDoUpdate({ target: [memberships.userId, memberships.teamId], set: { role: input.role } });
-  forgetCachedCallers(ctx.db);
+  await accessChanged(ctx.db);
 }
 
 export async function removeMembership(ctx: Ctx, input: z.infer<typeof removeMembershipInput>) {
@@ -120,7 +120,7 @@ export async function removeMembership(ctx: Ctx, input: z.infer<typeof removeMem
     .where(and(eq(memberships.userId, input.userId), eq(memberships.teamId, input.teamId)))
     .returning();
   if (rows.length === 0) throw new NotFound("That membership does not exist");
-  forgetCachedCallers(ctx.db);
+  await accessChanged(ctx.db);
 }
 
 export async function setUserDisabled(ctx: Ctx, input: z.infer<typeof setDisabledInput>) {
@@ -128,7 +128,7 @@ export async function setUserDisabled(ctx: Ctx, input: z.infer<typeof setDisable
   if (input.userId === ctx.caller.userId && input.disabled) throw new Conflict("You cannot disable your own account");
   const rows = await ctx.db.update(users).set({ disabled: input.disabled }).where(eq(users.id, input.userId)).returning({ id: users.id });
   if (rows.length === 0) throw new NotFound(`User ${input.userId} not found`);
-  forgetCachedCallers(ctx.db);
+  await accessChanged(ctx.db);
 }
 
 /** The teams the caller belongs to, for the header's team switcher. */

@@ -39,6 +39,11 @@ const eventBase = {
 /** Every event type, one member each. Later issues add theirs here. */
 export const studioEventSchema = z
   .discriminatedUnion("type", [
+    /**
+     * Someone's access changed (key or token revoked, user disabled, membership changed): realtime
+     * sidecars check their open connections again at once. Never forwarded to clients.
+     */
+    z.object({ ...eventBase, type: z.literal("auth.changed") }),
     /** Answer to the `system.ping` job: proves the queue → worker → bus → client round trip. */
     z.object({ ...eventBase, type: z.literal("system.pong"), nonce: z.string().min(1).max(200), jobId: z.string() }),
     /** Import progress of a dataset (topic `dataset:<id>`); `failed` means the row and files are gone. */

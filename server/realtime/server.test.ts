@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { ctxFor, seedTeam, seedUser } from "@/db/testing/fixtures";
 import { createTestDb, type TestDb } from "@/db/testing/test-db";
-import { createApiKey } from "@/server/auth/api-keys";
+import { createApiKey, revokeApiKey } from "@/server/auth/api-keys";
 import { publish } from "@/server/events/bus";
 import type { StudioEvent } from "@/server/events/types";
 import type { ClientToServerEvents, ServerToClientEvents, SubscribeAck } from "./protocol";
@@ -22,6 +22,7 @@ let teamId: number;
 let otherTeamId: number;
 let apiKey: string;
 let otherApiKey: string;
+let userId: number;
 const clients: Client[] = [];
 const sockets: WebSocket[] = [];
 
@@ -101,6 +102,7 @@ beforeAll(async () => {
   teamId = team.id;
   otherTeamId = other.id;
   const user = await seedUser(tdb.db, { email: "m@x.io", teams: [{ teamId, role: "member" }] });
+  userId = user.id;
   const outsider = await seedUser(tdb.db, { email: "o@x.io", teams: [{ teamId: otherTeamId, role: "member" }] });
   apiKey = (await createApiKey(await ctxFor(tdb.db, user.id, teamId), { name: "realtime test" })).key;
   otherApiKey = (await createApiKey(await ctxFor(tdb.db, outsider.id, otherTeamId), { name: "other" })).key;
@@ -214,6 +216,27 @@ describe("realtime sidecar: plain WebSocket", () => {
       hasNvidiaSmi = false;
     }
     if (!hasNvidiaSmi) expect([first.data.gpu_util, first.data.gpu_temp, first.data.vram_used, first.data.vram_total]).toEqual([null, null, null, null]);
+  });
+});
+
+describe("realtime sidecar: revoked credentials", () => {
+  it("closes a socket.io connection and a WebSocket at once when their API key is revoked, and keeps others", async () => {
+    const ctx = await ctxFor(tdb.db, userId, teamId);
+    const doomed = await createApiKey(ctx, { name: "to revoke" });
+    const client = socketClient({ token: doomed.key });
+    await connected(client);
+    const socket = wsClient("/ws/test/alpha", { authorization: `Bearer ${doomed.key}` });
+    await new Promise((resolve) => socket.once("open", resolve));
+    const keeper = socketClient({ token: apiKey });
+    await connected(keeper);
+    const disconnected = new Promise<string>((resolve) => client.once("disconnect", (reason) => resolve(reason)));
+
+    await revokeApiKey(ctx, { id: doomed.id });
+
+    expect(await closeCode(socket)).toBe(4401);
+    expect(await disconnected).toBe("io server disconnect");
+    expect(await refusal(socketClient({ token: doomed.key }))).toBe("unauthorized");
+    expect(keeper.connected).toBe(true);
   });
 });
 

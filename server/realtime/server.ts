@@ -6,7 +6,8 @@ import pg from "pg";
 import { Server, type Socket } from "socket.io";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Db } from "@/db/client";
-import { authenticate } from "@/server/auth/callers";
+import { forgetCachedCallers } from "@/server/auth/caller-cache";
+import { authenticate, type CredentialSource } from "@/server/auth/callers";
 import type { Caller } from "@/server/context";
 import { subscribe } from "@/server/events/bus";
 import { teamTopic, type StudioEvent } from "@/server/events/types";
@@ -28,6 +29,18 @@ export interface RealtimeServerOptions {
   dataDir: string;
   /** How often the event subscription checks its connection (tests shorten it). */
   busProbeIntervalMs?: number;
+  /**
+   * How often every open connection's credentials are checked again, besides at once on an
+   * `auth.changed` event: catches expired tokens and events lost while the bus reconnected.
+   */
+  recheckIntervalMs?: number;
+}
+
+/** An open connection whose credentials keep being checked. */
+interface LiveConnection {
+  credentials: CredentialSource;
+  caller: Caller;
+  close(): void;
 }
 
 export interface RealtimeServer {
@@ -38,6 +51,7 @@ export interface RealtimeServer {
 
 interface SocketData {
   caller: Caller;
+  credentials: CredentialSource;
 }
 
 type StudioSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -54,6 +68,27 @@ function bearerFrom(value: unknown): string | undefined {
 export async function startRealtimeServer(options: RealtimeServerOptions): Promise<RealtimeServer> {
   const { db, origin } = options;
   const localEvents = new EventEmitter().setMaxListeners(0);
+  const live = new Set<LiveConnection>();
+  const track = (connection: LiveConnection) => {
+    live.add(connection);
+    return () => live.delete(connection);
+  };
+
+  /** Closes every connection whose credentials no longer give the same user the same team. */
+  async function recheckConnections(): Promise<void> {
+    forgetCachedCallers(db);
+    for (const connection of [...live]) {
+      const caller = await authenticate(db, connection.credentials).catch((error: Error) => {
+        // A database hiccup is not a revocation: keep the connection until the next check.
+        console.error(`[realtime] could not check a connection's credentials: ${error.message}`);
+        return connection.caller;
+      });
+      if (!caller || caller.userId !== connection.caller.userId || caller.teamId !== connection.caller.teamId) {
+        live.delete(connection);
+        connection.close();
+      }
+    }
+  }
 
   const httpServer = http.createServer((req, res) => {
     const pathname = new URL(req.url ?? "/", "http://sidecar").pathname;
@@ -83,12 +118,14 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
   io.use(async (socket, next) => {
     try {
       const { headers, auth } = socket.handshake;
-      const caller = await authenticate(db, {
+      const credentials: CredentialSource = {
         authorization: bearerFrom((auth as { token?: unknown } | undefined)?.token) ?? headers.authorization,
         cookie: headers.cookie,
-      });
+      };
+      const caller = await authenticate(db, credentials);
       if (!caller) return next(new Error("unauthorized"));
       socket.data.caller = caller;
+      socket.data.credentials = credentials;
       next();
     } catch (error) {
       next(error as Error);
@@ -96,8 +133,10 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
   });
 
   io.on("connection", (socket: StudioSocket) => {
-    const { caller } = socket.data;
+    const { caller, credentials } = socket.data;
     void socket.join(teamTopic(caller.teamId));
+    const untrack = track({ caller, credentials, close: () => socket.disconnect(true) });
+    socket.on("disconnect", untrack);
 
     socket.on("subscribe", async (request, ack) => {
       const reply = (result: SubscribeAck) => ack?.(result);
@@ -128,6 +167,10 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
   // Every sidecar LISTENs itself, so events go to local sockets only; broadcasting through the
   // adapter as well would deliver each event once per sidecar.
   const deliver = (event: StudioEvent) => {
+    if (event.type === "auth.changed") {
+      void recheckConnections();
+      return;
+    }
     const rooms = [event.topic];
     if (event.teamWide && event.teamId !== null) rooms.push(teamTopic(event.teamId));
     io.local.to(rooms).emit("event", event);
@@ -148,15 +191,19 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
     const url = new URL(req.url ?? "/", "http://sidecar");
     const route = matchWsRoute(url.pathname);
     if (!route) return ws.close(4404, `no WebSocket endpoint at ${url.pathname}`);
-    const token = url.searchParams.get("token");
-    const caller = await authenticate(db, { authorization: bearerFrom(token) ?? req.headers.authorization, cookie: req.headers.cookie }).catch((error: Error) => {
+    const credentials: CredentialSource = { authorization: bearerFrom(url.searchParams.get("token")) ?? req.headers.authorization, cookie: req.headers.cookie };
+    const caller = await authenticate(db, credentials).catch((error: Error) => {
       console.error(`[realtime] WebSocket authentication failed: ${error.message}`);
       return null;
     });
     if (!caller) return ws.close(4401, "unauthorized");
     if (ws.readyState !== ws.OPEN) return;
     const listeners: ((event: StudioEvent) => void)[] = [];
-    ws.on("close", () => listeners.forEach((listener) => localEvents.off("event", listener)));
+    const untrack = track({ caller, credentials, close: () => ws.close(4401, "credentials revoked") });
+    ws.on("close", () => {
+      untrack();
+      listeners.forEach((listener) => localEvents.off("event", listener));
+    });
     await route.handler(ws, {
       caller,
       params: route.params,
@@ -190,6 +237,9 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
     });
   });
 
+  const recheckTimer = setInterval(() => void recheckConnections(), options.recheckIntervalMs ?? 60_000);
+  recheckTimer.unref();
+
   function connections(): number {
     return io.engine.clientsCount + wss.clients.size;
   }
@@ -203,6 +253,7 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
     port: (httpServer.address() as AddressInfo).port,
     connections,
     async close() {
+      clearInterval(recheckTimer);
       await bus.close();
       for (const ws of wss.clients) ws.close(1001, "server shutting down");
       wss.close();
