@@ -23,12 +23,14 @@ export function connect(url: string, opts: { max?: number } = {}): DbHandle {
 const globalForDb = globalThis as unknown as { studioDb?: DbHandle };
 
 /** The process-wide pool (kept on globalThis so Next's dev reloads don't open new pools). */
+export function databaseUrl(): string {
+  const url = env().DATABASE_URL;
+  if (!url) throw new Error("DATABASE_URL is not set: start the studio with `npm start`, which provides it");
+  return url;
+}
+
 export function getDb(): DbHandle {
-  if (!globalForDb.studioDb) {
-    const url = env().DATABASE_URL;
-    if (!url) throw new Error("DATABASE_URL is not set: start the studio with `npm start`, which provides it");
-    globalForDb.studioDb = connect(url);
-  }
+  globalForDb.studioDb ??= connect(databaseUrl());
   return globalForDb.studioDb;
 }
 

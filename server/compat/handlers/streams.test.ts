@@ -6,6 +6,7 @@ import WebSocket from "ws";
 import { appendLog, claimLease, finishRun, recordMetrics } from "@/server/experiments/lease";
 import { createExperiment } from "@/server/experiments/lifecycle";
 import { startRealtimeServer, type RealtimeServer } from "@/server/realtime/server";
+import { topicWakeups } from "@/server/events/topic-wakeups";
 import { streamTrainingLogs } from "./training-metrics";
 import { bearer, createDialectWorld, type DialectWorld } from "./testing";
 
@@ -15,7 +16,7 @@ let sseUrl: string;
 let realtime: RealtimeServer;
 const sockets: WebSocket[] = [];
 
-/** Serves the SSE handler over real HTTP, as Next does, so the client below is a plain fetch. */
+/** Serves the SSE handler over real HTTP, as Next does, so the client below is a plain fetch. It never polls: only events wake it. */
 function startSseServer(): Promise<void> {
   sseServer = http.createServer(async (req, res) => {
     const aborted = new AbortController();
@@ -23,7 +24,7 @@ function startSseServer(): Promise<void> {
     const taskId = /^\/api\/v2\/training\/([^/]+)\/logs/.exec(req.url ?? "")?.[1] ?? "";
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers.set(name, value);
-    const response = await streamTrainingLogs(new Request(`http://studio.test${req.url}`, { headers, signal: aborted.signal }), { taskId }, { db: w.tdb.db, pollMs: 50 });
+    const response = await streamTrainingLogs(new Request(`http://studio.test${req.url}`, { headers, signal: aborted.signal }), { taskId }, { db: w.tdb.db, wakeups: topicWakeups(w.tdb.url), idleCheckMs: 60_000 });
     res.writeHead(response.status, Object.fromEntries(response.headers));
     const reader = response.body?.getReader();
     for (let chunk = await reader?.read(); chunk && !chunk.done; chunk = await reader?.read()) res.write(chunk.value);

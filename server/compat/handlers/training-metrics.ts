@@ -1,5 +1,6 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
+import { databaseUrl } from "@/db/client";
 import { readJson, withCaller } from "@/server/compat/http";
 import { studioV1Error } from "@/server/compat/studio-v1";
 import type { Ctx } from "@/server/context";
@@ -7,6 +8,7 @@ import { resolveImportPath } from "@/server/datasets/import";
 import { startDatasetImport } from "@/server/datasets/service";
 import { env } from "@/server/env";
 import { Invalid, NotFound } from "@/server/errors";
+import { topicWakeups, type TopicWakeups } from "@/server/events/topic-wakeups";
 import { createExperiment } from "@/server/experiments/lifecycle";
 import { getExperiment, getExperimentLogs } from "@/server/experiments/queries";
 import { defaultProject } from "@/server/projects/service";
@@ -87,8 +89,10 @@ export function getTraining(req: Request, params: { taskId: string }, deps: Comp
 }
 
 export interface LogStreamOptions extends CompatDeps {
-  /** How often the logs table is read for new lines. */
-  pollMs?: number;
+  /** Wakes the stream when the run publishes an event (default: this process's LISTEN connection). */
+  wakeups?: TopicWakeups;
+  /** How long the stream waits for an event before reading the logs table anyway. */
+  idleCheckMs?: number;
   keepaliveMs?: number;
 }
 
@@ -97,10 +101,11 @@ const PAGE = 500;
 /**
  * The log stream as Server-Sent Events: every line after `Last-Event-ID` (or `?since=`), then new
  * ones as the run writes them, read from the logs table (the truth; nothing is lost between
- * reconnects). The stream ends after the last line of a finished run.
+ * reconnects), woken by the run's events instead of polling. The stream ends after the last line
+ * of a finished run.
  */
 export function streamTrainingLogs(req: Request, params: { taskId: string }, options: LogStreamOptions = {}): Promise<Response> {
-  const pollMs = options.pollMs ?? 500;
+  const idleCheckMs = options.idleCheckMs ?? 5_000;
   const keepaliveMs = options.keepaliveMs ?? 15_000;
   return withCaller(
     req,
@@ -109,23 +114,17 @@ export function streamTrainingLogs(req: Request, params: { taskId: string }, opt
       const id = parseTrainingMetricsTaskId(params.taskId);
       let after = sseResumeAfter(req.headers.get("last-event-id"), new URL(req.url).searchParams.get("since"));
       await getExperiment(ctx, id);
+      const wakeups = options.wakeups ?? topicWakeups(databaseUrl());
+      // Watching before the first read: an event that comes while the table is read still wakes the next wait.
+      const events = await wakeups.watch(`experiment:${id}`);
       const encoder = new TextEncoder();
       let closed = false;
       let readerGone = false;
-      let wake: (() => void) | undefined;
       const stop = () => {
         closed = true;
-        wake?.();
+        events.close();
       };
       req.signal.addEventListener("abort", stop);
-      const sleep = (ms: number) =>
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, ms);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
 
       const stream = new ReadableStream<Uint8Array>({
         async start(controller) {
@@ -146,14 +145,14 @@ export function streamTrainingLogs(req: Request, params: { taskId: string }, opt
               if (logs.length === PAGE) continue;
               if (isFinished(experiment.status)) break;
               if (Date.now() - lastWrite >= keepaliveMs) send(SSE_KEEPALIVE);
-              await sleep(pollMs);
+              await events.wait(Math.min(idleCheckMs, keepaliveMs));
             }
           } catch (error) {
             // A deleted run ends its stream; anything else is logged, and the client reconnects with its last id.
             if (!closed && !(error instanceof NotFound)) console.error(`[sse /api/v2/training/${id}/logs] ${(error as Error).message}`);
           } finally {
             req.signal.removeEventListener("abort", stop);
-            closed = true;
+            stop();
             if (!readerGone) controller.close();
           }
         },
