@@ -67,6 +67,10 @@ test("create an experiment from the page, watch its loss chart grow, pause, resu
   await page.getByLabel("epochs", { exact: true }).fill("200");
   await page.getByLabel("batch", { exact: true }).fill("8");
   await page.getByLabel("imgsz", { exact: true }).fill("32");
+  // The run splits the dataset itself: 75/25.
+  await page.getByLabel("own split").check();
+  await page.getByLabel("train percent").fill("75");
+  await page.getByLabel("val percent").fill("25");
   await page.getByTestId("create-experiment").click();
   await page.waitForURL(/\/experiments\/\d+$/);
 

@@ -32,6 +32,10 @@ export const hyperparametersSchema = trainConfigSchema
     val: true,
     log_every: true,
     pretrained: true,
+    mosaic: true,
+    close_mosaic: true,
+    workers: true,
+    micro_batch: true,
   })
   .partial()
   .extend({ command: z.string().trim().min(1).max(4000).optional() })

@@ -8,8 +8,13 @@ import { errorText, useTRPC } from "@/components/trpc";
 
 type Hyper = Record<string, unknown>;
 
-/** Hyper-parameters the form shows as fields; the rest keep the engine's defaults (or the template's). */
-const FIELDS: { key: string; kind: "int" | "float" | "bool" | "choice"; choices?: string[] }[] = [
+type Task = "classify" | "detect";
+
+/**
+ * Hyper-parameters the form shows as fields (those with a task only for models of that task); the
+ * rest keep the engine's defaults (or the template's). Kind "auto": the word auto or an integer.
+ */
+const FIELDS: { key: string; kind: "int" | "float" | "bool" | "choice" | "auto"; choices?: string[]; task?: Task }[] = [
   { key: "epochs", kind: "int" },
   { key: "batch", kind: "int" },
   { key: "imgsz", kind: "int" },
@@ -23,7 +28,22 @@ const FIELDS: { key: string; kind: "int" | "float" | "bool" | "choice"; choices?
   { key: "label_smoothing", kind: "float" },
   { key: "seed", kind: "int" },
   { key: "cos_lr", kind: "bool" },
+  { key: "mosaic", kind: "float", task: "detect" },
+  { key: "close_mosaic", kind: "int", task: "detect" },
+  { key: "workers", kind: "auto" },
+  { key: "micro_batch", kind: "auto" },
 ];
+
+/** The engine's input size per task (Ultralytics' defaults are 224 and 640; small images train fast on a CPU). */
+const DEFAULT_IMGSZ: Record<Task, number> = { classify: 64, detect: 640 };
+
+/** A run's own split in percent; off = the dataset's split. */
+interface SplitForm {
+  own: boolean;
+  train: number;
+  val: number;
+  test: number;
+}
 
 export function NewExperimentForm() {
   const { t } = useT();
@@ -44,15 +64,26 @@ export function NewExperimentForm() {
   const [hyper, setHyper] = useState<Hyper>({});
   const [modelChoice, setModelChoice] = useState("zoo:reference-cnn");
   const [device, setDevice] = useState("auto");
+  const [split, setSplit] = useState<SplitForm>({ own: false, train: 80, val: 20, test: 0 });
+  const [modelKind, modelValue] = modelChoice.split(":");
+  const task: Task =
+    (modelKind === "zoo" ? options.data?.zoo.find((m) => m.name === modelValue)?.task : architectures.data?.find((a) => String(a.id) === modelValue)?.task) === "detect"
+      ? "detect"
+      : "classify";
+  // Another task's default size follows the model; a size the user or a template chose stays.
+  useEffect(() => {
+    setHyper((h) => (Object.values(DEFAULT_IMGSZ).includes(h.imgsz as number) ? { ...h, imgsz: DEFAULT_IMGSZ[task] } : h));
+  }, [task]);
   useEffect(() => {
     if (projectId === null && projects.data?.length) setProjectId(projects.data.find((p) => p.name === "default")?.id ?? projects.data[0].id);
   }, [projectId, projects.data]);
   useEffect(() => {
-    if (options.data && Object.keys(hyper).length === 0) setHyper({ ...options.data.defaults, imgsz: 64, epochs: 10 });
-  }, [options.data, hyper]);
+    if (options.data && Object.keys(hyper).length === 0) setHyper({ ...options.data.defaults, imgsz: DEFAULT_IMGSZ[task], epochs: 10 });
+  }, [options.data, hyper, task]);
 
   function setField(key: string, kind: string, raw: string | boolean) {
-    const value = kind === "bool" ? Boolean(raw) : kind === "choice" ? raw : raw === "" ? undefined : Number(raw);
+    const value =
+      kind === "bool" ? Boolean(raw) : kind === "choice" ? raw : raw === "" ? undefined : kind === "auto" && String(raw).trim() === "auto" ? "auto" : Number(raw);
     setHyper((h) => ({ ...h, [key]: value }));
   }
 
@@ -61,7 +92,8 @@ export function NewExperimentForm() {
     const data = new FormData(e.currentTarget);
     const augmentation = String(data.get("augmentation") ?? "");
     const [kind, value] = modelChoice.split(":");
-    const hyperparameters = Object.fromEntries(Object.entries(hyper).filter(([, v]) => v !== undefined && v !== ""));
+    const shown = new Set(FIELDS.filter((f) => f.task && f.task !== task).map((f) => f.key));
+    const hyperparameters = Object.fromEntries(Object.entries(hyper).filter(([k, v]) => v !== undefined && v !== "" && !shown.has(k)));
     create.mutate({
       projectId: projectId!,
       name: String(data.get("name")),
@@ -70,6 +102,7 @@ export function NewExperimentForm() {
       augmentationId: augmentation ? Number(augmentation) : null,
       hyperparameters,
       device,
+      ...(split.own && { splitRatios: { train: split.train / 100, val: split.val / 100, test: split.test / 100 } }),
       start: true,
     });
   }
@@ -171,10 +204,18 @@ export function NewExperimentForm() {
         </label>
         <fieldset className="row wrap">
           <legend>{t("hyperparameters")}</legend>
-          {FIELDS.map((f) => (
+          {FIELDS.filter((f) => !f.task || f.task === task).map((f) => (
             <label key={f.key}>
               {f.key}
-              {f.kind === "bool" ? (
+              {f.kind === "auto" ? (
+                <input
+                  aria-label={f.key}
+                  value={hyper[f.key] === undefined ? "" : String(hyper[f.key])}
+                  onChange={(e) => setField(f.key, f.kind, e.target.value)}
+                  placeholder="auto"
+                  style={{ width: "5em" }}
+                />
+              ) : f.kind === "bool" ? (
                 <input type="checkbox" aria-label={f.key} checked={Boolean(hyper[f.key])} onChange={(e) => setField(f.key, f.kind, e.target.checked)} />
               ) : f.kind === "choice" ? (
                 <select aria-label={f.key} value={String(hyper[f.key] ?? "")} onChange={(e) => setField(f.key, f.kind, e.target.value)}>
@@ -194,6 +235,29 @@ export function NewExperimentForm() {
               )}
             </label>
           ))}
+        </fieldset>
+        <fieldset className="row wrap">
+          <legend>{t("split")}</legend>
+          <label>
+            <input type="checkbox" aria-label="own split" checked={split.own} onChange={(e) => setSplit((s) => ({ ...s, own: e.target.checked }))} />
+            {t("ownSplit")}
+          </label>
+          {(["train", "val", "test"] as const).map((part) => (
+            <label key={part}>
+              {part} %
+              <input
+                aria-label={`${part} percent`}
+                type="number"
+                min={0}
+                max={100}
+                disabled={!split.own}
+                value={split[part]}
+                onChange={(e) => setSplit((s) => ({ ...s, [part]: Number(e.target.value) }))}
+                style={{ width: "5em" }}
+              />
+            </label>
+          ))}
+          {split.own && split.train + split.val + split.test !== 100 && <span className="error">train + val + test must be 100%</span>}
         </fieldset>
         <div className="row">
           <button className="primary" type="submit" data-testid="create-experiment" disabled={create.isPending || !projectId}>
