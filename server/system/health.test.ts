@@ -8,7 +8,7 @@ import { startBoss, stopBoss } from "@/server/jobs/boss";
 import { enqueueJob } from "@/server/jobs/registry";
 import { runWorker, type RunningWorker } from "@/server/jobs/worker-process";
 import { startRealtimeServer, type RealtimeServer } from "@/server/realtime/server";
-import { checkHealth } from "./health";
+import { checkHealth, publicHealth } from "./health";
 import { listWorkers } from "./workers";
 
 let tdb: TestDb;
@@ -33,6 +33,13 @@ describe("health and worker heartbeats", () => {
     expect(report.checks.queue).toMatchObject({ status: "down", error: expect.stringContaining("pgboss") });
     expect(report.checks.workers).toMatchObject({ status: "down", workers: [] });
     expect(report.checks.realtime.status).toBe("up");
+  });
+
+  it("tells callers without login each check's status and nothing about hosts, versions or errors", async () => {
+    const report = await checkHealth({ db: tdb.db, realtimeUrl: `http://127.0.0.1:${realtime.port}` });
+    const open = publicHealth(report);
+    expect(open).toEqual({ status: report.status, checks: { database: "up", queue: report.checks.queue.status, workers: report.checks.workers.status, realtime: "up" } });
+    expect(JSON.stringify(open)).not.toMatch(/PostgreSQL|pgboss|127\.0\.0\.1|version/);
   });
 
   it("registers a running worker, beats its heartbeat and reports up", async () => {

@@ -75,6 +75,17 @@ export function defaultRealtimeUrl(): string {
   return `http://${reachable.includes(":") ? `[${reachable}]` : reachable}:${env().realtimePort}`;
 }
 
+/** What GET /api/health tells a caller without login: each check's status, no hosts, pids, versions or errors. */
+export interface PublicHealthReport {
+  status: Status;
+  checks: { database: Status; queue: Status; workers: Status; realtime: Status };
+}
+
+export function publicHealth(report: HealthReport): PublicHealthReport {
+  const { database, queue, workers, realtime } = report.checks;
+  return { status: report.status, checks: { database: database.status, queue: queue.status, workers: workers.status, realtime: realtime.status } };
+}
+
 /** The whole studio's health, for GET /api/health and the start command's readiness wait. */
 export async function checkHealth(options: { db?: Db; realtimeUrl?: string } = {}): Promise<HealthReport> {
   const db = options.db ?? getDb().db;

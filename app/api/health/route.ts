@@ -1,4 +1,6 @@
-import { checkHealth, type HealthReport } from "@/server/system/health";
+import { getDb } from "@/db/client";
+import { authenticate } from "@/server/auth/callers";
+import { checkHealth, publicHealth, type HealthReport } from "@/server/system/health";
 
 export const dynamic = "force-dynamic";
 
@@ -6,9 +8,14 @@ export const dynamic = "force-dynamic";
 const FRESH_MS = 1_000;
 let last: { at: number; report: Promise<HealthReport> } | undefined;
 
-/** Open without login (load balancers, the start command): reports status only, no user data. */
-export async function GET() {
+/**
+ * Open without login (load balancers, the start command), then only each check's status; a
+ * logged-in caller also gets the details (versions, workers, errors).
+ */
+export async function GET(req: Request) {
   if (!last || Date.now() - last.at > FRESH_MS) last = { at: Date.now(), report: checkHealth() };
   const report = await last.report;
-  return Response.json(report, { status: report.status === "up" ? 200 : 503, headers: { "Cache-Control": "no-store" } });
+  const credentials = { authorization: req.headers.get("authorization"), cookie: req.headers.get("cookie") };
+  const caller = credentials.authorization || credentials.cookie ? await authenticate(getDb().db, credentials).catch(() => null) : null;
+  return Response.json(caller ? report : publicHealth(report), { status: report.status === "up" ? 200 : 503, headers: { "Cache-Control": "no-store" } });
 }
