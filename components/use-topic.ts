@@ -48,3 +48,32 @@ export function useTopic(topic: string | null, onEvent: (event: StudioEvent) => 
 
   return { connected };
 }
+
+/**
+ * Follows the team-wide events every studio socket receives without subscribing (experiment status
+ * changes, dataset import progress): list pages refetch on them instead of polling. `onResync`
+ * runs on every (re)connect and when events may have been lost.
+ */
+export function useTeamEvents(onEvent: (event: StudioEvent) => void, onResync: () => void): { connected: boolean } {
+  const [connected, setConnected] = useState(false);
+  const handlers = useRef({ onEvent, onResync });
+  handlers.current = { onEvent, onResync };
+
+  useEffect(() => {
+    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io({ transports: ["websocket"] });
+    socket.on("connect", () => {
+      setConnected(true);
+      handlers.current.onResync();
+    });
+    socket.on("disconnect", () => setConnected(false));
+    socket.on("connect_error", () => setConnected(false));
+    socket.on("resync", () => handlers.current.onResync());
+    socket.on("event", (event) => handlers.current.onEvent(event));
+    return () => {
+      socket.close();
+      setConnected(false);
+    };
+  }, []);
+
+  return { connected };
+}

@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { useT } from "@/components/i18n";
 import { errorText, useTRPC } from "@/components/trpc";
+import { useTeamEvents } from "@/components/use-topic";
 import { DatasetDetail } from "./dataset-detail";
 
 interface UploadState {
@@ -36,13 +37,15 @@ export function DatasetsView({ canEdit }: { canEdit: boolean }) {
   const [projectId, setProjectId] = useState<number | null>(null);
   const [selected, setSelected] = useState<number | null>(null);
   const [upload, setUpload] = useState<UploadState | null>(null);
-  const anyImporting = (list?: { status: string }[]) => (list?.some((d) => d.status === "importing") ? 1000 : false);
-  const datasets = useQuery({ ...trpc.datasets.list.queryOptions({}), refetchInterval: (q) => anyImporting(q.state.data) });
-  const failures = useQuery({ ...trpc.datasets.failures.queryOptions({}), refetchInterval: datasets.data?.some((d) => d.status === "importing") ? 1000 : false });
   const invalidate = () => {
     queryClient.invalidateQueries({ queryKey: trpc.datasets.list.queryKey() });
     queryClient.invalidateQueries({ queryKey: trpc.datasets.failures.queryKey() });
   };
+  // Import progress arrives as team events; without the socket the page polls while something imports.
+  const { connected } = useTeamEvents((event) => event.type === "dataset.progress" && invalidate(), invalidate);
+  const anyImporting = (list?: { status: string }[]) => (!connected && list?.some((d) => d.status === "importing") ? 1000 : false);
+  const datasets = useQuery({ ...trpc.datasets.list.queryOptions({}), refetchInterval: (q) => anyImporting(q.state.data) });
+  const failures = useQuery({ ...trpc.datasets.failures.queryOptions({}), refetchInterval: anyImporting(datasets.data) });
   const fromPath = useMutation(trpc.datasets.importFromPath.mutationOptions({ onSuccess: (row) => (invalidate(), setSelected(row.id)) }));
   const dismiss = useMutation(trpc.datasets.dismissFailure.mutationOptions({ onSuccess: invalidate }));
 

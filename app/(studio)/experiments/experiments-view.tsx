@@ -1,10 +1,11 @@
 "use client";
 
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
 import { useT } from "@/components/i18n";
 import { errorText, useTRPC } from "@/components/trpc";
+import { useTeamEvents } from "@/components/use-topic";
 import { formatMetric, headlineMetric } from "./format";
 
 const STATUSES = ["created", "queued", "running", "pausing", "paused", "stopping", "stopped", "completed", "failed"] as const;
@@ -12,13 +13,17 @@ const STATUSES = ["created", "queued", "running", "pausing", "paused", "stopping
 export function ExperimentsView({ canEdit }: { canEdit: boolean }) {
   const { t } = useT();
   const trpc = useTRPC();
+  const queryClient = useQueryClient();
   const [status, setStatus] = useState<(typeof STATUSES)[number] | "">("");
   const [search, setSearch] = useState("");
   const [sortByMetric, setSortByMetric] = useState("");
   const [selected, setSelected] = useState<number[]>([]);
+  const refetchList = () => void queryClient.invalidateQueries({ queryKey: trpc.experiments.list.queryKey() });
+  // Status changes arrive as team events; without the socket the page polls.
+  const { connected } = useTeamEvents((event) => event.type === "experiment.status" && refetchList(), refetchList);
   const list = useQuery({
     ...trpc.experiments.list.queryOptions({ status: status || undefined, search: search || undefined, sortByMetric: sortByMetric || undefined, limit: 200 }),
-    refetchInterval: 3000,
+    refetchInterval: connected ? false : 3000,
   });
   const toggle = (id: number) => setSelected((s) => (s.includes(id) ? s.filter((x) => x !== id) : [...s, id]));
 
