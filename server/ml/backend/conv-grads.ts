@@ -73,6 +73,93 @@ export function conv2dBackpropInputByConv(
   });
 }
 
+export function phasesApply(info: ConvInfo): boolean {
+  return info.strideHeight === info.strideWidth && info.strideHeight > 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
+}
+
+/** Taps of a stride-`s` phase filter along an axis of a size-`k` kernel. */
+export function phaseTaps(k: number, s: number): number {
+  return Math.ceil(k / s);
+}
+
+/**
+ * The sub-pixel (phase) form of a strided conv's input gradient: input position u = t + padTop splits
+ * into u = s·q + r, and phase r receives dy[q − m]·W[r + s·m] for every tap m with r + s·m < k. All s²
+ * phases are the output channels of ONE stride-1 conv of dy with a ⌈k/s⌉² filter (`phaseFilter`, see
+ * phaseFilterInto): (k/s)² of the forward FLOPs instead of the k² of correlating a zero-inserted dy
+ * (4× the forward for 3×3 stride 2; 16/9 here). Returns the phases [N, Q, P, s²·Ci]; interleavePhasesInto
+ * turns them into dx. Only for equal strides > 1 (phasesApply).
+ */
+export function phaseGradients(c: Composer, dy: TensorInfo, phaseFilter: TensorInfo, info: ConvInfo): TensorInfo {
+  const { strideHeight: s, filterHeight: kh, filterWidth: kw, inHeight, inWidth, outHeight, outWidth, padInfo } = info;
+  const [th, tw] = [phaseTaps(kh, s), phaseTaps(kw, s)];
+  // Enough phase rows q to reach the last input row (s·q + r − top = inHeight − 1).
+  const trailingRows = Math.max(0, Math.ceil((inHeight + padInfo.top) / s) - outHeight);
+  const trailingCols = Math.max(0, Math.ceil((inWidth + padInfo.left) / s) - outWidth);
+  return c.conv2d(
+    dy,
+    phaseFilter,
+    [1, 1],
+    [1, 1],
+    [
+      [th - 1, trailingRows],
+      [tw - 1, trailingCols],
+    ],
+  );
+}
+
+/**
+ * dx[n, t, x, ci] = phases[n, ⌊u/s⌋, ⌊v/s⌋, ((u mod s)·s + v mod s)·Ci + ci] with u = t + top, v = x + left:
+ * DepthToSpace and the crop to the input in one pass (WASM's DepthToSpace alone took ~80 ms for
+ * [4,80,80,64], 4× the phase conv).
+ */
+export function interleavePhasesInto(dx: Float32Array, phases: Float32Array, phasesShape: number[], info: ConvInfo): void {
+  const { batchSize, inHeight, inWidth, inChannels: inC, strideHeight: s, padInfo } = info;
+  const [, rows, cols, phaseChannels] = phasesShape;
+  let o = 0;
+  for (let n = 0; n < batchSize; n++) {
+    for (let t = 0; t < inHeight; t++) {
+      const u = t + padInfo.top;
+      const rowStart = (n * rows + Math.floor(u / s)) * cols * phaseChannels + (u % s) * s * inC;
+      for (let x = 0; x < inWidth; x++) {
+        const v = x + padInfo.left;
+        const source = rowStart + Math.floor(v / s) * phaseChannels + (v % s) * inC;
+        for (let ci = source; ci < source + inC; ci++) dx[o++] = phases[ci];
+      }
+    }
+  }
+}
+
+/**
+ * The phase filter of conv2dBackpropInputByPhases from a filter [kh, kw, Ci, Co] and stride s:
+ * out[bh, bw, co, (rh·s + rw)·Ci + ci] = filter[rh + s·(th−1−bh), rw + s·(tw−1−bw), ci, co], zero
+ * where that tap lies outside the kernel. Shape [th, tw, Co, s²·Ci] with th = ⌈kh/s⌉, tw = ⌈kw/s⌉.
+ */
+export function phaseFilterInto(out: Float32Array, filter: Float32Array, shape: number[], s: number): void {
+  const [kh, kw, inC, outC] = shape;
+  const [th, tw] = [phaseTaps(kh, s), phaseTaps(kw, s)];
+  const phaseChannels = s * s * inC;
+  out.fill(0);
+  for (let bh = 0; bh < th; bh++) {
+    for (let bw = 0; bw < tw; bw++) {
+      for (let rh = 0; rh < s; rh++) {
+        const a = rh + s * (th - 1 - bh);
+        if (a >= kh) continue;
+        for (let rw = 0; rw < s; rw++) {
+          const b = rw + s * (tw - 1 - bw);
+          if (b >= kw) continue;
+          const tap = (a * kw + b) * inC * outC;
+          const phase = (rh * s + rw) * inC;
+          for (let co = 0; co < outC; co++) {
+            const row = ((bh * tw + bw) * outC + co) * phaseChannels + phase;
+            for (let ci = 0; ci < inC; ci++) out[row + ci] = filter[tap + ci * outC + co];
+          }
+        }
+      }
+    }
+  }
+}
+
 /** The filter [kh, kw, Ci, Co] rotated by 180° with in/out channels swapped: out[a, b, co, ci] = filter[kh-1-a, kw-1-b, ci, co]. */
 export function flipFilterInto(out: Float32Array, filter: Float32Array, shape: number[]): void {
   const [kh, kw, inC, outC] = shape;

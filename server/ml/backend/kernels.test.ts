@@ -67,6 +67,14 @@ const convCases: ConvCase[] = [
   { label: "1x1 stride 2", x: [2, 6, 6, 5], filter: [1, 1, 5, 3], strides: [2, 2], pad: "valid" },
   { label: "5x5 same", x: [1, 8, 6, 2], filter: [5, 5, 2, 3], strides: [1, 1], pad: "same" },
   { label: "explicit padding", x: [2, 6, 7, 2], filter: [3, 3, 2, 2], strides: [2, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  // Equal strides > 1 take the phase (sub-pixel) path of Conv2DBackpropInput.
+  { label: "3x3 same stride 2 even size, batch 1", x: [1, 8, 10, 3], filter: [3, 3, 3, 6], strides: [2, 2], pad: "same" },
+  { label: "3x3 same stride 2 odd height even width", x: [3, 7, 8, 4], filter: [3, 3, 4, 2], strides: [2, 2], pad: "same" },
+  { label: "3x3 stride 2 explicit 1-pixel padding, even", x: [2, 8, 6, 3], filter: [3, 3, 3, 5], strides: [2, 2], pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+  { label: "3x3 stride 2 explicit 1-pixel padding, odd", x: [3, 9, 7, 2], filter: [3, 3, 2, 3], strides: [2, 2], pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+  { label: "3x3 stride 2 explicit padding wider than the filter", x: [1, 5, 6, 2], filter: [3, 3, 2, 2], strides: [2, 2], pad: [[0, 0], [4, 0], [0, 3], [0, 0]] },
+  { label: "5x5 same stride 2", x: [2, 11, 9, 3], filter: [5, 5, 3, 4], strides: [2, 2], pad: "same" },
+  { label: "2x4 valid stride 3", x: [2, 10, 13, 2], filter: [2, 4, 2, 3], strides: [3, 3], pad: "valid" },
 ];
 
 function convOutShape(c: ConvCase, depthwise = false): number[] {
@@ -252,5 +260,42 @@ describe("Sum on wasm", () => {
     expect(ours.shape).toEqual(reference.shape);
     expectClose(ours.values, await runOriginalCpu("Sum", inputs, { axis, keepDims }), `sum ${shape} ${axis}`);
     reference.dispose();
+  });
+});
+
+describe("channel slicing on wasm", () => {
+  it.each([
+    { shape: [2, 5, 3, 7], begin: [0, 0, 0, 2], size: [2, 5, 3, 4] },
+    { shape: [2, 5, 3, 7], begin: [0, 0, 0, 0], size: [-1, -1, -1, 3] },
+    { shape: [6, 5], begin: [0, 4], size: [6, 1] },
+    { shape: [2, 5, 3, 7], begin: [1, 0, 0, 2], size: [1, 5, 3, 4] },
+    { shape: [4, 6, 5], begin: [0, 1, 0], size: [4, 3, 5] },
+  ])("Slice matches the CPU original for shape $shape from $begin, size $size", async ({ shape, begin, size: extent }) => {
+    const inputs = { x: { shape, values: seededValues(size(shape), 19) } };
+    const ours = await runOurs("wasm", "Slice", inputs, { begin, size: extent });
+    await tf.setBackend("cpu");
+    const expected = tf.tidy(() => tf.slice(tf.tensor(inputs.x.values, shape), begin, extent));
+    expect(ours.shape).toEqual(expected.shape);
+    expectClose(ours.values, expected.dataSync() as Float32Array, `slice ${shape} ${begin} ${extent}`);
+    expected.dispose();
+  });
+
+  it.each([
+    { shape: [2, 4, 3, 9], sizes: [2, 3, 4], axis: -1 },
+    { shape: [2, 4, 3, 9], sizes: [4, -1], axis: 3 },
+    { shape: [2, 4, 3, 9], sizes: [1, 3], axis: 1 },
+  ])("SplitV matches the CPU backend for shape $shape into $sizes along axis $axis", async ({ shape, sizes, axis }) => {
+    const values = seededValues(size(shape), 20);
+    const split = async (backendName: "wasm" | "cpu") => {
+      await tf.setBackend(backendName);
+      const parts = tf.tidy(() => tf.split(tf.tensor(values, shape), sizes, axis));
+      const result = parts.map((part) => ({ shape: part.shape, values: part.dataSync() as Float32Array }));
+      tf.dispose(parts);
+      return result;
+    };
+    const ours = await split("wasm");
+    const expected = await split("cpu");
+    expect(ours.map((part) => part.shape)).toEqual(expected.map((part) => part.shape));
+    ours.forEach((part, i) => expectClose(part.values, expected[i].values, `split part ${i}`));
   });
 });

@@ -7,11 +7,17 @@ import {
   conv2dBackpropInputByConv,
   convInfoFor,
   flipFilterInto,
+  interleavePhasesInto,
+  phaseFilterInto,
+  phaseGradients,
+  phasesApply,
+  phaseTaps,
   type ConvGradAttrs,
 } from "./conv-grads";
 import { im2colTransposedInto } from "./im2col";
 import { avgPoolGradInto, maxPoolGradInto } from "./pool-grads";
 import { depthwiseBackpropFilter, depthwiseBackpropInputInto } from "./depthwise-grads";
+import { sliceLastAxisInto, slicesLastAxisOnly } from "./last-axis-slice";
 
 const WASM = "wasm";
 
@@ -118,15 +124,20 @@ function originalKernel(kernelName: string): tf.KernelConfig | undefined {
   return tf.getKernel(kernelName, WASM);
 }
 
-/** Sum over every axis but the last (bias gradients) as ones[1,M]·x[M,C]: XNNPACK's GEMM is ~5× faster than WASM's Sum. */
+/**
+ * Sum over every axis but the last (bias and BatchNorm gradients) in one JavaScript pass, accumulated
+ * in float64: ~2× faster than ones[1,M]·x[M,C] on XNNPACK, which repacks all of x as GEMM weights
+ * on every call, and far faster than WASM's Sum, which transposes x first.
+ */
 function sumLeadingAxes(c: Composer, x: TensorInfo, keepDims: boolean): TensorInfo {
   const channels = x.shape[x.shape.length - 1];
-  const rows = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
-  return c.scoped((temp) => {
-    const ones = temp(writeOnHeap(c, [1, rows], [], (out) => out.fill(1)));
-    const matrix = temp(c.reshape(x, [rows, channels]));
-    const sum = temp(c.matMul(ones, matrix, false, false));
-    return c.reshape(sum, keepDims ? x.shape.map((size, axis) => (axis === x.shape.length - 1 ? size : 1)) : [channels]);
+  const shape = keepDims ? x.shape.map((size, axis) => (axis === x.shape.length - 1 ? size : 1)) : [channels];
+  return writeOnHeap(c, shape, [x], (out, values) => {
+    const sums = new Float64Array(channels);
+    for (let row = 0; row < values.length; row += channels) {
+      for (let channel = 0; channel < channels; channel++) sums[channel] += values[row + channel];
+    }
+    out.set(sums);
   });
 }
 
@@ -153,6 +164,8 @@ export function wasmKernels(): tf.KernelConfig[] {
   const originalBackpropInput = originalKernel("Conv2DBackpropInput");
   const originalSum = originalKernel("Sum");
   const originalTile = originalKernel("Tile");
+  const originalSlice = originalKernel("Slice");
+  const originalSplitV = originalKernel("SplitV");
   const identity = originalKernel("Identity");
   const originalIdentity = (c: Composer, x: TensorInfo) => {
     if (!identity) throw new Error("Identity: WASM backend kernel missing");
@@ -167,10 +180,19 @@ export function wasmKernels(): tf.KernelConfig[] {
     kernel("Conv2DBackpropInput", (c, { dy, filter }, attrs) => {
       const a = attrs as unknown as ConvGradAttrs & { inputShape: number[] };
       assertChannelsLast("Conv2DBackpropInput", a.dataFormat);
-      // One JavaScript pass: WASM's Reverse and Transpose took ~90 ms for a 3×3×512×512 filter.
+      const info = convInfoFor(a.inputShape, filter.shape, a);
+      // Filters are rearranged in one JavaScript pass: WASM's Reverse and Transpose took ~90 ms for a 3×3×512×512 filter.
       const [kh, kw, inC, outC] = filter.shape;
+      if (phasesApply(info)) {
+        const s = info.strideHeight;
+        return c.scoped((temp) => {
+          const phaseFilter = temp(writeOnHeap(c, [phaseTaps(kh, s), phaseTaps(kw, s), outC, s * s * inC], [filter], (out, values) => phaseFilterInto(out, values, filter.shape, s)));
+          const phases = temp(phaseGradients(c, dy, phaseFilter, info));
+          return writeOnHeap(c, a.inputShape, [phases], (dx, values) => interleavePhasesInto(dx, values, phases.shape, info));
+        });
+      }
       const flipped = writeOnHeap(c, [kh, kw, outC, inC], [filter], (out, values) => flipFilterInto(out, values, filter.shape));
-      const result = c.scoped((temp) => conv2dBackpropInputByConv(c, dy, temp(flipped), convInfoFor(a.inputShape, filter.shape, a)));
+      const result = c.scoped((temp) => conv2dBackpropInputByConv(c, dy, temp(flipped), info));
       if (result) return result;
       if (!originalBackpropInput) throw new Error("Conv2DBackpropInput: padding larger than the filter and no WASM fallback kernel");
       return originalBackpropInput.kernelFunc({ inputs: { dy, filter }, backend: c.backend, attrs: attrs as tf.NamedAttrMap }) as TensorInfo;
@@ -211,6 +233,38 @@ export function wasmKernels(): tf.KernelConfig[] {
       if (!originalTile) throw new Error("Tile: WASM backend kernel missing");
       return originalTile.kernelFunc({ inputs: { x }, backend: c.backend, attrs: attrs as tf.NamedAttrMap }) as TensorInfo;
     }),
+    kernel("Slice", (c, { x }, attrs) => {
+      const { begin, size } = attrs as { begin: number | number[]; size: number | number[] };
+      const [begins, sizes] = tf.slice_util.parseSliceParams(x as tf.TensorInfo as tf.Tensor, begin, size);
+      if (x.dtype === "float32" && slicesLastAxisOnly(x.shape, begins, sizes)) {
+        const channels = x.shape[x.shape.length - 1];
+        return writeOnHeap(c, sizes, [x], (out, values) => sliceLastAxisInto(out, values, channels, begins[begins.length - 1], sizes[sizes.length - 1]));
+      }
+      if (!originalSlice) throw new Error("Slice: WASM backend kernel missing");
+      return originalSlice.kernelFunc({ inputs: { x }, backend: c.backend, attrs: attrs as tf.NamedAttrMap }) as TensorInfo;
+    }),
+    // The gradient of every channel Concat (C2f, SPPF, the neck).
+    {
+      kernelName: "SplitV",
+      backendName: WASM,
+      kernelFunc: ({ inputs, backend, attrs }: KernelArgs) => {
+        const x = inputs.x as TensorInfo;
+        const { numOrSizeSplits, axis } = attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
+        const last = x.shape.length - 1;
+        if (x.dtype !== "float32" || tf.util.parseAxisParam(axis, x.shape)[0] !== last || last < 1) {
+          if (!originalSplitV) throw new Error("SplitV: WASM backend kernel missing");
+          return originalSplitV.kernelFunc({ inputs, backend, attrs: attrs as tf.NamedAttrMap }) as TensorInfo[];
+        }
+        const c = new Composer(backend, WASM);
+        const channels = x.shape[last];
+        let begin = 0;
+        return tf.backend_util.prepareSplitSize(x as tf.TensorInfo as tf.Tensor, numOrSizeSplits, last).map((size) => {
+          const first = begin;
+          begin += size;
+          return writeOnHeap(c, [...x.shape.slice(0, -1), size], [x], (out, values) => sliceLastAxisInto(out, values, channels, first, size));
+        });
+      },
+    } as tf.KernelConfig,
     kernel("Sum", (c, { x }, attrs) => {
       const { axis, keepDims } = attrs as { axis: number | number[]; keepDims: boolean };
       const size = x.shape.reduce((a, b) => a * b, 1);

@@ -6,7 +6,9 @@ import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { onnxFloat, type OnnxGraph } from "../export/onnx-graph";
 import { LayerError, registerLayerType, type BuildContext, type OnnxNodeContext, type Shape } from "../graph/registry";
+import { batchNormalization } from "../graph/layers/batch-norm";
 import { applyLayer, emitActivation, hwioToOihw, withAliases } from "../graph/layers/common";
+import { conv2d } from "../graph/layers/plain-conv";
 import { DEFAULT_STRIDES, REG_MAX } from "./dfl";
 
 const positiveInt = z.coerce.number().int().positive();
@@ -76,7 +78,7 @@ function checkLevels(inputs: Shape[], data: DetectHeadData): void {
 }
 
 function buildConv(x: tf.SymbolicTensor, conv: HeadConv, ctx: BuildContext): tf.SymbolicTensor {
-  const layer = tf.layers.conv2d({
+  const layer = conv2d({
     filters: conv.filters,
     kernelSize: conv.kernel,
     padding: "same",
@@ -87,7 +89,7 @@ function buildConv(x: tf.SymbolicTensor, conv: HeadConv, ctx: BuildContext): tf.
   });
   let y = applyLayer(layer, x);
   if (!conv.normalized) return y;
-  y = applyLayer(tf.layers.batchNormalization({ axis: -1, epsilon: BN_EPS, momentum: BN_MOMENTUM, name: `${conv.name}_bn` }), y);
+  y = applyLayer(batchNormalization({ axis: -1, epsilon: BN_EPS, momentum: BN_MOMENTUM, name: `${conv.name}_bn` }), y);
   return applyLayer(tf.layers.activation({ activation: "swish", name: `${conv.name}_act` }), y);
 }
 

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { onnxFloat } from "../../export/onnx-graph";
 import { LayerError, registerLayerType, type LayerTypeDef } from "../registry";
+import { batchNormalization } from "./batch-norm";
 import {
   activationSchema,
   applyLayer,
@@ -74,7 +75,7 @@ registerLayerType<z.output<typeof batchNormSchema>>({
   },
   flops: (_inputs, _data, output) => 2 * product(output),
   build([input], data, ctx) {
-    return applyLayer(tf.layers.batchNormalization({ axis: -1, epsilon: data.eps, momentum: data.momentum, name: ctx.name }), input);
+    return applyLayer(batchNormalization({ axis: -1, epsilon: data.eps, momentum: data.momentum, name: ctx.name }), input);
   },
   toOnnx(ctx) {
     const [gamma, beta, mean, variance] = ctx.layerWeights();

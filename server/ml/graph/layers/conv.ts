@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { LayerError, registerLayerType, type BuildContext, type LayerWeight, type OnnxNodeContext, type Shape } from "../registry";
 import { ChannelSlice } from "./channel-slice";
+import { conv2d } from "./plain-conv";
 import {
   activationSchema,
   applyLayer,
@@ -122,12 +123,12 @@ function buildConv2d(inputs: tf.SymbolicTensor[], data: Conv2dData, ctx: BuildCo
     kernelInitializer: ctx.initializer("he", name),
     name,
   });
-  if (kind === "plain") return applyLayer(tf.layers.conv2d(convConfig(data.filters, ctx.name)), x);
+  if (kind === "plain") return applyLayer(conv2d(convConfig(data.filters, ctx.name)), x);
   const groupIn = inChannels / data.groups;
   const groupOut = data.filters / data.groups;
   const parts = Array.from({ length: data.groups }, (_, g) => {
     const slice = applyLayer(new ChannelSlice({ start: g * groupIn, end: (g + 1) * groupIn, name: `${ctx.name}_in${g}` }), x);
-    return applyLayer(tf.layers.conv2d(convConfig(groupOut, `${ctx.name}_g${g}`)), slice);
+    return applyLayer(conv2d(convConfig(groupOut, `${ctx.name}_g${g}`)), slice);
   });
   return applyLayer(tf.layers.concatenate({ axis: -1, name: ctx.name }), parts);
 }
