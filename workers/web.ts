@@ -4,11 +4,15 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";
 import { env } from "@/server/env";
+import { createFastRouter } from "@/server/http/fast-routes";
+import { statusRoutes } from "@/server/http/status-routes";
 import { onShutdown } from "@/server/lifecycle";
 
 /**
  * The studio's one public origin: Next.js for pages and APIs, with WebSocket upgrades for
- * `/socket.io/` and `/ws/` passed through, byte for byte, to the realtime sidecar.
+ * `/socket.io/` and `/ws/` passed through, byte for byte, to the realtime sidecar. The old
+ * dialects' hot status reads are answered before Next (server/http/status-routes.ts) by the same
+ * handlers; the development server leaves them to Next so edits reload.
  */
 const dev = process.argv.includes("--dev");
 const e = env();
@@ -17,6 +21,7 @@ const app = next({ dev, dir: root, hostname: "localhost", port: e.nextPort });
 const handle = app.getRequestHandler();
 await app.prepare();
 const nextUpgrade = dev ? app.getUpgradeHandler() : null;
+const answerFast = dev ? () => false : createFastRouter(statusRoutes(), e.origin);
 
 function stampClient(req: http.IncomingMessage) {
   // Only we may say who the client is: drop whatever the client sent in our private headers.
@@ -26,6 +31,7 @@ function stampClient(req: http.IncomingMessage) {
 
 const server = http.createServer((req, res) => {
   stampClient(req);
+  if (answerFast(req, res)) return;
   handle(req, res).catch((err) => {
     console.error("[web] request failed", err);
     if (!res.headersSent) res.writeHead(500).end();

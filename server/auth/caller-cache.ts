@@ -11,7 +11,10 @@ import { SYSTEM_TOPIC } from "@/server/events/types";
  */
 export const CALLER_CACHE_TTL_MS = 2_000;
 const MAX_ENTRIES = 5_000;
-const caches = new WeakMap<object, Map<string, { caller: Caller; expiresAt: number }>>();
+// On globalThis: the web process loads this module twice (Next's bundle and the fast status routes
+// in workers/web.ts), and a revocation through one must clear the cache the other reads.
+const globalForCache = globalThis as unknown as { studioCallerCaches?: WeakMap<object, Map<string, { caller: Caller; expiresAt: number }>> };
+const caches = (globalForCache.studioCallerCaches ??= new WeakMap());
 
 export async function cachedCaller(db: DbOrTx, credential: string, resolve: () => Promise<Caller | null>): Promise<Caller | null> {
   let cache = caches.get(db);

@@ -7,6 +7,8 @@ declare module "autocannon" {
     headers?: Record<string, string>;
     method?: string;
     body?: string;
+    /** Each connection loops over these; `setupRequest` may rewrite a request before it is sent. */
+    requests?: { setupRequest?: <R extends { path: string }>(request: R) => R }[];
   }
   interface Result {
     requests: { average: number };

@@ -3,15 +3,20 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
+import superjson from "superjson";
+import { makeShapesImageFolder } from "@/server/ml/data/testing/shapes";
 
 /**
- * `npm run bench:platform`: seconds from `npm start` to healthy (on an existing build), then
- * /api/health and an authenticated tRPC query under load (autocannon, loopback, 50 connections, 10 s).
+ * `npm run bench:platform`: seconds from `npm start` to healthy (on an existing build), then under
+ * load (autocannon, loopback, 50 connections, 10 s): /api/health, an authenticated tRPC query, and
+ * the old dialects' status reads with an API key (seed 004 /task_status/<id>, seed 001
+ * /api/v2/training/<id>, seed 002 /api/v1/experiments/<id>) of an experiment the bench creates.
  * Prints one JSON line per figure.
  */
 const port = Number(process.env.BENCH_PORT ?? 3931);
 const base = `http://localhost:${port}`;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "studio-bench-"));
+const importRoot = path.join(dataDir, "imports");
 const password = "bench-admin-password";
 
 if (!fs.existsSync(path.join(import.meta.dirname, "..", "..", ".next", "BUILD_ID"))) {
@@ -19,9 +24,11 @@ if (!fs.existsSync(path.join(import.meta.dirname, "..", "..", ".next", "BUILD_ID
   process.exit(1);
 }
 
+await makeShapesImageFolder(path.join(importRoot, "shapes"), { classes: 2, perClass: 4, size: 32, seed: 1 });
+
 const started = performance.now();
 const studio = spawn(process.execPath, ["--import", "tsx", "workers/supervisor.ts"], {
-  env: { ...process.env, PORT: String(port), STUDIO_DATA_DIR: dataDir, STUDIO_EMBEDDED_PG_PORT: String(port + 100), STUDIO_ADMIN_EMAIL: "bench@studio.local", STUDIO_ADMIN_PASSWORD: password },
+  env: { ...process.env, PORT: String(port), STUDIO_DATA_DIR: dataDir, STUDIO_IMPORT_ROOTS: importRoot, STUDIO_EMBEDDED_PG_PORT: String(port + 100), STUDIO_ADMIN_EMAIL: "bench@studio.local", STUDIO_ADMIN_PASSWORD: password },
   stdio: "ignore",
 });
 
@@ -31,6 +38,19 @@ async function healthy(): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+async function trpc<T>(token: string, procedure: string, input: unknown, mutation = false): Promise<T> {
+  const serialized = JSON.stringify(superjson.serialize(input));
+  const url = mutation ? `${base}/api/trpc/${procedure}` : `${base}/api/trpc/${procedure}?input=${encodeURIComponent(serialized)}`;
+  const res = await fetch(url, {
+    method: mutation ? "POST" : "GET",
+    headers: { authorization: `Bearer ${token}`, ...(mutation && { "content-type": "application/json" }) },
+    body: mutation ? serialized : undefined,
+  });
+  const body = (await res.json()) as { result?: { data: unknown }; error?: { json: { message: string } } };
+  if (!body.result) throw new Error(`${procedure}: ${body.error?.json.message ?? res.status}`);
+  return superjson.deserialize(body.result.data as never) as T;
 }
 
 try {
@@ -48,16 +68,31 @@ try {
   });
   const { token } = (await login.json()) as { token: string };
 
+  // What an old client polls: an experiment of the key's team (created, not started, so the studio stays idle).
+  const { key } = await trpc<{ key: string }>(token, "account.createApiKey", { name: "bench" }, true);
+  const projectId = (await trpc<{ id: number; name: string }[]>(token, "projects.list", undefined)).find((p) => p.name === "default")!.id;
+  const dataset = await trpc<{ id: number }>(token, "datasets.importFromPath", { projectId, name: "shapes", path: path.join(importRoot, "shapes") }, true);
+  const task = await trpc<{ id: number }>(token, "experiments.create", { projectId, name: "polled", datasetId: dataset.id, model: "reference-cnn", hyperparameters: { epochs: 1 } }, true);
+  const withKey = { authorization: `Bearer ${key}` };
+
   const targets = [
     { name: "GET /api/health", url: `${base}/api/health`, headers: {} as Record<string, string> },
     { name: "tRPC projects.list (Bearer JWT)", url: `${base}/api/trpc/projects.list`, headers: { authorization: `Bearer ${token}` } },
+    { name: "GET /task_status/<id> (API key)", url: `${base}/task_status/${task.id}`, headers: withKey },
+    { name: "GET /api/v2/training/<id> (API key)", url: `${base}/api/v2/training/${task.id}`, headers: withKey },
+    { name: "GET /api/v1/experiments/<id> (API key)", url: `${base}/api/v1/experiments/${task.id}`, headers: withKey },
+    // Identical requests in flight share one answer; a query string no handler reads makes every request its own read.
+    { name: "GET /task_status/<id>?poll=<n> (API key, no in-flight sharing)", url: `${base}/task_status/${task.id}`, headers: withKey, uniquePaths: true },
   ];
   for (const target of targets) {
-    await autocannon({ url: target.url, headers: target.headers, connections: 10, duration: 2 });
-    const result = await autocannon({ url: target.url, headers: target.headers, connections: 50, duration: 10 });
+    let poll = 0;
+    const requests = "uniquePaths" in target ? [{ setupRequest: <R extends { path: string }>(request: R): R => ({ ...request, path: `${new URL(target.url).pathname}?poll=${poll++}` }) }] : undefined;
+    await autocannon({ url: target.url, headers: target.headers, connections: 10, duration: 2, requests });
+    const result = await autocannon({ url: target.url, headers: target.headers, connections: 50, duration: 10, requests });
     console.log(
       JSON.stringify({
         figure: target.name,
+        connections: 50,
         requests_per_s: Math.round(result.requests.average),
         p50_ms: result.latency.p50,
         p99_ms: result.latency.p99,

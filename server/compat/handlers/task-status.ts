@@ -1,6 +1,8 @@
+import { and, eq } from "drizzle-orm";
+import { experimentLogs } from "@/db/schema";
 import { withCaller } from "@/server/compat/http";
 import { env } from "@/server/env";
-import { getExperiment, getExperimentLogs } from "@/server/experiments/queries";
+import { getExperiment } from "@/server/experiments/queries";
 import { parseTaskStatusId, taskStatusError, taskStatusReply } from "../task-status";
 import type { CompatDeps } from "./deps";
 
@@ -11,7 +13,14 @@ export function getTaskStatus(req: Request, params: { taskId: string }, deps: Co
     taskStatusError,
     async (ctx) => {
       const experiment = await getExperiment(ctx, parseTaskStatusId(params.taskId));
-      const [latest] = experiment.logSeq > 0 ? await getExperimentLogs(ctx, { id: experiment.id, since: experiment.logSeq - 1, limit: 1 }) : [];
+      // Clients poll this hard: the latest line's stage by its unique (experiment, seq) key; the experiment is the caller's, checked above.
+      const [latest] =
+        experiment.logSeq > 0
+          ? await ctx.db
+              .select({ stage: experimentLogs.stage })
+              .from(experimentLogs)
+              .where(and(eq(experimentLogs.experimentId, experiment.id), eq(experimentLogs.seq, experiment.logSeq)))
+          : [];
       const reply = taskStatusReply(experiment, latest?.stage ?? null, env().dataDir);
       return Response.json(reply.body, { status: reply.httpStatus });
     },
