@@ -1,11 +1,11 @@
 import { cp, stat } from "node:fs/promises";
 import path from "node:path";
 
-/** What a completed run hands over (seed 001's `save_path`): its weights, its arguments and its results table. */
-const RESULT_ENTRIES = ["weights", "args.json", "results.csv"];
+/** What a completed run hands over (seed 001's `save_path`): its weights, its arguments, its results table and plots. */
+const RESULT_ENTRIES = ["weights", "args.json", "results.csv", "plots"];
 
 /**
- * Copies the run folder's weights/ (best and last checkpoints), args.json and results.csv into
+ * Copies the run folder's weights/ (best and last checkpoints), args.json, results.csv and plots/ into
  * `saveDir`, keeping their names and layout; returns the entries copied. Existing files of the
  * same names are replaced, as the old trainer overwrote its checkpoints.
  */

@@ -197,8 +197,8 @@ export function createDetectAdapter(opts: DetectAdapterOptions = {}): TaskAdapte
     },
 
     async validate(model, loader) {
-      const { metrics, details } = await evaluateDetector(model, loader, classNames, opts);
-      return { metrics, details };
+      const { metrics, details, report } = await evaluateDetector(model, loader, classNames, opts);
+      return { metrics, details, plots: { detectionCurves: report.curves } };
     },
 
     fitness: detectionFitness,

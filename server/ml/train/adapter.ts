@@ -2,6 +2,7 @@ import type * as tf from "@tensorflow/tfjs";
 import type { ReplicaTaskSpec, ShareInput } from "../backend/parallel";
 import type { ModelGraph } from "../graph/index";
 import type { TrainConfig } from "./config";
+import type { ValidationPlotData } from "./plots";
 
 /** What the loop needs from a data loader; DATA's ClassifyLoader fits, detection loaders too. */
 export interface TaskLoader<B> {
@@ -30,6 +31,8 @@ export interface ValidationResult {
   metrics: Record<string, number>;
   /** Anything richer: per-class precision/recall, confusion matrix … */
   details?: Record<string, unknown>;
+  /** Data only the run's plots/ need (detection curves); kept out of events, unlike `details`. */
+  plots?: ValidationPlotData;
 }
 
 export type LogStage = "train" | "validation" | "best";

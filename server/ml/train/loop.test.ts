@@ -1,10 +1,13 @@
 import { describe, it, expect, beforeAll } from "vitest";
-import { mkdir, mkdtemp, readFile, readdir } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import sharp from "sharp";
 import { initBackend } from "../backend/index";
 import { makeShapesImageFolder } from "../data/testing/shapes";
+import { writeShapesDataset } from "../detect/testing/shapes-dataset";
+import { yolov8Graph, YOLOV8_SCALES } from "../zoo/yolov8";
 import type { ModelGraph } from "../graph/index";
 import { readCheckpointHeader } from "./checkpoint";
 import { train, type TrainEvent, type TrainResult } from "./loop";
@@ -111,7 +114,14 @@ describe("training loop (classification)", () => {
     expect(lines.some((l) => /^New best model saved with Accuracy: \d+\.\d{2}%$/.test(l))).toBe(true);
 
     // The run folder.
-    expect((await readdir(result.runDir)).sort()).toEqual(["args.json", "results.csv", "weights"]);
+    expect((await readdir(result.runDir)).sort()).toEqual(["args.json", "plots", "results.csv", "weights"]);
+    expect((await readdir(path.join(result.runDir, "plots"))).sort()).toEqual(["confusion_matrix.png", "confusion_matrix_normalized.png", "results.png"]);
+    for (const name of ["results.png", "confusion_matrix.png"]) {
+      expect(await sharp(path.join(result.runDir, "plots", name)).metadata(), name).toMatchObject({ format: "png", width: expect.any(Number) });
+    }
+    // Redrawn at most every 2 s, but always after the last epoch.
+    const mtime = async (file: string) => (await stat(path.join(result.runDir, file))).mtimeMs;
+    expect(await mtime("plots/results.png")).toBeGreaterThanOrEqual(await mtime("results.csv"));
     const csv = (await readFile(path.join(result.runDir, "results.csv"), "utf8")).trim().split("\n");
     expect(csv[0]).toBe("epoch,train/loss,train/acc,val/loss,metrics/accuracy_top1,metrics/accuracy_top3,metrics/accuracy_top5,metrics/macro_f1,metrics/micro_f1,lr/pg0,time");
     expect(csv).toHaveLength(31);
@@ -233,6 +243,16 @@ describe("training loop (classification)", () => {
     expect(lines).toContain("Re-initialised (name or shape differs): head/kernel, head/bias");
   });
 
+  it("logs a plot it cannot write and trains on", async () => {
+    // A file where the plots folder belongs makes every plot fail.
+    await mkdir(path.join(runsDir, "test", "no-plots"), { recursive: true });
+    await writeFile(path.join(runsDir, "test", "no-plots", "plots"), "not a folder");
+    const { result, events } = await run(base({ name: "no-plots", exist_ok: true, epochs: 1 }));
+    expect(result.status).toBe("completed");
+    const warnings = events.filter((e) => e.type === "log" && e.level === "warn").map((e) => (e.type === "log" ? e.message : ""));
+    expect(warnings.some((m) => m.startsWith(`Could not write plots to ${path.join(result.runDir, "plots")}`))).toBe(true);
+  });
+
   it("names what is wrong in bad inputs", async () => {
     const root = path.dirname(data);
     await expect(run(base({ name: "bad", data: path.join(root, "missing") }))).rejects.toThrow(/dataset folder not found: .*missing/);
@@ -261,5 +281,32 @@ describe("training loop (classification)", () => {
     );
     const header = await readCheckpointHeader(stopped.result.lastCheckpoint);
     expect(header.progress).toMatchObject({ epoch: 1, step: 0 });
+  });
+});
+
+describe("training loop (detection plots)", () => {
+  it("writes the confusion matrices and PR/F1/P/R curves of the best validation", async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), "loop-detect-"));
+    await writeShapesDataset(path.join(root, "data"), { train: 4, val: 4, seed: 2, classes: 2 });
+    const result = await train({
+      task: "detect",
+      data: path.join(root, "data"),
+      model: yolov8Graph({ numClasses: 2, scale: YOLOV8_SCALES.n, width: 0.25 }),
+      imgsz: 64,
+      epochs: 1,
+      batch: 4,
+      mosaic: 0,
+      runsDir: path.join(root, "runs"),
+    });
+    expect(result.status).toBe("completed");
+    expect((await readdir(path.join(result.runDir, "plots"))).sort()).toEqual([
+      "F1_curve.png",
+      "PR_curve.png",
+      "P_curve.png",
+      "R_curve.png",
+      "confusion_matrix.png",
+      "confusion_matrix_normalized.png",
+      "results.png",
+    ]);
   });
 });

@@ -1,7 +1,8 @@
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, withDataParallelThreads, type BackendInfo } from "../backend/index";
-import { assertSameClasses, createTaskAdapter, type PreparedTask, type TaskAdapter } from "./adapter";
+import { assertSameClasses, createTaskAdapter, type PreparedTask, type TaskAdapter, type ValidationResult } from "./adapter";
 import {
   assignWeights,
   disposeContents,
@@ -15,6 +16,7 @@ import {
 } from "./checkpoint";
 import { effectiveWarmupEpochs, parseTrainConfig, resolveOptimizer, type ResolvedOptimizer, type TrainConfig, type TrainConfigInput } from "./config";
 import { TrainOptimizer, type TrainableVariable } from "./optimizers";
+import { parseResultsCsv, resultsPlot, validationPlots, writePlots, type Plot } from "./plots";
 import { createRunFolder, epochCheckpoint, openRunFolder, ResultsCsv, writeArgs, type RunFolder } from "./run-folder";
 import { learningRateAt, type ScheduleOptions } from "./schedule";
 import { createTrainStepper, planRounds, resolveMicroBatch, resolveWorkers, type TrainStepper } from "./stepper";
@@ -76,6 +78,8 @@ export class TrainError extends Error {
     this.name = "TrainError";
   }
 }
+
+const RESULTS_PLOT_INTERVAL_MS = 2000;
 
 /** Settings a resumed run may change; everything else comes from the checkpoint. */
 const RESUMABLE_KEYS = ["epochs", "lr0", "patience", "device", "workers", "log_every", "save_period", "val", "data", "runsDir"] as const;
@@ -166,6 +170,7 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
   const trainable: TrainableVariable[] = model.trainableWeights.map((w) => ({ key: w.originalName, variable: w.read() as tf.Variable, decay: w.shape.length > 1 }));
   const optimizer = new TrainOptimizer({ name: optimizerChoice.name, momentum: optimizerChoice.momentum, nesterov: config.nesterov, weightDecay: config.weight_decay });
   let stepper: TrainStepper<{ size: number }> | undefined;
+  let plotting = Promise.resolve();
   try {
     if (resumeFrom?.optimizer) optimizer.setState(resumeFrom.optimizer, trainable);
     const workers = resolveWorkers(config.workers, ctx.backend, adapter);
@@ -237,6 +242,29 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
       lastCheckpoint: folder.lastCheckpoint,
       bestCheckpoint: folder.bestCheckpoint,
     });
+    // Plots are a view of the run: drawn one after another beside training (the SVG takes ~2 ms here,
+    // sharp's 30-80 ms PNG rendering runs off the JS thread), awaited before the run ends; a failure is
+    // logged, never fails the run.
+    const plotsDir = path.join(folder.dir, "plots");
+    const drawPlots = (make: () => Plot[] | Promise<Plot[]>, stage: LogStage, epoch: number) => {
+      plotting = plotting.then(async () => {
+        try {
+          await writePlots(plotsDir, await make());
+        } catch (error) {
+          // Never rejects: a failing event hook fails the loop's own next event instead.
+          await log(`Could not write plots to ${plotsDir}: ${(error as Error).message}`, stage, "warn", epoch).catch(() => undefined);
+        }
+      });
+    };
+    // results.png is redrawn at most every RESULTS_PLOT_INTERVAL_MS (short epochs would otherwise spend a
+    // tenth of their time on it), and always for the last epoch trained.
+    let resultsPlotted = { epoch: 0, at: -Infinity };
+    const drawResultsPlot = (epoch: number, force = false) => {
+      if (epoch <= resultsPlotted.epoch || (!force && performance.now() - resultsPlotted.at < RESULTS_PLOT_INTERVAL_MS)) return;
+      resultsPlotted = { epoch, at: performance.now() };
+      // From the file, so a resumed run's plot also shows the epochs before the resume.
+      drawPlots(async () => [resultsPlot(parseResultsCsv(await readFile(folder.resultsFile, "utf8")))], "epoch_end", epoch);
+    };
     const steps = trainLoader.length;
     const validating = config.val && valLoader !== undefined && valLoader.count > 0;
 
@@ -255,6 +283,7 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
         const type = request === "pause" ? "paused" : "stopped";
         await emit({ type, epoch, step, runDir: folder.dir });
         await log(`Training ${type} at epoch ${epoch} step ${step}/${steps}; resume continues from ${folder.lastCheckpoint}`, "stopped", "info", epoch);
+        drawResultsPlot(epoch - 1, true);
         return resultOf(type, false, epoch - 1);
       };
       const toSkip = resumingMidEpoch ? progress.step : 0;
@@ -293,6 +322,7 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
 
       const validationStarted = performance.now();
       let isBest = true;
+      let bestValidation: ValidationResult | undefined;
       if (validating) {
         const validation = await adapter.validate(model, valLoader!);
         Object.assign(metrics, validation.metrics);
@@ -300,11 +330,15 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
         for (const line of adapter.logLines("validation", validation.metrics)) await log(line, "validation", "info", epoch);
         const fitness = adapter.fitness(validation.metrics);
         isBest = progress.bestFitness === null || fitness > progress.bestFitness;
-        if (isBest) progress = { ...progress, bestFitness: fitness, bestEpoch: epoch };
+        if (isBest) {
+          progress = { ...progress, bestFitness: fitness, bestEpoch: epoch };
+          bestValidation = validation;
+        }
       } else {
         progress = { ...progress, bestEpoch: epoch };
       }
       const validationSeconds = (performance.now() - validationStarted) / 1000;
+      if (bestValidation) drawPlots(() => validationPlots(config.task, classNames, bestValidation), "validation", epoch);
       const seconds = trainSeconds + validationSeconds;
       metrics.learning_rate = lr;
       if (progress.bestFitness !== null) metrics[adapter.bestMetricName] = progress.bestFitness;
@@ -326,6 +360,7 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
         "lr/pg0": lr,
         time: seconds,
       });
+      drawResultsPlot(epoch);
       progress = next;
       await emit({ type: "epoch_end", epoch, epochs: config.epochs, metrics, isBest, seconds });
 
@@ -341,6 +376,8 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
       }
     }
 
+    drawResultsPlot(progress.epoch - 1, true);
+    await plotting;
     const epochsCompleted = progress.epoch - 1;
     await emit({
       type: "completed",
@@ -354,6 +391,8 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
     await log(`Training completed: ${epochsCompleted} epochs, best epoch ${progress.bestEpoch}; results saved to ${folder.dir}`, "completed");
     return resultOf("completed", stoppedEarly, epochsCompleted);
   } finally {
+    // Stop, pause and errors leave here too: no plot is still being written once train() returns.
+    await plotting;
     await stepper?.close();
     optimizer.dispose();
   }

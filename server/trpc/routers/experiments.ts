@@ -15,6 +15,7 @@ import {
   startExperiment,
   stopExperiment,
 } from "@/server/experiments/service";
+import { listPlots } from "@/server/experiments/plots";
 import {
   cloneExperimentInput,
   compareInput,
@@ -32,6 +33,8 @@ export const experimentsRouter = router({
   byId: authed.input(experimentByIdInput).query(({ ctx, input }) => getExperiment(ctx.svc, input.id)),
   metrics: authed.input(experimentByIdInput).query(({ ctx, input }) => getExperimentMetrics(ctx.svc, input.id)),
   logs: authed.input(logsInput).query(({ ctx, input }) => getExperimentLogs(ctx.svc, input)),
+  /** The PNGs in the run's plots/ folder, with their mtimes (served by /api/experiments/<id>/plots/<name>). */
+  plots: authed.input(experimentByIdInput).query(({ ctx, input }) => listPlots(ctx.svc, input.id)),
   compare: authed.input(compareInput).query(({ ctx, input }) => compareExperiments(ctx.svc, input.ids)),
   /** What the new-experiment form offers: the engine's defaults and the zoo. */
   formOptions: authed.query(() => ({

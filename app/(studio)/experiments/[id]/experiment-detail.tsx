@@ -21,14 +21,21 @@ export function ExperimentDetail({ id, canEdit }: { id: number; canEdit: boolean
   const [live, setLive] = useState<{ points: Point[]; logs: LogLine[] }>({ points: [], logs: [] });
 
   const experimentKey = trpc.experiments.byId.queryKey({ id });
+  const plotsKey = trpc.experiments.plots.queryKey({ id });
   const refetchAll = () => {
     void queryClient.invalidateQueries({ queryKey: experimentKey });
     void queryClient.invalidateQueries({ queryKey: trpc.experiments.metrics.queryKey({ id }) });
     void queryClient.invalidateQueries({ queryKey: trpc.experiments.logs.queryKey() });
+    void queryClient.invalidateQueries({ queryKey: plotsKey });
   };
   const onEvent = (event: StudioEvent) => {
-    if (event.type === "experiment.status") void queryClient.invalidateQueries({ queryKey: experimentKey });
+    if (event.type === "experiment.status") {
+      void queryClient.invalidateQueries({ queryKey: experimentKey });
+      void queryClient.invalidateQueries({ queryKey: plotsKey });
+    }
     if (event.type === "experiment.metrics") setLive((l) => ({ ...l, points: [...l.points, { epoch: event.epoch, step: event.step, values: event.values }] }));
+    // Step 0 is an epoch's end: the run has just redrawn its plots.
+    if (event.type === "experiment.metrics" && event.step === 0) void queryClient.invalidateQueries({ queryKey: plotsKey });
     if (event.type === "experiment.log") setLive((l) => ({ ...l, logs: [...l.logs, { seq: event.seq!, level: event.level, stage: event.stage, message: event.message, at: event.at }] }));
   };
   const { connected } = useTopic(`experiment:${id}`, onEvent, refetchAll);
@@ -37,6 +44,7 @@ export function ExperimentDetail({ id, canEdit }: { id: number; canEdit: boolean
   const experiment = useQuery({ ...trpc.experiments.byId.queryOptions({ id }), refetchInterval: poll });
   const metrics = useQuery({ ...trpc.experiments.metrics.queryOptions({ id }), refetchInterval: poll });
   const logs = useQuery({ ...trpc.experiments.logs.queryOptions({ id, since: 0, limit: 5000 }), refetchInterval: poll });
+  const plots = useQuery({ ...trpc.experiments.plots.queryOptions({ id }), refetchInterval: connected ? false : 10_000 });
   // Fresh table reads replace what the stream added meanwhile.
   useEffect(() => setLive((l) => ({ ...l, points: [] })), [metrics.data]);
   useEffect(() => setLive((l) => ({ ...l, logs: [] })), [logs.data]);
@@ -134,6 +142,7 @@ export function ExperimentDetail({ id, canEdit }: { id: number; canEdit: boolean
         <LineChart title="loss" series={lossSeries(allPoints)} />
         <LineChart title="metrics" series={metricSeries(allPoints)} />
       </div>
+      <PlotsPanel experimentId={id} plots={plots.data ?? []} />
       <div className="panel">
         <h2>{t("bestMetrics")} {e.bestEpoch !== null && <span className="muted">(epoch {e.bestEpoch})</span>}</h2>
         <table>
@@ -161,6 +170,46 @@ export function ExperimentDetail({ id, canEdit }: { id: number; canEdit: boolean
         </pre>
       </div>
     </>
+  );
+}
+
+/** The run's plots/ PNGs as thumbnails; one opens full size over the page. */
+function PlotsPanel({ experimentId, plots }: { experimentId: number; plots: { name: string; mtime: number }[] }) {
+  const { t } = useT();
+  const [open, setOpen] = useState<string | null>(null);
+  if (plots.length === 0) return null;
+  // The mtime makes each redraw a new URL, so the browser never shows a stale copy.
+  const url = (plot: { name: string; mtime: number }) => `/api/experiments/${experimentId}/plots/${plot.name}?v=${plot.mtime}`;
+  const opened = plots.find((p) => p.name === open);
+  return (
+    <div className="panel" data-testid="plots-panel">
+      <h2>{t("plots")}</h2>
+      <div style={{ display: "flex", flexWrap: "wrap", gap: 8 }}>
+        {plots.map((plot) => (
+          <button key={plot.name} type="button" onClick={() => setOpen(plot.name)} title={plot.name} style={{ padding: 4 }} data-testid="plot-thumbnail">
+            <img src={url(plot)} alt={plot.name} loading="lazy" style={{ height: 140, maxWidth: 320, objectFit: "contain", display: "block", background: "#fff" }} />
+            <div className="muted" style={{ fontSize: 11, lineHeight: "14px" }}>
+              {plot.name}
+            </div>
+          </button>
+        ))}
+      </div>
+      {opened && (
+        <div role="dialog" aria-label={opened.name} onClick={() => setOpen(null)} style={{ position: "fixed", inset: 0, background: "rgba(0,0,0,.6)", display: "grid", placeItems: "center", zIndex: 10 }}>
+          <div className="panel" onClick={(e) => e.stopPropagation()} style={{ maxWidth: "95vw", maxHeight: "95vh", overflow: "auto" }}>
+            <img src={url(opened)} alt={opened.name} style={{ maxWidth: "100%", display: "block", background: "#fff" }} />
+            <p className="row wrap">
+              <a href={url(opened)} target="_blank" rel="noreferrer">
+                {opened.name}
+              </a>
+              <button type="button" onClick={() => setOpen(null)}>
+                {t("cancel")}
+              </button>
+            </p>
+          </div>
+        </div>
+      )}
+    </div>
   );
 }
 
