@@ -138,7 +138,9 @@ describe("experiment lifecycle on a real worker", () => {
 
   it("pause then resume ends with the same metrics as the uninterrupted run", async () => {
     const paused = await create("paused-run");
-    await waitFor("a first step", async () => (await getExperimentMetrics(member, paused.id)).length > 0);
+    // Pausing as soon as the run is claimed: its child process then takes seconds to start while the
+    // pause arrives within a heartbeat. Waiting for a first step instead raced the whole (tiny) run.
+    await waitStatus(paused.id, "running");
     await pauseExperiment(member, paused.id);
     await waitStatus(paused.id, "paused");
     expect((await getExperiment(member, paused.id)).progress).toBeLessThan(100);
