@@ -125,17 +125,21 @@ function originalKernel(kernelName: string): tf.KernelConfig | undefined {
 }
 
 /**
- * Sum over every axis but the last (bias and BatchNorm gradients) in one JavaScript pass, accumulated
- * in float64: ~2× faster than ones[1,M]·x[M,C] on XNNPACK, which repacks all of x as GEMM weights
- * on every call, and far faster than WASM's Sum, which transposes x first.
+ * Sum over every axis but the last (bias and BatchNorm gradients) in JavaScript, one strided pass
+ * per channel with its running total (float64) in a register: ~1.8× faster than ones[1,M]·x[M,C] on
+ * XNNPACK, which repacks all of x as GEMM weights on every call, and than one row-major pass
+ * accumulating into an array; far faster than WASM's Sum, which transposes x first.
  */
 function sumLeadingAxes(c: Composer, x: TensorInfo, keepDims: boolean): TensorInfo {
   const channels = x.shape[x.shape.length - 1];
   const shape = keepDims ? x.shape.map((size, axis) => (axis === x.shape.length - 1 ? size : 1)) : [channels];
   return writeOnHeap(c, shape, [x], (out, values) => {
     const sums = new Float64Array(channels);
-    for (let row = 0; row < values.length; row += channels) {
-      for (let channel = 0; channel < channels; channel++) sums[channel] += values[row + channel];
+    const end = values.length;
+    for (let channel = 0; channel < channels; channel++) {
+      let total = 0;
+      for (let i = channel; i < end; i += channels) total += values[i];
+      sums[channel] = total;
     }
     out.set(sums);
   });
