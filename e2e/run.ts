@@ -7,6 +7,7 @@ import path from "node:path";
  * Runs the browser suite against a real studio: starts `npm start`'s supervisor on a fresh
  * data folder and its own ports, waits until /api/health is up, runs e2e/*.e2e.ts with node's
  * test runner, then stops the studio with SIGTERM and checks that nothing was left running.
+ * E2E_ONLY=<text> runs only the files whose name contains it.
  */
 const port = Number(process.env.E2E_PORT ?? 3901);
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "studio-e2e-"));
@@ -57,7 +58,7 @@ function stopStudio(): Promise<number | null> {
 let exitCode = 1;
 try {
   await waitHealthy(10 * 60_000);
-  const files = fs.readdirSync("e2e").filter((f) => f.endsWith(".e2e.ts")).map((f) => path.join("e2e", f));
+  const files = fs.readdirSync("e2e").filter((f) => f.endsWith(".e2e.ts") && (!process.env.E2E_ONLY || f.includes(process.env.E2E_ONLY))).map((f) => path.join("e2e", f));
   const tests = spawn(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", ...files], {
     stdio: "inherit",
     env: { ...process.env, E2E_BASE_URL: baseUrl, E2E_ADMIN_EMAIL: "admin@e2e.local", E2E_ADMIN_PASSWORD: adminPassword, E2E_DATA_DIR: dataDir },
