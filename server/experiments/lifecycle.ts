@@ -10,7 +10,7 @@ import { resolveImportPath } from "@/server/datasets/import";
 import { findTeamDataset } from "@/server/datasets/training";
 import { env } from "@/server/env";
 import { Conflict, Invalid, invalidFromZod, isUniqueViolation, NotFound } from "@/server/errors";
-import { getBoss } from "@/server/jobs/boss";
+import { bossExecutor, getBoss } from "@/server/jobs/boss";
 import { enqueueJob } from "@/server/jobs/registry";
 import { parseTrainConfig, TrainConfigError } from "@/server/ml/train/config";
 import { findZooModel } from "@/server/ml/zoo/index";
@@ -65,10 +65,11 @@ function checkTrainConfig(input: { task: "classify" | "detect"; model: string; h
   }
 }
 
-async function enqueue(deps: QueueDeps, payload: z.input<typeof trainJobPayload>): Promise<void> {
+/** Queues the run's job in `tx`, the transaction that marks the experiment queued. */
+async function enqueue(deps: QueueDeps, tx: DbOrTx, payload: z.input<typeof trainJobPayload>): Promise<void> {
   const boss = deps.boss ?? (await getBoss());
   const { jobRegistry } = await import("@/server/jobs/index");
-  await enqueueJob(boss, jobRegistry, TRAIN_JOB, payload);
+  await enqueueJob(boss, jobRegistry, TRAIN_JOB, payload, { db: bossExecutor(tx) });
 }
 
 async function markQueued(db: DbOrTx, id: number, from: ExperimentStatus[], extra: Partial<typeof experiments.$inferInsert> = {}) {
@@ -153,9 +154,8 @@ export async function startExperiment(ctx: Ctx, id: number, deps: QueueDeps = {}
   await ctx.db.transaction(async (tx) => {
     const row = await markQueued(tx, id, ["created"]);
     if (!row) throw new Conflict(`Experiment ${id} changed meanwhile; reload it`);
-    // Sent inside the transaction: when queueing fails the status stays `created`; a job whose
-    // transaction then fails finds no queued experiment and does nothing.
-    await enqueue(deps, { experimentId: id, attempt: row.attempt });
+    // Written in the same transaction: the job and the queued status exist together or not at all.
+    await enqueue(deps, tx, { experimentId: id, attempt: row.attempt });
     await publishStatus(tx, ctx.caller.teamId, id);
   });
   return getExperiment(ctx, id);
@@ -222,7 +222,7 @@ export async function resumeExperiment(ctx: Ctx, input: z.input<typeof resumeExp
   await ctx.db.transaction(async (tx) => {
     const row = await markQueued(tx, input.id, [current.status], { hyperparameters, totalEpochs: epochs, retries: 0 });
     if (!row) throw new Conflict(`Experiment ${input.id} changed meanwhile; reload it`);
-    await enqueue(deps, { experimentId: input.id, attempt: row.attempt });
+    await enqueue(deps, tx, { experimentId: input.id, attempt: row.attempt });
     await publishStatus(tx, ctx.caller.teamId, input.id);
   });
   return getExperiment(ctx, input.id);

@@ -2,6 +2,7 @@ import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import type PgBoss from "pg-boss";
 import type { Db } from "@/db/client";
 import { experiments, projects, type ExperimentStatus } from "@/db/schema";
+import { bossExecutor } from "@/server/jobs/boss";
 import { TRAIN_JOB, trainJobPayload } from "./job-payload";
 import { appendLog, publishStatus, unleased } from "./lease";
 
@@ -72,7 +73,7 @@ export async function reapStaleRuns(db: Db, boss: PgBoss, options: ReaperOptions
         .where(stillStale)
         .returning({ attempt: experiments.attempt, retries: experiments.retries });
       if (!row) return;
-      const jobId = await boss.send(TRAIN_JOB, trainJobPayload.parse({ experimentId: run.id, attempt: row.attempt }));
+      const jobId = await boss.send(TRAIN_JOB, trainJobPayload.parse({ experimentId: run.id, attempt: row.attempt }), { db: bossExecutor(tx) });
       if (!jobId) throw new Error(`experiment ${run.id}: pg-boss did not queue the retry`);
       await publishStatus(tx, run.teamId, run.id);
       result.requeued.push(run.id);

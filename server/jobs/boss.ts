@@ -1,4 +1,6 @@
+import { sql } from "drizzle-orm";
 import PgBoss from "pg-boss";
+import type { DbOrTx } from "@/db/client";
 import { env } from "@/server/env";
 import { createQueues, type JobRegistry } from "./registry";
 
@@ -12,6 +14,29 @@ export async function startBoss(databaseUrl: string, registry: JobRegistry, opti
   await boss.start();
   await createQueues(boss, registry);
   return boss;
+}
+
+/**
+ * Runs pg-boss' own statements (it numbers its parameters $1, $2 …) on one of our connections or
+ * transactions. Given a transaction, a job sent with it exists exactly when the rows it is about
+ * do: a worker can no longer fetch the job before the transaction that queued its experiment has
+ * committed, find nothing to claim and drop it.
+ */
+export function bossExecutor(db: DbOrTx): PgBoss.Db {
+  return {
+    async executeSql(text, values) {
+      const parts = text.split(/\$(\d+)/);
+      const query = sql.join(parts.map((part, i) => (i % 2 === 0 ? sql.raw(part) : sql`${asParameter(values[Number(part) - 1])}`)));
+      return { rows: [...(await db.execute(query))] };
+    },
+  };
+}
+
+/** pg-boss hands node-postgres values: objects become JSON text (its statements cast them), undefined null. */
+function asParameter(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (value !== null && typeof value === "object" && !(value instanceof Date)) return JSON.stringify(value);
+  return value;
 }
 
 /** Lets running jobs finish (up to `timeoutMs`), then closes pg-boss's connections. */

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { createTestDb, type TestDb } from "@/db/testing/test-db";
 import { subscribe, type Subscription } from "@/server/events/bus";
 import type { StudioEvent } from "@/server/events/types";
-import { startBoss, stopBoss } from "./boss";
+import { bossExecutor, startBoss, stopBoss } from "./boss";
 import { jobRegistry } from "./index";
 import { createJobRegistry, defineJob, enqueueJob, InvalidJobPayload, UnknownJob, workJobs } from "./registry";
 
@@ -80,5 +80,26 @@ describe("job registry on pg-boss", () => {
 
   it("refuses a job name nobody registered", async () => {
     await expect(enqueueJob(boss, testRegistry, "no.such" as "system.ping", { nonce: "x" })).rejects.toBeInstanceOf(UnknownJob);
+  });
+
+  it("writes a job sent with a transaction's executor in that transaction: invisible until commit, gone on rollback", async () => {
+    let insideId = "";
+    await tdb.db.transaction(async (tx) => {
+      insideId = await enqueueJob(boss, testRegistry, "system.ping", { nonce: "in-tx" }, { db: bossExecutor(tx) });
+      // Another connection (the worker's) cannot see, and so cannot fetch, the job yet.
+      expect(await boss.getJobById("system.ping", insideId)).toBeNull();
+    });
+    const done = await waitForJob("system.ping", insideId, "completed");
+    expect(done.data).toEqual({ nonce: "in-tx" });
+
+    let rolledBackId = "";
+    await expect(
+      tdb.db.transaction(async (tx) => {
+        rolledBackId = await enqueueJob(boss, testRegistry, "system.ping", { nonce: "rolled-back" }, { db: bossExecutor(tx) });
+        throw new Error("roll back");
+      }),
+    ).rejects.toThrow("roll back");
+    expect(rolledBackId).not.toBe("");
+    expect(await boss.getJobById("system.ping", rolledBackId)).toBeNull();
   });
 });

@@ -86,13 +86,16 @@ export async function createQueues(boss: PgBoss, registry: JobRegistry): Promise
   }
 }
 
-/** Validates the payload against the job's schema and queues it; resolves to the job id. */
+/**
+ * Validates the payload against the job's schema and queues it; resolves to the job id. With `db`
+ * (server/jobs/boss.ts bossExecutor(tx)) the job is written in that transaction.
+ */
 export async function enqueueJob<R extends JobRegistry, N extends JobName<R>>(
   boss: PgBoss,
   registry: R,
   name: N,
   payload: JobPayload<R, N>,
-  options: Pick<PgBoss.SendOptions, "singletonKey" | "startAfter" | "priority"> = {},
+  options: Pick<PgBoss.SendOptions, "singletonKey" | "startAfter" | "priority" | "db"> = {},
 ): Promise<string> {
   const job = registry.byName.get(name);
   if (!job) throw new UnknownJob(name);
