@@ -1,10 +1,11 @@
 import { describe, it, expect, beforeAll } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, type BackendInfo } from "../backend/index";
+import { TrainConfigError } from "./config";
 import type { Batch } from "../data/loader";
 import { CLASSIFY_REPLICA_MODULE, classificationLoss, replicaInput, sliceBatch, trainAccuracy } from "./classify-loss";
 import { TrainOptimizer, type TrainableVariable } from "./optimizers";
-import { activationsPerImage, createTrainStepper, planRounds, resolveMicroBatch, resolveWorkers, shareSizes, type StepAdapter } from "./stepper";
+import { activationsPerImage, createTrainStepper, explainStepFailure, planRounds, resolveMicroBatch, resolveWorkers, shareSizes, type StepAdapter } from "./stepper";
 
 const IMGSZ = 16;
 const CLASSES = 3;
@@ -104,6 +105,21 @@ describe("resolveMicroBatch", () => {
     expect(resolveMicroBatch(64, 16, wasm, model, splits)).toBe(16);
     expect(() => resolveMicroBatch(4, 16, wasm, model, { task: "segment" })).toThrow(/micro_batch: segment training cannot split batches/);
     model.dispose();
+  });
+});
+
+describe("explainStepFailure", () => {
+  it("turns WASM running out of memory into a config error that says what to lower, and passes others on", () => {
+    const oom = explainStepFailure(new Error("RuntimeError: memory access out of bounds"), wasm, 4);
+    expect(oom).toBeInstanceOf(TrainConfigError);
+    expect((oom as TrainConfigError).field).toBe("micro_batch");
+    expect((oom as Error).message).toMatch(/out of WebAssembly memory .* 4 image\(s\) per pass: set micro_batch to 2 or lower/);
+    expect((explainStepFailure(new Error("Aborted(). Build with -sASSERTIONS"), wasm, 1) as Error).message).toMatch(/lower imgsz/);
+    const other = new Error("loss is NaN");
+    expect(explainStepFailure(other, wasm, 4)).toBe(other);
+    const tensorflow: BackendInfo = { device: "cpu", backend: "tensorflow", threads: 8, description: "tensorflow" };
+    const native = new Error("memory access out of bounds");
+    expect(explainStepFailure(native, tensorflow, 4)).toBe(native);
   });
 });
 

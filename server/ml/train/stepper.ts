@@ -81,6 +81,20 @@ export function resolveMicroBatch(
   return Math.max(1, Math.min(batch, fits));
 }
 
+/** How TF.js's WASM backend fails when a step's tensors do not fit a thread's heap. */
+const WASM_OUT_OF_MEMORY = /memory access out of bounds|Aborted\(|Cannot enlarge memory|out of memory/i;
+
+/**
+ * A step's failure as the user should read it: running out of WASM memory becomes a config error
+ * that says which setting to lower; anything else is passed on as it is.
+ */
+export function explainStepFailure(error: unknown, backend: BackendInfo, imagesPerPass: number): unknown {
+  const message = error instanceof Error ? error.message : String(error);
+  if (backend.backend !== "wasm" || !WASM_OUT_OF_MEMORY.test(message)) return error;
+  const advice = imagesPerPass > 1 ? `set micro_batch to ${Math.floor(imagesPerPass / 2)} or lower` : "lower imgsz, or train where @tensorflow/tfjs-node is installed";
+  return new TrainConfigError(`out of WebAssembly memory (4 GiB per thread) training ${imagesPerPass} image(s) per pass: ${advice} (${message})`, "micro_batch");
+}
+
 /**
  * Sizes of the shares of one batch, grouped in rounds: each round runs one share per thread at once,
  * no share larger than `microBatch`, and as few rounds as that allows.
@@ -169,7 +183,16 @@ export async function createTrainStepper<B extends { size: number }>(opts: Train
   const { model, adapter, optimizer, trainable, clipGrad, workers } = opts;
   const microBatch = opts.microBatch ?? Number.POSITIVE_INFINITY;
   const wholeBatch = (batch: B, lr: number) => readScalars(trainStep(model, adapter, optimizer, trainable, batch, lr, clipGrad));
-  if (workers === 1 && microBatch === Number.POSITIVE_INFINITY) return { workers, microBatch, step: wholeBatch, close: async () => {} };
+  const explained =
+    (run: (batch: B, lr: number) => Promise<Record<string, number>>) =>
+    async (batch: B, lr: number): Promise<Record<string, number>> => {
+      try {
+        return await run(batch, lr);
+      } catch (error) {
+        throw explainStepFailure(error, opts.backend, Math.max(...planRounds(batch.size, workers, microBatch).flat()));
+      }
+    };
+  if (workers === 1 && microBatch === Number.POSITIVE_INFINITY) return { workers, microBatch, step: explained(wholeBatch), close: async () => {} };
   if (!adapter.dataParallel) throw new TrainConfigError(`workers: ${workers} threads and micro-batches need a task that can split batches`, "workers");
   const support: DataParallelSupport<B> = adapter.dataParallel;
   let replicas: GradientReplicas | undefined;
@@ -243,5 +266,5 @@ export async function createTrainStepper<B extends { size: number }>(opts: Train
     return totals;
   }
 
-  return { workers, microBatch, step, close: async () => replicas?.close() };
+  return { workers, microBatch, step: explained(step), close: async () => replicas?.close() };
 }
