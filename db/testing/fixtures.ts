@@ -27,3 +27,12 @@ export async function ctxFor(db: Db, userId: number, teamId: number): Promise<Ct
   if (!caller) throw new Error(`user ${userId} is not in team ${teamId}`);
   return { db, caller };
 }
+
+/** The setup most service tests share: a member of team "Vision" and the owner of another team, who must see nothing of it. */
+export async function seedMemberAndOutsider(db: Db) {
+  const team = await seedTeam(db, "Vision");
+  const other = await seedTeam(db, "Other");
+  const m = await seedUser(db, { email: "m@x.io", teams: [{ teamId: team.id, role: "member" }] });
+  const o = await seedUser(db, { email: "o@x.io", teams: [{ teamId: other.id, role: "owner" }] });
+  return { team, other, member: await ctxFor(db, m.id, team.id), outsider: await ctxFor(db, o.id, other.id) };
+}

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ctxFor, seedTeam, seedUser } from "@/db/testing/fixtures";
+import { seedMemberAndOutsider } from "@/db/testing/fixtures";
 import { createTestDb, type TestDb } from "@/db/testing/test-db";
 import { createApiKey } from "@/server/auth/api-keys";
 import { createV1Architecture, deleteV1Architecture, listV1Architectures, updateV1Architecture } from "@/server/compat/handlers/studio-v1-architectures";
@@ -32,12 +32,7 @@ const brokenGraph = {
 
 beforeAll(async () => {
   tdb = await createTestDb();
-  const team = await seedTeam(tdb.db, "Vision");
-  const other = await seedTeam(tdb.db, "Other");
-  const m = await seedUser(tdb.db, { email: "m@x.io", teams: [{ teamId: team.id, role: "member" }] });
-  const o = await seedUser(tdb.db, { email: "o@x.io", teams: [{ teamId: other.id, role: "owner" }] });
-  member = await ctxFor(tdb.db, m.id, team.id);
-  outsider = await ctxFor(tdb.db, o.id, other.id);
+  ({ member, outsider } = await seedMemberAndOutsider(tdb.db));
   projectId = (await defaultProject(member)).id;
   key = (await createApiKey(member, { name: "v1" })).key;
 });

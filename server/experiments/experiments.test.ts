@@ -7,7 +7,7 @@ import type PgBoss from "pg-boss";
 import { io as connectSocket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { datasets, experimentLogs, experimentMetrics, experiments } from "@/db/schema";
-import { ctxFor, seedTeam, seedUser } from "@/db/testing/fixtures";
+import { seedMemberAndOutsider } from "@/db/testing/fixtures";
 import { createTestDb, type TestDb } from "@/db/testing/test-db";
 import { createApiKey } from "@/server/auth/api-keys";
 import type { Ctx } from "@/server/context";
@@ -73,12 +73,7 @@ beforeAll(async () => {
   process.env.STUDIO_IMPORT_ROOTS = path.join(work, "imports");
   resetEnvCache();
   tdb = await createTestDb();
-  const team = await seedTeam(tdb.db, "Vision");
-  const other = await seedTeam(tdb.db, "Other");
-  const m = await seedUser(tdb.db, { email: "m@x.io", teams: [{ teamId: team.id, role: "member" }] });
-  const o = await seedUser(tdb.db, { email: "o@x.io", teams: [{ teamId: other.id, role: "owner" }] });
-  member = await ctxFor(tdb.db, m.id, team.id);
-  outsider = await ctxFor(tdb.db, o.id, other.id);
+  ({ member, outsider } = await seedMemberAndOutsider(tdb.db));
   projectId = (await defaultProject(member)).id;
 
   await makeShapesImageFolder(path.join(work, "imports", "shapes"), { classes: 3, perClass: 10, size: 32, seed: 5 });

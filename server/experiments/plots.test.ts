@@ -4,7 +4,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { experiments } from "@/db/schema";
-import { ctxFor, seedTeam, seedUser } from "@/db/testing/fixtures";
+import { seedMemberAndOutsider } from "@/db/testing/fixtures";
 import { createTestDb, type TestDb } from "@/db/testing/test-db";
 import type { Ctx } from "@/server/context";
 import { NotFound } from "@/server/errors";
@@ -23,12 +23,7 @@ let resultsPng: Buffer;
 
 beforeAll(async () => {
   tdb = await createTestDb();
-  const team = await seedTeam(tdb.db, "Vision");
-  const other = await seedTeam(tdb.db, "Other");
-  const m = await seedUser(tdb.db, { email: "m@x.io", teams: [{ teamId: team.id, role: "member" }] });
-  const o = await seedUser(tdb.db, { email: "o@x.io", teams: [{ teamId: other.id, role: "owner" }] });
-  member = await ctxFor(tdb.db, m.id, team.id);
-  outsider = await ctxFor(tdb.db, o.id, other.id);
+  ({ member, outsider } = await seedMemberAndOutsider(tdb.db));
   const projectId = (await defaultProject(member)).id;
 
   // A run folder as the engine leaves it, plus things that must never be served.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ctxFor, seedTeam, seedUser } from "@/db/testing/fixtures";
+import { seedMemberAndOutsider } from "@/db/testing/fixtures";
 import { createTestDb, type TestDb } from "@/db/testing/test-db";
 import { createArchitecture } from "@/server/architectures/service";
 import type { Ctx } from "@/server/context";
@@ -17,12 +17,7 @@ let outsiderArchitectureId: number;
 
 beforeAll(async () => {
   tdb = await createTestDb();
-  const team = await seedTeam(tdb.db, "Vision");
-  const other = await seedTeam(tdb.db, "Other");
-  const m = await seedUser(tdb.db, { email: "m@x.io", teams: [{ teamId: team.id, role: "member" }] });
-  const o = await seedUser(tdb.db, { email: "o@x.io", teams: [{ teamId: other.id, role: "owner" }] });
-  member = await ctxFor(tdb.db, m.id, team.id);
-  outsider = await ctxFor(tdb.db, o.id, other.id);
+  ({ member, outsider } = await seedMemberAndOutsider(tdb.db));
   projectId = (await defaultProject(member)).id;
   const graph = zooGraph("reference-cnn", { imgsz: 32, numClasses: 3 }) as unknown as { nodes: Record<string, unknown>[]; edges: Record<string, unknown>[] };
   const outsiderProject = (await defaultProject(outsider)).id;
