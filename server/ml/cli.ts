@@ -22,7 +22,6 @@ import { isYamlPath } from "./data/yolo";
 import { evaluateDetector } from "./detect/adapter";
 import { annotatedFileName, saveAnnotatedImage } from "./detect/annotate";
 import { onnxDetector, tfjsDetector, type Detector } from "./detect/predictor";
-import { formatValTable } from "./detect/val-table";
 import type { ModelGraph } from "./graph/index";
 import { exportOnnx } from "./export/onnx";
 import { exportDetectionOnnx } from "./detect/onnx-decode";
@@ -232,13 +231,12 @@ async function runDetectVal(header: CheckpointHeader, model: tf.LayersModel, arg
     const loader = createDetectLoader(items, { imgsz: header.inputShape[0], batch: Number(args.batch ?? 16), shuffle: false, seed: 0 });
     try {
       const nms = { conf: args.conf === undefined ? undefined : Number(args.conf), iou: args.iou === undefined ? undefined : Number(args.iou) };
-      const { metrics, details, report } = await evaluateDetector(model, loader, header.classNames, nms);
+      const { metrics, details, summary } = await evaluateDetector(model, loader, header.classNames, nms);
       if (json) {
         print(JSON.stringify({ type: "validation", split, metrics, details }));
         return;
       }
-      const imagesPerClass = (details?.imagesPerClass as number[] | undefined) ?? [];
-      for (const line of formatValTable({ report, classNames: header.classNames, images: loader.count, imagesPerClass })) print(line);
+      for (const line of summary ?? []) print(line);
     } finally {
       await loader.close();
     }

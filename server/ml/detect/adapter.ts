@@ -14,6 +14,7 @@ import { zooGraph } from "../zoo/index";
 import { makeAnchors, REG_MAX, type AnchorGrid } from "./dfl";
 import { detectionLoss } from "./loss";
 import { detectionsFromRaw } from "./predict";
+import { formatValTable } from "./val-table";
 import { createDetectLossTracker, DETECT_REPLICA_MODULE, detectReplicaInput, sliceDetectBatch, type DetectLossOptions, type DetectLossTracker } from "./replica";
 
 /** Ultralytics' default detection augmentation (hsv_h/s/v, translate, scale, fliplr) as our pipeline ops. */
@@ -117,6 +118,7 @@ export async function evaluateDetector(
     report,
     metrics: { ...values, fitness: detectionFitness(values) },
     details: { classNames, images: seen, instances, imagesPerClass, perClass: report.perClass, confusion: report.confusion, bestConfidence: report.bestConfidence },
+    summary: formatValTable({ report, classNames, images: seen, imagesPerClass }),
   };
 }
 
@@ -197,8 +199,8 @@ export function createDetectAdapter(opts: DetectAdapterOptions = {}): TaskAdapte
     },
 
     async validate(model, loader) {
-      const { metrics, details, report } = await evaluateDetector(model, loader, classNames, opts);
-      return { metrics, details, plots: { detectionCurves: report.curves } };
+      const { metrics, details, report, summary } = await evaluateDetector(model, loader, classNames, opts);
+      return { metrics, details, summary, plots: { detectionCurves: report.curves } };
     },
 
     fitness: detectionFitness,

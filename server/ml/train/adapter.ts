@@ -33,6 +33,8 @@ export interface ValidationResult {
   details?: Record<string, unknown>;
   /** Data only the run's plots/ need (detection curves); kept out of events, unlike `details`. */
   plots?: ValidationPlotData;
+  /** Lines logged when training ends, from the best epoch's validation (detection: Ultralytics' per-class table). */
+  summary?: string[];
 }
 
 export type LogStage = "train" | "validation" | "best";

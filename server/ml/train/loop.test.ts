@@ -285,20 +285,29 @@ describe("training loop (classification)", () => {
 });
 
 describe("training loop (detection plots)", () => {
-  it("writes the confusion matrices and PR/F1/P/R curves of the best validation", async () => {
+  it("writes the confusion matrices and PR/F1/P/R curves of the best validation, and logs its per-class table at the end", async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), "loop-detect-"));
     await writeShapesDataset(path.join(root, "data"), { train: 4, val: 4, seed: 2, classes: 2 });
-    const result = await train({
-      task: "detect",
-      data: path.join(root, "data"),
-      model: yolov8Graph({ numClasses: 2, scale: YOLOV8_SCALES.n, width: 0.25 }),
-      imgsz: 64,
-      epochs: 1,
-      batch: 4,
-      mosaic: 0,
-      runsDir: path.join(root, "runs"),
-    });
+    const logs: string[] = [];
+    const result = await train(
+      {
+        task: "detect",
+        data: path.join(root, "data"),
+        model: yolov8Graph({ numClasses: 2, scale: YOLOV8_SCALES.n, width: 0.25 }),
+        imgsz: 64,
+        epochs: 1,
+        batch: 4,
+        mosaic: 0,
+        runsDir: path.join(root, "runs"),
+      },
+      { onEvent: (e) => void (e.type === "log" && logs.push(e.message)) },
+    );
     expect(result.status).toBe("completed");
+    // Ultralytics' closing table: header, "all", then the classes with labels; the last line stays the completion.
+    const header = logs.findIndex((line) => /^\s+Class\s+Images\s+Instances\s+Box\(P\s+R\s+mAP50\s+mAP50-95\)$/.test(line));
+    expect(logs[header - 1]).toBe("Validation of the best epoch (1):");
+    expect(logs[header + 1]).toMatch(/^\s+all\s+4\s+\d+(\s+[\d.]+){4}$/);
+    expect(logs.at(-1)).toMatch(/^Training completed/);
     expect((await readdir(path.join(result.runDir, "plots"))).sort()).toEqual([
       "F1_curve.png",
       "PR_curve.png",

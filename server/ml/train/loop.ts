@@ -265,6 +265,8 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
       // From the file, so a resumed run's plot also shows the epochs before the resume.
       drawPlots(async () => [resultsPlot(parseResultsCsv(await readFile(folder.resultsFile, "utf8")))], "epoch_end", epoch);
     };
+    // The best validation's closing lines, when that validation ran in this process (not before a resume).
+    let bestSummary: string[] | undefined;
     const steps = trainLoader.length;
     const validating = config.val && valLoader !== undefined && valLoader.count > 0;
 
@@ -338,7 +340,10 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
         progress = { ...progress, bestEpoch: epoch };
       }
       const validationSeconds = (performance.now() - validationStarted) / 1000;
-      if (bestValidation) drawPlots(() => validationPlots(config.task, classNames, bestValidation), "validation", epoch);
+      if (bestValidation) {
+        drawPlots(() => validationPlots(config.task, classNames, bestValidation), "validation", epoch);
+        bestSummary = bestValidation.summary;
+      }
       const seconds = trainSeconds + validationSeconds;
       metrics.learning_rate = lr;
       if (progress.bestFitness !== null) metrics[adapter.bestMetricName] = progress.bestFitness;
@@ -388,6 +393,10 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
       runDir: folder.dir,
       metrics: lastMetrics,
     });
+    if (bestSummary) {
+      await log(`Validation of the best epoch (${progress.bestEpoch}):`, "completed");
+      for (const line of bestSummary) await log(line, "completed");
+    }
     await log(`Training completed: ${epochsCompleted} epochs, best epoch ${progress.bestEpoch}; results saved to ${folder.dir}`, "completed");
     return resultOf("completed", stoppedEarly, epochsCompleted);
   } finally {
