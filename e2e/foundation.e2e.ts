@@ -46,6 +46,21 @@ test("a user logs in, creates a project, sees it listed, switches team and logs 
   await context.close();
 });
 
+test("the system page shows the studio's health and, to an administrator, what its processes printed", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await logIn(page);
+  await page.goto(`${baseUrl}/system`);
+  await page.getByTestId("health").waitFor();
+  // The supervisor's own line, and the web server's, kept in the database as they were printed.
+  const logs = page.getByTestId("system-logs");
+  await logs.filter({ hasText: "database migrated" }).waitFor({ timeout: 15_000 });
+  await page.getByLabel("log source").selectOption("backend");
+  await logs.filter({ hasText: "[web]" }).waitFor({ timeout: 15_000 });
+  assert.doesNotMatch((await logs.textContent()) ?? "", /database migrated/);
+  await context.close();
+});
+
 test("a wrong password shows an error and stays on the login page", async () => {
   const page = await browser.newPage();
   await page.goto(`${baseUrl}/login`);

@@ -8,6 +8,7 @@ import { connect } from "@/db/client";
 import { runMigrations } from "@/db/migrate";
 import { ensureFirstAdmin } from "@/server/auth/users";
 import { studioSecret } from "@/server/auth/secret";
+import { createSystemLogSink, levelOf, type SystemLogSink } from "@/server/system/logs";
 import { env, resetEnvCache } from "@/server/env";
 
 /**
@@ -18,7 +19,12 @@ import { env, resetEnvCache } from "@/server/env";
  */
 const dev = process.argv.includes("--dev");
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const log = (msg: string) => console.log(`[studio] ${msg}`);
+const log = (msg: string) => {
+  console.log(`[studio] ${msg}`);
+  logStore.sink?.add("studio", "info", msg);
+};
+// The processes' output is also kept in the database (system_logs) once it is migrated.
+const logStore: { sink?: SystemLogSink } = {};
 
 const e = env();
 fs.mkdirSync(e.dataDir, { recursive: true });
@@ -45,6 +51,14 @@ process.env.DATABASE_URL = databaseUrl;
 resetEnvCache();
 
 await runMigrations(databaseUrl);
+const logDb = connect(databaseUrl, { max: 1 });
+let logWriteFailed = false;
+logStore.sink = createSystemLogSink(logDb.db, {
+  onError: (error) => {
+    if (!logWriteFailed) console.error(`[studio] could not store log lines in the database: ${error.message}`);
+    logWriteFailed = true;
+  },
+});
 log("database migrated");
 
 {
@@ -90,13 +104,17 @@ const children: Supervised[] = [
 ];
 let stopping = false;
 
-function prefixLines(name: string, stream: NodeJS.ReadableStream | null, out: NodeJS.WriteStream) {
+function prefixLines(name: string, stream: NodeJS.ReadableStream | null, kind: "stdout" | "stderr") {
+  const out = kind === "stdout" ? process.stdout : process.stderr;
   let buffered = "";
   stream?.on("data", (chunk: Buffer) => {
     buffered += chunk.toString();
     const lines = buffered.split("\n");
     buffered = lines.pop() ?? "";
-    for (const line of lines) out.write(line.startsWith("[") ? `${line}\n` : `[${name}] ${line}\n`);
+    for (const line of lines) {
+      out.write(line.startsWith("[") ? `${line}\n` : `[${name}] ${line}\n`);
+      if (line.trim()) logStore.sink?.add(name, levelOf(kind, line), line);
+    }
   });
 }
 
@@ -109,8 +127,8 @@ function start(s: Supervised) {
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
   s.child = child;
-  prefixLines(s.name, child.stdout, process.stdout);
-  prefixLines(s.name, child.stderr, process.stderr);
+  prefixLines(s.name, child.stdout, "stdout");
+  prefixLines(s.name, child.stderr, "stderr");
   child.on("exit", (code, signal) => {
     s.child = undefined;
     if (stopping) return;
@@ -144,6 +162,8 @@ async function shutdown(signal: string) {
         }),
     ),
   );
+  await logStore.sink?.close();
+  await logDb.close();
   if (pg) {
     log("stopping PostgreSQL");
     await pg.stop();

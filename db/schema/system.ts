@@ -1,4 +1,4 @@
-import { bigserial, customType, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigserial, customType, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 /** One row per worker process; the heartbeat tells /api/health and the fleet view who is alive. */
 export const workers = pgTable(
@@ -23,3 +23,20 @@ export const socketIoAttachments = pgTable("socket_io_attachments", {
   createdAt: timestamp("created_at", { withTimezone: true }).defaultNow(),
   payload: customType<{ data: Buffer }>({ dataType: () => "bytea" })("payload"),
 });
+
+/**
+ * What the studio's own processes printed (the supervisor captures its children's output): the
+ * newest lines for `GET /api/v1/system/logs` and the System page. Pruned to the newest rows.
+ */
+export const systemLogs = pgTable(
+  "system_logs",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    /** The process: studio (the supervisor), web, worker (training), realtime. */
+    source: text("source").notNull(),
+    level: text("level").$type<"info" | "warn" | "error">().notNull(),
+    message: text("message").notNull(),
+  },
+  (t) => [index("system_logs_source_id_idx").on(t.source, t.id)],
+);

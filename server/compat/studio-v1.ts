@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { experimentStatuses } from "@/db/schema";
 import type { Caller } from "@/server/context";
+import type { SystemLogRow } from "@/server/system/logs";
+import type { HostStats } from "@/server/system/stats";
 import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, RateLimited, Unauthorized } from "@/server/errors";
 import { epochLoss, isoSecondsZ, round, type Experiment, type ExperimentLog, type ExperimentMetricPoint, type ExperimentStatus } from "./experiment-common";
 
@@ -89,6 +91,24 @@ export function studioV1MetricHistory(points: Pick<ExperimentMetricPoint, "epoch
     .filter((point) => point.step === 0)
     .sort((a, b) => a.epoch - b.epoch)
     .map((point) => studioV1MetricPoint(point.values, point.epoch));
+}
+
+/**
+ * §2.1 `GET /system/stats`: the document shows `{gpu: {util, temp}, cpu: {…}}`; the rest is what
+ * `/ws/system` reports too. GPU figures are null on a host without one.
+ */
+export function studioV1SystemStats(stats: HostStats, host: { cores: number; memoryUsedGb: number; memoryTotalGb: number }) {
+  return {
+    gpu: { util: stats.gpu_util, temp: stats.gpu_temp, vram_used: stats.vram_used, vram_total: stats.vram_total },
+    cpu: { util: stats.cpu_load, cores: host.cores },
+    memory: { used: host.memoryUsedGb, total: host.memoryTotalGb },
+    disk: { usage: stats.disk_usage },
+  };
+}
+
+/** §2.1 `GET /system/logs`: `[{time, level, msg}]`, levels as the training log packets write them. */
+export function studioV1SystemLog(row: Pick<SystemLogRow, "at" | "level" | "message">) {
+  return { time: isoSecondsZ(row.at), level: row.level.toUpperCase(), msg: row.message };
 }
 
 /**

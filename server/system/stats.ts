@@ -73,9 +73,12 @@ function queryNvidiaSmi(): Promise<GpuReading[] | "absent" | null> {
   });
 }
 
-/** Samples the host; each `sample()` reports CPU use since the previous one, so call it at a steady rate. */
-export function createHostStatsSampler(dataDir: string) {
-  let previousCpu = cpuTimes();
+/**
+ * Samples the host; each `sample()` reports CPU use since the previous one (the first: since the
+ * sampler was made, or since boot with `sinceBoot`), so call it at a steady rate.
+ */
+export function createHostStatsSampler(dataDir: string, opts: { sinceBoot?: boolean } = {}) {
+  let previousCpu = opts.sinceBoot ? { busy: 0, total: 0 } : cpuTimes();
   let nvidiaSmiPresent = true;
 
   return {
@@ -99,4 +102,13 @@ export function createHostStatsSampler(dataDir: string) {
       };
     },
   };
+}
+
+const samplers = new Map<string, ReturnType<typeof createHostStatsSampler>>();
+
+/** Host figures for a request: CPU use since the previous call in this process (since boot on the first). */
+export function currentHostStats(dataDir: string): Promise<HostStats> {
+  let sampler = samplers.get(dataDir);
+  if (!sampler) samplers.set(dataDir, (sampler = createHostStatsSampler(dataDir, { sinceBoot: true })));
+  return sampler.sample();
 }

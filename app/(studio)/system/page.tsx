@@ -2,6 +2,6 @@ import { requirePageCaller } from "@/server/auth/page";
 import { SystemView } from "./system-view";
 
 export default async function SystemPage() {
-  await requirePageCaller();
-  return <SystemView />;
+  const caller = await requirePageCaller();
+  return <SystemView isAdmin={caller.isAdmin} />;
 }

@@ -1,6 +1,7 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
 import { useT } from "@/components/i18n";
 import { errorText, useTRPC } from "@/components/trpc";
 
@@ -12,7 +13,7 @@ function StatusBadge({ status }: { status: string }) {
   );
 }
 
-export function SystemView() {
+export function SystemView({ isAdmin }: { isAdmin: boolean }) {
   const { t } = useT();
   const trpc = useTRPC();
   const health = useQuery({ ...trpc.system.health.queryOptions(), refetchInterval: 5_000 });
@@ -88,6 +89,32 @@ export function SystemView() {
             ))}
           </tbody>
         </table>
+      </div>
+      {isAdmin && <SystemLogs />}
+    </>
+  );
+}
+
+const LOG_TYPES = ["all", "backend", "worker", "realtime", "studio"] as const;
+
+/** What the studio's processes printed lately (administrators only: it spans every team). */
+function SystemLogs() {
+  const trpc = useTRPC();
+  const [type, setType] = useState<(typeof LOG_TYPES)[number]>("all");
+  const logs = useQuery({ ...trpc.system.logs.queryOptions({ type, limit: 200 }), refetchInterval: 5_000 });
+  return (
+    <>
+      <h2>Logs</h2>
+      <div className="panel">
+        <select aria-label="log source" value={type} onChange={(e) => setType(e.target.value as typeof type)}>
+          {LOG_TYPES.map((t) => (
+            <option key={t}>{t}</option>
+          ))}
+        </select>
+        {logs.error && <p className="error">{errorText(logs.error)}</p>}
+        <pre className="log-console" data-testid="system-logs" style={{ maxHeight: 400, overflow: "auto" }}>
+          {logs.data?.map((line) => `${new Date(line.at).toLocaleTimeString()} ${line.level.toUpperCase().padEnd(5)} ${line.source.padEnd(8)} ${line.message}`).join("\n")}
+        </pre>
       </div>
     </>
   );
