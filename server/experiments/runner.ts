@@ -14,9 +14,12 @@ import { architectures, augmentations, experiments, projects, type ExperimentSta
 import type { Caller } from "@/server/context";
 import { getDatasetForTraining, type TrainingDataset } from "@/server/datasets/training";
 import { Conflict, DomainError } from "@/server/errors";
-import { initBackend, parseDevice } from "@/server/ml/backend/index";
+import { initBackend, parseDevice, type BackendInfo } from "@/server/ml/backend/index";
+import { prewarmGradientThreads } from "@/server/ml/backend/parallel";
 import { CHECKPOINT_EXTENSION } from "@/server/ml/train/checkpoint";
 import { train, type TrainEvent, type TrainResult } from "@/server/ml/train/loop";
+import { trainConfigSchema } from "@/server/ml/train/config";
+import { resolveWorkers } from "@/server/ml/train/stepper";
 import { createRunFolder } from "@/server/ml/train/run-folder";
 import "@/server/ml/detect/adapter";
 import { appendLog, finishRun, LeaseLost, readControl, recordMetrics, updateRun, type Lease } from "./lease";
@@ -163,6 +166,11 @@ const engineStages: Record<string, LogStage> = {
 };
 
 async function runEngine(db: Db, lease: Lease, run: RunRow, options: RunProcessOptions, control: () => ExperimentStatus): Promise<TrainResult["status"]> {
+  // train() reads a resumed run's checkpoint into tensors before it picks the backend; pick it first.
+  const backend = await initBackend(parseDevice(run.deviceRequested));
+  // Data-parallel threads take about a second to load: they start now, while the dataset loads.
+  const threads = dataParallelThreads(run.hyperparameters.workers, backend);
+  if (threads > 1) prewarmGradientThreads(threads - 1);
   const dataset = await loadDataset(db, run, options, control);
   let model: unknown = run.model;
   if (run.architectureId !== null) {
@@ -221,13 +229,22 @@ async function runEngine(db: Db, lease: Lease, run: RunRow, options: RunProcessO
         break;
     }
   };
-  // train() reads a resumed run's checkpoint into tensors before it picks the backend; pick it first.
-  await initBackend(parseDevice(run.deviceRequested));
   const result = await train(config as Parameters<typeof train>[0], {
     onEvent,
     control: () => (control() === "pausing" ? "pause" : control() === "stopping" ? "stop" : "continue"),
   });
   return result.status;
+}
+
+/** The threads train() will use for this `workers` setting; 1 for a setting train() will refuse (it says why). */
+function dataParallelThreads(setting: unknown, backend: BackendInfo): number {
+  const parsed = trainConfigSchema.shape.workers.safeParse(setting);
+  if (!parsed.success) return 1;
+  try {
+    return resolveWorkers(parsed.data, backend, { task: "any", dataParallel: true });
+  } catch {
+    return 1;
+  }
 }
 
 /**

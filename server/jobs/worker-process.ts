@@ -1,5 +1,6 @@
 import type PgBoss from "pg-boss";
 import type { Db } from "@/db/client";
+import { subscribe } from "@/server/events/bus";
 import { STUDIO_VERSION } from "@/server/system/version";
 import { startHeartbeat, type WorkerDevice } from "@/server/system/workers";
 import { startBoss, stopBoss } from "./boss";
@@ -35,12 +36,18 @@ export async function runWorker(options: {
 }): Promise<RunningWorker> {
   const devices = await detectDevices();
   const boss = await startBoss(options.databaseUrl, options.registry);
-  await workJobs(boss, options.registry, { db: options.db, slots: options.slots, pollingIntervalSeconds: options.pollingIntervalSeconds });
+  const pollers = await workJobs(boss, options.registry, { db: options.db, slots: options.slots, pollingIntervalSeconds: options.pollingIntervalSeconds });
+  // pg-boss polls (every 2 s by default); a queued experiment also says so on the event bus, in the
+  // transaction that queued its job, and that wakes this worker's pollers at once.
+  const wakeUps = await subscribe(options.databaseUrl, (event) => {
+    if (event.type === "experiment.status" && event.status === "queued") for (const id of pollers) boss.notifyWorker(id);
+  });
   const heartbeat = await startHeartbeat(options.db, { kind: options.kind ?? "training", slots: options.slots, devices, version: STUDIO_VERSION }, options.heartbeatMs);
   return {
     boss,
     workerId: heartbeat.workerId,
     async stop(timeoutMs = 30_000) {
+      await wakeUps.close();
       await stopBoss(boss, timeoutMs);
       await heartbeat.stop();
     },

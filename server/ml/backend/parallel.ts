@@ -147,6 +147,18 @@ class WorkerThread {
  */
 const idleThreads: WorkerThread[] = [];
 
+/**
+ * Starts threads ahead of a training run so that their loading (TypeScript loader, TF.js) overlaps
+ * with the run's own start (dataset, model); createGradientReplicas then takes them from the pool.
+ */
+export function prewarmGradientThreads(count: number): void {
+  while (idleThreads.length < count) {
+    const thread = new WorkerThread(new Worker(BOOTSTRAP));
+    thread.setKeepsProcessAlive(false);
+    idleThreads.push(thread);
+  }
+}
+
 function takeThread(index: number): WorkerThread {
   const thread = idleThreads.pop() ?? new WorkerThread(new Worker(BOOTSTRAP));
   thread.index = index;
