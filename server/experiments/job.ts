@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { and, eq, sql } from "drizzle-orm";
@@ -25,6 +25,30 @@ export interface TrainJobOptions {
 
 export type TrainJobOutcome = { experimentId: number; outcome: "skipped" | "finished" | "killed" | "lease-lost" | "crashed"; detail?: string };
 
+/** A run process that has loaded the engine and waits for its options (workers/run-experiment.ts). */
+function spawnRunProcess(): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", RUN_SCRIPT], { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe", "ipc"] });
+  // An idle one must not keep the worker alive; it exits by itself when the worker goes.
+  child.unref();
+  child.channel?.unref();
+  (child.stderr as { unref?: () => void } | null)?.unref?.();
+  child.on("error", () => {});
+  return child;
+}
+
+let waitingRunProcess: ChildProcess | undefined;
+
+/** Hands the options to the waiting run process (starting a fresh one if it is gone) and starts the next. */
+function startRun(options: RunProcessOptions): ChildProcess {
+  const waiting = waitingRunProcess;
+  const usable = waiting !== undefined && waiting.exitCode === null && waiting.signalCode === null && waiting.connected;
+  const child = usable ? waiting : spawnRunProcess();
+  waitingRunProcess = spawnRunProcess();
+  child.ref();
+  child.send(options);
+  return child;
+}
+
 /**
  * One attempt of an experiment on a worker slot: claim the lease, run the attempt in a child process,
  * kill it when a stop is not honoured in time. A crashed child leaves recovery to the reaper (which
@@ -43,7 +67,7 @@ export async function runTrainJob(db: Db, payload: z.output<typeof trainJobPaylo
     dataDir: options.dataDir ?? env().dataDir,
     heartbeatMs,
   };
-  const child = spawn(process.execPath, ["--import", "tsx", RUN_SCRIPT, JSON.stringify(runOptions)], { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe"] });
+  const child = startRun(runOptions);
   runningChildren.set(lease.experimentId, child.pid!);
   const stderr: string[] = [];
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
