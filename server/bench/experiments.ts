@@ -1,11 +1,9 @@
-import { spawn } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
 import superjson from "superjson";
 import { io } from "socket.io-client";
 import { makeShapesImageFolder } from "@/server/ml/data/testing/shapes";
+import { requireProductionBuild, startBenchStudio } from "./studio";
 import type { StudioEvent } from "@/server/events/types";
 
 /**
@@ -16,30 +14,11 @@ import type { StudioEvent } from "@/server/events/types";
  *  - worker log line → socket.io client latency p50/p95 (the row's database time to arrival, same host);
  *  - status routes (tRPC experiments.byId, seed 004 /task_status/<id>) requests/s and p99, 100 connections, during a run.
  */
-const port = Number(process.env.BENCH_PORT ?? 3941);
-const base = `http://localhost:${port}`;
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "studio-bench-exp-"));
-const importRoot = path.join(dataDir, "imports");
-const password = "bench-admin-password";
-
-if (!fs.existsSync(path.join(import.meta.dirname, "..", "..", ".next", "BUILD_ID"))) {
-  console.error("No production build: run `npx next build` (or `npm start` once) first.");
-  process.exit(1);
-}
-await makeShapesImageFolder(path.join(importRoot, "shapes"), { classes: 3, perClass: 20, size: 32, seed: 1 });
-
-const studio = spawn(process.execPath, ["--import", "tsx", "workers/supervisor.ts"], {
-  env: {
-    ...process.env,
-    PORT: String(port),
-    STUDIO_DATA_DIR: dataDir,
-    STUDIO_IMPORT_ROOTS: importRoot,
-    STUDIO_EMBEDDED_PG_PORT: String(port + 100),
-    STUDIO_ADMIN_EMAIL: "bench@studio.local",
-    STUDIO_ADMIN_PASSWORD: password,
-  },
-  stdio: "ignore",
-});
+requireProductionBuild();
+const studio = await startBenchStudio(Number(process.env.BENCH_PORT ?? 3941), (importRoot) =>
+  makeShapesImageFolder(path.join(importRoot, "shapes"), { classes: 3, perClass: 20, size: 32, seed: 1 }),
+);
+const { base } = studio;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const percentile = (values: number[], p: number) => {
@@ -48,25 +27,14 @@ const percentile = (values: number[], p: number) => {
 };
 
 let token = "";
-async function trpc<T>(procedure: string, input: unknown, mutation = false): Promise<T> {
-  const serialized = JSON.stringify(superjson.serialize(input));
-  const url = mutation ? `${base}/api/trpc/${procedure}` : `${base}/api/trpc/${procedure}?input=${encodeURIComponent(serialized)}`;
-  const res = await fetch(url, {
-    method: mutation ? "POST" : "GET",
-    headers: { authorization: `Bearer ${token}`, ...(mutation && { "content-type": "application/json" }) },
-    body: mutation ? serialized : undefined,
-  });
-  const body = (await res.json()) as { result?: { data: unknown }; error?: { json: { message: string } } };
-  if (!body.result) throw new Error(`${procedure}: ${body.error?.json.message ?? res.status}`);
-  return superjson.deserialize(body.result.data as never) as T;
-}
+const trpc = <T>(procedure: string, input: unknown, mutation = false) => studio.trpc<T>(token, procedure, input, mutation);
 
 async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 300_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe().catch(() => undefined);
     if (value) return value;
-    if (Date.now() > deadline || studio.exitCode !== null) throw new Error(`gave up waiting for ${what}`);
+    if (Date.now() > deadline || studio.process.exitCode !== null) throw new Error(`gave up waiting for ${what}`);
     await sleep(100);
   }
 }
@@ -74,12 +42,11 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
 type Experiment = { id: number; status: string };
 
 try {
-  await until("a healthy studio", async () => (await fetch(`${base}/api/health`)).ok);
-  const login = await fetch(`${base}/api/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "bench@studio.local", password }) });
-  token = ((await login.json()) as { token: string }).token;
+  await studio.healthy();
+  token = await studio.logIn();
   const projects = await trpc<{ id: number; name: string }[]>("projects.list", undefined);
   const projectId = projects.find((p) => p.name === "default")!.id;
-  const dataset = await trpc<{ id: number }>("datasets.importFromPath", { projectId, name: "shapes", path: path.join(importRoot, "shapes") }, true);
+  const dataset = await trpc<{ id: number }>("datasets.importFromPath", { projectId, name: "shapes", path: path.join(studio.importRoot, "shapes") }, true);
   await until("the dataset import", async () => (await trpc<{ status: string }>("datasets.byId", { id: dataset.id })).status === "ready");
 
   const socket = io(base, { transports: ["websocket"], auth: { token } });
@@ -143,10 +110,5 @@ try {
   await stopAndWait(running.id);
   socket.close();
 } finally {
-  await new Promise<void>((resolve) => {
-    if (studio.exitCode !== null) return resolve();
-    studio.once("exit", () => resolve());
-    studio.kill("SIGTERM");
-  });
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  await studio.stop();
 }
