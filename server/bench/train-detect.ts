@@ -22,7 +22,7 @@ import { makeAnchors } from "../ml/detect/dfl";
 import { nonMaxSuppression } from "../ml/detect/nms";
 import { exportDetectionOnnx } from "../ml/detect/onnx-decode";
 import { detectionsFromRaw } from "../ml/detect/predict";
-import { createDetectLossTracker, DETECT_REPLICA_MODULE, detectReplicaInput, sliceDetectBatch } from "../ml/detect/replica";
+import { detectStepAdapter } from "../ml/detect/replica";
 import { loadOnnxSession } from "../ml/onnx/runtime";
 import { createTrainStepper, resolveMicroBatch, resolveWorkers } from "../ml/train/stepper";
 import { TrainOptimizer, type TrainableVariable } from "../ml/train/optimizers";
@@ -70,18 +70,7 @@ async function benchTrain(imgsz: number, batch: number, seconds: number, backend
   const trainable: TrainableVariable[] = model.trainableWeights.map((w) => ({ key: w.originalName, variable: w.read() as tf.Variable, decay: w.shape.length > 1 }));
   const optimizer = new TrainOptimizer({ name: "AdamW", momentum: 0.9, nesterov: false, weightDecay: 0.0005 });
   const images: DetectBatch = { x: randomImages(imgsz, batch), boxes: randomBoxes(batch), paths: [], size: batch, imgsz };
-  const tracker = createDetectLossTracker({ numClasses: CLASS_NAMES.length, imgsz });
-  const adapter = {
-    task: "detect",
-    inputs: (b: DetectBatch) => tf.tensor4d(b.x, [b.size, imgsz, imgsz, 3]),
-    loss: (outputs: tf.Tensor | tf.Tensor[], b: DetectBatch) => tracker.loss(outputs, b.boxes),
-    trainMetrics: () => tracker.parts(),
-    dataParallel: {
-      replicaTask: () => ({ module: DETECT_REPLICA_MODULE, options: { numClasses: CLASS_NAMES.length, imgsz } }),
-      slice: sliceDetectBatch,
-      replicaInput: detectReplicaInput,
-    },
-  };
+  const adapter = detectStepAdapter({ numClasses: CLASS_NAMES.length, imgsz });
   const workers = resolveWorkers(workersSetting, backend, adapter);
   const microBatch = resolveMicroBatch("auto", batch, backend, model, adapter);
   const stepper = await createTrainStepper({ model, adapter, optimizer, trainable, clipGrad: 10, workers, microBatch, backend });

@@ -15,7 +15,7 @@ import { makeAnchors, REG_MAX, type AnchorGrid } from "./dfl";
 import { detectionLoss } from "./loss";
 import { detectionsFromRaw } from "./predict";
 import { formatValTable } from "./val-table";
-import { createDetectLossTracker, DETECT_REPLICA_MODULE, detectReplicaInput, sliceDetectBatch, type DetectLossOptions, type DetectLossTracker } from "./replica";
+import { createDetectLossTracker, detectDataParallel, type DetectLossOptions, type DetectLossTracker } from "./replica";
 
 /** Ultralytics' default detection augmentation (hsv_h/s/v, translate, scale, fliplr) as our pipeline ops. */
 export const DEFAULT_DETECT_AUGMENT: AugmentPipeline = [
@@ -192,11 +192,7 @@ export function createDetectAdapter(opts: DetectAdapterOptions = {}): TaskAdapte
       return tracker?.parts() ?? {};
     },
 
-    dataParallel: {
-      replicaTask: () => ({ module: DETECT_REPLICA_MODULE, options: lossOptions() }),
-      slice: sliceDetectBatch,
-      replicaInput: detectReplicaInput,
-    },
+    dataParallel: detectDataParallel(lossOptions),
 
     async validate(model, loader) {
       const { metrics, details, report, summary } = await evaluateDetector(model, loader, classNames, opts);

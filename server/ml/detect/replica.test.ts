@@ -3,10 +3,10 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend, type BackendInfo } from "../backend/index";
 import type { DetectBatch } from "../data/detect-loader";
 import { TrainOptimizer, type TrainableVariable } from "../train/optimizers";
-import { createTrainStepper, type StepAdapter } from "../train/stepper";
+import { createTrainStepper } from "../train/stepper";
 import { yolov8Graph, YOLOV8_SCALES } from "../zoo/yolov8";
 import { buildDetectModel } from "./adapter";
-import { createDetectLossTracker, decodeBoxes, DETECT_REPLICA_MODULE, detectReplicaInput, encodeBoxes, sliceDetectBatch } from "./replica";
+import { decodeBoxes, detectStepAdapter, encodeBoxes } from "./replica";
 
 const IMGSZ = 64;
 const CLASSES = ["circle", "square"];
@@ -20,17 +20,7 @@ function detectBatch(size: number, seed: number): DetectBatch {
   return { x, boxes, paths: boxes.map((_, i) => `image-${seed}-${i}.png`), size, imgsz: IMGSZ };
 }
 
-const tracker = createDetectLossTracker({ numClasses: CLASSES.length, imgsz: IMGSZ });
-const adapter: StepAdapter<DetectBatch> = {
-  inputs: (batch) => tf.tensor4d(batch.x, [batch.size, batch.imgsz, batch.imgsz, 3]),
-  loss: (outputs, batch) => tracker.loss(outputs, batch.boxes),
-  trainMetrics: () => tracker.parts(),
-  dataParallel: {
-    replicaTask: () => ({ module: DETECT_REPLICA_MODULE, options: { numClasses: CLASSES.length, imgsz: IMGSZ } }),
-    slice: sliceDetectBatch,
-    replicaInput: detectReplicaInput,
-  },
-};
+const adapter = detectStepAdapter({ numClasses: CLASSES.length, imgsz: IMGSZ });
 
 async function trainWith(workers: number, microBatch: number, backend: BackendInfo, batches: DetectBatch[]) {
   const { model } = buildDetectModel(yolov8Graph({ numClasses: CLASSES.length, scale: YOLOV8_SCALES.n, width: 0.125 }), IMGSZ, CLASSES, 0);

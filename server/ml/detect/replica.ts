@@ -3,6 +3,8 @@
 // task from createReplicaTask).
 import * as tf from "@tensorflow/tfjs";
 import type { ReplicaTask, ReplicaTargets, ShareInput } from "../backend/parallel";
+import type { DataParallelSupport } from "../train/adapter";
+import type { StepAdapter } from "../train/stepper";
 import type { Box } from "../augment/geometry";
 import type { DetectBatch } from "../data/detect-loader";
 import { makeAnchors } from "./dfl";
@@ -88,4 +90,21 @@ export function sliceDetectBatch(batch: DetectBatch, start: number, end: number)
 
 export function detectReplicaInput(batch: DetectBatch): ShareInput {
   return { x: batch.x, shape: [batch.size, batch.imgsz, batch.imgsz, 3], targets: encodeBoxes(batch.boxes) };
+}
+
+/** What worker threads need to share detection batches; `options` is read when the threads start. */
+export function detectDataParallel(options: () => DetectLossOptions): DataParallelSupport<DetectBatch> {
+  return { replicaTask: () => ({ module: DETECT_REPLICA_MODULE, options: options() }), slice: sliceDetectBatch, replicaInput: detectReplicaInput };
+}
+
+/** Detection's training step without the rest of the adapter (benchmarks, tests). */
+export function detectStepAdapter(options: DetectLossOptions): StepAdapter<DetectBatch> & { task: "detect" } {
+  const tracker = createDetectLossTracker(options);
+  return {
+    task: "detect",
+    inputs: (batch) => tf.tensor4d(batch.x, [batch.size, batch.imgsz, batch.imgsz, 3]),
+    loss: (outputs, batch) => tracker.loss(outputs, batch.boxes),
+    trainMetrics: () => tracker.parts(),
+    dataParallel: detectDataParallel(() => options),
+  };
 }
