@@ -35,6 +35,10 @@ const envSchema = z.object({
   STUDIO_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   STUDIO_EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   STUDIO_TRUST_PROXY: booleanish.default(false),
+  /** External-command runs (a studio-administrator feature); off by default. */
+  STUDIO_ALLOW_COMMANDS: booleanish.default(false),
+  /** Where a worker runs as root, commands run as this user. */
+  STUDIO_COMMAND_USER: z.string().min(1).default("nobody"),
 });
 
 export type Env = z.infer<typeof envSchema> & {
@@ -64,6 +68,13 @@ export function env(): Env {
     importRoots: e.STUDIO_IMPORT_ROOTS.split(path.delimiter).filter(Boolean).map((p) => path.resolve(p)),
   };
   return cached;
+}
+
+/** The only variables an external command inherits: no database URL, secret or credentials. */
+const COMMAND_VARIABLES = ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "LD_LIBRARY_PATH"];
+
+export function commandEnvironment(): Record<string, string> {
+  return Object.fromEntries(COMMAND_VARIABLES.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name]!]])));
 }
 
 /** For tests and the supervisor, which change variables before starting children. */

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { and, eq } from "drizzle-orm";
@@ -7,7 +7,7 @@ import type PgBoss from "pg-boss";
 import { io as connectSocket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { datasets, experimentLogs, experimentMetrics, experiments } from "@/db/schema";
-import { seedMemberAndOutsider } from "@/db/testing/fixtures";
+import { ctxFor, seedMemberAndOutsider, seedUser } from "@/db/testing/fixtures";
 import { createTestDb, type TestDb } from "@/db/testing/test-db";
 import { createApiKey } from "@/server/auth/api-keys";
 import type { Ctx } from "@/server/context";
@@ -68,6 +68,9 @@ async function epochRows(id: number) {
 
 beforeAll(async () => {
   const work = await mkdtemp(path.join(os.tmpdir(), "experiments-"));
+  // As a default data folder is: command runs (as an unprivileged user under root) must reach their run folder.
+  await chmod(work, 0o755);
+  process.env.STUDIO_ALLOW_COMMANDS = "true";
   dataDir = path.join(work, "data");
   process.env.STUDIO_DATA_DIR = dataDir;
   process.env.STUDIO_IMPORT_ROOTS = path.join(work, "imports");
@@ -215,16 +218,19 @@ describe("per-run split and save folder", () => {
 });
 
 describe("external command runs", () => {
+  let admin: Ctx;
+  const createAsAdmin = (name: string, command: string[], epochs = 1) =>
+    createExperiment(admin, { projectId, name, datasetId, model: "reference-cnn", hyperparameters: { command, epochs }, device: "auto", start: true }, { boss });
+  const node = (script: string) => ["node", "-e", script];
+
+  beforeAll(async () => {
+    const user = await seedUser(tdb.db, { email: "root@x.io", isAdmin: true, teams: [{ teamId: member.caller.teamId, role: "admin" }] });
+    admin = await ctxFor(tdb.db, user.id, member.caller.teamId);
+  });
+
   it("runs the command in the run folder, keeps its output as logs and parses its metrics", async () => {
-    const command = [
-      "echo 'Epoch [1/2] started'",
-      "echo 'Train Loss: 0.5234, Train Accuracy: 82.45%'",
-      "echo 'Validation Loss: 0.6123, Validation Accuracy: 78.92%'",
-      "echo 'Epoch [2/2] started'",
-      "echo 'Train Loss: 0.4000, Train Accuracy: 90.00%'",
-      "pwd",
-    ].join("; ");
-    const run = await create("command-run", { command, epochs: 2 });
+    const lines = ["Epoch [1/2] started", "Train Loss: 0.5234, Train Accuracy: 82.45%", "Validation Loss: 0.6123, Validation Accuracy: 78.92%", "Epoch [2/2] started", "Train Loss: 0.4000, Train Accuracy: 90.00%"];
+    const run = await createAsAdmin("command-run", node(`for (const line of ${JSON.stringify(lines)}) console.log(line); console.log(process.cwd())`), 2);
     await waitStatus(run.id, "completed");
     const done = await getExperiment(member, run.id);
     expect(done).toMatchObject({ currentEpoch: 2, progress: 100, backend: "external command" });
@@ -234,14 +240,34 @@ describe("external command runs", () => {
     ]);
     const messages = (await getExperimentLogs(member, { id: run.id })).map((l) => l.message);
     expect(messages).toContain(done.runDir);
+    expect(messages.find((m) => m.startsWith("Running command"))).toMatch(/asked by root@x\.io \(user \d+\)/);
   }, 30_000);
 
   it("fails the run with the command's exit code, without retrying", async () => {
-    const run = await create("failing-command", { command: "echo 'broken input' >&2; exit 3", epochs: 1 });
+    const run = await createAsAdmin("failing-command", node("console.error('broken input'); process.exit(3)"));
     await waitStatus(run.id, "failed");
     const failed = await getExperiment(member, run.id);
     expect(failed.error).toMatch(/code 3.*broken input/);
     expect(failed.attempt).toBe(1);
+  }, 30_000);
+
+  it("cannot read the secret or reach the database through its environment", async () => {
+    const secretFile = path.join(dataDir, "secret");
+    await writeFile(secretFile, "do-not-leak", { mode: 0o600 });
+    const probe = `let secret; try { secret = require("fs").readFileSync(${JSON.stringify(secretFile)}, "utf8") } catch (e) { secret = e.code }
+      console.log("PROBE " + JSON.stringify({ env: process.env, secret, uid: process.getuid() }))`;
+    const run = await createAsAdmin("isolated-command", node(probe));
+    await waitStatus(run.id, "completed");
+    const line = (await getExperimentLogs(member, { id: run.id })).map((l) => l.message).find((m) => m.startsWith("PROBE "))!;
+    const seen = JSON.parse(line.slice("PROBE ".length)) as { env: Record<string, string>; secret: string; uid: number };
+    expect(Object.keys(seen.env).filter((name) => /DATABASE|SECRET|PG|PASSWORD|TOKEN|STUDIO_(?!RUN_DIR)/.test(name))).toEqual([]);
+    expect(JSON.stringify(seen.env)).not.toContain(tdb.url);
+    if (process.getuid!() === 0) {
+      expect(seen.uid).not.toBe(0);
+      expect(seen.secret).toBe("EACCES");
+    } else {
+      expect(seen.uid).toBe(process.getuid!());
+    }
   }, 30_000);
 });
 

@@ -20,6 +20,8 @@ export interface RunProcessOptions {
   dataDir: string;
   /** How often the run process reads pause/stop requests (the worker beats the heartbeat). */
   heartbeatMs: number;
+  /** STUDIO_ALLOW_COMMANDS on the worker's host: external-command runs are refused without it. */
+  allowCommands: boolean;
   /** How long to wait for a dataset that is still importing. */
   datasetWaitMs?: number;
 }

@@ -66,6 +66,7 @@ export async function runTrainJob(db: Db, payload: z.output<typeof trainJobPaylo
     teamId: lease.teamId,
     dataDir: options.dataDir ?? env().dataDir,
     heartbeatMs,
+    allowCommands: env().STUDIO_ALLOW_COMMANDS,
   };
   const child = startRun(runOptions);
   runningChildren.set(lease.experimentId, child.pid!);

@@ -14,6 +14,7 @@ import { bossExecutor, getBoss } from "@/server/jobs/boss";
 import { enqueueJob } from "@/server/jobs/registry";
 import { parseTrainConfig, TrainConfigError } from "@/server/ml/train/config";
 import { findZooModel } from "@/server/ml/zoo/index";
+import { assertMayRunCommand } from "./command";
 import { TRAIN_JOB, trainJobPayload } from "./job-payload";
 import { publishStatus } from "./lease";
 import { getExperiment, type ExperimentView } from "./queries";
@@ -112,6 +113,7 @@ export async function createExperiment(ctx: Ctx, rawInput: CreateExperimentInput
   const saveDir = input.saveDir === undefined ? null : await resolveImportPath(input.saveDir, env().importRoots).catch((error: Error) => {
     throw new Invalid(error.message, { saveDir: ["not an allowed server folder"] });
   });
+  assertMayRunCommand(ctx, input.hyperparameters);
   checkTrainConfig({ task: dataset.task, model: modelForCheck, hyperparameters: input.hyperparameters, device: input.device });
 
   let id: number;
@@ -245,6 +247,8 @@ export async function cloneExperiment(ctx: Ctx, input: { id: number; name?: stri
   requireRole(ctx, "member");
   const source = await getExperiment(ctx, input.id);
   if (source.datasetId === null) throw new Conflict(`Experiment ${input.id}'s dataset was deleted; it cannot be cloned`);
+  // The copy runs as its cloner, so cloning an administrator's command run needs an administrator.
+  assertMayRunCommand(ctx, source.hyperparameters);
   const base = input.name ?? `${source.name} copy`;
   for (let n = 1; n <= 50; n++) {
     const name = input.name || n === 1 ? base : `${base} ${n}`;

@@ -5,12 +5,12 @@
  * or an out-of-memory never takes the worker down.
  */
 import { spawn } from "node:child_process";
-import { stat } from "node:fs/promises";
+import { chown, stat } from "node:fs/promises";
 import path from "node:path";
 import readline from "node:readline";
 import { eq } from "drizzle-orm";
 import { connect, type Db } from "@/db/client";
-import { architectures, augmentations, experiments, projects, type ExperimentStatus, type LogStage } from "@/db/schema";
+import { architectures, augmentations, experiments, projects, users, type ExperimentStatus, type LogStage } from "@/db/schema";
 import type { Caller } from "@/server/context";
 import { getDatasetForTraining, type TrainingDataset } from "@/server/datasets/training";
 import { Conflict, DomainError } from "@/server/errors";
@@ -22,6 +22,7 @@ import { trainConfigSchema } from "@/server/ml/train/config";
 import { resolveWorkers } from "@/server/ml/train/stepper";
 import { createRunFolder } from "@/server/ml/train/run-folder";
 import "@/server/ml/detect/adapter";
+import { commandArgv, commandIdentity, CommandRefused, scrubbedEnvironment } from "./command";
 import { appendLog, finishRun, LeaseLost, readControl, recordMetrics, updateRun, type Lease } from "./lease";
 import { RUN_EXIT, type RunProcessOptions } from "./job-payload";
 import { createLogParser, type ParsedMetrics } from "./log-parser";
@@ -42,6 +43,7 @@ const PERMANENT_ERRORS = new Set([
   "AugmentPipelineError",
   "MissingKernelError",
   "CommandFailed",
+  "CommandRefused",
 ]);
 
 export function isPermanentError(error: unknown): boolean {
@@ -248,16 +250,33 @@ function dataParallelThreads(setting: unknown, backend: BackendInfo): number {
 }
 
 /**
- * A run whose trainer is an external command: executed by the shell in the run folder; stdout and
+ * Who asked for the command, checked again when it runs: the worker's host must allow commands and
+ * the experiment's creator must still be an enabled studio administrator.
+ */
+async function commandRequester(db: Db, run: RunRow, options: RunProcessOptions) {
+  if (!options.allowCommands) throw new CommandRefused("External-command runs are turned off on this worker's host (STUDIO_ALLOW_COMMANDS)");
+  const [user] = run.createdBy === null ? [] : await db.select({ id: users.id, email: users.email, isAdmin: users.isAdmin, disabled: users.disabled }).from(users).where(eq(users.id, run.createdBy));
+  if (!user || !user.isAdmin || user.disabled) throw new CommandRefused("External commands run only for studio administrators, and this experiment's creator is not one");
+  return user;
+}
+
+/**
+ * A run whose trainer is an external command: executed without a shell in the run folder; stdout and
  * stderr become log lines, and metrics are parsed from them (seed 001 and Ultralytics formats).
  * Pause is not possible; stop terminates the command.
  */
 async function runCommand(db: Db, lease: Lease, run: RunRow, options: RunProcessOptions, control: () => ExperimentStatus): Promise<"completed" | "stopped"> {
+  const requester = await commandRequester(db, run, options);
+  const argv = commandArgv(run.hyperparameters.command);
+  const identity = commandIdentity();
   const runDir = run.runDir ?? (await createRunFolder({ runsDir: path.join(options.dataDir, "runs"), project: run.projectName, name: runFolderName(run) })).dir;
+  if (identity.uid !== undefined) await chown(runDir, identity.uid, identity.gid!);
   await updateRun(db, lease, { runDir, backend: "external command" });
-  await appendLog(db, lease, { level: "info", stage: "start", message: `Running command in ${runDir}: ${run.hyperparameters.command}` });
+  const audit = `Running command ${JSON.stringify(argv)} in ${runDir} as ${identity.user}, asked by ${requester.email} (user ${requester.id})`;
+  console.log(`[run ${run.id}] ${audit}`);
+  await appendLog(db, lease, { level: "info", stage: "start", message: audit });
 
-  const child = spawn(String(run.hyperparameters.command), { shell: true, cwd: runDir, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(argv[0], argv.slice(1), { cwd: runDir, env: scrubbedEnvironment(runDir), uid: identity.uid, gid: identity.gid, stdio: ["ignore", "pipe", "pipe"] });
   const epochMetrics = new Map<number, ParsedMetrics>();
   let epoch = 0;
   let totalEpochs = run.totalEpochs;
@@ -301,7 +320,7 @@ async function runCommand(db: Db, lease: Lease, run: RunRow, options: RunProcess
     }
   }, 500);
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.on("error", reject);
+    child.on("error", (error) => reject(new CommandFailed(`could not start ${argv[0]}: ${error.message}`)));
     child.on("close", (code, signal) => resolve({ code, signal }));
   }).finally(() => clearInterval(watch));
   await writes;

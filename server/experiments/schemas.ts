@@ -8,7 +8,8 @@ export const experimentName = z.string().trim().min(1, "required").max(120, "at 
 
 /**
  * The engine's hyper-parameters a user sets; the studio decides data, model, augmentation, device
- * and run folder. `command`: an external trainer run in the run folder instead of the engine.
+ * and run folder. `command`: an external trainer run in the run folder instead of the engine
+ * (administrators only, see command.ts): a command line split like a shell's words, or an argv list.
  */
 export const hyperparametersSchema = trainConfigSchema
   .pick({
@@ -38,7 +39,7 @@ export const hyperparametersSchema = trainConfigSchema
     micro_batch: true,
   })
   .partial()
-  .extend({ command: z.string().trim().min(1).max(4000).optional() })
+  .extend({ command: z.union([z.string().trim().min(1).max(4000), z.array(z.string().min(1).max(4000)).min(1).max(256)]).optional() })
   .strict();
 
 export type Hyperparameters = z.infer<typeof hyperparametersSchema>;

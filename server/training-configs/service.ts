@@ -3,6 +3,7 @@ import type { z } from "zod";
 import { architectures, projects, trainingConfigs } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
 import { Invalid, NotFound } from "@/server/errors";
+import { assertMayRunCommand } from "@/server/experiments/command";
 import { findZooModel } from "@/server/ml/zoo/index";
 import type { listTrainingConfigsInput, saveTrainingConfigInput } from "./schemas";
 
@@ -19,6 +20,7 @@ export async function listTrainingConfigs(ctx: Ctx, input: z.input<typeof listTr
 /** Saves a template under its name; saving the same name again replaces its model, device and hyper-parameters. */
 export async function saveTrainingConfig(ctx: Ctx, input: z.output<typeof saveTrainingConfigInput>) {
   requireRole(ctx, "member");
+  assertMayRunCommand(ctx, input.hyperparameters);
   const [project] = await ctx.db.select({ id: projects.id }).from(projects).where(and(eq(projects.id, input.projectId), eq(projects.teamId, ctx.caller.teamId)));
   if (!project) throw new NotFound(`Project ${input.projectId} not found`);
   if (input.model != null) {
