@@ -67,7 +67,8 @@ log("database migrated");
   await handle.close();
   if (admin) {
     log(`created the first administrator: ${admin.email}`);
-    if (admin.generated) log(`generated password (shown once, change it or set STUDIO_ADMIN_PASSWORD): ${admin.password}`);
+    // The terminal only: never into system_logs, which administrators read on the System page.
+    if (admin.generated) console.log(`[studio] generated password (shown once, change it or set STUDIO_ADMIN_PASSWORD): ${admin.password}`);
   }
 }
 studioSecret();
