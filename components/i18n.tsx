@@ -15,6 +15,9 @@ const messages = {
     importDataset: "Import a dataset", uploadZip: "Upload .zip", serverFolder: "Server folder", importing: "Importing", statistics: "Statistics",
     preview: "Preview", splits: "Splits", resplit: "Re-split", pipelines: "Pipelines", addOp: "Add op", renderPreview: "Render preview", noDatasets: "No datasets yet.",
     newExperiment: "New experiment", noExperiments: "No experiments yet.", status: "Status", progress: "Progress", start: "Start", stop: "Stop", pause: "Pause", resume: "Resume", clone: "Clone", compare: "Compare", logs: "Logs", hyperparameters: "Hyper-parameters", device: "Device", dataset: "Dataset", model: "Model", eta: "ETA", search: "Search", bestMetrics: "Best metrics", architectures: "Architectures", newArchitecture: "New architecture", noArchitectures: "No architectures yet.", analyze: "Analyse", configTemplate: "Config template", saveAsTemplate: "Save as template", augmentation: "Augmentation", liveOn: "live", liveOff: "polling", split: "Split", ownSplit: "Split the dataset for this run", plots: "Plots",
+    changePassword: "Change password", currentPassword: "Current password", newPassword: "New password", resetPassword: "Reset password",
+    passwordChanged: "Password changed. Your sessions, tokens and API keys have ended: log in again with the new password.",
+    passwordReset: "Password reset. The user's sessions, tokens and API keys have ended.",
   },
   zh: {
     datasets: "数据集", augmentations: "数据增强", models: "模型", experiments: "实验", weights: "权重库",
@@ -26,6 +29,9 @@ const messages = {
     importDataset: "导入数据集", uploadZip: "上传 .zip", serverFolder: "服务器目录", importing: "导入中", statistics: "统计",
     preview: "预览", splits: "划分", resplit: "重新划分", pipelines: "增强流水线", addOp: "添加操作", renderPreview: "生成预览", noDatasets: "还没有数据集。",
     newExperiment: "新建实验", noExperiments: "还没有实验。", status: "状态", progress: "进度", start: "开始", stop: "停止", pause: "暂停", resume: "继续", clone: "克隆", compare: "对比", logs: "日志", hyperparameters: "超参数", device: "设备", dataset: "数据集", model: "模型", eta: "预计剩余", search: "搜索", bestMetrics: "最佳指标", architectures: "网络结构", newArchitecture: "新建结构", noArchitectures: "还没有网络结构。", analyze: "分析", configTemplate: "配置模板", saveAsTemplate: "另存为模板", augmentation: "数据增强", liveOn: "实时", liveOff: "轮询", split: "划分", ownSplit: "为本次训练重新划分数据集", plots: "训练图表",
+    changePassword: "修改密码", currentPassword: "当前密码", newPassword: "新密码", resetPassword: "重置密码",
+    passwordChanged: "密码已修改。你的会话、令牌和 API 密钥均已失效，请用新密码重新登录。",
+    passwordReset: "密码已重置。该用户的会话、令牌和 API 密钥均已失效。",
   },
 } as const;
 

@@ -15,6 +15,7 @@ const nav: { href: string; key: MessageKey }[] = [
   { href: "/weights", key: "weights" },
   { href: "/inference", key: "inference" },
   { href: "/system", key: "system" },
+  { href: "/settings", key: "settings" },
 ];
 
 export interface ShellHeaderProps {

@@ -6,15 +6,17 @@ import type { Caller } from "@/server/context";
 import { looksLikeApiKey, verifyApiKey } from "./api-keys";
 import { cachedCaller } from "./caller-cache";
 import { looksLikeJwt, verifyApiJwt } from "./jwt";
+import { issuedBeforeCredentialsChanged } from "./passwords";
 import { studioSecret } from "./secret";
 
 export const SESSION_COOKIES = ["__Secure-next-auth.session-token", "next-auth.session-token"];
 
 /**
  * Loads the caller for a user acting in a team. Null when the user is disabled or not a
- * member (a removed member's old credentials stop working at once).
+ * member (a removed member's old credentials stop working at once), or when the credential
+ * was issued (`issuedAt`, seconds; absent for a login happening now) before the user's password last changed.
  */
-export async function loadCaller(db: DbOrTx, userId: number, teamId: number | undefined, via: Caller["via"]): Promise<Caller | null> {
+export async function loadCaller(db: DbOrTx, userId: number, teamId: number | undefined, via: Caller["via"], issuedAt?: number): Promise<Caller | null> {
   const rows = await db
     .select({
       userId: users.id,
@@ -22,6 +24,7 @@ export async function loadCaller(db: DbOrTx, userId: number, teamId: number | un
       name: users.name,
       isAdmin: users.isAdmin,
       disabled: users.disabled,
+      credentialsChangedAt: users.credentialsChangedAt,
       teamId: teams.id,
       teamName: teams.name,
       role: memberships.role,
@@ -34,6 +37,7 @@ export async function loadCaller(db: DbOrTx, userId: number, teamId: number | un
     .limit(1);
   const row = rows[0];
   if (!row || row.disabled) return null;
+  if (issuedAt !== undefined && issuedBeforeCredentialsChanged(issuedAt, row.credentialsChangedAt)) return null;
   return {
     userId: row.userId,
     email: row.email,
@@ -58,7 +62,7 @@ export function parseCookies(header: string | null | undefined): Record<string, 
 }
 
 /** The session cookie's user and team, as next-auth wrote them; null when absent or invalid. */
-export async function readSessionCookie(cookieHeader: string | null | undefined): Promise<{ userId: number; teamId?: number } | null> {
+export async function readSessionCookie(cookieHeader: string | null | undefined): Promise<{ userId: number; teamId?: number; issuedAt: number } | null> {
   const cookies = parseCookies(cookieHeader);
   const token = SESSION_COOKIES.map((n) => cookies[n]).find(Boolean);
   if (!token) return null;
@@ -67,7 +71,8 @@ export async function readSessionCookie(cookieHeader: string | null | undefined)
     const userId = Number(payload?.sub);
     if (!payload || !Number.isInteger(userId)) return null;
     const teamId = typeof payload.teamId === "number" ? payload.teamId : undefined;
-    return { userId, teamId };
+    // A token without an issue time counts as older than any password change.
+    return { userId, teamId, issuedAt: typeof payload.iat === "number" ? payload.iat : 0 };
   } catch {
     return null;
   }
@@ -98,7 +103,7 @@ async function authenticateBearer(db: DbOrTx, bearer: string): Promise<Caller | 
   }
   if (looksLikeJwt(bearer)) {
     const jwt = await verifyApiJwt(db, bearer);
-    return jwt ? loadCaller(db, jwt.userId, jwt.teamId, "jwt") : null;
+    return jwt ? loadCaller(db, jwt.userId, jwt.teamId, "jwt", jwt.issuedAt) : null;
   }
   return null;
 }
@@ -107,8 +112,8 @@ async function authenticateSession(db: DbOrTx, cookie: string | null | undefined
   const session = await readSessionCookie(cookie);
   if (!session) return null;
   return (
-    (await loadCaller(db, session.userId, session.teamId, "session")) ??
+    (await loadCaller(db, session.userId, session.teamId, "session", session.issuedAt)) ??
     // The team in the cookie may have been left since; fall back to another membership.
-    (session.teamId !== undefined ? loadCaller(db, session.userId, undefined, "session") : null)
+    (session.teamId !== undefined ? loadCaller(db, session.userId, undefined, "session", session.issuedAt) : null)
   );
 }

@@ -40,6 +40,7 @@ export interface VerifiedJwt {
   teamId: number;
   jti: string;
   expiresAt: Date;
+  issuedAt: number;
 }
 
 /** Verifies signature, algorithm, issuer, audience, expiry and revocation; null when any fails. */
@@ -51,7 +52,7 @@ export async function verifyApiJwt(db: DbOrTx, token: string): Promise<VerifiedJ
     if (!Number.isInteger(userId) || !Number.isInteger(teamId) || !payload.jti || !payload.exp) return null;
     const revoked = await db.select({ jti: revokedTokens.jti }).from(revokedTokens).where(eq(revokedTokens.jti, payload.jti));
     if (revoked.length > 0) return null;
-    return { userId, teamId, jti: payload.jti, expiresAt: new Date(payload.exp * 1000) };
+    return { userId, teamId, jti: payload.jti, expiresAt: new Date(payload.exp * 1000), issuedAt: payload.iat ?? 0 };
   } catch {
     return null;
   }

@@ -30,6 +30,10 @@ export function authOptions(): NextAuthOptions {
     callbacks: {
       async jwt({ token, user, trigger, session }) {
         const db = getDb().db;
+        // A session from before a password change (or of a disabled user) ends here, instead of being renewed.
+        if (!user && token.sub && !(await loadCaller(db, Number(token.sub), undefined, "session", typeof token.iat === "number" ? token.iat : 0))) {
+          throw new Error("This session has ended; log in again");
+        }
         if (user) {
           const caller = await loadCaller(db, Number(user.id), undefined, "session");
           if (caller) token.teamId = caller.teamId;

@@ -21,7 +21,15 @@ export function AdminView({ selfId }: { selfId: number }) {
   const setMembership = useMutation(trpc.admin.setMembership.mutationOptions({ onSuccess: refresh }));
   const removeMembership = useMutation(trpc.admin.removeMembership.mutationOptions({ onSuccess: refresh }));
   const setDisabled = useMutation(trpc.admin.setDisabled.mutationOptions({ onSuccess: refresh }));
-  const error = createUser.error ?? createTeam.error ?? setMembership.error ?? removeMembership.error ?? setDisabled.error ?? users.error;
+  const resetPassword = useMutation(trpc.admin.resetPassword.mutationOptions());
+  const error = createUser.error ?? createTeam.error ?? setMembership.error ?? removeMembership.error ?? setDisabled.error ?? resetPassword.error ?? users.error;
+
+  function submitReset(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const d = new FormData(form);
+    resetPassword.mutate({ userId: Number(d.get("userId")), newPassword: String(d.get("newPassword")) }, { onSuccess: () => form.reset() });
+  }
 
   function submitUser(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -146,6 +154,26 @@ export function AdminView({ selfId }: { selfId: number }) {
           </tbody>
         </table>
       </div>
+      <h2>Reset a password</h2>
+      <form className="panel row" onSubmit={submitReset}>
+        <label>
+          User{" "}
+          <select name="userId" required>
+            {users.data?.map((u) => (
+              <option key={u.id} value={u.id}>
+                {u.email}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          New password <input name="newPassword" type="password" autoComplete="new-password" minLength={8} required />
+        </label>
+        <button type="submit" disabled={resetPassword.isPending}>
+          Reset password
+        </button>
+        {resetPassword.isSuccess && <span role="status">Password reset: the user&apos;s sessions, tokens and API keys have ended.</span>}
+      </form>
     </>
   );
 }

@@ -12,6 +12,7 @@ import {
   setMembershipInput,
   setUserDisabled,
 } from "@/server/auth/users";
+import { resetPassword, resetPasswordInput } from "@/server/auth/passwords";
 import { authed, router } from "../init";
 
 // The services check studio-admin rights themselves; the router stays thin.
@@ -23,4 +24,5 @@ export const adminRouter = router({
   setMembership: authed.input(setMembershipInput).mutation(({ ctx, input }) => setMembership(ctx.svc, input)),
   removeMembership: authed.input(removeMembershipInput).mutation(({ ctx, input }) => removeMembership(ctx.svc, input)),
   setDisabled: authed.input(setDisabledInput).mutation(({ ctx, input }) => setUserDisabled(ctx.svc, input)),
+  resetPassword: authed.input(resetPasswordInput).mutation(({ ctx, input }) => resetPassword(ctx.svc, input)),
 });
