@@ -1,5 +1,6 @@
-import { index, integer, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { index, integer, pgTable, text, timestamp, uniqueIndex, type AnyPgColumn } from "drizzle-orm/pg-core";
 import { teams } from "./auth";
+import { datasets } from "./datasets";
 
 export const projects = pgTable(
   "projects",
@@ -8,6 +9,8 @@ export const projects = pgTable(
     teamId: integer("team_id").notNull().references(() => teams.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     description: text("description").notNull().default(""),
+    /** What old clients (seeds 000 and 003) train on when their request names no dataset. */
+    defaultDatasetId: integer("default_dataset_id").references((): AnyPgColumn => datasets.id, { onDelete: "set null" }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },

@@ -1,0 +1,2 @@
+ALTER TABLE "projects" ADD COLUMN "default_dataset_id" integer;--> statement-breakpoint
+ALTER TABLE "projects" ADD CONSTRAINT "projects_default_dataset_id_datasets_id_fk" FOREIGN KEY ("default_dataset_id") REFERENCES "public"."datasets"("id") ON DELETE set null ON UPDATE no action;
