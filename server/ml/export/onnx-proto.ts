@@ -122,6 +122,9 @@ message OperatorSetIdProto {
 
 const root = protobuf.parse(ONNX_PROTO, { keepCase: true }).root;
 
+/** The parsed schema, for readers that decode single messages (server/ml/io/onnx-info.ts). */
+export const onnxSchema = root;
+
 export const ModelProto = root.lookupType("onnx.ModelProto");
 
 export const TensorDataType = {
