@@ -32,6 +32,8 @@ const envSchema = z.object({
   STUDIO_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
   STUDIO_IMPORT_ROOTS: z.string().default(""),
   STUDIO_UPLOAD_MAX_MB: z.coerce.number().positive().default(2048),
+  /** Largest JSON (and tRPC) request body; uploads have STUDIO_UPLOAD_MAX_MB. */
+  STUDIO_JSON_MAX_KB: z.coerce.number().int().min(1).default(1024),
   STUDIO_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   STUDIO_EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   STUDIO_TRUST_PROXY: booleanish.default(false),

@@ -24,6 +24,8 @@ export class Invalid extends DomainError {}
 export class Forbidden extends DomainError {}
 /** No valid credential. */
 export class Unauthorized extends DomainError {}
+/** The request body is over its size limit (413). */
+export class TooLarge extends DomainError {}
 export class RateLimited extends DomainError {
   constructor(
     message: string,

@@ -4,16 +4,10 @@ import { z } from "zod";
 import type { augmentations } from "@/db/schema";
 import { readJson } from "@/server/compat/http";
 import type { Ctx } from "@/server/context";
-import { invalidFromZod, NotFound } from "@/server/errors";
+import { invalidFromZod } from "@/server/errors";
 import { defaultProject } from "@/server/projects/service";
 import { augmentationName } from "./schemas";
 import { createAugmentation, deleteAugmentation, listAugmentations, updateAugmentation } from "./service";
-
-export function parseAugmentationId(raw: string): number {
-  const id = Number(raw);
-  if (!Number.isInteger(id) || id <= 0) throw new NotFound(`Augmentation pipeline ${raw} not found`);
-  return id;
-}
 
 export function augmentationV1(row: typeof augmentations.$inferSelect) {
   return { id: row.id, name: row.name, desc: row.description, pipeline: row.pipeline, created_at: row.createdAt.toISOString(), updated_at: row.updatedAt.toISOString() };

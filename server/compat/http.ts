@@ -3,6 +3,7 @@ import { authenticate } from "@/server/auth/callers";
 import { checkMutationRequest } from "@/server/auth/request";
 import type { Ctx } from "@/server/context";
 import { DomainError, Unauthorized, Forbidden, Invalid } from "@/server/errors";
+import { checkUrl, containsNul, readBodyText } from "@/server/http/input";
 
 /** How one old API dialect renders an error: its status codes and its envelope. */
 export type ErrorRenderer = (err: DomainError) => Response;
@@ -21,6 +22,7 @@ export async function withCaller(
   opts: { multipart?: boolean; db?: Db } = {},
 ): Promise<Response> {
   try {
+    checkUrl(req.url);
     const db = opts.db ?? getDb().db;
     const caller = await authenticate(db, { authorization: req.headers.get("authorization"), cookie: req.headers.get("cookie") });
     if (!caller) throw new Unauthorized("Missing or invalid credentials: send Authorization: Bearer <API key or token>");
@@ -43,13 +45,19 @@ function hasBody(req: Request): boolean {
   return req.headers.get("content-length") !== "0" && (req.headers.has("content-type") || req.headers.has("content-length") || req.headers.has("transfer-encoding"));
 }
 
-/** Reads a JSON body; malformed JSON is the caller's error, not a 500. */
+/**
+ * Reads a JSON body of at most STUDIO_JSON_MAX_KB (TooLarge past it); malformed JSON, and NUL
+ * characters that no text column can hold, are the caller's error, not a 500.
+ */
 export async function readJson(req: Request): Promise<unknown> {
-  const text = await req.text();
+  const text = await readBodyText(req);
   if (!text.trim()) return {};
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch {
     throw new Invalid("Request body is not valid JSON");
   }
+  if (containsNul(body)) throw new Invalid("Request body must not contain NUL characters");
+  return body;
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { invalidFromZod, NotFound } from "@/server/errors";
+import { invalidFromZod } from "@/server/errors";
 import { engineHyperparameters, epochLoss, legacyStatus, pythonIsoTime, round, type Experiment } from "./experiment-common";
+import { parsePathId } from "@/server/http/input";
 
 /**
  * Mapper for the old recognition backend's training API (seed 003, `/train`): string `job_id`, the
@@ -70,7 +71,5 @@ export function parseRecognitionStart(body: unknown): RecognitionStart {
 }
 
 export function parseRecognitionJobId(value: string): number {
-  const id = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(id) || id < 1) throw new NotFound(`Training job ${value} not found`);
-  return id;
+  return parsePathId(value, "Training job");
 }

@@ -3,8 +3,9 @@ import { experimentStatuses } from "@/db/schema";
 import type { Caller } from "@/server/context";
 import type { SystemLogRow } from "@/server/system/logs";
 import type { HostStats } from "@/server/system/stats";
-import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, RateLimited, Unauthorized } from "@/server/errors";
+import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, RateLimited, TooLarge, Unauthorized } from "@/server/errors";
 import { epochLoss, isoSecondsZ, round, type Experiment, type ExperimentLog, type ExperimentMetricPoint, type ExperimentStatus } from "./experiment-common";
+import { parsePathId } from "@/server/http/input";
 
 /**
  * Mapper for the old studio backend (seed 002, `/api/v1`): status codes 200/201/204/400/401/404/422,
@@ -16,6 +17,7 @@ export function studioV1Status(err: DomainError): number {
   if (err instanceof Forbidden) return 403;
   if (err instanceof NotFound) return 404;
   if (err instanceof Conflict) return 422;
+  if (err instanceof TooLarge) return 413;
   if (err instanceof RateLimited) return 429;
   return 500;
 }
@@ -215,9 +217,7 @@ export function parseStudioV1Control(body: unknown): StudioV1Control {
 }
 
 export function parseStudioV1Id(value: string, what: string): number {
-  const id = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(id) || id < 1) throw new NotFound(`${what} ${value} not found`);
-  return id;
+  return parsePathId(value, what);
 }
 
 export function parseStudioV1StatusFilter(value: string | null): ExperimentStatus | undefined {

@@ -1,5 +1,6 @@
-import { DomainError, Invalid, NotFound, RateLimited, Unauthorized, Forbidden } from "@/server/errors";
+import { DomainError, Invalid, NotFound, RateLimited, TooLarge, Unauthorized, Forbidden } from "@/server/errors";
 import { bestWeightsFile, relativeRunDir, round, type Experiment, type ExperimentLog, type ExperimentStatus } from "./experiment-common";
+import { parsePathId } from "@/server/http/input";
 
 /**
  * Mapper for the old task-status endpoint (seed 004, `/task_status/<task_id>`): `{code, message, data}`,
@@ -126,6 +127,7 @@ function errorStatus(err: DomainError): number {
   if (err instanceof Unauthorized) return 401;
   if (err instanceof Forbidden) return 403;
   if (err instanceof NotFound) return 404;
+  if (err instanceof TooLarge) return 413;
   if (err instanceof RateLimited) return 429;
   return 500;
 }
@@ -136,7 +138,5 @@ export function taskStatusError(err: DomainError): Response {
 }
 
 export function parseTaskStatusId(value: string): number {
-  const id = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(id) || id < 1) throw new NotFound(`任务不存在: ${value}`);
-  return id;
+  return parsePathId(value, "Task", `任务不存在: ${value}`);
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { invalidFromZod, NotFound } from "@/server/errors";
+import { invalidFromZod } from "@/server/errors";
 import { engineHyperparameters, epochLoss, legacyStatus, pythonIsoTime, round, type Experiment, type ExperimentLog } from "./experiment-common";
+import { parsePathId } from "@/server/http/input";
 
 /**
  * Mapper for the old training-metrics service (seed 001, `/api/v2/training/…`): string `task_id`,
@@ -94,9 +95,7 @@ export function sseResumeAfter(lastEventId: string | null, since: string | null)
 }
 
 export function parseTrainingMetricsTaskId(value: string): number {
-  const id = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(id) || id < 1) throw new NotFound(`Task ${value} not found`);
-  return id;
+  return parsePathId(value, "Task");
 }
 
 const positiveInt = (field: string) => z.number({ error: `${field} must be a number` }).int({ error: `${field} must be an integer` }).positive({ error: `${field} must be > 0` });

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
-import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, RateLimited, Unauthorized } from "@/server/errors";
+import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, RateLimited, TooLarge, Unauthorized } from "@/server/errors";
+import { parsePathId } from "@/server/http/input";
 import {
   bestWeightsFile,
   epochLoss,
@@ -28,6 +29,7 @@ export function trainingModuleStatusCode(err: DomainError): number {
   if (err instanceof Forbidden) return 403;
   if (err instanceof NotFound) return 404;
   if (err instanceof Conflict) return 409;
+  if (err instanceof TooLarge) return 413;
   if (err instanceof RateLimited) return 429;
   return 500;
 }
@@ -221,9 +223,7 @@ export function parseTrainingModuleTaskRef(body: unknown): { projectName: string
 
 /** `<task_id>` in a path: anything but a positive integer names no task. */
 export function parseTrainingModuleTaskIdParam(value: string): number {
-  const id = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(id) || id < 1) throw new NotFound(`Task ${value} not found`);
-  return id;
+  return parsePathId(value, "Task");
 }
 
 const saveConfigBody = z.object({

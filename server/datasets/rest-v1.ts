@@ -6,19 +6,13 @@ import type { datasets } from "@/db/schema";
 import { readJson } from "@/server/compat/http";
 import type { Ctx } from "@/server/context";
 import { env } from "@/server/env";
-import { Invalid, NotFound, invalidFromZod } from "@/server/errors";
+import { Invalid, invalidFromZod } from "@/server/errors";
 import { defaultProject } from "@/server/projects/service";
 import { datasetName, splitRatiosInput } from "./schemas";
 import { deleteDataset, getDataset, listDatasets, previewDataset, startDatasetImport, updateDataset, type EnqueueImport } from "./service";
 import { receiveZipUpload } from "./upload";
 
 type DatasetRow = typeof datasets.$inferSelect;
-
-export function parseId(raw: string): number {
-  const id = Number(raw);
-  if (!Number.isInteger(id) || id <= 0) throw new NotFound(`Dataset ${raw} not found`);
-  return id;
-}
 
 export function imageUrl(datasetId: number, itemId: number, thumb = false): string {
   return `/api/datasets/${datasetId}/images/${itemId}${thumb ? "?thumb=1" : ""}`;

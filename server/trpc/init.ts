@@ -5,7 +5,8 @@ import { getDb, type Db } from "@/db/client";
 import { authenticate } from "@/server/auth/callers";
 import { checkMutationRequest } from "@/server/auth/request";
 import { type Caller, type Ctx, type Role, roleAtLeast } from "@/server/context";
-import { Conflict, DomainError, Forbidden, Invalid, NotFound, RateLimited, Unauthorized, zodFieldErrors } from "@/server/errors";
+import { Conflict, DomainError, Forbidden, Invalid, NotFound, RateLimited, TooLarge, Unauthorized, zodFieldErrors } from "@/server/errors";
+import { containsNul } from "@/server/http/input";
 
 export interface TrpcContext {
   db: Db;
@@ -14,16 +15,29 @@ export interface TrpcContext {
   mutationRefusal: string | null;
 }
 
-export async function createTrpcContext(req: Request, db: Db = getDb().db): Promise<TrpcContext> {
+/** `bodyRefusal`: why the route could not take the request's body (too large); tRPC answers it in its envelope. */
+export async function createTrpcContext(req: Request, db: Db = getDb().db, opts: { bodyRefusal?: DomainError } = {}): Promise<TrpcContext> {
+  if (opts.bodyRefusal) throw toTrpcError(opts.bodyRefusal);
   const caller = await authenticate(db, { authorization: req.headers.get("authorization"), cookie: req.headers.get("cookie") });
   const mutationRefusal = req.method === "POST" ? checkMutationRequest(req.headers, { viaCookie: caller?.via === "session" }) : null;
   return { db, caller, mutationRefusal };
 }
 
+const INTERNAL_MESSAGE = "Internal server error";
+
 const t = initTRPC.context<TrpcContext>().create({
   transformer: superjson,
-  errorFormatter({ shape, error }) {
+  /**
+   * What a client sees of an error. An unexpected one (a database error quoting its SQL and
+   * parameters, a bug) is logged here and answered with a generic message and no stack.
+   */
+  errorFormatter({ shape, error, path }) {
     const cause = error.cause;
+    if (error.code === "INTERNAL_SERVER_ERROR" && !(cause instanceof DomainError)) {
+      console.error(`[trpc ${path ?? "?"}]`, cause ?? error);
+      const { stack: _stack, ...data } = shape.data;
+      return { ...shape, message: INTERNAL_MESSAGE, data: { ...data, fieldErrors: null } };
+    }
     const fieldErrors =
       cause instanceof ZodError ? zodFieldErrors(cause.issues) : cause instanceof DomainError ? (cause.fields ?? null) : null;
     return { ...shape, data: { ...shape.data, fieldErrors } };
@@ -39,6 +53,7 @@ function toTrpcError(err: unknown): unknown {
     : err instanceof Forbidden ? "FORBIDDEN"
     : err instanceof Unauthorized ? "UNAUTHORIZED"
     : err instanceof RateLimited ? "TOO_MANY_REQUESTS"
+    : err instanceof TooLarge ? "PAYLOAD_TOO_LARGE"
     : "INTERNAL_SERVER_ERROR";
   return new TRPCError({ code, message: err.message, cause: err });
 }
@@ -52,9 +67,15 @@ const mapDomainErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
+/** No text column can hold NUL: input carrying one is refused before any procedure sees it. */
+const refuseNul = t.middleware(async ({ getRawInput, next }) => {
+  if (containsNul(await getRawInput())) throw new TRPCError({ code: "BAD_REQUEST", message: "Input must not contain NUL characters" });
+  return next();
+});
+
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure.use(mapDomainErrors);
+export const publicProcedure = t.procedure.use(mapDomainErrors).use(refuseNul);
 
 /** Any logged-in member of the current team. */
 export const authed = publicProcedure.use(({ ctx, type, next }) => {

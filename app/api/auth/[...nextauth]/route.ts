@@ -1,11 +1,28 @@
 import NextAuth from "next-auth";
+import { NextRequest } from "next/server";
 import { authOptions, RATE_LIMIT_MARKER } from "@/server/auth/next-auth";
+import { DomainError, TooLarge } from "@/server/errors";
+import { readBodyText } from "@/server/http/input";
 
 export const dynamic = "force-dynamic";
 
 type RouteContext = { params: Promise<{ nextauth: string[] }> };
 
-async function handle(req: Request, context: RouteContext) {
+/** The sign-in form's body, read within STUDIO_JSON_MAX_KB before next-auth parses it. */
+async function limitedBody(req: Request): Promise<Request | Response> {
+  if (req.method !== "POST") return req;
+  try {
+    // next-auth reads `nextUrl`: the copy must stay a NextRequest.
+    return new NextRequest(req.url, { method: req.method, headers: req.headers, body: await readBodyText(req) });
+  } catch (err) {
+    if (!(err instanceof DomainError)) throw err;
+    return Response.json({ error: err.message }, { status: err instanceof TooLarge ? 413 : 400 });
+  }
+}
+
+async function handle(original: Request, context: RouteContext) {
+  const req = await limitedBody(original);
+  if (req instanceof Response) return req;
   const handler = NextAuth(authOptions());
   const res: Response = await handler(req, context);
   // next-auth reports every failed sign-in the same way; a rate-limited one must say 429.

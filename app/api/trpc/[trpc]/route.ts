@@ -1,15 +1,28 @@
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import { DomainError } from "@/server/errors";
+import { readBodyText } from "@/server/http/input";
 import { appRouter } from "@/server/trpc/root";
 import { createTrpcContext } from "@/server/trpc/init";
 
 export const dynamic = "force-dynamic";
 
-function handler(req: Request) {
+async function handler(req: Request) {
+  // The body is read here, within STUDIO_JSON_MAX_KB, so tRPC never buffers more than that.
+  let bodyRefusal: DomainError | undefined;
+  let limited = req;
+  if (req.method === "POST") {
+    const body = await readBodyText(req).catch((err: unknown) => {
+      if (!(err instanceof DomainError)) throw err;
+      bodyRefusal = err;
+      return "";
+    });
+    limited = new Request(req.url, { method: req.method, headers: req.headers, body: bodyRefusal ? null : body });
+  }
   return fetchRequestHandler({
     endpoint: "/api/trpc",
-    req,
+    req: limited,
     router: appRouter,
-    createContext: () => createTrpcContext(req),
+    createContext: () => createTrpcContext(limited, undefined, { bodyRefusal }),
   });
 }
 

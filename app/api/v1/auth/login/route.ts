@@ -16,6 +16,7 @@ export async function POST(req: Request) {
     return Response.json({ token, token_type: "bearer", expires_at: expiresAt.toISOString(), user: studioV1User(caller) });
   } catch (err) {
     if (err instanceof DomainError) return studioV1Error(err);
-    throw err;
+    console.error(`[${req.method} ${new URL(req.url).pathname}]`, err);
+    return studioV1Error(new DomainError("Internal server error"));
   }
 }

@@ -11,6 +11,7 @@ export async function POST(req: Request) {
     return new Response(null, { status: 204 });
   } catch (err) {
     if (err instanceof DomainError) return studioV1Error(err);
-    throw err;
+    console.error(`[${req.method} ${new URL(req.url).pathname}]`, err);
+    return studioV1Error(new DomainError("Internal server error"));
   }
 }

@@ -1,7 +1,7 @@
 import { withCaller } from "@/server/compat/http";
 import { studioV1Error } from "@/server/compat/studio-v1";
 import { serveDatasetImage } from "@/server/datasets/images";
-import { parseId } from "@/server/datasets/rest-v1";
+import { parsePathId } from "@/server/http/input";
 
 export const dynamic = "force-dynamic";
 
@@ -9,5 +9,5 @@ export const dynamic = "force-dynamic";
 export async function GET(req: Request, { params }: { params: Promise<{ id: string; itemId: string }> }) {
   const { id, itemId } = await params;
   const thumb = new URL(req.url).searchParams.get("thumb") === "1";
-  return withCaller(req, studioV1Error, (ctx) => serveDatasetImage(ctx, parseId(id), parseId(itemId), thumb));
+  return withCaller(req, studioV1Error, (ctx) => serveDatasetImage(ctx, parsePathId(id, "Dataset"), parsePathId(itemId, "Image"), thumb));
 }
