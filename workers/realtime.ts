@@ -1,6 +1,7 @@
 import { getDb } from "@/db/client";
 import { env } from "@/server/env";
 import { startRealtimeServer } from "@/server/realtime/server";
+import { EXIT_CANNOT_START } from "./exit-codes";
 
 /** The realtime sidecar: socket.io and /ws/ endpoints fed by the event bus (logic in server/realtime/). */
 const { db, close } = getDb();
@@ -11,6 +12,10 @@ const server = await startRealtimeServer({
   host: env().STUDIO_REALTIME_HOST,
   origin: env().origin,
   dataDir: env().dataDir,
+}).catch((error: NodeJS.ErrnoException) => {
+  const problem = error.code === "EADDRINUSE" ? "the port is in use by another program; stop it or set STUDIO_REALTIME_PORT to a free port" : error.message;
+  console.error(`[realtime] cannot start on ${env().STUDIO_REALTIME_HOST}:${env().realtimePort}: ${problem}`);
+  process.exit(EXIT_CANNOT_START);
 });
 console.log(`[realtime] listening on ${env().STUDIO_REALTIME_HOST}:${server.port}`);
 

@@ -7,6 +7,7 @@ import { env } from "@/server/env";
 import { createFastRouter } from "@/server/http/fast-routes";
 import { statusRoutes } from "@/server/http/status-routes";
 import { onShutdown } from "@/server/lifecycle";
+import { EXIT_CANNOT_START } from "./exit-codes";
 
 /**
  * The studio's one public origin: Next.js for pages and APIs, with WebSocket upgrades for
@@ -62,6 +63,11 @@ server.on("upgrade", (req, socket, head) => {
   socket.destroy();
 });
 
+server.once("error", (error: NodeJS.ErrnoException) => {
+  const problem = error.code === "EADDRINUSE" ? "the port is in use by another program; stop it or set PORT to a free port" : error.message;
+  console.error(`[web] cannot listen on ${e.HOST}:${e.nextPort}: ${problem}`);
+  process.exit(EXIT_CANNOT_START);
+});
 server.listen(e.nextPort, e.HOST, () => {
   console.log(`[web] studio on ${e.origin} (${dev ? "dev" : "production"} server, listening on ${e.HOST}:${e.nextPort})`);
 });
