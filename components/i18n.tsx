@@ -18,6 +18,8 @@ const messages = {
     changePassword: "Change password", currentPassword: "Current password", newPassword: "New password", resetPassword: "Reset password",
     passwordChanged: "Password changed. Your sessions, tokens and API keys have ended: log in again with the new password.",
     passwordReset: "Password reset. The user's sessions, tokens and API keys have ended.",
+    defaultDataset: "Default dataset", noDefaultDataset: "— the only one —",
+    defaultDatasetHint: "What old clients (create_task, POST /train) train on when their request names no dataset",
   },
   zh: {
     datasets: "数据集", augmentations: "数据增强", models: "模型", experiments: "实验", weights: "权重库",
@@ -32,6 +34,8 @@ const messages = {
     changePassword: "修改密码", currentPassword: "当前密码", newPassword: "新密码", resetPassword: "重置密码",
     passwordChanged: "密码已修改。你的会话、令牌和 API 密钥均已失效，请用新密码重新登录。",
     passwordReset: "密码已重置。该用户的会话、令牌和 API 密钥均已失效。",
+    defaultDataset: "默认数据集", noDefaultDataset: "— 唯一的数据集 —",
+    defaultDatasetHint: "旧客户端（create_task、POST /train）请求中未指定数据集时使用的数据集",
   },
 } as const;
 

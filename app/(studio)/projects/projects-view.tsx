@@ -14,6 +14,8 @@ export function ProjectsView({ canEdit, canDelete }: { canEdit: boolean; canDele
   const create = useMutation(trpc.projects.create.mutationOptions({ onSuccess: invalidate }));
   const rename = useMutation(trpc.projects.rename.mutationOptions({ onSuccess: invalidate }));
   const remove = useMutation(trpc.projects.delete.mutationOptions({ onSuccess: invalidate }));
+  const setDefault = useMutation(trpc.projects.setDefaultDataset.mutationOptions({ onSuccess: invalidate }));
+  const datasets = useQuery(trpc.datasets.list.queryOptions({}));
   const [editing, setEditing] = useState<{ id: number; name: string } | null>(null);
 
   function submitCreate(e: FormEvent<HTMLFormElement>) {
@@ -26,7 +28,7 @@ export function ProjectsView({ canEdit, canDelete }: { canEdit: boolean; canDele
     );
   }
 
-  const error = create.error ?? rename.error ?? remove.error ?? projects.error;
+  const error = create.error ?? rename.error ?? remove.error ?? setDefault.error ?? projects.error;
   return (
     <>
       <h1>{t("projects")}</h1>
@@ -48,6 +50,7 @@ export function ProjectsView({ canEdit, canDelete }: { canEdit: boolean; canDele
             <tr>
               <th>{t("name")}</th>
               <th>{t("description")}</th>
+              <th title={t("defaultDatasetHint")}>{t("defaultDataset")}</th>
               <th>Created</th>
               <th />
             </tr>
@@ -75,6 +78,23 @@ export function ProjectsView({ canEdit, canDelete }: { canEdit: boolean; canDele
                   )}
                 </td>
                 <td className="muted">{p.description}</td>
+                <td>
+                  <select
+                    aria-label={`default dataset of ${p.name}`}
+                    disabled={!canEdit}
+                    value={p.defaultDatasetId ?? ""}
+                    onChange={(e) => setDefault.mutate({ projectId: p.id, datasetId: e.target.value ? Number(e.target.value) : null })}
+                  >
+                    <option value="">{t("noDefaultDataset")}</option>
+                    {datasets.data
+                      ?.filter((d) => d.projectId === p.id)
+                      .map((d) => (
+                        <option key={d.id} value={d.id}>
+                          {d.name}
+                        </option>
+                      ))}
+                  </select>
+                </td>
                 <td className="muted">{new Date(p.createdAt).toLocaleString()}</td>
                 <td className="row" style={{ justifyContent: "flex-end" }}>
                   {canEdit && p.name !== "default" && (

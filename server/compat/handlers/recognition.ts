@@ -2,9 +2,10 @@ import { readJson, withCaller } from "@/server/compat/http";
 import { studioV1Error } from "@/server/compat/studio-v1";
 import { createExperiment, stopExperiment } from "@/server/experiments/lifecycle";
 import { getExperiment, listExperiments } from "@/server/experiments/queries";
+import { datasetForOldClients } from "@/server/projects/default-dataset";
 import { defaultProject } from "@/server/projects/service";
 import { parseRecognitionJobId, parseRecognitionStart, RECOGNITION_MESSAGES, recognitionJob } from "../recognition";
-import { onlyDatasetOf, queueDeps, type CompatDeps } from "./deps";
+import { queueDeps, type CompatDeps } from "./deps";
 
 /** Seed 003 (`/train`): jobs are the team's experiments; new ones go to the team's default project. */
 
@@ -19,7 +20,7 @@ export function startJob(req: Request, deps: CompatDeps = {}): Promise<Response>
     async (ctx) => {
       const input = parseRecognitionStart(await readJson(req));
       const project = await defaultProject(ctx);
-      const datasetId = input.datasetId ?? (await onlyDatasetOf(ctx, project));
+      const datasetId = input.datasetId ?? (await datasetForOldClients(ctx, project));
       const experiment = await createExperiment(
         ctx,
         {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { datasets, experimentMetrics, experiments, trainingConfigs } from "@/db/schema";
+import { setDefaultDataset } from "@/server/projects/default-dataset";
 import { bearer, createDialectWorld, getRequest, insertReadyDataset, jsonRequest, sessionCookie, setExperimentState, type DialectWorld } from "./testing";
 import { availableModels, createTask, dashboard, deleteTask, listConfigs, listTasks, saveConfig, startTask, stopTask, taskStatus } from "./training-module";
 
@@ -41,17 +42,25 @@ describe("seed 000 routes: tasks", () => {
     expect(after.splits).toEqual(before.splits);
   });
 
-  it("answers 400 saying dataset_id is needed when the project has several datasets", async () => {
+  it("answers 400 saying how to choose when the project has several datasets, and uses the project's default", async () => {
     const second = await insertReadyDataset(w.tdb, w.defaultProjectId, "second");
     try {
       const res = await create({ task_name: "ambiguous" });
       expect(res.status).toBe(400);
       const body = await res.json();
       expect(body.success).toBe(false);
-      expect(body.error).toMatch(/2 datasets.*send dataset_id/);
+      expect(body.error).toMatch(/2 datasets.*send dataset_id, or set the project's default dataset on the studio's Projects page/);
       const chosen = await create({ task_name: "chosen", dataset_id: second });
       expect(chosen.status).toBe(200);
+
+      // A default named in the studio answers requests shaped like the document's, which carry no dataset.
+      await setDefaultDataset(w.ctx, { projectId: w.defaultProjectId, datasetId: second });
+      const byDefault = await create({ task_name: "by-default" });
+      expect(byDefault.status).toBe(200);
+      const [row] = await w.tdb.db.select().from(experiments).where(eq(experiments.id, (await byDefault.json()).task_id));
+      expect(row.datasetId).toBe(second);
     } finally {
+      await setDefaultDataset(w.ctx, { projectId: w.defaultProjectId, datasetId: null });
       await w.tdb.db.delete(experiments).where(eq(experiments.datasetId, second));
       await w.tdb.db.delete(datasets).where(eq(datasets.id, second));
     }

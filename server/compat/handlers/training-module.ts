@@ -10,6 +10,7 @@ import { createExperiment, deleteExperiment, resumeExperiment, startExperiment, 
 import { getExperiment, listExperiments } from "@/server/experiments/queries";
 import { availableDevices } from "@/server/ml/backend/index";
 import { zooModels } from "@/server/ml/zoo/index";
+import { datasetForOldClients } from "@/server/projects/default-dataset";
 import { getProjectByName } from "@/server/projects/service";
 import { saveTrainingConfigInput } from "@/server/training-configs/schemas";
 import { listTrainingConfigs, saveTrainingConfig } from "@/server/training-configs/service";
@@ -27,7 +28,7 @@ import {
   trainingModuleTaskDetail,
   trainingModuleTaskSummary,
 } from "../training-module";
-import { onlyDatasetOf, queueDeps, type CompatDeps } from "./deps";
+import { queueDeps, type CompatDeps } from "./deps";
 
 /** Seed 000 (`/training/…`): each export is one route's logic; the route files in app/training call them. */
 
@@ -46,7 +47,7 @@ export function createTask(req: Request, deps: CompatDeps = {}): Promise<Respons
     async (ctx) => {
       const input = parseTrainingModuleCreateTask(await readJson(req));
       const project = await getProjectByName(ctx, input.projectName);
-      const datasetId = input.datasetId ?? (await onlyDatasetOf(ctx, project));
+      const datasetId = input.datasetId ?? (await datasetForOldClients(ctx, project));
       // The module split the project's images per task: the run gets its own split, the dataset keeps its.
       const experiment = await createExperiment(
         ctx,
