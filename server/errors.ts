@@ -26,6 +26,12 @@ export class Forbidden extends DomainError {}
 export class Unauthorized extends DomainError {}
 /** The request body is over its size limit (413). */
 export class TooLarge extends DomainError {}
+/** The database cannot be reached (restarting, down): every face answers 503 and the client may retry. */
+export class Unavailable extends DomainError {
+  constructor(message = "The studio's database is unreachable right now; try again in a few seconds") {
+    super(message);
+  }
+}
 export class RateLimited extends DomainError {
   constructor(
     message: string,

@@ -56,14 +56,26 @@ describe("seed 004 task status", () => {
     expect(reply.body.data).toEqual({ task_id: TASK, status: "failure", error: "训练任务已停止" });
   });
 
-  it("gives a classifier's top-1 accuracy and F1 as final metrics", () => {
-    expect(taskStatusFinalMetrics({ top1_acc: 0.91, top5_acc: 1, macro_f1: 0.9, val_loss: 0.2 })).toEqual({ top1_acc: 0.91, top5_acc: 1, f1_score: 0.9 });
+  it("gives a classifier's accuracy fields and F1 as final metrics", () => {
+    expect(taskStatusFinalMetrics({ top1_acc: 0.91, top5_acc: 1, macro_f1: 0.9, val_loss: 0.2 }, "classify")).toEqual({ top1_acc: 0.91, top5_acc: 1, precision: null, recall: null, f1_score: 0.9 });
   });
 
-  it("renders errors in the same envelope", async () => {
+  it("always gives a detector all five final metrics, F1 = 2PR/(P+R) and 0 when both are 0", () => {
+    expect(taskStatusFinalMetrics({ mAP50: 0, mAP50_95: 0, precision: 0, recall: 0 }, "detect")).toEqual({ mAP50: 0, "mAP50-95": 0, precision: 0, recall: 0, f1_score: 0 });
+    expect(taskStatusFinalMetrics({ mAP50: 0.5, mAP50_95: 0.3, precision: 0.8, recall: 0.4 }, "detect").f1_score).toBe(0.5333);
+    expect(Object.keys(taskStatusFinalMetrics({ mAP50: 0.5 }, "detect"))).toEqual(["mAP50", "mAP50-95", "precision", "recall", "f1_score"]);
+  });
+
+  it("renders errors in the same envelope, in the document's language", async () => {
     const res = taskStatusError(new Unauthorized("no key"));
     expect(res.status).toBe(401);
-    expect(await res.json()).toEqual({ code: 1, message: "no key", data: null });
+    expect(await res.json()).toEqual({ code: 1, message: expect.stringMatching(/^未授权/), data: null });
     expect(() => parseTaskStatusId("e125f230-d11f")).toThrow(NotFound);
+  });
+
+  it("answers an unknown task as the document's failure: code 1, HTTP 500, a Chinese reason", async () => {
+    const res = taskStatusError(new NotFound("Experiment 9 not found"), "9");
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ code: 1, message: "训练失败", data: { task_id: "9", status: "failure", error: "任务不存在" } });
   });
 });

@@ -1,4 +1,4 @@
-import { DomainError, Invalid, NotFound, RateLimited, TooLarge, Unauthorized, Forbidden } from "@/server/errors";
+import { DomainError, Invalid, NotFound, RateLimited, TooLarge, Unavailable, Unauthorized, Forbidden } from "@/server/errors";
 import { bestWeightsFile, relativeRunDir, round, type Experiment, type ExperimentLog, type ExperimentStatus } from "./experiment-common";
 import { parsePathId } from "@/server/http/input";
 
@@ -37,25 +37,27 @@ export function taskStatusState(status: ExperimentStatus): TaskStatusState {
   }
 }
 
-/** Ultralytics' final metric names; classification runs report what they have under their own names. */
-export function taskStatusFinalMetrics(values: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  const detection = typeof values.mAP50 === "number" || typeof values.mAP50_95 === "number";
-  if (detection) {
-    if (typeof values.mAP50 === "number") out.mAP50 = round(values.mAP50, 4);
-    if (typeof values.mAP50_95 === "number") out["mAP50-95"] = round(values.mAP50_95, 4);
-  } else {
-    for (const key of ["top1_acc", "top5_acc"]) if (typeof values[key] === "number") out[key] = round(values[key], 4);
-  }
-  const { precision, recall } = values;
-  if (typeof precision === "number") out.precision = round(precision, 4);
-  if (typeof recall === "number") out.recall = round(recall, 4);
-  const f1 = typeof precision === "number" && typeof recall === "number" && precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : values.macro_f1;
-  if (typeof f1 === "number") out.f1_score = round(f1, 4);
-  return out;
+const metric = (value: unknown): number | null => (typeof value === "number" && Number.isFinite(value) ? round(value, 4) : null);
+
+/** F1 = 2PR / (P + R) of the unrounded values, 0 when both are 0; null when either was never measured. */
+function f1Score(precision: unknown, recall: unknown): number | null {
+  if (typeof precision !== "number" || typeof recall !== "number") return null;
+  return precision + recall > 0 ? round((2 * precision * recall) / (precision + recall), 4) : 0;
 }
 
-type StatusSource = Pick<Experiment, "id" | "status" | "progress" | "currentEpoch" | "totalEpochs" | "bestMetrics" | "latestMetrics" | "error" | "runDir" | "bestEpoch">;
+/**
+ * The document's five final metrics for a detector, always all five (null only for one the run never
+ * measured); a classifier's accuracy fields beside the same precision / recall / F1 names.
+ */
+export function taskStatusFinalMetrics(values: Record<string, number>, task: "classify" | "detect"): Record<string, number | null> {
+  const precision = metric(values.precision);
+  const recall = metric(values.recall);
+  const f1 = f1Score(values.precision, values.recall);
+  if (task === "detect") return { mAP50: metric(values.mAP50), "mAP50-95": metric(values.mAP50_95), precision, recall, f1_score: f1 };
+  return { top1_acc: metric(values.top1_acc), top5_acc: metric(values.top5_acc), precision, recall, f1_score: f1 ?? metric(values.macro_f1) };
+}
+
+type StatusSource = Pick<Experiment, "id" | "task" | "status" | "progress" | "currentEpoch" | "totalEpochs" | "bestMetrics" | "latestMetrics" | "error" | "runDir" | "bestEpoch">;
 
 export interface TaskStatusReply {
   httpStatus: 200 | 500;
@@ -104,7 +106,7 @@ export function taskStatusReply(experiment: StatusSource, latestStage: Experimen
             task_id: taskId,
             weights_path: bestWeightsFile(experiment, dataDir),
             project_path: relativeRunDir(experiment.runDir, dataDir),
-            final_metrics: taskStatusFinalMetrics(metrics),
+            final_metrics: taskStatusFinalMetrics(metrics, experiment.task),
           },
         },
       },
@@ -122,21 +124,40 @@ export function taskStatusReply(experiment: StatusSource, latestStage: Experimen
   };
 }
 
+/** The document writes every message in Chinese; so do its errors. */
+function errorMessage(err: DomainError): string {
+  if (err instanceof Unauthorized) return "未授权：请在请求头中发送 Authorization: Bearer <API 密钥或令牌>";
+  if (err instanceof Forbidden) return "没有权限执行此操作";
+  if (err instanceof Invalid) return "请求参数错误";
+  if (err instanceof TooLarge) return "请求体过大";
+  if (err instanceof RateLimited) return "请求过于频繁，请稍后再试";
+  if (err instanceof Unavailable) return "服务暂时不可用，请稍后重试";
+  return "服务器内部错误";
+}
+
 function errorStatus(err: DomainError): number {
   if (err instanceof Invalid) return 400;
   if (err instanceof Unauthorized) return 401;
   if (err instanceof Forbidden) return 403;
-  if (err instanceof NotFound) return 404;
   if (err instanceof TooLarge) return 413;
   if (err instanceof RateLimited) return 429;
+  if (err instanceof Unavailable) return 503;
   return 500;
 }
 
-/** Errors in the same envelope: code 1, the message, no data. */
-export function taskStatusError(err: DomainError): Response {
-  return Response.json({ code: 1, message: err.message, data: null }, { status: errorStatus(err) });
+export const UNKNOWN_TASK_MESSAGE = "任务不存在";
+
+/**
+ * Errors in the document's envelope. An unknown task (or another team's) is a failure the way the
+ * document describes failures: code 1, HTTP 500, `data.status` failure with the reason.
+ */
+export function taskStatusError(err: DomainError, taskId?: string): Response {
+  if (err instanceof NotFound) {
+    return Response.json({ code: 1, message: TASK_STATUS_MESSAGES.failure, data: { task_id: taskId ?? null, status: "failure", error: UNKNOWN_TASK_MESSAGE } }, { status: 500 });
+  }
+  return Response.json({ code: 1, message: errorMessage(err), data: null }, { status: errorStatus(err) });
 }
 
 export function parseTaskStatusId(value: string): number {
-  return parsePathId(value, "Task", `任务不存在: ${value}`);
+  return parsePathId(value, "Task", `${UNKNOWN_TASK_MESSAGE}: ${value}`);
 }

@@ -63,7 +63,7 @@ describe("seed 004 /task_status/<task_id>", () => {
       data: {
         task_id: String(id),
         status: "success",
-        result: { status: "success", task_id: String(id), weights_path: "runs/default/status/weights/best.ckpt", project_path: "runs/default/status", final_metrics: { top1_acc: 0.9, f1_score: 0.85 } },
+        result: { status: "success", task_id: String(id), weights_path: "runs/default/status/weights/best.ckpt", project_path: "runs/default/status", final_metrics: { top1_acc: 0.9, top5_acc: null, precision: null, recall: null, f1_score: 0.85 } },
       },
     });
 
@@ -73,12 +73,14 @@ describe("seed 004 /task_status/<task_id>", () => {
     expect(await failed.json()).toEqual({ code: 1, message: "训练失败", data: { task_id: String(id), status: "failure", error: "dataset folder is empty" } });
   });
 
-  it("answers 401 without a key and 404 for another team's task", async () => {
+  it("answers 401 without a key; another team's task is unknown: the document's failure, as for a missing one", async () => {
     const { id } = await experimentIn("status-private");
     expect((await getTaskStatus(getRequest(`/task_status/${id}`), { taskId: String(id) }, deps())).status).toBe(401);
     const other = await getTaskStatus(getRequest(`/task_status/${id}`, bearer(w.otherKey)), { taskId: String(id) }, deps());
-    expect(other.status).toBe(404);
-    expect((await other.json()).code).toBe(1);
+    const missing = await getTaskStatus(getRequest("/task_status/999999", bearer(w.otherKey)), { taskId: "999999" }, deps());
+    expect([other.status, missing.status]).toEqual([500, 500]);
+    expect(await other.json()).toEqual({ code: 1, message: "训练失败", data: { task_id: String(id), status: "failure", error: "任务不存在" } });
+    expect((await missing.json()).data).toEqual({ task_id: "999999", status: "failure", error: "任务不存在" });
   });
 });
 

@@ -10,7 +10,7 @@ import type { CompatDeps } from "./deps";
 export function getTaskStatus(req: Request, params: { taskId: string }, deps: CompatDeps = {}): Promise<Response> {
   return withCaller(
     req,
-    taskStatusError,
+    (err) => taskStatusError(err, params.taskId),
     async (ctx) => {
       const experiment = await getExperiment(ctx, parseTaskStatusId(params.taskId));
       // Clients poll this hard: the latest line's stage by its unique (experiment, seq) key; the experiment is the caller's, checked above.
