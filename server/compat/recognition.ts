@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { invalidFromZod } from "@/server/errors";
 import { engineHyperparameters, epochLoss, legacyStatus, pythonIsoTime, round, type Experiment } from "./experiment-common";
-import { parsePathId } from "@/server/http/input";
+import { INT32_MAX, parsePathId } from "@/server/http/input";
 
 /**
  * Mapper for the old recognition backend's training API (seed 003, `/train`): string `job_id`, the
@@ -40,7 +40,8 @@ export function recognitionJob(experiment: JobSource) {
   };
 }
 
-const positiveInt = (field: string) => z.number({ error: `${field} must be a number` }).int({ error: `${field} must be an integer` }).positive({ error: `${field} must be > 0` });
+const positiveInt = (field: string) =>
+  z.number({ error: `${field} must be a number` }).int({ error: `${field} must be an integer` }).positive({ error: `${field} must be > 0` }).max(INT32_MAX, { error: `${field} must be ≤ ${INT32_MAX}` });
 
 const startBody = z.object({
   model_id: z.string({ error: "model_id is required" }).trim().min(1, { error: "model_id is required" }),

@@ -5,7 +5,7 @@ import type { SystemLogRow } from "@/server/system/logs";
 import type { HostStats } from "@/server/system/stats";
 import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, RateLimited, TooLarge, Unauthorized } from "@/server/errors";
 import { epochLoss, isoSecondsZ, round, type Experiment, type ExperimentLog, type ExperimentMetricPoint, type ExperimentStatus } from "./experiment-common";
-import { parsePathId } from "@/server/http/input";
+import { INT32_MAX, parsePathId } from "@/server/http/input";
 
 /**
  * Mapper for the old studio backend (seed 002, `/api/v1`): status codes 200/201/204/400/401/404/422,
@@ -135,7 +135,7 @@ export function studioV1StatusPacket(experiment: Pick<Experiment, "status" | "fi
 }
 
 const positiveId = (field: string) =>
-  z.number({ error: `${field} must be an integer id` }).int({ error: `${field} must be an integer id` }).positive({ error: `${field} must be a positive id` });
+  z.number({ error: `${field} must be an integer id` }).int({ error: `${field} must be an integer id` }).positive({ error: `${field} must be a positive id` }).max(INT32_MAX, { error: `${field} names nothing` });
 
 /** Hyper-parameter spellings this backend's clients used, → the engine's names. */
 const HYPERPARAMETER_ALIASES: Record<string, string> = { batch_size: "batch", lr: "lr0", learning_rate: "lr0", img_size: "imgsz", image_size: "imgsz" };
@@ -200,9 +200,9 @@ const controlBody = z.discriminatedUnion(
     z.object({
       action: z.literal("resume"),
       /** Ours: what may change before resuming. */
-      epochs: z.number().int().positive().optional(),
+      epochs: z.number().int().positive().max(INT32_MAX).optional(),
       lr0: z.number().positive().optional(),
-      patience: z.number().int().positive().optional(),
+      patience: z.number().int().positive().max(INT32_MAX).optional(),
     }),
   ],
   { error: 'action must be "stop", "pause" or "resume"' },

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { invalidFromZod } from "@/server/errors";
 import { engineHyperparameters, epochLoss, legacyStatus, pythonIsoTime, round, type Experiment, type ExperimentLog } from "./experiment-common";
-import { parsePathId } from "@/server/http/input";
+import { INT32_MAX, parsePathId } from "@/server/http/input";
 
 /**
  * Mapper for the old training-metrics service (seed 001, `/api/v2/training/…`): string `task_id`,
@@ -82,6 +82,8 @@ export function sseFrame(seq: number, data: unknown): string {
 
 /** A comment line: keeps proxies from closing an idle stream; EventSource ignores it. */
 export const SSE_KEEPALIVE = ": keepalive\n\n";
+/** The first bytes of every stream, sent with the headers. */
+export const SSE_OPENED = ": connected\n\n";
 
 /** Where a (re)connecting stream starts: after `Last-Event-ID`, else after `?since=`, else from the beginning. */
 export function sseResumeAfter(lastEventId: string | null, since: string | null): number {
@@ -98,7 +100,8 @@ export function parseTrainingMetricsTaskId(value: string): number {
   return parsePathId(value, "Task");
 }
 
-const positiveInt = (field: string) => z.number({ error: `${field} must be a number` }).int({ error: `${field} must be an integer` }).positive({ error: `${field} must be > 0` });
+const positiveInt = (field: string) =>
+  z.number({ error: `${field} must be a number` }).int({ error: `${field} must be an integer` }).positive({ error: `${field} must be > 0` }).max(INT32_MAX, { error: `${field} must be ≤ ${INT32_MAX}` });
 const folder = (field: string) => z.string({ error: `${field} is required` }).trim().min(1, { error: `${field} is required` });
 
 const startBody = z.object({

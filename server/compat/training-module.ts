@@ -1,7 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, RateLimited, TooLarge, Unauthorized } from "@/server/errors";
-import { parsePathId } from "@/server/http/input";
+import { INT32_MAX, parsePathId } from "@/server/http/input";
 import {
   bestWeightsFile,
   epochLoss,
@@ -132,11 +132,12 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
 }
 
 const projectName = z.string({ error: "project_name is required" }).trim().min(1, { error: "project_name is required" });
-const positiveInt = (field: string) => z.number({ error: `${field} must be a number` }).int({ error: `${field} must be an integer` }).positive({ error: `${field} must be > 0` });
+const positiveInt = (field: string) =>
+  z.number({ error: `${field} must be a number` }).int({ error: `${field} must be an integer` }).positive({ error: `${field} must be > 0` }).max(INT32_MAX, { error: `${field} must be ≤ ${INT32_MAX}` });
 const ratio = (field: string) => z.number({ error: `${field} must be a number` }).min(0, { error: `${field} must be ≥ 0` }).max(1, { error: `${field} must be ≤ 1` });
 /** Task ids arrive as numbers, or as digit strings from form-minded clients. */
 const taskId = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)], { error: "task_id must be an integer" }).pipe(
-  z.number().int({ error: "task_id must be an integer" }).positive({ error: "task_id must be a positive integer" }),
+  z.number().int({ error: "task_id must be an integer" }).positive({ error: "task_id must be a positive integer" }).max(INT32_MAX, { error: "task_id names no task" }),
 );
 
 const engineOptimizers = new Map(["auto", "SGD", "Adam", "AdamW", "RMSProp"].map((name) => [name.toLowerCase(), name]));

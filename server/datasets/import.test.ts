@@ -11,7 +11,7 @@ import type { Ctx } from "@/server/context";
 import { resetEnvCache } from "@/server/env";
 import { defaultProject } from "@/server/projects/service";
 import { Conflict, Invalid, NotFound } from "@/server/errors";
-import { runDatasetImport, type ImportPayload } from "./import";
+import { resolveImportPath, runDatasetImport, type ImportPayload } from "./import";
 import { deleteDataset, getDataset, importState, previewDataset, resplitDataset, startDatasetImport } from "./service";
 import { datasetDir, tmpDir } from "./storage";
 import { solidImage, writeTree, zipFolder } from "./testing";
@@ -225,6 +225,10 @@ describe("server paths", () => {
     await expect(startDatasetImport(member, { projectId, name: "o2", source: { kind: "path", path: path.join(importRoot, "sneaky") } }, async () => {})).rejects.toBeInstanceOf(Invalid);
     await expect(startDatasetImport(member, { projectId, name: "o3", source: { kind: "path", path: `${importRoot}/../outside` } }, async () => {})).rejects.toThrow(/outside/);
     expect(await tdb.db.select().from(datasets).where(eq(datasets.name, "o1"))).toEqual([]);
+  });
+
+  it("without import roots, the refusal says what to configure", async () => {
+    await expect(resolveImportPath(importRoot, [])).rejects.toThrow(/set STUDIO_IMPORT_ROOTS to the server folders that may be read/);
   });
 
   it("does not follow symlinks inside an allowed folder", async () => {

@@ -57,7 +57,12 @@ class ImportCancelled extends Error {
 
 /** Why a folder on the server may not be imported, after resolving every symlink; null when it may. */
 export async function resolveImportPath(requested: string, roots: string[]): Promise<string> {
-  if (roots.length === 0) throw new Invalid("Importing from a server folder is disabled: set STUDIO_IMPORT_ROOTS", { path: ["no allowed roots"] });
+  if (roots.length === 0) {
+    throw new Invalid(
+      `Importing from a server folder is disabled on this studio: an administrator sets STUDIO_IMPORT_ROOTS to the server folders that may be read (separated by "${path.delimiter}"), then restarts the studio`,
+      { path: ["no allowed roots: set STUDIO_IMPORT_ROOTS"] },
+    );
+  }
   if (!path.isAbsolute(requested)) throw new Invalid(`Server path must be absolute, got ${requested}`, { path: ["must be absolute"] });
   const real = await realpath(requested).catch(() => null);
   if (!real) throw new Invalid(`Server path ${requested} does not exist`, { path: ["not found"] });

@@ -124,6 +124,17 @@ describe("seed 001 log stream (Server-Sent Events)", () => {
     expect(sinceQuery.events.map((e) => e.id)).toEqual(["4"]);
   });
 
+  it("sends its headers and a first comment at once, before the run has written any line", async () => {
+    const { id } = await queuedExperiment("sse-silent");
+    const controller = new AbortController();
+    const res = await fetch(`${sseUrl}/api/v2/training/${id}/logs`, { headers: bearer(w.key), signal: controller.signal });
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const first = await res.body!.pipeThrough(new TextDecoderStream()).getReader().read();
+    controller.abort();
+    // The stream's idle wait is a minute here: this chunk can only be the opening comment.
+    expect(first.value).toBe(": connected\n\n");
+  });
+
   it("answers 401 without credentials and 404 for another team's task", async () => {
     const { id } = await queuedExperiment("sse-private");
     expect((await fetch(`${sseUrl}/api/v2/training/${id}/logs`)).status).toBe(401);

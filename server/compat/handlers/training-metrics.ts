@@ -17,6 +17,7 @@ import {
   parseTrainingMetricsStart,
   parseTrainingMetricsTaskId,
   SSE_KEEPALIVE,
+  SSE_OPENED,
   sseFrame,
   sseResumeAfter,
   trainingMetricsLogEntry,
@@ -133,6 +134,8 @@ export function streamTrainingLogs(req: Request, params: { taskId: string }, opt
             controller.enqueue(encoder.encode(text));
             lastWrite = Date.now();
           };
+          // At once, before any line exists: clients with short connect timeouts see the stream is open.
+          send(SSE_OPENED);
           try {
             while (!closed) {
               // Status first: when it says finished, every line was written before this read of the logs.
