@@ -228,7 +228,7 @@ describe("server paths", () => {
   });
 
   it("without import roots, the refusal says what to configure", async () => {
-    await expect(resolveImportPath(importRoot, [])).rejects.toThrow(/set STUDIO_IMPORT_ROOTS to the server folders that may be read/);
+    await expect(resolveImportPath(importRoot, [])).rejects.toThrow(/sets STUDIO_IMPORT_ROOTS to the server folders that may be read/);
   });
 
   it("does not follow symlinks inside an allowed folder", async () => {
