@@ -2,7 +2,8 @@ import { open } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import type { Type } from "protobufjs";
 import { onnxSchema } from "../export/onnx-proto";
-import { parsePythonLiteral } from "./python-literal";
+import { UnreadableWeightsError } from "./errors";
+import { classNamesFrom, parsePythonLiteral } from "./python-literal";
 import type { PythonLiteral } from "./python-literal";
 
 /**
@@ -77,14 +78,14 @@ class FileWindow {
   ) {}
 
   async bytes(pos: number, length: number): Promise<Buffer> {
-    if (pos < 0 || pos + length > this.size) throw new Error(`the ONNX file is truncated (a field runs past byte ${this.size})`);
+    if (pos < 0 || pos + length > this.size) throw new UnreadableWeightsError(`the ONNX file is truncated (a field runs past byte ${this.size})`);
     if (pos < this.start || pos + length > this.start + this.buffer.length) {
       const want = Math.min(Math.max(length, WINDOW), this.size - pos);
       const buffer = Buffer.alloc(want);
       const { bytesRead } = await this.file.read(buffer, 0, want, pos);
       this.buffer = buffer.subarray(0, bytesRead);
       this.start = pos;
-      if (bytesRead < length) throw new Error("the ONNX file is truncated");
+      if (bytesRead < length) throw new UnreadableWeightsError("the ONNX file is truncated");
     }
     return this.buffer.subarray(pos - this.start, pos - this.start + length);
   }
@@ -97,7 +98,7 @@ class FileWindow {
       value += (bytes[i] & 0x7f) * 2 ** (7 * i);
       if ((bytes[i] & 0x80) === 0) return { value, next: pos + i + 1 };
     }
-    throw new Error(`the ONNX file has a malformed varint at byte ${pos}`);
+    throw new UnreadableWeightsError(`the ONNX file has a malformed varint at byte ${pos}`);
   }
 }
 
@@ -132,15 +133,19 @@ async function* fields(file: FileWindow, start: number, end: number): AsyncGener
       yield { id, wireType, value: 0, start: pos, end: pos + width };
       pos += width;
     } else {
-      throw new Error(`not an ONNX model: protobuf wire type ${wireType} at byte ${pos}`);
+      throw new UnreadableWeightsError(`not an ONNX model: protobuf wire type ${wireType} at byte ${pos}`);
     }
   }
-  if (pos !== end) throw new Error("not an ONNX model: a protobuf message overruns its length");
+  if (pos !== end) throw new UnreadableWeightsError("not an ONNX model: a protobuf message overruns its length");
 }
 
 async function decodeField<T>(file: FileWindow, type: Type, f: Field): Promise<T> {
-  const message = type.decode(await file.bytes(f.start, f.end - f.start));
-  return type.toObject(message, { longs: Number, defaults: false, oneofs: true }) as T;
+  const bytes = await file.bytes(f.start, f.end - f.start);
+  try {
+    return type.toObject(type.decode(bytes), { longs: Number, defaults: false, oneofs: true }) as T;
+  } catch (error) {
+    throw new UnreadableWeightsError(`not an ONNX model: a malformed ${type.name} (${error instanceof Error ? error.message : String(error)})`);
+  }
 }
 
 interface DecodedValueInfo {
@@ -198,11 +203,11 @@ export async function readOnnxInfo(path: string): Promise<OnnxInfo> {
         }
       }
     }
-    if (!sawGraph || irVersion === 0) throw new Error("not an ONNX model: it has no graph or IR version");
+    if (!sawGraph || irVersion === 0) throw new UnreadableWeightsError("not an ONNX model: it has no graph or IR version");
     graphInputs = graphInputs.filter((input) => !initializerNames.has(input.name));
     return describe({ irVersion, producerName, producerVersion, opsets, inputs: graphInputs, outputs, metadata });
   } catch (error) {
-    if (error instanceof RangeError) throw new Error(`not an ONNX model: ${error.message}`);
+    if (error instanceof RangeError) throw new UnreadableWeightsError(`not an ONNX model: ${error.message}`);
     throw error;
   } finally {
     await handle.close();
@@ -221,18 +226,6 @@ function literal(metadata: Record<string, string>, key: string): PythonLiteral |
   } catch {
     return undefined;
   }
-}
-
-/** Ultralytics writes `names` as a dict literal {0: 'person', …}; a list literal is accepted too. */
-export function classNamesFrom(value: PythonLiteral | undefined): string[] | null {
-  if (Array.isArray(value)) return value.every((v) => typeof v === "string") ? (value as string[]) : null;
-  if (!(value instanceof Map)) return null;
-  const names: string[] = [];
-  for (const [key, name] of value) {
-    if (typeof key !== "number" || !Number.isInteger(key) || key < 0 || key >= value.size || typeof name !== "string") return null;
-    names[key] = name;
-  }
-  return names.length === value.size ? names : null;
 }
 
 function imgszFrom(value: PythonLiteral | undefined): [number, number] | null {

@@ -103,3 +103,18 @@ export function parsePythonLiteral(text: string): PythonLiteral {
   if (pos !== text.length) fail("trailing text");
   return value;
 }
+
+/**
+ * Class names from a Python `names` value: Ultralytics writes a dict {0: 'person', …} (in ONNX
+ * metadata as its literal, in checkpoints pickled); a list is accepted too.
+ */
+export function classNamesFrom(value: unknown): string[] | null {
+  if (Array.isArray(value)) return value.every((v) => typeof v === "string") ? (value as string[]) : null;
+  if (!(value instanceof Map)) return null;
+  const names: string[] = [];
+  for (const [key, name] of value) {
+    if (typeof key !== "number" || !Number.isInteger(key) || key < 0 || key >= value.size || typeof name !== "string") return null;
+    names[key] = name;
+  }
+  return names.length === value.size ? names : null;
+}
