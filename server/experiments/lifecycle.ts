@@ -3,7 +3,7 @@ import path from "node:path";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type PgBoss from "pg-boss";
 import type { z } from "zod";
-import type { DbOrTx } from "@/db/client";
+import type { Db, DbOrTx } from "@/db/client";
 import { architectures, augmentations, experiments, projects, type ExperimentStatus } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
 import { resolveImportPath } from "@/server/datasets/import";
@@ -12,8 +12,10 @@ import { env } from "@/server/env";
 import { Conflict, Invalid, invalidFromZod, isUniqueViolation, NotFound } from "@/server/errors";
 import { bossExecutor, getBoss } from "@/server/jobs/boss";
 import { enqueueJob } from "@/server/jobs/registry";
+import { parseDevice } from "@/server/ml/backend/index";
 import { parseTrainConfig, TrainConfigError } from "@/server/ml/train/config";
 import { findZooModel } from "@/server/ml/zoo/index";
+import { listWorkers } from "@/server/system/workers";
 import { assertMayRunCommand } from "./command";
 import { TRAIN_JOB, trainJobPayload } from "./job-payload";
 import { publishStatus } from "./lease";
@@ -66,6 +68,15 @@ function checkTrainConfig(input: { task: "classify" | "detect"; model: string; h
   }
 }
 
+/** Every worker trains on its CPU; a GPU must be one a training worker has reported (`cuda:99` fails now, not in the worker). */
+async function checkDeviceExists(db: Db, device: string): Promise<void> {
+  if (["auto", "cpu", "wasm"].includes(device.trim().toLowerCase())) return;
+  const gpus = new Set((await listWorkers(db)).filter((w) => w.kind === "training").flatMap((w) => w.devices.map((d) => d.device)));
+  if (gpus.has(parseDevice(device))) return;
+  const known = ["auto", "cpu", "wasm", ...[...gpus].filter((d) => !["auto", "cpu", "wasm"].includes(d))];
+  throw new Invalid(`device "${device}" is on no training worker; available: ${known.join(", ")}`, { device: ["no worker has this device"] });
+}
+
 /** Queues the run's job in `tx`, the transaction that marks the experiment queued. */
 async function enqueue(deps: QueueDeps, tx: DbOrTx, payload: z.input<typeof trainJobPayload>): Promise<void> {
   const boss = deps.boss ?? (await getBoss());
@@ -115,6 +126,7 @@ export async function createExperiment(ctx: Ctx, rawInput: CreateExperimentInput
   });
   assertMayRunCommand(ctx, input.hyperparameters);
   checkTrainConfig({ task: dataset.task, model: modelForCheck, hyperparameters: input.hyperparameters, device: input.device });
+  await checkDeviceExists(ctx.db, input.device);
 
   let id: number;
   try {
@@ -146,6 +158,11 @@ export async function createExperiment(ctx: Ctx, rawInput: CreateExperimentInput
   return getExperiment(ctx, id);
 }
 
+/** A run whose dataset was deleted could only fail in the worker: say so now. */
+function refuseWithoutDataset(experiment: ExperimentView): void {
+  if (experiment.datasetId === null) throw new Conflict(`Experiment ${experiment.id}'s dataset was deleted, so it cannot train; clone it onto another dataset`, { datasetId: ["deleted"] });
+}
+
 /** Queues a never-started experiment; a worker slot picks it up (see job.ts). */
 export async function startExperiment(ctx: Ctx, id: number, deps: QueueDeps = {}): Promise<ExperimentView> {
   requireRole(ctx, "member");
@@ -153,6 +170,7 @@ export async function startExperiment(ctx: Ctx, id: number, deps: QueueDeps = {}
   if (current.status !== "created") {
     throw new Conflict(`Experiment ${id} is ${current.status}; ${RESUMABLE.includes(current.status) ? "resume it instead" : "it has already started"}`);
   }
+  refuseWithoutDataset(current);
   await ctx.db.transaction(async (tx) => {
     const row = await markQueued(tx, id, ["created"]);
     if (!row) throw new Conflict(`Experiment ${id} changed meanwhile; reload it`);
@@ -167,7 +185,8 @@ export async function startExperiment(ctx: Ctx, id: number, deps: QueueDeps = {}
 export async function stopExperiment(ctx: Ctx, id: number): Promise<ExperimentView> {
   requireRole(ctx, "member");
   const current = await getExperiment(ctx, id);
-  const immediate: ExperimentStatus[] = ["created", "queued", "paused"];
+  if (current.status === "created") throw new Conflict(`Experiment ${id} has not started, so there is nothing to stop; delete it instead`);
+  const immediate: ExperimentStatus[] = ["queued", "paused"];
   const next: ExperimentStatus | null = immediate.includes(current.status) ? "stopped" : ["running", "pausing"].includes(current.status) ? "stopping" : null;
   if (!next) {
     if (current.status === "stopping") return current;
@@ -215,6 +234,7 @@ export async function resumeExperiment(ctx: Ctx, input: z.input<typeof resumeExp
   requireRole(ctx, "member");
   const current = await getExperiment(ctx, input.id);
   if (!RESUMABLE.includes(current.status)) throw new Conflict(`Experiment ${input.id} is ${current.status}; only paused, stopped, failed or completed experiments can be resumed`);
+  refuseWithoutDataset(current);
   const epochs = input.epochs ?? current.totalEpochs;
   if (current.status === "completed" && epochs <= current.currentEpoch) {
     throw new Invalid(`Experiment ${input.id} already trained ${current.currentEpoch} epochs; pass epochs > ${current.currentEpoch} to continue`, { epochs: [`must be > ${current.currentEpoch}`] });

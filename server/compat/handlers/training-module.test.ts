@@ -111,6 +111,23 @@ describe("seed 000 routes: tasks", () => {
     expect(await w.tdb.db.select().from(experiments).where(eq(experiments.id, task_id))).toEqual([]);
   });
 
+  it("answers 409 to stop_task on a task that never started, and to start_task once its dataset is gone", async () => {
+    const { task_id } = await (await create({ task_name: "never-started" })).json();
+    const ref = { project_name: "default", task_id };
+    const stop = await stopTask(jsonRequest("POST", "/training/stop_task", ref, bearer(w.key)), deps());
+    expect(stop.status).toBe(409);
+    expect(await stop.json()).toEqual({ success: false, error: expect.stringMatching(/has not started/) });
+
+    const doomed = await insertReadyDataset(w.tdb, w.defaultProjectId, "doomed");
+    const orphan = (await (await create({ task_name: "orphan", dataset_id: doomed })).json()).task_id;
+    await w.tdb.db.delete(datasets).where(eq(datasets.id, doomed));
+    const start = await startTask(jsonRequest("POST", "/training/start_task", { project_name: "default", task_id: orphan }, bearer(w.key)), deps());
+    expect(start.status).toBe(409);
+    expect(await start.json()).toEqual({ success: false, error: expect.stringMatching(/dataset was deleted/) });
+    const [row] = await w.tdb.db.select().from(experiments).where(eq(experiments.id, orphan));
+    expect(row.status).toBe("created");
+  });
+
   it("hides another team's task behind 404", async () => {
     const { task_id } = await (await create({ task_name: "private" })).json();
     const res = await taskStatus(getRequest(`/training/task_status/default/${task_id}`, bearer(w.otherKey)), { projectName: "default", taskId: String(task_id) }, deps());
