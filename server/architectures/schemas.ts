@@ -1,6 +1,7 @@
 import { z } from "zod";
+import { freeText, nameText, recordId } from "@/server/http/input";
 
-const id = z.number().int().positive();
+const id = recordId;
 
 /** The graph as the old studio stores it; the engine's compiler checks the rest (types, shapes). */
 export const graphInput = z.object({
@@ -8,19 +9,19 @@ export const graphInput = z.object({
   edges: z.array(z.record(z.string(), z.unknown())).default([]),
 });
 
-export const architectureName = z.string().trim().min(1, "required").max(120, "at most 120 characters");
+export const architectureName = nameText(120);
 
 export const createArchitectureInput = z.object({
   projectId: id,
   name: architectureName,
-  description: z.string().max(2000).default(""),
+  description: freeText(2000).default(""),
   task: z.enum(["classify", "detect"]).default("classify"),
   graph: graphInput,
 });
 export const updateArchitectureInput = z.object({
   id,
   name: architectureName.optional(),
-  description: z.string().max(2000).optional(),
+  description: freeText(2000).optional(),
   graph: graphInput.optional(),
 });
 export const architectureByIdInput = z.object({ id });

@@ -1,29 +1,30 @@
 import { z } from "zod";
+import { freeText, INT32_MAX, nameText, recordId } from "@/server/http/input";
 
-export const augmentationName = z.string().trim().min(1, "required").max(100, "at most 100 characters");
+export const augmentationName = nameText(100);
 
 export const createAugmentationInput = z.object({
-  projectId: z.number().int().positive(),
+  projectId: recordId,
   name: augmentationName,
-  description: z.string().max(2000).default(""),
+  description: freeText(2000).default(""),
   /** Checked against the op library by the service (errors name the op's position and field). */
   pipeline: z.unknown(),
 });
 
 export const updateAugmentationInput = z.object({
-  id: z.number().int().positive(),
+  id: recordId,
   name: augmentationName.optional(),
-  description: z.string().max(2000).optional(),
+  description: freeText(2000).optional(),
   pipeline: z.unknown().optional(),
 });
 
-export const augmentationByIdInput = z.object({ id: z.number().int().positive() });
-export const listAugmentationsInput = z.object({ projectId: z.number().int().positive().optional() }).default({});
+export const augmentationByIdInput = z.object({ id: recordId });
+export const listAugmentationsInput = z.object({ projectId: recordId.optional() }).default({});
 
 export const previewAugmentationInput = z.object({
-  datasetId: z.number().int().positive(),
+  datasetId: recordId,
   pipeline: z.unknown(),
-  seed: z.number().int().min(0).default(0),
+  seed: z.number().int().min(0).max(INT32_MAX).default(0),
   /** Sample images (the first of the dataset, by path). */
   samples: z.number().int().min(1).max(16).default(4),
   /** Augmented variants per sample. */

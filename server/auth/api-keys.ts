@@ -5,10 +5,11 @@ import type { DbOrTx } from "@/db/client";
 import { apiKeys } from "@/db/schema";
 import type { Ctx } from "@/server/context";
 import { NotFound } from "@/server/errors";
+import { nameText, recordId } from "@/server/http/input";
 import { accessChanged } from "./caller-cache";
 
-export const createApiKeyInput = z.object({ name: z.string().trim().min(1).max(100) });
-export const revokeApiKeyInput = z.object({ id: z.number().int().positive() });
+export const createApiKeyInput = z.object({ name: nameText(100) });
+export const revokeApiKeyInput = z.object({ id: recordId });
 
 const KEY_PREFIX = "stk_";
 

@@ -5,25 +5,26 @@ import type { Db, DbOrTx } from "@/db/client";
 import { memberships, projects, teams, users } from "@/db/schema";
 import { type Ctx, roles } from "@/server/context";
 import { Conflict, Forbidden, isUniqueViolation, NotFound } from "@/server/errors";
+import { nameText, recordId } from "@/server/http/input";
 import { accessChanged } from "./caller-cache";
 import { hashPassword } from "./password";
 
 export const createUserInput = z.object({
   email: z.string().trim().toLowerCase().email(),
-  name: z.string().trim().max(100).default(""),
+  name: z.string().trim().max(100).refine((v) => !/[\u0000-\u001f\u007f]/.test(v), "no control characters").default(""),
   password: z.string().min(8, "at least 8 characters").max(200),
-  teamId: z.number().int().positive().optional(),
+  teamId: recordId.optional(),
   role: z.enum(roles).default("member"),
   isAdmin: z.boolean().default(false),
 });
 export const setMembershipInput = z.object({
-  userId: z.number().int().positive(),
-  teamId: z.number().int().positive(),
+  userId: recordId,
+  teamId: recordId,
   role: z.enum(roles),
 });
-export const removeMembershipInput = z.object({ userId: z.number().int().positive(), teamId: z.number().int().positive() });
-export const setDisabledInput = z.object({ userId: z.number().int().positive(), disabled: z.boolean() });
-export const createTeamInput = z.object({ name: z.string().trim().min(1).max(100) });
+export const removeMembershipInput = z.object({ userId: recordId, teamId: recordId });
+export const setDisabledInput = z.object({ userId: recordId, disabled: z.boolean() });
+export const createTeamInput = z.object({ name: nameText(100) });
 
 /** Studio administration (users and teams) is for studio admins, not team roles. */
 function requireStudioAdmin(ctx: Ctx) {

@@ -6,6 +6,7 @@ import type { datasets } from "@/db/schema";
 import { readJson } from "@/server/compat/http";
 import type { Ctx } from "@/server/context";
 import { env } from "@/server/env";
+import { freeText, INT32_MAX, parsePathId, recordId } from "@/server/http/input";
 import { Invalid, invalidFromZod } from "@/server/errors";
 import { defaultProject } from "@/server/projects/service";
 import { datasetName, splitRatiosInput } from "./schemas";
@@ -58,10 +59,13 @@ export function datasetDetailV1(row: DatasetRow) {
   };
 }
 
+// Past this, an offset is no page anyone browses to.
+const MAX_PAGE = 1_000_000;
+
 const pageQuery = z.object({
-  page: z.coerce.number().int().min(1).default(1),
+  page: z.coerce.number().int().min(1).max(MAX_PAGE).default(1),
   size: z.coerce.number().int().min(1).max(100).default(20),
-  q: z.string().max(200).optional(),
+  q: freeText(200).optional(),
 });
 
 export async function listDatasetsV1(ctx: Ctx, url: URL) {
@@ -73,10 +77,10 @@ export async function listDatasetsV1(ctx: Ctx, url: URL) {
 
 const createJson = z.object({
   name: datasetName,
-  description: z.string().max(2000).default(""),
-  path: z.string().min(1, "required"),
-  project_id: z.number().int().positive().optional(),
-  split: z.object({ ratios: splitRatiosInput, seed: z.number().int().min(0).default(0) }).optional(),
+  description: freeText(2000).default(""),
+  path: freeText(4096).min(1, "required"),
+  project_id: recordId.optional(),
+  split: z.object({ ratios: splitRatiosInput, seed: z.number().int().min(0).max(INT32_MAX).default(0) }).optional(),
 });
 
 /** `POST /api/v1/datasets`: multipart `.zip` (`file`, `name`, `description?`, `project_id?`) or JSON `{name, path}`. */
@@ -87,8 +91,10 @@ export async function createDatasetV1(req: Request, ctx: Ctx, enqueue?: EnqueueI
     try {
       const name = datasetName.safeParse(upload.fields.name ?? upload.filename.replace(/\.zip$/i, ""));
       if (!name.success) throw new Invalid(`name: ${name.error.issues[0].message}`, { name: name.error.issues.map((i) => i.message) });
-      const projectId = upload.fields.project_id ? Number(upload.fields.project_id) : (await defaultProject(ctx)).id;
-      const row = await startDatasetImport(ctx, { projectId, name: name.data, description: upload.fields.description ?? "", source: { kind: "zip", file: upload.file } }, enqueue);
+      const projectId = upload.fields.project_id ? parsePathId(upload.fields.project_id, "Project") : (await defaultProject(ctx)).id;
+      const description = freeText(2000).safeParse(upload.fields.description ?? "");
+      if (!description.success) throw invalidFromZod(description.error.issues.map((i) => ({ ...i, path: ["description"] })));
+      const row = await startDatasetImport(ctx, { projectId, name: name.data, description: description.data, source: { kind: "zip", file: upload.file } }, enqueue);
       return Response.json(datasetV1(row), { status: 201 });
     } catch (err) {
       await rm(upload.file, { force: true });
@@ -112,10 +118,10 @@ export async function getDatasetV1(ctx: Ctx, id: number) {
 }
 
 const previewQuery = z.object({
-  page: z.coerce.number().int().min(1).default(1),
+  page: z.coerce.number().int().min(1).max(MAX_PAGE).default(1),
   limit: z.coerce.number().int().min(1).max(200).default(24),
   split: z.enum(["train", "val", "test"]).optional(),
-  class_id: z.coerce.number().int().min(0).optional(),
+  class_id: z.coerce.number().int().min(0).max(INT32_MAX).optional(),
 });
 
 export async function previewDatasetV1(ctx: Ctx, id: number, url: URL) {
@@ -141,7 +147,7 @@ export async function previewDatasetV1(ctx: Ctx, id: number, url: URL) {
   });
 }
 
-const updateJson = z.object({ name: datasetName.optional(), description: z.string().max(2000).optional() });
+const updateJson = z.object({ name: datasetName.optional(), description: freeText(2000).optional() });
 
 /** `PUT /api/v1/datasets/{id}` → 204, as the seed's status table says for updates. */
 export async function updateDatasetV1(req: Request, ctx: Ctx, id: number) {

@@ -1,12 +1,8 @@
 import { z } from "zod";
 import { datasetSplitNames } from "@/db/schema";
+import { freeText, INT32_MAX, nameText, recordId } from "@/server/http/input";
 
-export const datasetName = z
-  .string()
-  .trim()
-  .min(1, "required")
-  .max(100, "at most 100 characters")
-  .regex(/^[^/\\\0]+$/, "no slashes");
+export const datasetName = nameText(100).refine((v) => !/[/\\]/.test(v), "no slashes");
 
 export const splitRatiosInput = z
   .object({ train: z.number().min(0).max(1), val: z.number().min(0).max(1), test: z.number().min(0).max(1) })
@@ -14,26 +10,26 @@ export const splitRatiosInput = z
   .refine((r) => Math.abs(r.train + r.val + r.test - 1) < 1e-6, { message: "ratios must add up to 1", path: ["train"] });
 
 export const importFromPathInput = z.object({
-  projectId: z.number().int().positive(),
+  projectId: recordId,
   name: datasetName,
-  description: z.string().max(2000).default(""),
-  path: z.string().min(1, "required"),
+  description: freeText(2000).default(""),
+  path: freeText(4096).min(1, "required"),
   ratios: splitRatiosInput.optional(),
-  seed: z.number().int().min(0).optional(),
+  seed: z.number().int().min(0).max(INT32_MAX).optional(),
 });
 
 export const updateDatasetInput = z.object({
-  id: z.number().int().positive(),
+  id: recordId,
   name: datasetName.optional(),
-  description: z.string().max(2000).optional(),
+  description: freeText(2000).optional(),
 });
 
-export const datasetByIdInput = z.object({ id: z.number().int().positive() });
-export const listDatasetsInput = z.object({ projectId: z.number().int().positive().optional() }).default({});
+export const datasetByIdInput = z.object({ id: recordId });
+export const listDatasetsInput = z.object({ projectId: recordId.optional() }).default({});
 
 export const previewInput = z.object({
-  id: z.number().int().positive(),
-  page: z.number().int().min(1).default(1),
+  id: recordId,
+  page: z.number().int().min(1).max(1_000_000).default(1),
   limit: z.number().int().min(1).max(200).default(24),
   split: z.enum(datasetSplitNames).optional(),
   /** Class index: images of that class (classify) or containing it (detect). */
@@ -41,6 +37,6 @@ export const previewInput = z.object({
 });
 
 export const resplitInput = z.discriminatedUnion("source", [
-  z.object({ id: z.number().int().positive(), source: z.literal("ratios"), ratios: splitRatiosInput, seed: z.number().int().min(0) }),
-  z.object({ id: z.number().int().positive(), source: z.literal("folders") }),
+  z.object({ id: recordId, source: z.literal("ratios"), ratios: splitRatiosInput, seed: z.number().int().min(0).max(INT32_MAX) }),
+  z.object({ id: recordId, source: z.literal("folders") }),
 ]);

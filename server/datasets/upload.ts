@@ -29,7 +29,9 @@ export async function receiveZipUpload(req: Request, maxBytes: number): Promise<
   let filename = "";
   let bytes = 0;
   let truncated = false;
-  let fileWrite: Promise<void> | null = null;
+  // Set in busboy's callbacks, so declared wider than `null` for the checks after them.
+  let fileWrite = null as Promise<void> | null;
+  let fileStream = null as Readable | null;
   let parser: busboy.Busboy;
   try {
     parser = busboy({ headers: Object.fromEntries(req.headers), limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 64 * 1024 } });
@@ -47,7 +49,10 @@ export async function receiveZipUpload(req: Request, maxBytes: number): Promise<
     filename = info.filename ?? "";
     stream.on("data", (chunk: Buffer) => (bytes += chunk.length));
     stream.on("limit", () => (truncated = true));
+    fileStream = stream;
     fileWrite = pipeline(stream, createWriteStream(target, { flags: "wx" }));
+    // Awaited below or in the catch; never an unhandled rejection when the body ends early.
+    fileWrite.catch(() => {});
   });
   try {
     await pipeline(Readable.fromWeb(req.body as unknown as WebReadableStream<Uint8Array>), parser);
@@ -57,6 +62,9 @@ export async function receiveZipUpload(req: Request, maxBytes: number): Promise<
     if (!filename.toLowerCase().endsWith(".zip")) throw new Invalid(`Only .zip archives can be uploaded, got '${filename}'`, { file: ["must be a .zip"] });
     return { file: target, filename, bytes, fields };
   } catch (err) {
+    // A body cut off mid-file leaves the file's stream open: end it, let the write settle, then remove what it wrote.
+    fileStream?.destroy(new Error("the upload ended early"));
+    await fileWrite?.catch(() => {});
     await rm(target, { force: true });
     if (err instanceof Invalid) throw err;
     throw new Invalid(`Upload failed: ${(err as Error).message}`, { file: ["upload failed"] });

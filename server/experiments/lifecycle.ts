@@ -68,12 +68,14 @@ function checkTrainConfig(input: { task: "classify" | "detect"; model: string; h
   }
 }
 
+const CPU_DEVICES = ["auto", "cpu", "wasm", "ort", "ort:cpu"];
+
 /** Every worker trains on its CPU; a GPU must be one a training worker has reported (`cuda:99` fails now, not in the worker). */
 async function checkDeviceExists(db: Db, device: string): Promise<void> {
-  if (["auto", "cpu", "wasm"].includes(device.trim().toLowerCase())) return;
+  if (CPU_DEVICES.includes(device.trim().toLowerCase())) return;
   const gpus = new Set((await listWorkers(db)).filter((w) => w.kind === "training").flatMap((w) => w.devices.map((d) => d.device)));
   if (gpus.has(parseDevice(device))) return;
-  const known = ["auto", "cpu", "wasm", ...[...gpus].filter((d) => !["auto", "cpu", "wasm"].includes(d))];
+  const known = [...CPU_DEVICES, ...[...gpus].filter((d) => !CPU_DEVICES.includes(d))];
   throw new Invalid(`device "${device}" is on no training worker; available: ${known.join(", ")}`, { device: ["no worker has this device"] });
 }
 

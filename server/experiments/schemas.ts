@@ -1,10 +1,11 @@
 import { z } from "zod";
 import { experimentStatuses } from "@/db/schema/experiments";
+import { freeText, INT32_MAX, nameText, recordId } from "@/server/http/input";
 import { trainConfigSchema } from "@/server/ml/train/config";
 
-const id = z.number().int().positive();
+const id = recordId;
 
-export const experimentName = z.string().trim().min(1, "required").max(120, "at most 120 characters");
+export const experimentName = nameText(120);
 
 /**
  * The engine's hyper-parameters a user sets; the studio decides data, model, augmentation, device
@@ -39,7 +40,7 @@ export const hyperparametersSchema = trainConfigSchema
     micro_batch: true,
   })
   .partial()
-  .extend({ command: z.union([z.string().trim().min(1).max(4000), z.array(z.string().min(1).max(4000)).min(1).max(256)]).optional() })
+  .extend({ command: z.union([freeText(4000).trim().min(1), z.array(freeText(4000).min(1)).min(1).max(256)]).optional() })
   .strict();
 
 export type Hyperparameters = z.infer<typeof hyperparametersSchema>;
@@ -64,16 +65,16 @@ export const createExperimentInput = z
     name: experimentName,
     datasetId: id,
     /** A zoo model name, or an architecture id (exactly one). */
-    model: z.string().trim().min(1).optional(),
+    model: nameText(200).optional(),
     architectureId: id.optional(),
     augmentationId: id.nullable().optional(),
     hyperparameters: hyperparametersSchema.default({}),
-    device: z.string().trim().min(1).default("auto"),
+    device: nameText(40).default("auto"),
     /** Re-split the dataset for this run only (stratified by class, from `splitSeed`); omitted = the dataset's split. */
     splitRatios: splitRatiosSchema.nullable().optional(),
-    splitSeed: z.number().int().nonnegative().default(0),
+    splitSeed: z.number().int().nonnegative().max(INT32_MAX).default(0),
     /** A server folder under the import roots; the completed run's weights and results are copied into it. */
-    saveDir: z.string().trim().min(1).optional(),
+    saveDir: freeText(4096).trim().min(1).optional(),
     /** Queue it at once (the studio form); the old create-then-start dialects pass false. */
     start: z.boolean().default(false),
   })
@@ -90,21 +91,21 @@ export const cloneExperimentInput = z.object({ id, name: experimentName.optional
 /** Settings a resume may change (the rest comes from the checkpoint). */
 export const resumeExperimentInput = z.object({
   id,
-  epochs: z.number().int().min(1).optional(),
+  epochs: trainConfigSchema.shape.epochs.unwrap().optional(),
   lr0: z.number().positive().optional(),
-  patience: z.number().int().min(1).optional(),
+  patience: trainConfigSchema.shape.patience.unwrap().optional(),
 });
 
 export const listExperimentsInput = z
   .object({
     projectId: id.optional(),
     status: z.enum(experimentStatuses).optional(),
-    search: z.string().trim().max(200).optional(),
+    search: freeText(200).trim().optional(),
     /** A metric name in best_metrics, e.g. val_acc; highest first. */
-    sortByMetric: z.string().trim().max(60).optional(),
+    sortByMetric: freeText(60).trim().optional(),
     limit: z.number().int().min(1).max(500).default(200),
   })
   .default({ limit: 200 });
 
-export const logsInput = z.object({ id, since: z.number().int().nonnegative().default(0), limit: z.number().int().min(1).max(5000).default(1000) });
+export const logsInput = z.object({ id, since: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0), limit: z.number().int().min(1).max(5000).default(1000) });
 export const compareInput = z.object({ ids: z.array(id).min(2).max(10) });

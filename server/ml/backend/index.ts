@@ -17,7 +17,8 @@ export interface BackendInfo {
 }
 
 const FIXED_DEVICES = ["auto", "cpu", "wasm", "gpu"] as const;
-const ALLOWED_DEVICES_TEXT = `${FIXED_DEVICES.join(", ")} or cuda:N (N = 0, 1, …)`;
+const MAX_CUDA_DEVICES = 64;
+const ALLOWED_DEVICES_TEXT = `${FIXED_DEVICES.join(", ")} or cuda:N (N = 0 … ${MAX_CUDA_DEVICES - 1})`;
 
 export class DeviceUnavailableError extends Error {
   constructor(device: Device, reason: string) {
@@ -29,10 +30,9 @@ export class DeviceUnavailableError extends Error {
 export function parseDevice(value: string): Device {
   const text = value.trim().toLowerCase();
   if ((FIXED_DEVICES as readonly string[]).includes(text)) return text as Device;
-  const cuda = /^cuda:(\d+)$/.exec(text);
-  if (cuda) return `cuda:${Number(cuda[1])}`;
-  // Ultralytics users write device=0 for the first GPU.
-  if (/^\d+$/.test(text)) return `cuda:${Number(text)}`;
+  // Ultralytics users write device=0 for the first GPU; no host has more than MAX_CUDA_DEVICES.
+  const cuda = /^(?:cuda:)?(\d{1,3})$/.exec(text);
+  if (cuda && Number(cuda[1]) < MAX_CUDA_DEVICES) return `cuda:${Number(cuda[1])}`;
   throw new Error(`unknown device "${value}"; allowed: ${ALLOWED_DEVICES_TEXT}`);
 }
 

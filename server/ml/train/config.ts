@@ -21,6 +21,12 @@ const isModelGraph = (value: unknown): value is ModelGraph =>
 const isClassifyIndex = (value: unknown): value is ClassifyIndex =>
   typeof value === "object" && value !== null && Array.isArray((value as ClassifyIndex).classes) && Array.isArray((value as ClassifyIndex).items);
 
+// Bounds keep every count within the int4 columns it reaches (total/current epoch) and the engine sane.
+const INT32_MAX = 2_147_483_647;
+const MAX_COUNT = 100_000;
+const MAX_BATCH = 65_536;
+const MAX_WORKERS = 256;
+
 const number = (field: string) => z.number({ error: `${field} must be a number` });
 const integer = (field: string) => number(field).int({ error: `${field} must be an integer` });
 const boolean = (field: string) => z.boolean({ error: `${field} must be true or false` });
@@ -35,8 +41,8 @@ export const trainConfigSchema = z.object({
   }),
   /** Square input size in pixels; task default: 64 for classify, 640 for detect. */
   imgsz: integer("imgsz").min(32, { error: "imgsz must be ≥ 32" }).max(2048, { error: "imgsz must be ≤ 2048" }).optional(),
-  epochs: integer("epochs").min(1, { error: "epochs must be ≥ 1" }).default(100),
-  batch: integer("batch").min(1, { error: "batch must be ≥ 1" }).default(16),
+  epochs: integer("epochs").min(1, { error: "epochs must be ≥ 1" }).max(MAX_COUNT, { error: `epochs must be ≤ ${MAX_COUNT}` }).default(100),
+  batch: integer("batch").min(1, { error: "batch must be ≥ 1" }).max(MAX_BATCH, { error: `batch must be ≤ ${MAX_BATCH}` }).default(16),
   optimizer: z.enum(["auto", ...optimizerNames], { error: `optimizer must be one of auto, ${optimizerNames.join(", ")}` }).default("auto"),
   lr0: number("lr0").positive({ error: "lr0 must be > 0" }).default(0.01),
   /** Final learning rate as a fraction of lr0. */
@@ -44,16 +50,16 @@ export const trainConfigSchema = z.object({
   momentum: number("momentum").min(0, { error: "momentum must be ≥ 0" }).lt(1, { error: "momentum must be < 1" }).default(0.937),
   nesterov: boolean("nesterov").default(false),
   weight_decay: number("weight_decay").min(0, { error: "weight_decay must be ≥ 0" }).default(0.0005),
-  warmup_epochs: number("warmup_epochs").min(0, { error: "warmup_epochs must be ≥ 0" }).default(3),
+  warmup_epochs: number("warmup_epochs").min(0, { error: "warmup_epochs must be ≥ 0" }).max(MAX_COUNT, { error: `warmup_epochs must be ≤ ${MAX_COUNT}` }).default(3),
   cos_lr: boolean("cos_lr").default(false),
   label_smoothing: number("label_smoothing").min(0, { error: "label_smoothing must be ≥ 0" }).lt(1, { error: "label_smoothing must be < 1" }).default(0),
   /** Epochs without fitness improvement before stopping early. */
-  patience: integer("patience").min(1, { error: "patience must be ≥ 1" }).default(100),
+  patience: integer("patience").min(1, { error: "patience must be ≥ 1" }).max(MAX_COUNT, { error: `patience must be ≤ ${MAX_COUNT}` }).default(100),
   /** Save an extra checkpoint every N epochs; -1 = off. */
-  save_period: integer("save_period").min(-1, { error: "save_period must be -1 (off) or ≥ 1" }).refine((v) => v !== 0, { error: "save_period must be -1 (off) or ≥ 1" }).default(-1),
+  save_period: integer("save_period").min(-1, { error: "save_period must be -1 (off) or ≥ 1" }).max(MAX_COUNT, { error: `save_period must be ≤ ${MAX_COUNT}` }).refine((v) => v !== 0, { error: "save_period must be -1 (off) or ≥ 1" }).default(-1),
   /** Clip gradients to this global L2 norm; 0 = off. */
   clip_grad: number("clip_grad").min(0, { error: "clip_grad must be ≥ 0" }).default(10),
-  seed: integer("seed").min(0, { error: "seed must be ≥ 0" }).default(0),
+  seed: integer("seed").min(0, { error: "seed must be ≥ 0" }).max(INT32_MAX, { error: `seed must be ≤ ${INT32_MAX}` }).default(0),
   device: z.string({ error: "device must be a string" }).default("auto").transform((value, ctx): Device => {
     try {
       return parseDevice(value);
@@ -67,14 +73,14 @@ export const trainConfigSchema = z.object({
    * most 4) when the backend runs one thread (wasm, cpu), else 1.
    */
   workers: z
-    .union([z.literal("auto"), integer("workers").min(1, { error: "workers must be ≥ 1" })], { error: 'workers must be "auto" or an integer ≥ 1' })
+    .union([z.literal("auto"), integer("workers").min(1, { error: "workers must be ≥ 1" }).max(MAX_WORKERS, { error: `workers must be ≤ ${MAX_WORKERS}` })], { error: 'workers must be "auto" or an integer ≥ 1' })
     .default("auto"),
   /**
    * Images per forward/backward pass and thread; larger batches accumulate the gradients of several
    * passes before one update. "auto" = the whole batch, except where memory bounds it (WASM's 4 GiB heap).
    */
   micro_batch: z
-    .union([z.literal("auto"), integer("micro_batch").min(1, { error: "micro_batch must be ≥ 1" })], { error: 'micro_batch must be "auto" or an integer ≥ 1' })
+    .union([z.literal("auto"), integer("micro_batch").min(1, { error: "micro_batch must be ≥ 1" }).max(MAX_BATCH, { error: `micro_batch must be ≤ ${MAX_BATCH}` })], { error: 'micro_batch must be "auto" or an integer ≥ 1' })
     .default("auto"),
   cache: z.union([z.literal(false), z.literal("ram"), z.literal("disk")], { error: "cache must be false, ram or disk" }).default(false),
   /** Validate after every epoch. */
@@ -83,9 +89,9 @@ export const trainConfigSchema = z.object({
   /** Detection: probability of a 4-image mosaic per training image (Ultralytics `mosaic`). */
   mosaic: number("mosaic").min(0, { error: "mosaic must be in [0, 1]" }).max(1, { error: "mosaic must be in [0, 1]" }).default(1),
   /** Detection: the last N epochs train without mosaic (Ultralytics `close_mosaic`). */
-  close_mosaic: integer("close_mosaic").min(0, { error: "close_mosaic must be ≥ 0" }).default(10),
+  close_mosaic: integer("close_mosaic").min(0, { error: "close_mosaic must be ≥ 0" }).max(MAX_COUNT, { error: `close_mosaic must be ≤ ${MAX_COUNT}` }).default(10),
   /** Emit a `step` event every N steps. */
-  log_every: integer("log_every").min(1, { error: "log_every must be ≥ 1" }).default(10),
+  log_every: integer("log_every").min(1, { error: "log_every must be ≥ 1" }).max(MAX_COUNT, { error: `log_every must be ≤ ${MAX_COUNT}` }).default(10),
   runsDir: z.string().min(1).default("runs"),
   /** Defaults to the task name, like Ultralytics' runs/classify. */
   project: z.string().min(1).regex(/^[\w.-]+$/, { error: "project must be a plain folder name" }).optional(),

@@ -37,11 +37,19 @@ export function epochCheckpoint(folder: RunFolder, epoch: number): string {
   return path.join(folder.weightsDir, `epoch${epoch}${CHECKPOINT_EXTENSION}`);
 }
 
+/** One path segment that stays where it is put: not empty, ".", "..", nor holding a separator or NUL. */
+function isFolderName(part: string): boolean {
+  return part !== "" && part !== "." && part !== ".." && !/[/\\\0]/.test(part);
+}
+
 /**
  * Creates runs/<project>/<name>; when taken, name2, name3 … (like Ultralytics' exp, exp2).
  * mkdir without `recursive` on the last level makes the claim race-free between processes.
  */
 export async function createRunFolder(opts: { runsDir: string; project: string; name: string; existOk?: boolean }): Promise<RunFolder> {
+  for (const part of [opts.project, opts.name]) {
+    if (!isFolderName(part)) throw new RunFolderError(`"${part}" is not a folder name: a run folder stays inside ${opts.runsDir}`);
+  }
   const projectDir = path.join(opts.runsDir, opts.project);
   await mkdir(projectDir, { recursive: true });
   for (let attempt = 1; ; attempt++) {
