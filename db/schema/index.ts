@@ -3,3 +3,4 @@ export * from "./projects";
 export * from "./system";
 export * from "./datasets";
 export * from "./experiments";
+export * from "./weights";
