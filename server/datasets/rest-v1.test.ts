@@ -87,7 +87,8 @@ describe("/api/v1/datasets", () => {
     const res = await uploadZip("pets", await zipFolder(src, path.join(work, "pets.zip")));
     expect(res.status).toBe(201);
     const body = await res.json();
-    expect(body).toMatchObject({ name: "pets", status: "importing", num_images: 0 });
+    // Nothing is known of the files yet: the first reply must not claim a task or format.
+    expect(body).toMatchObject({ name: "pets", status: "importing", num_images: 0, task: "unknown", format: "unknown" });
     zipId = body.id;
     expect(queued).toHaveLength(1);
     await runQueued();

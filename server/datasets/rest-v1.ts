@@ -25,8 +25,9 @@ export function datasetV1(row: DatasetRow) {
     id: row.id,
     name: row.name,
     description: row.description,
-    task: row.task,
-    format: row.format,
+    // Both are known once the import has read the files; until then the columns hold placeholders.
+    task: row.status === "ready" ? row.task : "unknown",
+    format: row.status === "ready" ? row.format : "unknown",
     status: row.status,
     progress: row.progress,
     stage: row.stage,
