@@ -1,0 +1,173 @@
+// Picks each choice point's formulation by timing it: a micro-graph per candidate (just that
+// backward piece, at the layer's shape) in a session with the training session's options, run
+// round-robin, fastest median wins. Choices are cached per (host, provider, threads, ORT version)
+// and shape, in memory and in a JSON file under the OS cache folder (or the caller's folder).
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { TrainGraph } from "./builder";
+import { convFilterGrad, convInputGrad, type ConvSpec, type FilterGradForm, type InputGradForm } from "./conv-grads";
+import type { ChoicePoint } from "./emitter";
+import { createOrtSession, ort, ortVersion, type OrtTarget } from "./session";
+import { choiceKey } from "./train-graph";
+
+const CACHE_FILE = "ort-formulations.json";
+const CACHE_FORMAT = 1;
+
+export interface FormulationOptions {
+  target: OrtTarget;
+  /** Folder of the choice cache; default: the OS cache folder. null: memory only. */
+  cacheDir?: string | null;
+  /** Milliseconds of timed runs per choice point (after warm-up); default 250. */
+  budgetMs?: number;
+  log?: (message: string) => void;
+}
+
+export interface MeasuredChoice {
+  choice: string;
+  /** Median milliseconds per candidate. */
+  ms: Record<string, number>;
+}
+
+interface CacheFile {
+  format: number;
+  hosts: Record<string, Record<string, MeasuredChoice>>;
+}
+
+/** The OS's per-user cache folder for the studio: $XDG_CACHE_HOME, ~/Library/Caches, %LOCALAPPDATA%, else ~/.cache. */
+export function defaultCacheDir(): string {
+  const home = os.homedir();
+  const base =
+    process.env.XDG_CACHE_HOME ||
+    (process.platform === "darwin" ? path.join(home, "Library", "Caches") : process.platform === "win32" ? process.env.LOCALAPPDATA || path.join(home, "AppData", "Local") : path.join(home, ".cache"));
+  return path.join(base, "training-studio");
+}
+
+/** What makes timings comparable: the machine, the provider and its threads, the ORT version. */
+export function hostKey(target: OrtTarget): string {
+  const cpu = os.cpus()[0]?.model?.trim() ?? "unknown cpu";
+  const provider = target.provider === "cuda" ? `cuda:${target.deviceId}` : `cpu×${target.threads ?? os.availableParallelism()}`;
+  return `${os.hostname()} | ${cpu} | ${os.availableParallelism()} cores | ort ${ortVersion()} | ${provider} | ${target.graphOptimizationLevel ?? "all"}`;
+}
+
+const memory = new Map<string, MeasuredChoice>();
+
+async function readCache(dir: string): Promise<CacheFile> {
+  try {
+    const parsed = JSON.parse(await readFile(path.join(dir, CACHE_FILE), "utf8")) as CacheFile;
+    if (parsed.format === CACHE_FORMAT && parsed.hosts && typeof parsed.hosts === "object") return parsed;
+  } catch {
+    // missing or unreadable: start afresh
+  }
+  return { format: CACHE_FORMAT, hosts: {} };
+}
+
+async function writeCache(dir: string, host: string, entries: Map<string, MeasuredChoice>): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  // Merge with what other processes wrote meanwhile, then replace the file atomically.
+  const cache = await readCache(dir);
+  cache.hosts[host] = { ...cache.hosts[host], ...Object.fromEntries(entries) };
+  const file = path.join(dir, CACHE_FILE);
+  const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(temp, JSON.stringify(cache, null, 1));
+  await rename(temp, file);
+}
+
+function randomData(size: number, seed: number): Float32Array {
+  const out = new Float32Array(size);
+  let state = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    out[i] = state / 2 ** 32 - 0.5;
+  }
+  return out;
+}
+
+/** A graph computing only this candidate's piece, with random inputs of the layer's shapes. */
+function microGraph(point: ChoicePoint, candidate: string): { bytes: Uint8Array; feeds: Record<string, ort.Tensor> } {
+  const s: ConvSpec = point.spec;
+  const g = new TrainGraph();
+  const dyShape = [s.n, s.co, s.ho, s.wo];
+  const feeds: Record<string, ort.Tensor> = {};
+  const feed = (name: string, dims: number[], seed: number) => {
+    g.input(name, dims);
+    feeds[name] = new ort.Tensor("float32", randomData(dims.reduce((a, b) => a * b, 1), seed), dims);
+    return name;
+  };
+  const dy = feed("dy", dyShape, 2);
+  if (point.kind === "conv-dw") {
+    const x = feed("x", [s.n, s.c, s.h, s.w], 1);
+    g.output("out", convFilterGrad(g, s, candidate as FilterGradForm, x, dy), [s.co, s.c / s.group, s.kh, s.kw]);
+  } else {
+    const w = feed("w", [s.co, s.c / s.group, s.kh, s.kw], 3);
+    g.output("out", convInputGrad(g, s, candidate as InputGradForm, dy, w), [s.n, s.c, s.h, s.w]);
+  }
+  return { bytes: g.toBytes("micro"), feeds };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** Times every candidate of one point round-robin; returns median ms per candidate. */
+export async function measureChoice(point: ChoicePoint, target: OrtTarget, budgetMs = 250): Promise<MeasuredChoice> {
+  const runs = await Promise.all(
+    point.candidates.map(async (candidate) => {
+      const { bytes, feeds } = microGraph(point, candidate);
+      return { candidate, session: await createOrtSession(bytes, target), feeds, times: [] as number[] };
+    }),
+  );
+  try {
+    for (const run of runs) for (let i = 0; i < 2; i++) await run.session.run(run.feeds);
+    const started = performance.now();
+    for (let round = 0; round < 3 || (round < 50 && performance.now() - started < budgetMs); round++) {
+      for (const run of runs) {
+        const t0 = performance.now();
+        await run.session.run(run.feeds);
+        run.times.push(performance.now() - t0);
+      }
+    }
+  } finally {
+    await Promise.all(runs.map((run) => run.session.release()));
+  }
+  const ms = Object.fromEntries(runs.map((run) => [run.candidate, Math.round(median(run.times) * 1000) / 1000]));
+  const choice = runs.reduce((best, run) => (ms[run.candidate] < ms[best.candidate] ? run : best)).candidate;
+  return { choice, ms };
+}
+
+/**
+ * The formulation per choice point key: from the memory or disk cache when this host measured the
+ * shape before, else measured now (and cached). Points with one candidate are not measured.
+ */
+export async function chooseFormulations(points: ChoicePoint[], opts: FormulationOptions): Promise<Map<string, MeasuredChoice>> {
+  const host = hostKey(opts.target);
+  const cacheDir = opts.cacheDir === undefined ? defaultCacheDir() : opts.cacheDir;
+  const result = new Map<string, MeasuredChoice>();
+  const unique = new Map<string, ChoicePoint>();
+  for (const point of points) if (point.candidates.length > 1) unique.set(choiceKey(point), point);
+  let disk: CacheFile | undefined;
+  const measured = new Map<string, MeasuredChoice>();
+  for (const [key, point] of unique) {
+    const cached = memory.get(`${host}\u0000${key}`) ?? (cacheDir ? (disk ??= await readCache(cacheDir)).hosts[host]?.[key] : undefined);
+    if (cached && point.candidates.includes(cached.choice)) {
+      result.set(key, cached);
+      continue;
+    }
+    const choice = await measureChoice(point, opts.target, opts.budgetMs);
+    opts.log?.(`formulation ${key}: ${choice.choice} (${Object.entries(choice.ms).map(([c, t]) => `${c} ${t} ms`).join(", ")})`);
+    measured.set(key, choice);
+    result.set(key, choice);
+  }
+  for (const [key, choice] of result) memory.set(`${host}\u0000${key}`, choice);
+  if (cacheDir && measured.size > 0) {
+    try {
+      await writeCache(cacheDir, host, measured);
+    } catch (error) {
+      opts.log?.(`could not write the formulation cache in ${cacheDir}: ${(error as Error).message}`);
+    }
+  }
+  return result;
+}
+
+/** Forgets the in-memory choices (tests). */
+export function clearFormulationMemory(): void {
+  memory.clear();
+}

@@ -1,0 +1,193 @@
+// Per layer type: the ONNX training graph's loss, gradients and moving statistics equal the TF.js
+// engine's on the same weights and batch (1e-4 of each tensor's largest value), for every
+// formulation the graph may choose.
+import { beforeAll, describe, expect, it } from "vitest";
+import type * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../backend/index";
+import type { ModelGraph } from "../graph/index";
+import { zooGraph } from "../zoo/index";
+import type { ChoicePoint } from "./emitter";
+import { choiceKey, ortTrainingSupport } from "./train-graph";
+import { buildModel, makeBatch, maxRelativeError, ortGradients, tfGradients, weightInfos, weightValues, type ParityCase } from "./testing/parity";
+
+function chain(layers: [string, Record<string, unknown>?][]): ModelGraph {
+  const nodes = [{ id: "input", type: "Input" }, ...layers.map(([type, data], i) => ({ id: `n${i}`, type, data: data ?? {} }))];
+  return { nodes, edges: nodes.slice(1).map((node, i) => ({ source: nodes[i].id, target: node.id })) };
+}
+
+/** Every formulation of every choice point appears in at least one variant. */
+function variants(points: ChoicePoint[]): Map<string, string>[] {
+  const most = Math.max(1, ...points.map((p) => p.candidates.length));
+  return Array.from({ length: most }, (_, i) => new Map(points.map((p) => [choiceKey(p), p.candidates[i % p.candidates.length]])));
+}
+
+const TOLERANCE = 1e-4;
+
+async function expectParity(c: ParityCase, opts: { probabilities?: boolean } = {}): Promise<{ worst: number; forms: string[] }> {
+  expect(ortTrainingSupport(c.graph, [c.imgsz, c.imgsz, 3])).toBeNull();
+  const model: tf.LayersModel = buildModel(c);
+  try {
+    const { x, labels } = makeBatch(c);
+    const values = weightValues(model);
+    const infos = weightInfos(model);
+    const reference = tfGradients(model, c, x, labels);
+    const first = await ortGradients(c, infos, values, x, labels, opts);
+    let worst = 0;
+    const forms = new Set<string>();
+    for (const choices of variants(first.io.points)) {
+      const got = await ortGradients(c, infos, values, x, labels, { ...opts, choices });
+      for (const [key, form] of got.io.choicesMade) forms.add(`${key.split(":")[0]}:${form}`);
+      expect(Math.abs(got.loss - reference.loss) / Math.abs(reference.loss), "loss").toBeLessThan(1e-5);
+      expect([...got.grads.keys()].sort()).toEqual([...reference.grads.keys()].sort());
+      for (const [name, grad] of reference.grads) {
+        const error = maxRelativeError(got.grads.get(name)!, grad);
+        worst = Math.max(worst, error);
+        expect(error, `${name} with ${[...got.io.choicesMade.values()].join(",")}`).toBeLessThan(TOLERANCE);
+      }
+      for (const [name, value] of reference.moving) {
+        expect(maxRelativeError(got.moving.get(name)!, value), name).toBeLessThan(TOLERANCE);
+      }
+    }
+    return { worst, forms: [...forms].sort() };
+  } finally {
+    model.dispose();
+  }
+}
+
+beforeAll(async () => {
+  await initBackend("wasm");
+});
+
+describe("ONNX training graph gradients equal the TF.js engine's", () => {
+  it("reference-cnn (Conv2d + bias + ReLU, MaxPool, GlobalAvgPool, Dense), every formulation", async () => {
+    const { worst, forms } = await expectParity({ graph: zooGraph("reference-cnn", { imgsz: 32, numClasses: 5 }), imgsz: 32, batch: 4, numClasses: 5 });
+    expect(forms).toEqual(["conv-dw:conv", "conv-dw:im2col", "conv-dw:nhwc", "conv-dw:tap", "conv-dx:convT", "conv-dx:flip"]);
+    expect(worst).toBeLessThan(TOLERANCE);
+  });
+
+  it("strided and padded convolutions without bias, BatchNorm (training mode), SiLU", async () => {
+    const graph = chain([
+      ["Conv2d", { filters: 8, kernel_size: 3, stride: 2, bias: false }],
+      ["BatchNorm", { momentum: 0.9 }],
+      ["SiLU"],
+      ["Conv2d", { filters: 6, kernel_size: 5, padding: 1, bias: false }],
+      ["BatchNorm", { eps: 1e-3, momentum: 0.97 }],
+      ["SiLU"],
+      ["Conv2d", { filters: 6, kernel_size: 1, stride: 2, padding: "valid", activation: "silu" }],
+      // (TF.js 4.22 computes zeros for non-square kernels at stride 2 with 'same' padding, so not [3, 1] here.)
+      ["Conv2d", { filters: 4, kernel_size: [3, 1], activation: "relu" }],
+      ["Conv2d", { filters: 4, kernel_size: 3, stride: [1, 2], activation: "relu" }],
+      ["GlobalAvgPool"],
+      ["Dense", { units: 3 }],
+    ]);
+    await expectParity({ graph, imgsz: 17, batch: 3, numClasses: 3 });
+  });
+
+  it("Flatten, Dense with activations, BatchNorm on vectors, ReLU6, Tanh, Sigmoid, LeakyReLU", async () => {
+    const graph = chain([
+      ["Conv2d", { filters: 4, kernel_size: 3, activation: "tanh" }],
+      ["MaxPool", { kernel_size: 2 }],
+      ["LeakyReLU", { alpha: 0.1 }],
+      ["Flatten"],
+      ["Dense", { units: 12, activation: "sigmoid" }],
+      ["BatchNorm"],
+      ["ReLU6"],
+      ["Dense", { units: 4 }],
+    ]);
+    await expectParity({ graph, imgsz: 8, batch: 5, numClasses: 4 });
+  });
+
+  it("overlapping MaxPool with 'same' padding (ResNet stem) and a ReLU folded into a pool", async () => {
+    const graph = chain([
+      ["Conv2d", { filters: 8, kernel_size: 7, stride: 2, bias: false }],
+      ["BatchNorm"],
+      ["ReLU"],
+      ["MaxPool", { kernel_size: 3, stride: 2, padding: "same" }],
+      ["Conv2d", { filters: 8, kernel_size: 3 }],
+      ["ReLU"],
+      ["MaxPool", { kernel_size: 2 }],
+      ["GlobalAvgPool"],
+      ["Dense", { units: 3 }],
+    ]);
+    await expectParity({ graph, imgsz: 30, batch: 2, numClasses: 3 });
+  });
+
+  it("label smoothing, and a classifier ending in Softmax (probabilities)", async () => {
+    const graph = chain([["Conv2d", { filters: 4, kernel_size: 3, activation: "relu" }], ["GlobalAvgPool"], ["Dense", { units: 3 }], ["Softmax"]]);
+    await expectParity({ graph, imgsz: 8, batch: 4, numClasses: 3, labelSmoothing: 0.1 }, { probabilities: true });
+    await expectParity({ graph: zooGraph("reference-cnn", { imgsz: 32, numClasses: 4 }), imgsz: 32, batch: 2, numClasses: 4, labelSmoothing: 0.2 });
+  });
+
+  it("residual Add (ResNet basic block with a projection shortcut), gradients summed over both paths", async () => {
+    const graph: ModelGraph = {
+      nodes: [
+        { id: "input", type: "Input" },
+        { id: "stem", type: "Conv2d", data: { filters: 8, kernel_size: 3, stride: 2, bias: false } },
+        { id: "stem_bn", type: "BatchNorm" },
+        { id: "stem_relu", type: "ReLU" },
+        { id: "a", type: "Conv2d", data: { filters: 16, kernel_size: 3, stride: 2, bias: false } },
+        { id: "a_bn", type: "BatchNorm" },
+        { id: "a_relu", type: "ReLU" },
+        { id: "b", type: "Conv2d", data: { filters: 16, kernel_size: 3, bias: false } },
+        { id: "b_bn", type: "BatchNorm" },
+        { id: "down", type: "Conv2d", data: { filters: 16, kernel_size: 1, stride: 2, bias: false } },
+        { id: "down_bn", type: "BatchNorm" },
+        { id: "sum", type: "Add" },
+        { id: "out", type: "ReLU" },
+        { id: "sum2", type: "Add" },
+        { id: "gap", type: "GlobalAvgPool" },
+        { id: "fc", type: "Dense", data: { units: 3 } },
+      ],
+      edges: [
+        ["input", "stem"], ["stem", "stem_bn"], ["stem_bn", "stem_relu"], ["stem_relu", "a"], ["a", "a_bn"], ["a_bn", "a_relu"],
+        ["a_relu", "b"], ["b", "b_bn"], ["stem_relu", "down"], ["down", "down_bn"], ["b_bn", "sum"], ["down_bn", "sum"],
+        ["sum", "out"], ["out", "sum2"], ["a_relu", "sum2"], ["sum2", "gap"], ["gap", "fc"],
+      ].map(([source, target]) => ({ source, target })),
+    };
+    await expectParity({ graph, imgsz: 16, batch: 3, numClasses: 3 });
+  });
+
+  it("depthwise convolutions (multiplier 1 and 2, strides 1 and 2, as DepthwiseConv2d and as Conv2d groups)", async () => {
+    const graph = chain([
+      ["Conv2d", { filters: 8, kernel_size: 3, stride: 2, bias: false }],
+      ["DepthwiseConv2d", { kernel_size: 3, bias: false }],
+      ["BatchNorm"],
+      ["ReLU6"],
+      ["DepthwiseConv2d", { kernel_size: 3, stride: 2, depth_multiplier: 2, activation: "relu" }],
+      ["Conv2d", { filters: 16, groups: 16, kernel_size: 5, padding: 2, activation: "silu" }],
+      ["Conv2d", { filters: 16, groups: 16, kernel_size: 3, stride: 2, bias: false }],
+      ["GlobalAvgPool"],
+      ["Dense", { units: 3 }],
+    ]);
+    const { forms } = await expectParity({ graph, imgsz: 20, batch: 2, numClasses: 3 });
+    expect(forms).toEqual(expect.arrayContaining(["conv-dw:depthwise_tap", "conv-dw:depthwise_conv", "conv-dx:flip", "conv-dx:convT"]));
+  });
+
+  it("C2f-style Slice + Concat, SPPF-style overlapping MaxPools, Upsample (Resize), ZeroPadding", async () => {
+    const graph: ModelGraph = {
+      nodes: [
+        { id: "input", type: "Input" },
+        { id: "stem", type: "Conv2d", data: { filters: 8, kernel_size: 3, stride: 2, activation: "silu" } },
+        { id: "lo", type: "Slice", data: { start: 0, end: 4 } },
+        { id: "hi", type: "Slice", data: { start: 4, end: 8 } },
+        { id: "m", type: "Conv2d", data: { filters: 4, kernel_size: 3, activation: "silu" } },
+        { id: "cat", type: "Concat" },
+        { id: "p1", type: "MaxPool", data: { kernel_size: 5, stride: 1, padding: "same" } },
+        { id: "p2", type: "MaxPool", data: { kernel_size: 5, stride: 1, padding: "same" } },
+        { id: "sppf", type: "Concat" },
+        { id: "down", type: "Conv2d", data: { filters: 6, kernel_size: 3, stride: 2, activation: "silu" } },
+        { id: "up", type: "Upsample", data: { scale: 2 } },
+        { id: "pad", type: "ZeroPadding", data: { padding: [1, 0, 2, 1] } },
+        { id: "head", type: "Conv2d", data: { filters: 5, kernel_size: [2, 4], padding: "valid", activation: "silu" } },
+        { id: "gap", type: "GlobalAvgPool" },
+        { id: "fc", type: "Dense", data: { units: 4 } },
+      ],
+      edges: [
+        ["input", "stem"], ["stem", "lo"], ["stem", "hi"], ["hi", "m"], ["lo", "cat"], ["hi", "cat"], ["m", "cat"],
+        ["cat", "p1"], ["p1", "p2"], ["cat", "sppf"], ["p1", "sppf"], ["p2", "sppf"], ["sppf", "down"], ["down", "up"],
+        ["up", "pad"], ["pad", "head"], ["head", "gap"], ["gap", "fc"],
+      ].map(([source, target]) => ({ source, target })),
+    };
+    await expectParity({ graph, imgsz: 16, batch: 2, numClasses: 4 });
+  });
+});

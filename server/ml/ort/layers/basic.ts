@@ -1,0 +1,299 @@
+// Training emitters of the parameter-light layer types: Input, activations, BatchNorm, Dense,
+// Flatten, pooling, Softmax and the merge/reshape nodes.
+import { onnxPads, type Padding } from "../../graph/layers/common";
+import { float } from "../builder";
+import { registerTrainingEmitter } from "../emitter";
+import { activationBackward, activationForward, type ActivationName, type ActivationTape } from "./activation";
+
+const product = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
+
+// ---- Input: the batch arrives NHWC (as the loaders make it); the graph computes NCHW.
+registerTrainingEmitter<unknown, null>({
+  type: "Input",
+  forward(ctx) {
+    const [n, h, w, c] = ctx.inputs[0].shape;
+    return { output: { name: ctx.g.transpose(ctx.inputs[0].name, [0, 3, 1, 2]), shape: [n, c, h, w] }, tape: null };
+  },
+  backward: () => [],
+});
+
+// ---- activation nodes
+function activationNode(type: string, activation: ActivationName) {
+  registerTrainingEmitter<{ alpha?: number }, ActivationTape>({
+    type,
+    outputActivation: () => activation,
+    forward(ctx) {
+      const tape = activationForward(ctx.g, activation, ctx.inputs[0].name, ctx.data.alpha);
+      return { output: { name: tape.y, shape: ctx.inputs[0].shape }, tape };
+    },
+    backward: (ctx, tape, dy) => [activationBackward(ctx.g, tape, dy, ctx.reluFoldedIntoConsumer)],
+  });
+}
+activationNode("ReLU", "relu");
+activationNode("ReLU6", "relu6");
+activationNode("SiLU", "silu");
+activationNode("Sigmoid", "sigmoid");
+activationNode("Tanh", "tanh");
+activationNode("LeakyReLU", "leaky_relu");
+
+// ---- BatchNorm (training mode: batch statistics; moving statistics as extra outputs)
+interface BatchNormTape {
+  x: string;
+  mean: string;
+  rstd: string;
+  count: number;
+  channels: number;
+  spatial: boolean;
+}
+
+registerTrainingEmitter<{ eps: number; momentum: number }, BatchNormTape | null>({
+  type: "BatchNorm",
+  unsupported: (_data, [input]) => (input.length === 3 || input.length === 1 ? null : "needs [H, W, C] or [F]"),
+  forward(ctx) {
+    const { g, data } = ctx;
+    const input = ctx.inputs[0];
+    const spatial = input.shape.length === 4;
+    const channels = input.shape[1];
+    const count = product(input.shape) / channels;
+    const gamma = ctx.param("gamma");
+    const beta = ctx.param("beta");
+    // BatchNormalization wants NCHW-like input; a [N, F] vector is read as [N, F, 1, 1].
+    const x4 = spatial ? input.name : g.reshape(input.name, [input.shape[0], channels, 1, 1]);
+    const unflatten = (y: string) => (spatial ? y : g.reshape(y, input.shape));
+    if (!ctx.training) {
+      const y = g.op("BatchNormalization", [x4, gamma, beta, ctx.param("moving_mean"), ctx.param("moving_variance")], { epsilon: float(data.eps) });
+      return { output: { name: unflatten(y), shape: input.shape }, tape: null };
+    }
+    // Two-pass statistics as TF.js computes them (biased variance), then ONE normalising pass:
+    // inference-mode BatchNormalization fed with the batch statistics.
+    const mean = g.op("ReduceMean", [x4], { axes: [0, 2, 3], keepdims: 0 });
+    const centered = g.sub(x4, g.reshape(mean, [1, channels, 1, 1]));
+    const variance = g.scale(g.op("ReduceSumSquare", [centered], { axes: [0, 2, 3], keepdims: 0 }), 1 / count);
+    const rstd = g.op("Reciprocal", [g.op("Sqrt", [g.add(variance, g.f32(data.eps))])]);
+    const y = g.op("BatchNormalization", [x4, gamma, beta, mean, variance], { epsilon: float(data.eps) });
+    ctx.movingAverage("moving_mean", mean, [channels], data.momentum);
+    ctx.movingAverage("moving_variance", variance, [channels], data.momentum);
+    return { output: { name: unflatten(y), shape: input.shape }, tape: { x: x4, mean, rstd, count, channels, spatial } };
+  },
+  backward(ctx, tape, dy) {
+    const { g } = ctx;
+    const { x, mean, rstd, count, channels } = tape!;
+    const shape = ctx.inputs[0].shape;
+    const dy4 = tape!.spatial ? dy : g.reshape(dy, [shape[0], channels, 1, 1]);
+    const sumDy = g.reduceSum(dy4, [0, 2, 3]);
+    const sumDyX = g.reduceSum(g.mul(dy4, x), [0, 2, 3]);
+    // Σ dy·x̂ = rstd·(Σ dy·x − mean·Σ dy)
+    const dGamma = g.mul(rstd, g.sub(sumDyX, g.mul(mean, sumDy)));
+    ctx.grad("beta", sumDy);
+    ctx.grad("gamma", dGamma);
+    if (!ctx.needInputGrad[0]) return [null];
+    // dx = k·dy + cx·x + c0 per channel, with k = γ·rstd, cx = −k·rstd·dγ/M, c0 = −k·Σdy/M − cx·mean.
+    const k = g.mul(ctx.param("gamma"), rstd);
+    const cx = g.scale(g.mul(g.mul(k, rstd), dGamma), -1 / count);
+    const c0 = g.sub(g.scale(g.mul(k, sumDy), -1 / count), g.mul(cx, mean));
+    // cx·x + c0 in one pass: BatchNormalization with mean 0, variance 0 and epsilon 1.
+    const zeros = g.f32Tensor(new Array(channels).fill(0), [channels]);
+    const affine = g.op("BatchNormalization", [x, cx, c0, zeros, zeros], { epsilon: float(1) });
+    const dx = g.add(g.mul(dy4, g.reshape(k, [1, channels, 1, 1])), affine);
+    return [tape!.spatial ? dx : g.reshape(dx, shape)];
+  },
+});
+
+// ---- Dense: y = x·W + b with TF.js's kernel [in, units]
+interface DenseData {
+  units: number;
+  bias: boolean;
+  activation: ActivationName;
+}
+
+registerTrainingEmitter<DenseData, { x: string; act: ActivationTape }>({
+  type: "Dense",
+  outputActivation: (data) => data.activation,
+  unsupported: (_data, [input]) => (input.length === 1 ? null : "needs a vector input"),
+  forward(ctx) {
+    const { g, data } = ctx;
+    const x = ctx.inputs[0].name;
+    const inputs = [x, ctx.param("kernel")];
+    if (data.bias) inputs.push(ctx.param("bias"));
+    const z = g.op("Gemm", inputs);
+    const act = activationForward(g, data.activation, z);
+    return { output: { name: act.y, shape: [ctx.batch, data.units] }, tape: { x, act } };
+  },
+  backward(ctx, tape, dy) {
+    const { g } = ctx;
+    const dz = activationBackward(g, tape.act, dy, ctx.reluFoldedIntoConsumer);
+    ctx.grad("kernel", g.op("Gemm", [tape.x, dz], { transA: 1 }));
+    if (ctx.data.bias) ctx.grad("bias", g.reduceSum(dz, [0]));
+    return [ctx.needInputGrad[0] ? g.op("Gemm", [dz, ctx.param("kernel")], { transB: 1 }) : null];
+  },
+});
+
+// ---- Flatten: TF.js flattens NHWC, so go back to NHWC first (the Dense weights expect that order).
+registerTrainingEmitter<unknown, null>({
+  type: "Flatten",
+  forward(ctx) {
+    const { g } = ctx;
+    const input = ctx.inputs[0];
+    const n = input.shape[0];
+    const nhwc = input.shape.length === 4 ? g.transpose(input.name, [0, 2, 3, 1]) : input.name;
+    return { output: { name: g.reshape(nhwc, [n, product(input.shape) / n]), shape: [n, product(input.shape) / n] }, tape: null };
+  },
+  backward(ctx, _tape, dy) {
+    const { g } = ctx;
+    const shape = ctx.inputs[0].shape;
+    if (shape.length !== 4) return [g.reshape(dy, shape)];
+    const [n, c, h, w] = shape;
+    return [g.transpose(g.reshape(dy, [n, h, w, c]), [0, 3, 1, 2])];
+  },
+});
+
+// ---- GlobalAvgPool: [N, C, H, W] → [N, C]
+registerTrainingEmitter<unknown, null>({
+  type: "GlobalAvgPool",
+  forward(ctx) {
+    const { g } = ctx;
+    const [n, c] = ctx.inputs[0].shape;
+    return { output: { name: g.reshape(g.op("GlobalAveragePool", [ctx.inputs[0].name]), [n, c]), shape: [n, c] }, tape: null };
+  },
+  backward(ctx, _tape, dy) {
+    const { g } = ctx;
+    const [n, c, h, w] = ctx.inputs[0].shape;
+    return [g.op("Expand", [g.scale(g.reshape(dy, [n, c, 1, 1]), 1 / (h * w)), g.i64([n, c, h, w])])];
+  },
+});
+
+// ---- MaxPool: backward routes the gradient through the forward's argmax indices.
+interface PoolData {
+  kernel_size: [number, number];
+  stride: [number, number];
+  padding: Padding;
+}
+
+registerTrainingEmitter<PoolData, { y: string; indices: string; pads: number[] }>({
+  type: "MaxPool",
+  forward(ctx) {
+    const { g, data } = ctx;
+    const [n, c] = ctx.inputs[0].shape;
+    const [ho, wo] = ctx.outputShape;
+    const pads = onnxPads(ctx.inputShapes[0], data.kernel_size, data.stride, [1, 1], data.padding);
+    const attributes = { kernel_shape: data.kernel_size, strides: data.stride, pads };
+    const shape = [n, c, ho, wo];
+    if (!ctx.training) return { output: { name: g.op("MaxPool", [ctx.inputs[0].name], attributes), shape }, tape: { y: "", indices: "", pads } };
+    const [y, indices] = g.ops("MaxPool", [ctx.inputs[0].name], 2, attributes);
+    return { output: { name: y, shape }, tape: { y, indices, pads } };
+  },
+  backward(ctx, tape, dy) {
+    if (!ctx.needInputGrad[0]) return [null];
+    const { g, data } = ctx;
+    const shape = ctx.inputs[0].shape;
+    // A ReLU before the pool: its mask at the argmax is (pooled > 0), applied here on 1/k² of the values.
+    const routed = ctx.reluFoldedFromInput ? g.mul(dy, g.op("Sign", [tape.y])) : dy;
+    const overlapping = data.kernel_size[0] > data.stride[0] || data.kernel_size[1] > data.stride[1];
+    if (!overlapping) {
+      // Non-overlapping windows: each input receives at most one gradient, MaxUnpool's exact inverse routing.
+      return [
+        g.op("MaxUnpool", [routed, tape.indices, g.i64(shape)], { kernel_shape: data.kernel_size, strides: data.stride, pads: tape.pads }),
+      ];
+    }
+    // Overlapping windows: one input may be the maximum of several, so the gradients are added.
+    const zeros = g.op("Expand", [g.f32(0), g.i64([product(shape)])]);
+    const flat = g.op("ScatterElements", [zeros, g.reshape(tape.indices, [-1]), g.reshape(routed, [-1])], { axis: 0, reduction: "add" });
+    return [g.reshape(flat, shape)];
+  },
+});
+
+// ---- Softmax over channels of a vector (a classifier ending in probabilities)
+registerTrainingEmitter<unknown, { y: string }>({
+  type: "Softmax",
+  unsupported: (_data, [input]) => (input.length === 1 ? null : "Softmax over images has no training graph yet"),
+  forward(ctx) {
+    const y = ctx.g.op("Softmax", [ctx.inputs[0].name], { axis: 1 });
+    return { output: { name: y, shape: ctx.inputs[0].shape }, tape: { y } };
+  },
+  backward(ctx, { y }, dy) {
+    const { g } = ctx;
+    // dx = y·(dy − Σ dy·y)
+    const dot = g.reduceSum(g.mul(dy, y), [1], true);
+    return [g.mul(y, g.sub(dy, dot))];
+  },
+});
+
+// ---- Add: the gradient flows unchanged into every input.
+registerTrainingEmitter<unknown, null>({
+  type: "Add",
+  forward(ctx) {
+    return { output: { name: ctx.g.sum(ctx.inputs.map((i) => i.name)), shape: ctx.inputs[0].shape }, tape: null };
+  },
+  backward: (ctx, _tape, dy) => ctx.needInputGrad.map((need) => (need ? dy : null)),
+});
+
+// ---- Concat along channels: backward splits the gradient.
+registerTrainingEmitter<unknown, null>({
+  type: "Concat",
+  forward(ctx) {
+    const shape = [...ctx.inputs[0].shape];
+    shape[1] = ctx.inputs.reduce((sum, i) => sum + i.shape[1], 0);
+    return { output: { name: ctx.g.op("Concat", ctx.inputs.map((i) => i.name), { axis: 1 }), shape }, tape: null };
+  },
+  backward(ctx, _tape, dy) {
+    const { g } = ctx;
+    const parts = g.ops("Split", [dy, g.i64(ctx.inputs.map((i) => i.shape[1]))], ctx.inputs.length, { axis: 1 });
+    return parts.map((part, i) => (ctx.needInputGrad[i] ? part : null));
+  },
+});
+
+// ---- Slice of channels: backward pads the gradient back with zeros.
+registerTrainingEmitter<{ start: number; end: number }, null>({
+  type: "Slice",
+  forward(ctx) {
+    const { start, end } = ctx.data;
+    const shape = [...ctx.inputs[0].shape];
+    shape[1] = end - start;
+    return { output: { name: ctx.g.slice(ctx.inputs[0].name, [start], [end], [1]), shape }, tape: null };
+  },
+  backward(ctx, _tape, dy) {
+    const { g } = ctx;
+    const rank = ctx.inputs[0].shape.length;
+    const before = new Array(rank).fill(0);
+    const after = new Array(rank).fill(0);
+    before[1] = ctx.data.start;
+    after[1] = ctx.inputs[0].shape[1] - ctx.data.end;
+    return [g.op("Pad", [dy, g.i64([...before, ...after])], { mode: "constant" })];
+  },
+});
+
+// ---- Upsample (nearest, integer scale): backward sums each scale×scale block.
+registerTrainingEmitter<{ scale: number }, null>({
+  type: "Upsample",
+  forward(ctx) {
+    const { g } = ctx;
+    const s = ctx.data.scale;
+    const [n, c, h, w] = ctx.inputs[0].shape;
+    const scales = g.f32Tensor([1, 1, s, s], [4]);
+    const y = g.op("Resize", [ctx.inputs[0].name, "", scales], { mode: "nearest", coordinate_transformation_mode: "asymmetric", nearest_mode: "floor" });
+    return { output: { name: y, shape: [n, c, h * s, w * s] }, tape: null };
+  },
+  backward(ctx, _tape, dy) {
+    const { g } = ctx;
+    const s = ctx.data.scale;
+    const [n, c, h, w] = ctx.inputs[0].shape;
+    return [g.reduceSum(g.reshape(dy, [n, c, h, s, w, s]), [3, 5])];
+  },
+});
+
+// ---- ZeroPadding: backward crops.
+registerTrainingEmitter<{ padding: [number, number, number, number] }, null>({
+  type: "ZeroPadding",
+  forward(ctx) {
+    const { g } = ctx;
+    const [t, b, l, r] = ctx.data.padding;
+    const [n, c, h, w] = ctx.inputs[0].shape;
+    return { output: { name: g.padSpatial(ctx.inputs[0].name, [t, l, b, r]), shape: [n, c, h + t + b, w + l + r] }, tape: null };
+  },
+  backward(ctx, _tape, dy) {
+    const [t, , l] = ctx.data.padding;
+    const [, , h, w] = ctx.inputs[0].shape;
+    return [ctx.g.slice(dy, [t, l], [t + h, l + w], [2, 3])];
+  },
+});
+

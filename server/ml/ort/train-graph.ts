@@ -1,0 +1,253 @@
+// The layer graph → ONE ONNX graph computing forward + loss + backward. Weights and the batch are
+// graph inputs; the loss, the logits, every trainable weight's gradient and the batch statistics
+// that moving averages (BatchNorm) take are outputs. Each node type's emitter (emitter.ts) writes
+// its forward ops and keeps on a tape what its backward needs; backward runs in reverse
+// topological order, summing the gradients of tensors used more than once.
+import { planGraph, type PlannedNode } from "../graph/analyze";
+import type { ModelGraph } from "../graph/schema";
+import { TrainGraph, type Value } from "./builder";
+import { findTrainingEmitter, type BackwardContext, type ChoicePoint, type EmitContext, type TrainingEmitter } from "./emitter";
+import "./layers/basic";
+import "./layers/conv";
+
+export interface WeightInfo {
+  /** The TF.js weight's original name, `<node id>/<name>` ("conv1/kernel"). */
+  name: string;
+  shape: number[];
+  trainable: boolean;
+}
+
+/** Softmax cross-entropy over the graph's one output [K]; targets (label smoothing applied) are fed. */
+export interface ClassifyLossSpec {
+  kind: "classify";
+  numClasses: number;
+  /** The graph ends in a Softmax: cross-entropy on clipped probabilities, as the TF.js engine computes it. */
+  probabilities: boolean;
+}
+
+export interface TrainGraphRequest {
+  graph: ModelGraph;
+  inputShape: [number, number, number];
+  batch: number;
+  weights: WeightInfo[];
+  loss: ClassifyLossSpec;
+  /** The formulation per choice point (choiceKey); absent points take their first candidate. */
+  choices?: ReadonlyMap<string, string>;
+  /** false: a forward-only inference graph (BatchNorm on its moving statistics), outputs `logits`. */
+  training?: boolean;
+}
+
+export interface TrainGraphIo {
+  bytes: Uint8Array;
+  /** NHWC float batch [N, H, W, C]. */
+  imageInput: string;
+  /** [N, K] target distribution (training only). */
+  targetInput: string;
+  /** Weights the graph reads, by their TF.js name (= graph input name). */
+  weightInputs: string[];
+  lossOutput: string;
+  logitsOutput: string;
+  grads: { weight: string; output: string }[];
+  movingAverages: { weight: string; output: string; momentum: number }[];
+  /** Every formulation choice the graph made, with the candidates it had. */
+  points: ChoicePoint[];
+  choicesMade: Map<string, string>;
+  nodeCount: number;
+}
+
+export class OrtGraphError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "OrtGraphError";
+  }
+}
+
+/** A stable key of a choice point: kind and every dimension of the layer shape. */
+export function choiceKey(point: Pick<ChoicePoint, "kind" | "spec">): string {
+  const s = point.spec;
+  return `${point.kind}:n${s.n}c${s.c}h${s.h}w${s.w}o${s.co}k${s.kh}x${s.kw}s${s.sh}x${s.sw}p${s.pads.join(",")}g${s.group}`;
+}
+
+/** Why this graph cannot train on ONNX Runtime (a layer type or configuration without emitters), or null. */
+export function ortTrainingSupport(graph: ModelGraph, inputShape: [number, number, number]): string | null {
+  const plan = planGraph(graph, inputShape);
+  for (const planned of plan.nodes) {
+    const emitter = findTrainingEmitter(planned.def.type);
+    if (!emitter) return `layer type ${planned.def.type} (node "${planned.node.id}") has no ONNX training emitter yet`;
+    const reason = emitter.unsupported?.(planned.data, planned.inputShapes);
+    if (reason) return `node "${planned.node.id}" (${planned.def.type}): ${reason}`;
+  }
+  if (plan.outputIds.length !== 1) return `the graph has ${plan.outputIds.length} outputs; classification trains one`;
+  return null;
+}
+
+/** ReLU → MaxPool pairs where the pool may apply the ReLU's mask (the ReLU output feeds only the pool). */
+function reluPoolFolds(plan: PlannedNode[]): { folded: Set<string>; pools: Set<string> } {
+  const consumers = new Map<string, string[]>();
+  for (const p of plan) for (const id of p.inputIds) consumers.set(id, [...(consumers.get(id) ?? []), p.node.id]);
+  const byId = new Map(plan.map((p) => [p.node.id, p]));
+  const folded = new Set<string>();
+  const pools = new Set<string>();
+  for (const p of plan) {
+    if (p.def.type !== "MaxPool") continue;
+    const source = byId.get(p.inputIds[0])!;
+    const activation = findTrainingEmitter(source.def.type)?.outputActivation?.(source.data);
+    if (activation === "relu" && consumers.get(source.node.id)?.length === 1) {
+      folded.add(source.node.id);
+      pools.add(p.node.id);
+    }
+  }
+  return { folded, pools };
+}
+
+export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
+  const { inputShape, batch, loss } = request;
+  const training = request.training ?? true;
+  const plan = planGraph(request.graph, inputShape);
+  if (plan.outputIds.length !== 1) throw new OrtGraphError(`the graph has ${plan.outputIds.length} outputs; classification trains one`);
+  const weights = new Map(request.weights.map((w) => [w.name, w]));
+  const g = new TrainGraph();
+  const imageInput = g.input("images", [batch, ...inputShape]);
+  const targetInput = training ? g.input("targets", [batch, loss.numClasses]) : "targets";
+
+  const usedWeights = new Set<string>();
+  const weightInputs: string[] = [];
+  const paramsOf = new Map<string, Set<string>>();
+  const movingAverages: TrainGraphIo["movingAverages"] = [];
+  const points: ChoicePoint[] = [];
+  const choicesMade = new Map<string, string>();
+  const grads = new Map<string, string>();
+  const { folded, pools } = training ? reluPoolFolds(plan.nodes) : { folded: new Set<string>(), pools: new Set<string>() };
+
+  const values = new Map<string, Value>();
+  const tapes = new Map<string, unknown>();
+  const contexts = new Map<string, EmitContext<unknown>>();
+
+  for (const planned of plan.nodes) {
+    const { node, def } = planned;
+    const emitter = findTrainingEmitter(def.type);
+    if (!emitter) throw new OrtGraphError(`layer type ${def.type} (node "${node.id}") has no ONNX training emitter yet`);
+    const reason = emitter.unsupported?.(planned.data, planned.inputShapes);
+    if (reason) throw new OrtGraphError(`node "${node.id}" (${def.type}): ${reason}`);
+    const inputs = def.type === "Input" ? [{ name: imageInput, shape: [batch, ...inputShape] }] : planned.inputIds.map((id) => values.get(id)!);
+    const used = new Set<string>();
+    paramsOf.set(node.id, used);
+    const ctx: EmitContext<unknown> = {
+      g,
+      nodeId: node.id,
+      data: planned.data,
+      inputs,
+      inputShapes: planned.inputShapes,
+      outputShape: planned.outputShape,
+      batch,
+      training,
+      reluFoldedIntoConsumer: folded.has(node.id),
+      reluFoldedFromInput: pools.has(node.id),
+      param(name) {
+        const full = `${node.id}/${name}`;
+        const weight = weights.get(full);
+        if (!weight) throw new OrtGraphError(`node "${node.id}" (${def.type}) needs the weight ${full}, which the model does not have`);
+        if (!usedWeights.has(full)) {
+          usedWeights.add(full);
+          weightInputs.push(full);
+          g.input(full, weight.shape);
+        }
+        if (weight.trainable) used.add(full);
+        return full;
+      },
+      movingAverage(name, tensor, dims, momentum) {
+        const full = `${node.id}/${name}`;
+        if (!weights.has(full)) throw new OrtGraphError(`node "${node.id}" keeps a moving average ${full}, which the model does not have`);
+        movingAverages.push({ weight: full, output: g.output(`stat:${full}`, tensor, dims), momentum });
+      },
+      choose(kind, spec, candidates) {
+        if (candidates.length === 0) throw new OrtGraphError(`node "${node.id}": no ${kind} formulation for this configuration`);
+        const key = choiceKey({ kind, spec });
+        if (!choicesMade.has(key)) points.push({ kind, spec, candidates: [...candidates] });
+        const wanted = request.choices?.get(key);
+        const choice = (wanted && (candidates as string[]).includes(wanted) ? wanted : candidates[0]) as (typeof candidates)[number];
+        choicesMade.set(key, choice);
+        return choice;
+      },
+    };
+    g.scope = `${node.id}.fwd`;
+    const { output, tape } = (emitter as TrainingEmitter).forward(ctx);
+    values.set(node.id, output);
+    tapes.set(node.id, tape);
+    contexts.set(node.id, ctx);
+  }
+
+  const outputId = plan.outputIds[0];
+  const logits = values.get(outputId)!;
+  if (logits.shape.length !== 2 || logits.shape[1] !== loss.numClasses) {
+    throw new OrtGraphError(`the graph's output [${logits.shape.slice(1).join(", ")}] does not fit ${loss.numClasses} classes`);
+  }
+  const logitsOutput = g.output("logits", logits.name, logits.shape);
+  if (!training) {
+    return { bytes: g.toBytes("inference"), imageInput, targetInput, weightInputs, lossOutput: "", logitsOutput, grads: [], movingAverages, points, choicesMade, nodeCount: 0 };
+  }
+
+  // ---- loss (mean over the batch) and its gradient
+  g.scope = "loss";
+  const t = targetInput;
+  let dLogits: string;
+  let lossValue: string;
+  if (loss.probabilities) {
+    // −mean Σ t·log(clip(p, 1e-7, 1)); the clip passes gradients only inside its range.
+    const clipped = g.op("Clip", [logits.name, g.f32(1e-7), g.f32(1)]);
+    lossValue = g.scale(g.op("ReduceSum", [g.mul(t, g.op("Log", [clipped]))], { keepdims: 0 }), -1 / batch);
+    const inside = g.op("Cast", [g.op("And", [g.op("GreaterOrEqual", [logits.name, g.f32(1e-7)]), g.op("LessOrEqual", [logits.name, g.f32(1)])])], { to: 1 });
+    dLogits = g.mul(g.scale(g.op("Div", [t, clipped]), -1 / batch), inside);
+  } else {
+    const logSoftmax = g.op("LogSoftmax", [logits.name], { axis: 1 });
+    lossValue = g.scale(g.op("ReduceSum", [g.mul(t, logSoftmax)], { keepdims: 0 }), -1 / batch);
+    dLogits = g.scale(g.sub(g.op("Exp", [logSoftmax]), t), 1 / batch);
+  }
+  const lossOutput = g.output("loss", lossValue, []);
+
+  // ---- backward, in reverse topological order
+  const requiresGrad = new Map<string, boolean>();
+  for (const planned of plan.nodes) {
+    const own = paramsOf.get(planned.node.id)!.size > 0;
+    requiresGrad.set(planned.node.id, own || planned.inputIds.some((id) => requiresGrad.get(id)));
+  }
+  const incoming = new Map<string, string[]>([[outputId, [dLogits]]]);
+  for (const planned of [...plan.nodes].reverse()) {
+    const id = planned.node.id;
+    const terms = incoming.get(id);
+    if (!terms || !requiresGrad.get(id)) continue;
+    g.scope = `${id}.bwd`;
+    const dy = g.sum(terms);
+    const base = contexts.get(id)!;
+    const needInputGrad = planned.def.type === "Input" ? [] : planned.inputIds.map((input) => requiresGrad.get(input)!);
+    const ctx: BackwardContext<unknown> = {
+      ...base,
+      needInputGrad,
+      grad(name, tensor) {
+        const full = `${id}/${name}`;
+        if (grads.has(full)) throw new OrtGraphError(`node "${id}" records the gradient of ${full} twice`);
+        grads.set(full, tensor);
+      },
+    };
+    const emitter = findTrainingEmitter(planned.def.type)! as TrainingEmitter;
+    const dxs = emitter.backward(ctx, tapes.get(id), dy);
+    dxs.forEach((dx, i) => {
+      if (dx === null || !needInputGrad[i]) return;
+      const source = planned.inputIds[i];
+      incoming.set(source, [...(incoming.get(source) ?? []), dx]);
+    });
+  }
+
+  const gradOutputs: TrainGraphIo["grads"] = [];
+  for (const weight of request.weights) {
+    if (!weight.trainable) continue;
+    const tensor = grads.get(weight.name);
+    if (!tensor) {
+      const why = usedWeights.has(weight.name) ? "gets no gradient" : "is not used by any training emitter";
+      throw new OrtGraphError(`trainable weight ${weight.name} ${why}`);
+    }
+    gradOutputs.push({ weight: weight.name, output: g.output(`grad:${weight.name}`, tensor, weight.shape) });
+  }
+  const bytes = g.toBytes("train");
+  return { bytes, imageInput, targetInput, weightInputs, lossOutput, logitsOutput, grads: gradOutputs, movingAverages, points, choicesMade, nodeCount: 0 };
+}
