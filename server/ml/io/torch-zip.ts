@@ -106,13 +106,20 @@ function readEntry(zip: ZipFile, entry: Entry): Promise<Uint8Array> {
   });
 }
 
-function halfToFloat(bits: number): number {
+function halfBitsToFloat(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exponent = (bits >> 10) & 0x1f;
   const mantissa = bits & 0x3ff;
   if (exponent === 0) return sign * mantissa * 2 ** -24;
   if (exponent === 0x1f) return mantissa ? NaN : sign * Infinity;
   return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
+let halfTable: Float32Array | null = null;
+/** Every float16 bit pattern's value (256 KB), so widening a storage is one lookup per element. */
+function halfToFloatTable(): Float32Array {
+  halfTable ??= Float32Array.from({ length: 65536 }, (_, bits) => halfBitsToFloat(bits));
+  return halfTable;
 }
 
 /** The storage's elements as a typed array (fp16/bf16 widened to float32). */
@@ -130,8 +137,13 @@ function storageValues(bytes: Uint8Array, dtype: TorchDtype, count: number, bigE
       return new Float64Array(buffer);
     case "float32":
       return new Float32Array(buffer);
-    case "float16":
-      return Float32Array.from(new Uint16Array(buffer), halfToFloat);
+    case "float16": {
+      const table = halfToFloatTable();
+      const halves = new Uint16Array(buffer);
+      const widened = new Float32Array(count);
+      for (let i = 0; i < count; i++) widened[i] = table[halves[i]];
+      return widened;
+    }
     case "bfloat16": {
       // bfloat16 is the upper half of a float32.
       const widened = new Uint32Array(count);
