@@ -76,6 +76,10 @@ describe("readTorchCheckpoint", () => {
     );
   });
 
+  it("refuses a zip entry that declares far more bytes than the file holds", async () => {
+    await expect(readTorchCheckpoint(fixture("zip_bomb.pt"))).rejects.toThrow(/zip entry archive\/data.pkl declares 20971520 bytes in a file of \d+/);
+  });
+
   it("refuses a file that is not a zip archive", async () => {
     await expect(readTorchCheckpoint(fixture("ultralytics_like.onnx"))).rejects.toThrow(/not a zip archive/);
   });

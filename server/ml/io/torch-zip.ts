@@ -51,7 +51,8 @@ const ITEM_BYTES: Record<TorchDtype, number> = {
 const LEGACY_MAGIC = Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]);
 const ZIP_MAGIC = Buffer.from("PK\x03\x04", "latin1");
 
-async function checkFormat(path: string): Promise<void> {
+/** Refuses anything but a zip archive, naming the legacy format; answers the file's size. */
+async function checkFormat(path: string): Promise<number> {
   const file = await openFile(path, "r");
   try {
     const head = Buffer.alloc(LEGACY_MAGIC.length);
@@ -62,6 +63,7 @@ async function checkFormat(path: string): Promise<void> {
       );
     }
     if (!head.subarray(0, 4).equals(ZIP_MAGIC)) throw new UnreadableWeightsError("not a PyTorch checkpoint: the file is not a zip archive");
+    return (await file.stat()).size;
   } finally {
     await file.close();
   }
@@ -75,10 +77,19 @@ function openZip(path: string): Promise<ZipFile> {
   );
 }
 
-function listEntries(zip: ZipFile): Promise<Map<string, Entry>> {
+/**
+ * A deflated entry may declare far more bytes than the file holds, and its buffer is allocated up
+ * front; torch.save stores entries uncompressed, so a generous bound refuses only zip bombs.
+ */
+const MAX_EXPANSION = 16;
+
+function listEntries(zip: ZipFile, fileBytes: number): Promise<Map<string, Entry>> {
   return new Promise((resolve, reject) => {
     const entries = new Map<string, Entry>();
     zip.on("entry", (entry: Entry) => {
+      if (entry.uncompressedSize > MAX_EXPANSION * fileBytes) {
+        return reject(new UnreadableWeightsError(`zip entry ${entry.fileName} declares ${entry.uncompressedSize} bytes in a file of ${fileBytes}`));
+      }
       entries.set(entry.fileName, entry);
       zip.readEntry();
     });
@@ -199,10 +210,10 @@ function gather(values: TensorValues, tensor: TorchTensor): TensorValues {
 
 /** Opens a checkpoint and unpickles its object tree; tensors are read on demand. */
 export async function openTorchArchive(path: string): Promise<TorchArchive> {
-  await checkFormat(path);
+  const fileBytes = await checkFormat(path);
   const zip = await openZip(path);
   try {
-    const entries = await listEntries(zip);
+    const entries = await listEntries(zip, fileBytes);
     const pickleName = [...entries.keys()].find((name) => /^[^/]+\/data\.pkl$/.test(name));
     if (!pickleName) throw new UnreadableWeightsError("not a PyTorch checkpoint: the zip archive has no <archive>/data.pkl");
     const prefix = pickleName.slice(0, -"data.pkl".length);

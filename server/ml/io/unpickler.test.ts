@@ -78,6 +78,11 @@ describe("unpickle", () => {
     expect(() => unpickle(new Uint8Array([0x80, 0x02, 0x82, 0x01]))).toThrow("unsupported opcode EXT1 (opcode at byte 2)");
   });
 
+  it("refuses integers too large to convert cheaply", () => {
+    const huge = new Uint8Array([0x80, 0x02, 0x8b, 0x00, 0x00, 0x01, 0x00, ...new Uint8Array(65536).fill(0x7f), 0x2e]);
+    expect(() => unpickle(huge)).toThrow("pickle: an integer of 65536 bytes (opcode at byte 2)");
+  });
+
   it("refuses truncated data, stack underflow and unresolvable persistent ids", () => {
     expect(() => unpickle(new Uint8Array([0x80, 0x02, 0x58, 0x10, 0, 0, 0, 0x61]))).toThrow(/truncated data/);
     expect(() => unpickle(new Uint8Array([0x80, 0x02, 0x2e]))).toThrow(/stack underflow/);

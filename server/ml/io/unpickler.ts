@@ -175,6 +175,9 @@ export interface UnpickleOptions {
 }
 
 const latin1 = new TextDecoder("latin1");
+// Converting a huge integer to a bigint takes quadratic time; checkpoints never hold one this big.
+const MAX_INT_BYTES = 1024;
+const MAX_INT_DIGITS = 2500;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 const OPCODE_NAMES: Record<number, string> = {
@@ -282,6 +285,7 @@ export function unpickle(input: Uint8Array, options: UnpickleOptions = {}): unkn
   /** Python's little-endian two's-complement LONG1/LONG4 bytes as a number or bigint. */
   const long = (raw: Uint8Array): number | bigint => {
     if (raw.length === 0) return 0;
+    if (raw.length > MAX_INT_BYTES) fail(`an integer of ${raw.length} bytes`);
     let value = 0n;
     for (let i = raw.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(raw[i]);
     if (raw[raw.length - 1] & 0x80) value -= 1n << BigInt(8 * raw.length);
@@ -364,14 +368,14 @@ export function unpickle(input: Uint8Array, options: UnpickleOptions = {}): unkn
         // INT (text); "01"/"00" are protocol 0's True/False
         const value = line();
         if (value === "01" || value === "00") push(value === "01");
-        else if (/^[+-]?\d+$/.test(value)) push(integer(BigInt(value)));
+        else if (/^[+-]?\d+$/.test(value) && value.length <= MAX_INT_DIGITS) push(integer(BigInt(value)));
         else fail(`a malformed INT ${JSON.stringify(value)}`);
         break;
       }
       case 0x4c: {
         // LONG (text)
         const value = line().replace(/L$/, "");
-        if (!/^[+-]?\d+$/.test(value)) fail(`a malformed LONG ${JSON.stringify(value)}`);
+        if (!/^[+-]?\d+$/.test(value) || value.length > MAX_INT_DIGITS) fail(`a malformed LONG ${JSON.stringify(value)}`);
         push(integer(BigInt(value)));
         break;
       }
