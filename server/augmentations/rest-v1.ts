@@ -7,10 +7,19 @@ import type { Ctx } from "@/server/context";
 import { invalidFromZod } from "@/server/errors";
 import { defaultProject } from "@/server/projects/service";
 import { augmentationName } from "./schemas";
-import { createAugmentation, deleteAugmentation, listAugmentations, updateAugmentation } from "./service";
+import { createAugmentation, deleteAugmentation, listAugmentations, pipelineFlags, updateAugmentation } from "./service";
 
+/** The pipeline as the client sent it, with `unknown_ops` flagging what training will refuse. */
 export function augmentationV1(row: typeof augmentations.$inferSelect) {
-  return { id: row.id, name: row.name, desc: row.description, pipeline: row.pipeline, created_at: row.createdAt.toISOString(), updated_at: row.updatedAt.toISOString() };
+  return {
+    id: row.id,
+    name: row.name,
+    desc: row.description,
+    pipeline: row.pipeline,
+    unknown_ops: pipelineFlags(row.pipeline),
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
 }
 
 const body = z.object({ name: augmentationName, desc: z.string().max(2000).default(""), pipeline: z.unknown() });
@@ -22,7 +31,7 @@ export async function listAugmentationsV1(ctx: Ctx) {
 export async function createAugmentationV1(req: Request, ctx: Ctx) {
   const parsed = body.safeParse(await readJson(req));
   if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  const row = await createAugmentation(ctx, { projectId: (await defaultProject(ctx)).id, name: parsed.data.name, description: parsed.data.desc, pipeline: parsed.data.pipeline ?? [] });
+  const row = await createAugmentation(ctx, { projectId: (await defaultProject(ctx)).id, name: parsed.data.name, description: parsed.data.desc, pipeline: parsed.data.pipeline ?? [] }, "as-sent");
   return Response.json(augmentationV1(row), { status: 201 });
 }
 
@@ -30,7 +39,7 @@ export async function createAugmentationV1(req: Request, ctx: Ctx) {
 export async function updateAugmentationV1(req: Request, ctx: Ctx, id: number) {
   const parsed = body.partial().safeParse(await readJson(req));
   if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  await updateAugmentation(ctx, { id, name: parsed.data.name, description: parsed.data.desc, pipeline: parsed.data.pipeline });
+  await updateAugmentation(ctx, { id, name: parsed.data.name, description: parsed.data.desc, pipeline: parsed.data.pipeline }, "as-sent");
   return new Response(null, { status: 204 });
 }
 

@@ -4,6 +4,7 @@ import { augmentations, datasetItems, projects } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
 import { Conflict, Invalid, isUniqueViolation, NotFound } from "@/server/errors";
 import { applyPipeline, createRng, formatPipelineIssue, validatePipeline, type AugmentPipeline } from "@/server/ml/augment";
+import { foreignOpName } from "@/server/ml/augment/foreign";
 import { decodeImage, encodeJpeg, resizeTo } from "@/server/ml/data/image";
 import { findTeamDataset } from "@/server/datasets/training";
 import { itemFile } from "@/server/datasets/storage";
@@ -20,6 +21,31 @@ export function checkPipeline(json: unknown): AugmentPipeline {
     (fields[key] ??= []).push(issue.message);
   }
   throw new Invalid(`Invalid augmentation pipeline: ${result.errors.map(formatPipelineIssue).join("; ")}`, fields);
+}
+
+/**
+ * How a pipeline is kept. The studio refuses a pipeline the op library cannot run; seed 002 stores
+ * what its client sent ("后端直接存储，训练时解析") and flags what training will refuse.
+ */
+export type PipelineStorage = "checked" | "as-sent";
+
+export interface PipelineFlag {
+  index: number;
+  op: string | null;
+  problem: string;
+}
+
+/** What training would refuse in a stored pipeline, by the client's positions. */
+export function pipelineFlags(json: unknown): PipelineFlag[] {
+  const result = validatePipeline(json);
+  if (result.ok) return [];
+  return result.errors.map((e) => ({ index: e.index, op: Array.isArray(json) && e.index >= 0 ? (foreignOpName(json[e.index]) ?? null) : null, problem: formatPipelineIssue(e) }));
+}
+
+function pipelineToStore(json: unknown, storage: PipelineStorage): unknown[] {
+  if (storage === "checked") return checkPipeline(json);
+  if (!Array.isArray(json)) throw new Invalid("pipeline must be a list of ops", { pipeline: ["must be a list"] });
+  return json;
 }
 
 const duplicateName = (name: string) => new Conflict(`An augmentation pipeline named "${name}" already exists in this project`, { name: ["already taken"] });
@@ -46,10 +72,10 @@ export async function getAugmentation(ctx: Ctx, id: number) {
   return row.augmentation;
 }
 
-export async function createAugmentation(ctx: Ctx, input: z.infer<typeof createAugmentationInput>) {
+export async function createAugmentation(ctx: Ctx, input: z.infer<typeof createAugmentationInput>, storage: PipelineStorage = "checked") {
   requireRole(ctx, "member");
   await getProject(ctx, input.projectId);
-  const pipeline = checkPipeline(input.pipeline);
+  const pipeline = pipelineToStore(input.pipeline, storage);
   try {
     const [row] = await ctx.db
       .insert(augmentations)
@@ -62,10 +88,10 @@ export async function createAugmentation(ctx: Ctx, input: z.infer<typeof createA
   }
 }
 
-export async function updateAugmentation(ctx: Ctx, input: z.infer<typeof updateAugmentationInput>) {
+export async function updateAugmentation(ctx: Ctx, input: z.infer<typeof updateAugmentationInput>, storage: PipelineStorage = "checked") {
   requireRole(ctx, "member");
   const current = await getAugmentation(ctx, input.id);
-  const pipeline = input.pipeline === undefined ? current.pipeline : checkPipeline(input.pipeline);
+  const pipeline = input.pipeline === undefined ? current.pipeline : pipelineToStore(input.pipeline, storage);
   try {
     const [row] = await ctx.db
       .update(augmentations)

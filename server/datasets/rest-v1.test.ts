@@ -1,3 +1,4 @@
+import type { Ctx } from "@/server/context";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile } from "node:fs/promises";
 import os from "node:os";
@@ -11,6 +12,8 @@ import { withCaller } from "@/server/compat/http";
 import { studioV1Error } from "@/server/compat/studio-v1";
 import { resetEnvCache } from "@/server/env";
 import { defaultProject } from "@/server/projects/service";
+import { insertReadyDataset } from "@/server/compat/handlers/testing";
+import { createExperiment } from "@/server/experiments/lifecycle";
 import { createAugmentationV1, deleteAugmentationV1, listAugmentationsV1, updateAugmentationV1 } from "@/server/augmentations/rest-v1";
 import { runDatasetImport, type ImportPayload } from "./import";
 import { serveDatasetImage } from "./images";
@@ -24,6 +27,7 @@ let importRoot: string;
 let bearer: string;
 let otherBearer: string;
 let projectId: number;
+let member: Ctx;
 const queued: ImportPayload[] = [];
 const enqueue = async (p: ImportPayload) => queued.push(p);
 
@@ -39,7 +43,7 @@ beforeAll(async () => {
   const other = await seedTeam(tdb.db, "Other");
   const m = await seedUser(tdb.db, { email: "m@x.io", teams: [{ teamId: team.id, role: "member" }] });
   const o = await seedUser(tdb.db, { email: "o@x.io", teams: [{ teamId: other.id, role: "member" }] });
-  const member = await ctxFor(tdb.db, m.id, team.id);
+  member = await ctxFor(tdb.db, m.id, team.id);
   bearer = `Bearer ${(await createApiKey(member, { name: "k" })).key}`;
   otherBearer = `Bearer ${(await createApiKey(await ctxFor(tdb.db, o.id, other.id), { name: "k" })).key}`;
   projectId = (await defaultProject(member)).id;
@@ -183,7 +187,7 @@ describe("/api/v1/datasets", () => {
 });
 
 describe("/api/v1/augmentation", () => {
-  it("creates, lists, updates and deletes; bad pipelines name position and field; duplicates → 422", async () => {
+  it("creates, lists, updates and deletes; pipelines are stored as sent with what training refuses flagged; duplicates → 422", async () => {
     const post = (json: unknown) => {
       const req = request("POST", "/api/v1/augmentation", { json });
       return call(req, (ctx) => createAugmentationV1(req, ctx));
@@ -191,19 +195,26 @@ describe("/api/v1/augmentation", () => {
     const created = await post({ name: "light", desc: "flips", pipeline: [{ op: "hflip" }] });
     expect(created.status).toBe(201);
     const body = await created.json();
-    expect(body).toMatchObject({ name: "light", desc: "flips", pipeline: [{ op: "hflip", p: expect.any(Number) }] });
+    expect(body).toMatchObject({ name: "light", desc: "flips", pipeline: [{ op: "hflip" }], unknown_ops: [] });
 
-    const bad = await post({ name: "bad", pipeline: [{ op: "hflip" }, { op: "hflip", p: 3 }, { op: "warp" }] });
-    expect(bad.status).toBe(400);
-    const errors = (await bad.json()).errors;
-    expect(Object.keys(errors).sort()).toEqual(["pipeline[1].p", "pipeline[2].op"]);
+    // §2.3: "后端直接存储，训练时解析" — kept as sent; Albumentations names that map onto our ops are fine.
+    const sent = [{ type: "HorizontalFlip", p: 0.5 }, { op: "hflip", p: 3 }, { op: "warp" }, { type: "ElasticTransform", alpha: 1 }];
+    const kept = await post({ name: "foreign", pipeline: sent });
+    expect(kept.status).toBe(201);
+    const keptBody = await kept.json();
+    expect(keptBody.pipeline).toEqual(sent);
+    expect(keptBody.unknown_ops.map((f: { index: number; op: string }) => [f.index, f.op])).toEqual([[1, "hflip"], [2, "warp"], [3, "ElasticTransform"]]);
+    expect(keptBody.unknown_ops[2].problem).toMatch(/pipeline\[3\]\.op: unknown op 'ElasticTransform'/);
+    const datasetId = await insertReadyDataset(tdb, projectId, "for-foreign");
+    const training = createExperiment(member, { projectId, name: "with-foreign", datasetId, model: "reference-cnn", augmentationId: keptBody.id });
+    await expect(training).rejects.toThrow(/cannot be trained with: .*unknown op 'warp'/);
 
     expect((await post({ name: "light", pipeline: [] })).status).toBe(422);
 
     const put = request("PUT", `/api/v1/augmentation/${body.id}`, { json: { name: "light", desc: "none", pipeline: [] } });
     expect((await call(put, (ctx) => updateAugmentationV1(put, ctx, body.id))).status).toBe(204);
     const list = await call(request("GET", "/api/v1/augmentation"), (ctx) => listAugmentationsV1(ctx));
-    expect(await list.json()).toMatchObject([{ id: body.id, name: "light", desc: "none", pipeline: [] }]);
+    expect((await list.json()).find((a: { id: number }) => a.id === body.id)).toMatchObject({ id: body.id, name: "light", desc: "none", pipeline: [] });
     expect((await call(request("DELETE", `/api/v1/augmentation/${body.id}`), (ctx) => deleteAugmentationV1(ctx, body.id))).status).toBe(204);
     expect((await call(request("DELETE", `/api/v1/augmentation/${body.id}`), (ctx) => deleteAugmentationV1(ctx, body.id))).status).toBe(404);
   });

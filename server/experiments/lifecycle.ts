@@ -14,6 +14,7 @@ import { bossExecutor, getBoss } from "@/server/jobs/boss";
 import { enqueueJob } from "@/server/jobs/registry";
 import { parseDevice } from "@/server/ml/backend/index";
 import { parseTrainConfig, TrainConfigError } from "@/server/ml/train/config";
+import { formatPipelineIssue, validatePipeline } from "@/server/ml/augment";
 import { findZooModel } from "@/server/ml/zoo/index";
 import { listWorkers } from "@/server/system/workers";
 import { assertMayRunCommand } from "./command";
@@ -47,13 +48,18 @@ async function teamArchitecture(ctx: Ctx, id: number) {
   return row.architecture;
 }
 
+/** The pipeline must be one training can run: seed 002 stores pipelines as sent, unknown ops and all. */
 async function teamAugmentation(ctx: Ctx, id: number) {
   const [row] = await ctx.db
-    .select({ id: augmentations.id })
+    .select({ name: augmentations.name, pipeline: augmentations.pipeline })
     .from(augmentations)
     .innerJoin(projects, eq(projects.id, augmentations.projectId))
     .where(and(eq(augmentations.id, id), eq(projects.teamId, ctx.caller.teamId)));
   if (!row) throw new NotFound(`Augmentation ${id} not found`, { augmentationId: ["not found"] });
+  const checked = validatePipeline(row.pipeline);
+  if (!checked.ok) {
+    throw new Invalid(`Augmentation pipeline "${row.name}" cannot be trained with: ${checked.errors.map(formatPipelineIssue).join("; ")}`, { augmentationId: ["pipeline has unknown or invalid ops"] });
+  }
 }
 
 /** The engine's own check of the hyper-parameters and device, so a bad value fails now, not in the worker. */

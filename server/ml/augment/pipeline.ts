@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { RgbImage } from "../data/image";
+import { expandForeignOps, foreignOpName } from "./foreign";
 import type { Box } from "./geometry";
 import { augmentOpSchema, augmentOpSchemas, runOp, type AugmentOp } from "./ops";
 import type { Rng } from "./rng";
@@ -44,7 +45,7 @@ function issueFor(json: unknown[], issue: z.core.$ZodIssue): PipelineIssue[] {
   }
   const field = rest.map(String).join(".");
   if (issue.code === "invalid_union" && field === "op") {
-    const given = entry && typeof entry === "object" ? entry.op : undefined;
+    const given = foreignOpName(entry);
     const message = given === undefined ? `missing 'op'; ${issue.message.replace(/^unknown op; /, "")}` : `unknown op '${String(given)}'; ${issue.message.replace(/^unknown op; /, "")}`;
     return [{ index, field: "op", message }];
   }
@@ -52,12 +53,16 @@ function issueFor(json: unknown[], issue: z.core.$ZodIssue): PipelineIssue[] {
   return [{ index, field, message: issue.message }];
 }
 
-/** Parses a pipeline from JSON, filling defaults; errors name the op's position and the field. */
+/**
+ * Parses a pipeline from JSON, filling defaults; Albumentations-style entries become our ops (see
+ * foreign.ts). Errors name the position in the given list and the field.
+ */
 export function validatePipeline(json: unknown): PipelineValidation {
   if (!Array.isArray(json)) return { ok: false, errors: [{ index: -1, field: "", message: "must be a list of ops" }] };
-  const result = augmentPipelineSchema.safeParse(json);
+  const { ops, origin } = expandForeignOps(json);
+  const result = augmentPipelineSchema.safeParse(ops);
   if (result.success) return { ok: true, pipeline: result.data };
-  return { ok: false, errors: result.error.issues.flatMap((issue) => issueFor(json, issue)) };
+  return { ok: false, errors: result.error.issues.flatMap((issue) => issueFor(ops, issue)).map((e) => ({ ...e, index: e.index < 0 ? e.index : origin[e.index] })) };
 }
 
 /** Like validatePipeline but throws AugmentPipelineError. */
