@@ -21,6 +21,11 @@ export function registerTopicKind(kind: string, definition: TopicKind): void {
   topicKinds.set(kind, definition);
 }
 
+/** The registered kinds, `team` included (tests check each is covered). */
+export function topicKindNames(): string[] {
+  return [...topicKinds.keys()];
+}
+
 export type TopicDecision = { ok: true } | { ok: false; reason: string };
 
 /** Whether the caller may follow `topic`. Topics of kinds without a table yet are refused. */

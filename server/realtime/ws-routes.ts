@@ -45,6 +45,11 @@ export function registerWsRoute(pattern: string, handler: WsRouteHandler): void 
   routes.push({ pattern, regex: new RegExp(`^${source}/?$`), names, handler });
 }
 
+/** The registered patterns (tests check each is covered). */
+export function wsRoutePatterns(): string[] {
+  return routes.map((route) => route.pattern);
+}
+
 export function matchWsRoute(pathname: string): { handler: WsRouteHandler; params: Record<string, string> } | null {
   for (const route of routes) {
     const match = route.regex.exec(pathname);
