@@ -55,8 +55,8 @@ class ImportCancelled extends Error {
   }
 }
 
-/** Why a folder on the server may not be imported, after resolving every symlink; null when it may. */
-export async function resolveImportPath(requested: string, roots: string[]): Promise<string> {
+/** The real path of a server folder (or file) that may be imported, after resolving every symlink; Invalid saying why not. */
+export async function resolveImportPath(requested: string, roots: string[], kind: "folder" | "file" = "folder"): Promise<string> {
   if (roots.length === 0) {
     throw new Invalid(
       `Importing from a server folder is disabled on this studio: an administrator sets STUDIO_IMPORT_ROOTS to the server folders that may be read (separated by "${path.delimiter}"), then restarts the studio`,
@@ -67,7 +67,7 @@ export async function resolveImportPath(requested: string, roots: string[]): Pro
   const real = await realpath(requested).catch(() => null);
   if (!real) throw new Invalid(`Server path ${requested} does not exist`, { path: ["not found"] });
   const stats = await lstat(real);
-  if (!stats.isDirectory()) throw new Invalid(`Server path ${requested} is not a folder`, { path: ["not a folder"] });
+  if (kind === "folder" ? !stats.isDirectory() : !stats.isFile()) throw new Invalid(`Server path ${requested} is not a ${kind}`, { path: [`not a ${kind}`] });
   for (const root of roots) {
     const realRoot = await realpath(root).catch(() => null);
     if (realRoot && (real === realRoot || real.startsWith(realRoot + path.sep))) return real;
