@@ -6,9 +6,11 @@ import { compileGraph } from "../graph/compile";
 import "../graph/layers";
 import { GraphBuilder } from "../zoo/builder";
 import { zooGraph } from "../zoo";
+import { resnet } from "../zoo/resnet";
 import { loadTorchTensors, torchNamerForZooModel, withTorchBatchNorms } from "./torch-to-graph";
 import type { ModuleNamer } from "./torch-to-graph";
 import { readTorchCheckpoint } from "./torch-zip";
+import type { LoadedTensor } from "./torch-zip";
 
 const fixture = (name: string) => path.join(import.meta.dirname, "fixtures", name);
 
@@ -91,6 +93,43 @@ describe.each([
   });
 });
 
+describe("the zoo's own builders", () => {
+  it("resnet (1 block per stage, width 1/16) loaded from an fp16 torchvision state dict gives PyTorch's fp32 outputs", async () => {
+    // On odd sizes every stride-2 'same' window pads symmetrically, as PyTorch does.
+    const checkpoint = await readTorchCheckpoint(fixture("zoo_resnet_fp16.pt"));
+    expect(checkpoint.tensors.get("layer4.0.conv2.weight")!.dtype).toBe("float16");
+    const expected: Expected = JSON.parse(await readFile(fixture("zoo_resnet_fp16.expected.json"), "utf8"));
+    const count = expected.input_nchw.reduce((a, b) => a * b, 1);
+    // make_fixtures.py zoo_input: sin(0.37·i) over the NCHW flat index, rounded to float32.
+    const input = Array.from({ length: count }, (_, i) => Math.fround(Math.sin(i * 0.37)));
+    const model = compileGraph(resnet([1, 1, 1, 1], 3, 1 / 16), { inputShape: [33, 33, 3] });
+    const report = loadTorchTensors(model, checkpoint.tensors, torchNamerForZooModel("resnet18")!);
+    expect(report.skipped).toEqual([]);
+    expect(report.unused).toEqual([]);
+    const output = await predictNchw(model, { ...expected, input });
+    expect(relativeError(output, expected.output)).toBeLessThan(1e-4);
+    model.dispose();
+  });
+
+  it("yolov8n takes every tensor of Ultralytics' yolov8n state dict, by name and shape, except the fixed DFL conv", async () => {
+    const shapes: Record<string, number[]> = JSON.parse(await readFile(fixture("yolov8n_state_dict_shapes.json"), "utf8"));
+    const tensors = new Map<string, LoadedTensor>(
+      Object.entries(shapes).map(([name, shape]) => {
+        const count = shape.reduce((a, b) => a * b, 1);
+        const data = name.endsWith("num_batches_tracked") ? new BigInt64Array(count) : new Float32Array(count);
+        return [name, { dtype: name.endsWith("num_batches_tracked") ? "int64" : "float32", shape, data }];
+      }),
+    );
+    const model = compileGraph(zooGraph("yolov8n", { imgsz: 64, numClasses: 80 }), { inputShape: [64, 64, 3] });
+    const report = loadTorchTensors(model, tensors, torchNamerForZooModel("yolov8n")!);
+    expect(report.skipped).toEqual([]);
+    expect(report.unused).toEqual(["model.22.dfl.conv.weight"]);
+    const batchNormCount = Object.keys(shapes).filter((n) => n.endsWith("num_batches_tracked")).length;
+    expect(report.transferred).toHaveLength(Object.keys(shapes).length - batchNormCount - 1);
+    model.dispose();
+  });
+});
+
 describe("loadTorchTensors reports what does not fit", () => {
   it("names a tensor of the wrong shape and a missing one, leaves those layers and loads the rest", async () => {
     const { tensors } = await readTorchCheckpoint(fixture("parity_resnet.pt"));
@@ -131,15 +170,6 @@ describe("zoo namers", () => {
     expect(name("detect_box0_0", none)).toBe("model.22.cv2.0.0.conv");
     expect(name("detect_cls2_1_bn", none)).toBe("model.22.cv3.2.1.bn");
     expect(name("detect_box1_pred", none)).toBe("model.22.cv2.1.2");
-  });
-
-  it("give every weighted layer of the zoo's yolov8n a distinct Ultralytics module", () => {
-    const model = compileGraph(zooGraph("yolov8n", { imgsz: 64, numClasses: 80 }), { inputShape: [64, 64, 3] });
-    const layers = new Set(model.layers.map((l) => l.name));
-    const names = model.layers.filter((l) => l.weights.length > 0).map((l) => torchNamerForZooModel("yolov8n")!(l.name, layers));
-    expect(names.every((n) => n !== null && /^model\.\d+\./.test(n))).toBe(true);
-    expect(new Set(names).size).toBe(names.length);
-    model.dispose();
   });
 
   it("name torchvision ResNet and MobileNetV2 modules", () => {
