@@ -43,12 +43,12 @@ export type MessageKey = keyof (typeof messages)["en"];
 
 const LangContext = createContext<{ lang: Lang; setLang: (l: Lang) => void }>({ lang: "en", setLang: () => {} });
 
-/** Language: the user's choice (cookie), else the browser's. */
-export function LangProvider({ initial, children }: { initial: Lang | null; children: ReactNode }) {
-  const [lang, setLangState] = useState<Lang>(initial ?? "en");
+/** Language: the user's choice (cookie), else the browser's (the server reads it from Accept-Language). */
+export function LangProvider({ initial, children }: { initial: Lang; children: ReactNode }) {
+  const [lang, setLangState] = useState<Lang>(initial);
   useEffect(() => {
-    if (!initial && navigator.language.toLowerCase().startsWith("zh")) setLangState("zh");
-  }, [initial]);
+    document.documentElement.lang = lang;
+  }, [lang]);
   const setLang = (l: Lang) => {
     document.cookie = `studio-lang=${l}; path=/; max-age=31536000; samesite=lax`;
     setLangState(l);

@@ -250,7 +250,9 @@ export async function resumeExperiment(ctx: Ctx, input: z.input<typeof resumeExp
   const overrides = Object.fromEntries(Object.entries({ epochs: input.epochs, lr0: input.lr0, patience: input.patience }).filter(([, v]) => v !== undefined));
   const hyperparameters = { ...current.hyperparameters, ...overrides };
   await ctx.db.transaction(async (tx) => {
-    const row = await markQueued(tx, input.id, [current.status], { hyperparameters, totalEpochs: epochs, retries: 0 });
+    // With a new total, progress is epochs done over it, as the run will report it from its next epoch on.
+    const progress = epochs !== current.totalEpochs ? Math.min(100, (current.currentEpoch / epochs) * 100) : current.progress;
+    const row = await markQueued(tx, input.id, [current.status], { hyperparameters, totalEpochs: epochs, retries: 0, progress });
     if (!row) throw new Conflict(`Experiment ${input.id} changed meanwhile; reload it`);
     await enqueue(deps, tx, { experimentId: input.id, attempt: row.attempt });
     await publishStatus(tx, ctx.caller.teamId, input.id);

@@ -112,9 +112,11 @@ describe("seed 002 /api/v1/experiments", () => {
 
     const paused = await controlV1Experiment(jsonRequest("POST", `/api/v1/experiments/${id}/control`, { action: "pause" }, bearer(w.key)), { id: String(id) }, deps());
     expect((await paused.json()).status).toBe("pausing");
-    await setExperimentState(w.tdb, id, { status: "paused" });
+    // Paused after 2 of 3 epochs: resuming for 5 in all shows 2/5 = 40%, the share the run reports next.
+    await setExperimentState(w.tdb, id, { status: "paused", currentEpoch: 2, totalEpochs: 3, progress: 66.7 });
     const resumed = await controlV1Experiment(jsonRequest("POST", `/api/v1/experiments/${id}/control`, { action: "resume", epochs: 5 }, bearer(w.key)), { id: String(id) }, deps());
     expect(await resumed.json()).toMatchObject({ status: "queued", total_epochs: 5 });
+    expect((await w.tdb.db.select().from(experiments).where(eq(experiments.id, id)))[0].progress).toBeCloseTo(40, 5);
     const stopped = await controlV1Experiment(jsonRequest("POST", `/api/v1/experiments/${id}/control`, { action: "stop" }, bearer(w.key)), { id: String(id) }, deps());
     expect((await stopped.json()).status).toBe("stopped");
     const bad = await controlV1Experiment(jsonRequest("POST", `/api/v1/experiments/${id}/control`, { action: "restart" }, bearer(w.key)), { id: String(id) }, deps());

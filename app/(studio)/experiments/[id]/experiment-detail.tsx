@@ -157,7 +157,18 @@ export function ExperimentDetail({ id, canEdit }: { id: number; canEdit: boolean
           </tbody>
         </table>
         <h2>{t("hyperparameters")}</h2>
-        <code>{JSON.stringify(e.hyperparameters)}</code>
+        <table className="key-values">
+          <tbody>
+            {Object.entries(e.hyperparameters).map(([key, value]) => (
+              <tr key={key}>
+                <th scope="row">{key}</th>
+                <td>
+                  <code>{typeof value === "string" ? value : JSON.stringify(value)}</code>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       </div>
       <div className="panel">
         <h2>{t("logs")}</h2>
