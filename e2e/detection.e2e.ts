@@ -34,6 +34,13 @@ test("import a YOLO dataset, train yolov8n on it from the page and see its mAP",
   await row.getByText("ready").waitFor({ timeout: 60_000 });
   assert.match((await row.textContent()) ?? "", /detect/);
 
+  // A thumbnail opens the image with its boxes, each named by its class.
+  await row.click();
+  await page.getByTestId("thumbnail").first().click();
+  const label = page.getByTestId("box-label").first();
+  await label.waitFor();
+  assert.match((await label.textContent()) ?? "", /^(red_square|green_circle)$/);
+
   await page.goto(`${baseUrl}/experiments/new`);
   await page.waitForFunction(() => (document.querySelector('input[aria-label="epochs"]') as HTMLInputElement | null)?.value === "10");
   const datasetOption = page.getByLabel("dataset", { exact: true }).locator("option", { hasText: datasetName });
