@@ -8,6 +8,7 @@ import { experimentsRouter } from "./routers/experiments";
 import { projectsRouter } from "./routers/projects";
 import { systemRouter } from "./routers/system";
 import { trainingConfigsRouter } from "./routers/training-configs";
+import { weightsRouter } from "./routers/weights";
 
 export const appRouter = router({
   account: accountRouter,
@@ -19,6 +20,7 @@ export const appRouter = router({
   projects: projectsRouter,
   system: systemRouter,
   trainingConfigs: trainingConfigsRouter,
+  weights: weightsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -5,7 +5,7 @@ import { readJson, withCaller } from "@/server/compat/http";
 import { studioV1Error } from "@/server/compat/studio-v1";
 import type { Ctx } from "@/server/context";
 import { resolveImportPath } from "@/server/datasets/import";
-import { startDatasetImport } from "@/server/datasets/service";
+import { deleteDataset, startDatasetImport } from "@/server/datasets/service";
 import { env } from "@/server/env";
 import { Invalid, NotFound } from "@/server/errors";
 import { topicWakeups, type TopicWakeups } from "@/server/events/topic-wakeups";
@@ -78,11 +78,17 @@ async function importAndTrain(ctx: Ctx, input: TrainingMetricsStart, root: strin
   const name = input.name ?? `${path.basename(root)}-${stamp}`;
   const dataset = await startDatasetImport(ctx, { projectId: project.id, name, description: `Imported for training from ${root}`, source: { kind: "path", path: root } }, importQueue(deps));
   // The run waits for the import to finish before it trains.
-  return createExperiment(
-    ctx,
-    { projectId: project.id, name, datasetId: dataset.id, model: input.model, hyperparameters: input.hyperparameters, device: input.device, saveDir: input.savePath, start: true },
-    queueDeps(deps),
-  );
+  try {
+    return await createExperiment(
+      ctx,
+      { projectId: project.id, name, datasetId: dataset.id, model: input.model, hyperparameters: input.hyperparameters, device: input.device, saveDir: input.savePath, start: true },
+      queueDeps(deps),
+    );
+  } catch (err) {
+    // The dataset was imported for this run only: a refused run leaves none behind.
+    await deleteDataset(ctx, dataset.id);
+    throw err;
+  }
 }
 
 export function getTraining(req: Request, params: { taskId: string }, deps: CompatDeps = {}): Promise<Response> {

@@ -1,0 +1,21 @@
+import type { Db } from "@/db/client";
+import { withCaller } from "@/server/compat/http";
+import { studioV1Error } from "@/server/compat/studio-v1";
+import { parsePathId } from "@/server/http/input";
+import { downloadResponse, weightsDownload } from "./download";
+import { importUploadedWeights } from "./upload";
+
+/**
+ * The studio's own HTTP routes for what tRPC cannot carry: the streamed upload (with the page's
+ * progress bar) and the download. A session cookie or a Bearer credential; errors as `{detail}`.
+ */
+
+/** `POST /api/weights` (multipart) → 201 and the new entry. */
+export function uploadWeightsRoute(req: Request, deps: { db?: Db } = {}): Promise<Response> {
+  return withCaller(req, studioV1Error, async (ctx) => Response.json(await importUploadedWeights(ctx, req), { status: 201 }), { multipart: true, db: deps.db });
+}
+
+/** `GET /api/weights/{id}/download`: the file as an attachment, streamed, with Range requests. */
+export function downloadWeightsRoute(req: Request, params: { id: string }, deps: { db?: Db } = {}): Promise<Response> {
+  return withCaller(req, studioV1Error, async (ctx) => downloadResponse(await weightsDownload(ctx, parsePathId(params.id, "Weights")), req), { db: deps.db });
+}
