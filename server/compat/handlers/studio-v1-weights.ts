@@ -1,0 +1,94 @@
+import { readJson, withCaller } from "@/server/compat/http";
+import { defaultProject } from "@/server/projects/service";
+import {
+  deleteWeights,
+  downloadResponse,
+  getWeights,
+  importUploadedWeights,
+  importWeightsFromPath,
+  listWeights,
+  saveExperimentWeights,
+  updateWeights,
+  weightsDownload,
+} from "@/server/weights/service";
+import { parseStudioV1Id, studioV1Error } from "../studio-v1";
+import { parseStudioV1Save, parseStudioV1WeightsImport, parseStudioV1WeightsQuery, parseStudioV1WeightsUpdate, studioV1Weights } from "../studio-v1-weights";
+import type { CompatDeps } from "./deps";
+
+/** Seed 002 §2.4.B (`/api/v1/models/weights…`) and §2.5's `POST /experiments/{id}/save`. */
+
+export function listV1Weights(req: Request, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    studioV1Error,
+    async (ctx) => Response.json((await listWeights(ctx, parseStudioV1WeightsQuery(new URL(req.url).searchParams))).map(studioV1Weights)),
+    { db: deps.db },
+  );
+}
+
+/** Multipart (`file`, optional `name`, `description`, `tags`, `project_id`, `model`) or JSON `{path}` → 201 and the entry. */
+export function importV1Weights(req: Request, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    studioV1Error,
+    async (ctx) => {
+      if ((req.headers.get("content-type") ?? "").toLowerCase().startsWith("multipart/form-data")) {
+        return Response.json(studioV1Weights(await importUploadedWeights(ctx, req)), { status: 201 });
+      }
+      const input = parseStudioV1WeightsImport(await readJson(req));
+      const entry = await importWeightsFromPath(ctx, { ...input, projectId: input.projectId ?? (await defaultProject(ctx)).id });
+      return Response.json(studioV1Weights(entry), { status: 201 });
+    },
+    { multipart: true, db: deps.db },
+  );
+}
+
+export function getV1Weights(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(req, studioV1Error, async (ctx) => Response.json(studioV1Weights(await getWeights(ctx, parseStudioV1Id(params.id, "Weights")))), { db: deps.db });
+}
+
+/** → 204, as the document's status table says for updates. */
+export function updateV1Weights(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    studioV1Error,
+    async (ctx) => {
+      const id = parseStudioV1Id(params.id, "Weights");
+      await updateWeights(ctx, { id, ...parseStudioV1WeightsUpdate(await readJson(req)) });
+      return new Response(null, { status: 204 });
+    },
+    { db: deps.db },
+  );
+}
+
+/** → 204 with the file gone from disk (unless another entry holds the same content); 422 with the reason while in use. */
+export function deleteV1Weights(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    studioV1Error,
+    async (ctx) => {
+      await deleteWeights(ctx, parseStudioV1Id(params.id, "Weights"));
+      return new Response(null, { status: 204 });
+    },
+    { db: deps.db },
+  );
+}
+
+/** The file as `Content-Disposition: attachment`, streamed, with Range requests (206). */
+export function downloadV1Weights(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(req, studioV1Error, async (ctx) => downloadResponse(await weightsDownload(ctx, parseStudioV1Id(params.id, "Weights")), req), { db: deps.db });
+}
+
+/** Copies the run's best checkpoint (or `{which: "last"}`) into the library → 201 and the new entry. */
+export function saveV1ExperimentWeights(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    studioV1Error,
+    async (ctx) => {
+      const id = parseStudioV1Id(params.id, "Experiment");
+      const input = parseStudioV1Save(await readJson(req), new URL(req.url).searchParams);
+      return Response.json(studioV1Weights(await saveExperimentWeights(ctx, id, input)), { status: 201 });
+    },
+    { db: deps.db },
+  );
+}
