@@ -8,6 +8,7 @@ import { invalidFromZod } from "@/server/errors";
 import { defaultProject } from "@/server/projects/service";
 import { augmentationName } from "./schemas";
 import { createAugmentation, deleteAugmentation, listAugmentations, pipelineFlags, updateAugmentation } from "./service";
+import { isoSecondsZ } from "@/server/compat/experiment-common";
 
 /** The pipeline as the client sent it, with `unknown_ops` flagging what training will refuse. */
 export function augmentationV1(row: typeof augmentations.$inferSelect) {
@@ -17,8 +18,8 @@ export function augmentationV1(row: typeof augmentations.$inferSelect) {
     desc: row.description,
     pipeline: row.pipeline,
     unknown_ops: pipelineFlags(row.pipeline),
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString(),
+    created_at: isoSecondsZ(row.createdAt),
+    updated_at: isoSecondsZ(row.updatedAt),
   };
 }
 

@@ -16,14 +16,13 @@ export function isFinished(status: ExperimentStatus): boolean {
 }
 
 /**
- * A time as Python's `datetime.isoformat()` prints an aware UTC time (`2024-09-15T10:00:00+00:00`):
- * the shape the Flask/FastAPI backends of seeds 000, 001 and 003 sent, with the zone kept so
- * clients read the right instant.
+ * A time as the documents of seeds 000, 001 and 003 print it (`2024-09-15T10:00:00`, what their
+ * Python backends' naive `isoformat()` sent), in UTC.
  */
 export function pythonIsoTime(date: Date): string;
 export function pythonIsoTime(date: Date | null): string | null;
 export function pythonIsoTime(date: Date | null): string | null {
-  return date ? `${date.toISOString().slice(0, 19)}+00:00` : null;
+  return date ? date.toISOString().slice(0, 19) : null;
 }
 
 /** ISO 8601 to the second, `YYYY-MM-DDTHH:mm:ssZ` (seed 002 §1). */

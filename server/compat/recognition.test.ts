@@ -24,8 +24,8 @@ describe("seed 003 recognition backend: /train jobs", () => {
       model_id: "mobilenet_v2",
       status: "running",
       progress: 40,
-      metrics: { current_epoch: 4, total_epochs: 10, loss: 0.38, accuracy: 0.8, last_updated: "2023-11-15T08:10:00+00:00" },
-      created_at: "2023-11-15T08:00:00+00:00",
+      metrics: { current_epoch: 4, total_epochs: 10, loss: 0.38, accuracy: 0.8, last_updated: "2023-11-15T08:10:00" },
+      created_at: "2023-11-15T08:00:00",
     });
   });
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Invalid, NotFound } from "@/server/errors";
 import { experimentRow, logRow } from "./experiment-fixture";
-import { withUtcZone } from "./seed-examples";
 import {
   parseTrainingMetricsStart,
   parseTrainingMetricsTaskId,
@@ -76,7 +75,7 @@ describe("seed 001 training metrics: task status", () => {
       createdAt: new Date("2025-10-29T10:00:00Z"),
       updatedAt: new Date("2025-10-29T10:15:00Z"),
     });
-    expect(trainingMetricsTask(experiment)).toEqual({ ...withUtcZone(seedTask), task_id: "42" });
+    expect(trainingMetricsTask(experiment)).toEqual({ ...seedTask, task_id: "42" });
   });
 
   it("gives an empty latest_metrics before the first epoch and the cause of a failure", () => {
@@ -105,12 +104,12 @@ describe("seed 001 training metrics: task status", () => {
 describe("seed 001 training metrics: log stream", () => {
   it("renders a log line exactly like the document's log entry", () => {
     const log = logRow({ level: "info", stage: "training", epoch: 3, message: "Train Loss: 0.5234, Train Accuracy: 82.45%", metrics: { train_loss: 0.5234, train_acc: 82.45 } });
-    expect(trainingMetricsLogEntry(log, 10)).toEqual(withUtcZone(seedLogEntry));
+    expect(trainingMetricsLogEntry(log, 10)).toEqual(seedLogEntry);
   });
 
   it("leaves metrics out of lines without any", () => {
     const entry = trainingMetricsLogEntry(logRow({ level: "warn", stage: "start", message: "no validation images" }), 10);
-    expect(entry).toEqual({ timestamp: "2025-10-29T10:16:45+00:00", level: "WARN", message: "no validation images", stage: "start" });
+    expect(entry).toEqual({ timestamp: "2025-10-29T10:16:45", level: "WARN", message: "no validation images", stage: "start" });
   });
 
   it("frames an entry as a Server-Sent Event whose id is the sequence number", () => {

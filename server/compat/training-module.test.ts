@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { Conflict, DomainError, Invalid, NotFound, Unauthorized } from "@/server/errors";
 import { legacyStatus } from "./experiment-common";
 import { experimentRow } from "./experiment-fixture";
-import { withUtcZone } from "./seed-examples";
 import {
   parseTrainingModuleCreateTask,
   parseTrainingModuleSaveConfig,
@@ -68,7 +67,7 @@ describe("seed 000 training module: responses", () => {
       { epoch: 75, step: 10, values: { train_loss: 0.3 }, createdAt: new Date("2024-09-15T10:29:00Z") },
     ];
     const body = { success: true, task: trainingModuleTaskDetail(experiment, points, dataDir) };
-    expect(body).toEqual({ ...withUtcZone(seedTaskStatus), task: { ...withUtcZone(seedTaskStatus.task), model_path: "/srv/studio/runs/default/string/weights/best.ckpt" } });
+    expect(body).toEqual({ ...seedTaskStatus, task: { ...seedTaskStatus.task, model_path: "runs/default/string/weights/best.ckpt" } });
   });
 
   it("sums a detector's box, cls and dfl losses into an epoch's loss and renames mAP50_95", () => {
@@ -84,7 +83,7 @@ describe("seed 000 training module: responses", () => {
 
   it("renders a task list row exactly like the example", () => {
     const row = trainingModuleTaskSummary(experimentRow({ status: "completed", progress: 100 }));
-    expect({ success: true, tasks: [row] }).toEqual(withUtcZone(seedTaskList));
+    expect({ success: true, tasks: [row] }).toEqual(seedTaskList);
   });
 
   it("renders a saved config exactly like the example", () => {
@@ -96,7 +95,7 @@ describe("seed 000 training module: responses", () => {
       architectureId: null,
       createdAt: new Date("2024-09-15T09:00:00Z"),
     });
-    expect({ success: true, configs: [config] }).toEqual(withUtcZone(seedConfigs));
+    expect({ success: true, configs: [config] }).toEqual(seedConfigs);
   });
 
   it("names a config's architecture as architecture:<id>, and no model as null", () => {

@@ -1,6 +1,5 @@
-import path from "node:path";
 import { z } from "zod";
-import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, RateLimited, TooLarge, Unauthorized } from "@/server/errors";
+import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, RateLimited, TooLarge, Unavailable, Unauthorized } from "@/server/errors";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
 import {
   bestWeightsFile,
@@ -30,6 +29,7 @@ export function trainingModuleStatusCode(err: DomainError): number {
   if (err instanceof NotFound) return 404;
   if (err instanceof Conflict) return 409;
   if (err instanceof TooLarge) return 413;
+  if (err instanceof Unavailable) return 503;
   if (err instanceof RateLimited) return 429;
   return 500;
 }
@@ -80,7 +80,8 @@ export function trainingModuleTaskDetail(
     ...trainingModuleTaskSummary(experiment),
     started_at: pythonIsoTime(experiment.startedAt),
     error_message: experiment.error,
-    model_path: weights === null ? null : path.resolve(dataDir, weights),
+    // Relative to the storage root, like weights_path in seed 004: never a server path.
+    model_path: weights,
     metrics: metricNames(experiment.latestMetrics),
     logs: epochPoints
       .filter((point) => point.step === 0)

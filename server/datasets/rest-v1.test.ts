@@ -92,7 +92,7 @@ describe("/api/v1/datasets", () => {
     expect(res.status).toBe(201);
     const body = await res.json();
     // Nothing is known of the files yet: the first reply must not claim a task or format.
-    expect(body).toMatchObject({ name: "pets", status: "importing", num_images: 0, task: "unknown", format: "unknown" });
+    expect(body).toMatchObject({ name: "pets", status: "importing", num_images: 0, task: "unknown", format: "unknown", created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) });
     zipId = body.id;
     expect(queued).toHaveLength(1);
     await runQueued();

@@ -12,6 +12,7 @@ import { defaultProject } from "@/server/projects/service";
 import { datasetName, splitRatiosInput } from "./schemas";
 import { deleteDataset, getDataset, listDatasets, previewDataset, startDatasetImport, updateDataset, type EnqueueImport } from "./service";
 import { receiveZipUpload } from "./upload";
+import { isoSecondsZ } from "@/server/compat/experiment-common";
 
 type DatasetRow = typeof datasets.$inferSelect;
 
@@ -36,8 +37,8 @@ export function datasetV1(row: DatasetRow) {
     num_classes: row.classes.length,
     size_bytes: row.stats?.bytes ?? 0,
     splits: row.splits ? { train: row.splits.train, val: row.splits.val, test: row.splits.test, source: row.splits.source, seed: row.splits.seed, ratios: row.splits.ratios } : null,
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString(),
+    created_at: isoSecondsZ(row.createdAt),
+    updated_at: isoSecondsZ(row.updatedAt),
   };
 }
 

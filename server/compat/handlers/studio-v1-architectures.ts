@@ -6,6 +6,7 @@ import { invalidFromZod } from "@/server/errors";
 import { defaultProject } from "@/server/projects/service";
 import { parseStudioV1Id, studioV1Error } from "../studio-v1";
 import type { CompatDeps } from "./deps";
+import { isoSecondsZ } from "@/server/compat/experiment-common";
 
 /** Seed 002 §2.4.A (`/api/v1/models/architectures…`): the graphs of the old studio's model builder. */
 
@@ -24,8 +25,8 @@ export function studioV1Architecture(row: Architecture) {
     params: summary.totalParams ?? null,
     flops: summary.totalFlops ?? null,
     output_shapes: summary.outputShapes ?? null,
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString(),
+    created_at: isoSecondsZ(row.createdAt),
+    updated_at: isoSecondsZ(row.updatedAt),
   };
 }
 
