@@ -48,6 +48,10 @@ export const trainingConfigs = pgTable(
     model: text("model"),
     architectureId: integer("architecture_id").references(() => architectures.id, { onDelete: "set null" }),
     device: text("device"),
+    /** The template's augmentation as our ops (old clients send Ultralytics' keys; see augment/foreign.ts). */
+    augmentation: jsonb("augmentation").$type<unknown[] | null>(),
+    /** Settings an old client saved that are neither hyper-parameters nor ops, kept as given. */
+    extra: jsonb("extra").$type<Record<string, unknown>>().notNull().default({}),
     createdBy: integer("created_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
