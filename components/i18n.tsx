@@ -20,6 +20,9 @@ const messages = {
     passwordReset: "Password reset. The user's sessions, tokens and API keys have ended.",
     defaultDataset: "Default dataset", noDefaultDataset: "— the only one —",
     defaultDatasetHint: "What old clients (create_task, POST /train) train on when their request names no dataset",
+    importWeights: "Import weights", uploadWeights: "Upload", noWeights: "No weights yet.", format: "Format", task: "Task", size: "Size", metric: "Metric", tags: "Tags", tagsHint: "tags, comma-separated",
+    sourceRun: "Source run", download: "Download", classes: "Classes", inputShape: "Input shape", lineage: "Lineage", metrics: "Metrics", fileDetails: "File", allFormats: "All formats", allTasks: "All tasks",
+    notValidated: "Not validated yet", parentWeights: "Made from", epoch: "Epoch", saveToLibrary: "Save to library", savedToLibrary: "Saved to the weights library", serverFile: "Server file",
   },
   zh: {
     datasets: "数据集", augmentations: "数据增强", models: "模型", experiments: "实验", weights: "权重库",
@@ -36,6 +39,9 @@ const messages = {
     passwordReset: "密码已重置。该用户的会话、令牌和 API 密钥均已失效。",
     defaultDataset: "默认数据集", noDefaultDataset: "— 唯一的数据集 —",
     defaultDatasetHint: "旧客户端（create_task、POST /train）请求中未指定数据集时使用的数据集",
+    importWeights: "导入权重", uploadWeights: "上传", noWeights: "还没有权重。", format: "格式", task: "任务", size: "大小", metric: "指标", tags: "标签", tagsHint: "标签，用逗号分隔",
+    sourceRun: "来源实验", download: "下载", classes: "类别", inputShape: "输入尺寸", lineage: "来源", metrics: "指标", fileDetails: "文件", allFormats: "全部格式", allTasks: "全部任务",
+    notValidated: "尚未验证", parentWeights: "来源权重", epoch: "轮次", saveToLibrary: "保存到权重库", savedToLibrary: "已保存到权重库", serverFile: "服务器文件",
   },
 } as const;
 

@@ -1,7 +1,8 @@
-import { NotBuiltYet } from "@/components/empty-state";
 import { requirePageCaller } from "@/server/auth/page";
+import { roleAtLeast } from "@/server/context";
+import { WeightsView } from "./weights-view";
 
-export default async function Page() {
-  await requirePageCaller();
-  return <NotBuiltYet title="weights" />;
+export default async function WeightsPage() {
+  const caller = await requirePageCaller();
+  return <WeightsView canEdit={roleAtLeast(caller.role, "member")} />;
 }

@@ -56,6 +56,7 @@ export function ExperimentDetail({ id, canEdit }: { id: number; canEdit: boolean
   const start = useMutation(trpc.experiments.start.mutationOptions(mutationOptions));
   const clone = useMutation(trpc.experiments.clone.mutationOptions({ onSuccess: (e) => router.push(`/experiments/${e.id}`) }));
   const remove = useMutation(trpc.experiments.delete.mutationOptions({ onSuccess: () => router.push("/experiments") }));
+  const saveToLibrary = useMutation(trpc.weights.saveFromExperiment.mutationOptions());
   const [resumeWith, setResumeWith] = useState<{ epochs?: number; lr0?: number; patience?: number }>({});
 
   const allPoints = mergePoints(metrics.data ?? [], live.points);
@@ -67,7 +68,7 @@ export function ExperimentDetail({ id, canEdit }: { id: number; canEdit: boolean
   }, [allLogs.length]);
 
   const e = experiment.data;
-  const error = experiment.error ?? stop.error ?? pause.error ?? resume.error ?? start.error ?? clone.error ?? remove.error;
+  const error = experiment.error ?? stop.error ?? pause.error ?? resume.error ?? start.error ?? clone.error ?? remove.error ?? saveToLibrary.error;
   if (!e) return error ? <p className="error" role="alert">{errorText(error)}</p> : <p className="muted">…</p>;
   const resumable = ["paused", "stopped", "failed", "completed"].includes(e.status);
   return (
@@ -132,6 +133,12 @@ export function ExperimentDetail({ id, canEdit }: { id: number; canEdit: boolean
               </button>
             </>
           )}
+          {e.bestEpoch !== null && (
+            <button data-testid="save-to-library" disabled={saveToLibrary.isPending} onClick={() => saveToLibrary.mutate({ experimentId: id, which: "best" })}>
+              {t("saveToLibrary")}
+            </button>
+          )}
+          {saveToLibrary.data && <a href="/weights">{t("savedToLibrary")}: {saveToLibrary.data.name}</a>}
           <button onClick={() => clone.mutate({ id })}>{t("clone")}</button>
           <button className="danger" disabled={["running", "pausing", "stopping"].includes(e.status)} onClick={() => window.confirm(`${t("delete")} ${e.name}?`) && remove.mutate({ id })}>
             {t("delete")}
