@@ -1,20 +1,29 @@
 // Device selection for training: the fastest TF.js backend present on this host, with the
-// gradient kernels the WASM and CPU backends lack (or have slow) registered by us.
+// gradient kernels the WASM and CPU backends lack (or have slow) registered by us; or ONNX Runtime
+// (`ort`, server/ml/ort/), which runs training graphs beside a TF.js backend for everything else.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createRequire } from "node:module";
 import * as tf from "@tensorflow/tfjs";
+import { cudaProviderMissing, ortVersion } from "../ort/session";
 import { registerGradientKernels } from "./kernels";
 
-export type Device = "auto" | "cpu" | "wasm" | "gpu" | `cuda:${number}`;
+export type OrtDevice = "ort" | "ort:cpu" | `ort:cuda:${number}`;
+export type Device = "auto" | "cpu" | "wasm" | "gpu" | `cuda:${number}` | OrtDevice;
 
 export interface BackendInfo {
   device: Device;
-  backend: "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
+  backend: "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu" | "ort";
   threads: number;
   description: string;
+  /** ort: the execution provider its training graphs run on. */
+  ort?: { provider: "cpu" | "cuda"; deviceId: number; version: string };
+  /** ort: the TF.js backend beside it (model building, validation, models ONNX Runtime cannot train). */
+  companion?: BackendInfo;
 }
+
+const ORT_DEVICES_TEXT = "ONNX Runtime: ort, ort:cpu or ort:cuda:N";
 
 const FIXED_DEVICES = ["auto", "cpu", "wasm", "gpu"] as const;
 const MAX_CUDA_DEVICES = 64;
@@ -29,11 +38,14 @@ export class DeviceUnavailableError extends Error {
 
 export function parseDevice(value: string): Device {
   const text = value.trim().toLowerCase();
+  if (text === "ort" || text === "ort:cpu") return text;
+  const ortCuda = /^ort:cuda:(\d{1,3})$/.exec(text);
+  if (ortCuda) return `ort:cuda:${Number(ortCuda[1])}`;
   if ((FIXED_DEVICES as readonly string[]).includes(text)) return text as Device;
   // Ultralytics users write device=0 for the first GPU; no host has more than MAX_CUDA_DEVICES.
   const cuda = /^(?:cuda:)?(\d{1,3})$/.exec(text);
   if (cuda && Number(cuda[1]) < MAX_CUDA_DEVICES) return `cuda:${Number(cuda[1])}`;
-  throw new Error(`unknown device "${value}"; allowed: ${ALLOWED_DEVICES_TEXT}`);
+  throw new Error(`unknown device "${value}"; allowed: ${ALLOWED_DEVICES_TEXT}; ${ORT_DEVICES_TEXT}`);
 }
 
 const requireFromHere = createRequire(import.meta.url);
@@ -56,7 +68,7 @@ function visibleCudaGpus(): string[] {
   }
 }
 
-type BackendName = BackendInfo["backend"];
+type BackendName = Exclude<BackendInfo["backend"], "ort">;
 
 interface Candidate {
   backend: BackendName;
@@ -141,6 +153,12 @@ function tfBackendName(backend: BackendName): string {
   return backend === "tensorflow-gpu" ? "tensorflow" : backend;
 }
 
+/** The TF.js backend a selection computes tensors on (ort: its companion's). */
+function tfBackendOf(info: BackendInfo): string {
+  const backend = info.companion?.backend ?? info.backend;
+  return backend === "ort" ? "cpu" : tfBackendName(backend);
+}
+
 function describe(backend: BackendName, threads: number, dataParallel = false): string {
   const threadsText = `${threads}${dataParallel ? " data-parallel" : ""} thread${threads === 1 ? "" : "s"}`;
   switch (backend) {
@@ -157,6 +175,7 @@ function describe(backend: BackendName, threads: number, dataParallel = false): 
 
 /** The backend as data-parallel training uses it: `threads` threads, each with its own copy of the backend. */
 export function withDataParallelThreads(info: BackendInfo, threads: number): BackendInfo {
+  if (info.backend === "ort") return info;
   return { ...info, threads, description: describe(info.backend, threads, true) };
 }
 
@@ -181,12 +200,41 @@ export function initBackend(device: Device = "auto"): Promise<BackendInfo> {
   }
   return pending.then(async (info) => {
     // Another device may have been selected in between.
-    if (tf.getBackend() !== tfBackendName(info.backend)) await tf.setBackend(tfBackendName(info.backend));
+    if (tf.getBackend() !== tfBackendOf(info)) await tf.setBackend(tfBackendOf(info));
     return info;
   });
 }
 
+function isOrtDevice(device: Device): device is OrtDevice {
+  return device === "ort" || device.startsWith("ort:");
+}
+
+/**
+ * ort: ONNX Runtime trains, on its CPU provider, or on CUDA for ort:cuda:N when onnxruntime-node's
+ * CUDA provider is installed (the README's GPU extras); the fastest CPU TF.js backend runs beside it.
+ */
+async function initializeOrt(device: OrtDevice): Promise<BackendInfo> {
+  const cuda = /^ort:cuda:(\d+)$/.exec(device);
+  if (cuda) {
+    const missing = cudaProviderMissing();
+    if (missing) throw new DeviceUnavailableError(device, missing);
+  }
+  const companion = await initialize("cpu");
+  const version = ortVersion();
+  const threads = os.availableParallelism();
+  const provider = cuda ? `CUDA execution provider, GPU ${cuda[1]}` : `CPU execution provider, ${threads} intra-op thread${threads === 1 ? "" : "s"}`;
+  return {
+    device,
+    backend: "ort",
+    threads,
+    description: `ort (ONNX Runtime ${version}, ${provider}, forward + backward as one ONNX graph; TF.js ${companion.backend} beside it)`,
+    ort: { provider: cuda ? "cuda" : "cpu", deviceId: cuda ? Number(cuda[1]) : 0, version },
+    companion,
+  };
+}
+
 async function initialize(device: Device): Promise<BackendInfo> {
+  if (isOrtDevice(device)) return initializeOrt(device);
   const backend = backendFor(device);
   if (backend === "tensorflow" || backend === "tensorflow-gpu") await loadTensorflowPackage(device, backend);
   if (backend === "wasm") await loadWasmBackend();
@@ -199,8 +247,8 @@ async function initialize(device: Device): Promise<BackendInfo> {
 }
 
 /** Devices this host can train on, fastest first; nothing is loaded to find out. */
-export async function availableDevices(): Promise<{ device: Device; backend: BackendName; description: string }[]> {
-  const devices: { device: Device; backend: BackendName; description: string }[] = [];
+export async function availableDevices(): Promise<{ device: Device; backend: BackendInfo["backend"]; description: string }[]> {
+  const devices: { device: Device; backend: BackendInfo["backend"]; description: string }[] = [];
   const usable = FASTEST_FIRST.filter((backend) => probe(backend).missing === null);
   const cpus = os.availableParallelism();
   const describeUnloaded = (backend: BackendName): string => {
@@ -225,5 +273,13 @@ export async function availableDevices(): Promise<{ device: Device; backend: Bac
   const cpuBackend = usable.find((backend) => backend !== "tensorflow-gpu") ?? "cpu";
   devices.push({ device: "cpu", backend: cpuBackend, description: describeUnloaded(cpuBackend) });
   if (usable.includes("wasm")) devices.push({ device: "wasm", backend: "wasm", description: describeUnloaded("wasm") });
+  if (isInstalled("onnxruntime-node")) {
+    devices.push({ device: "ort", backend: "ort", description: `ort (ONNX Runtime on CPU, ${cpus} threads, training graphs)` });
+    if (cudaProviderMissing() === null) {
+      visibleCudaGpus().forEach((_, index) =>
+        devices.push({ device: `ort:cuda:${index}`, backend: "ort", description: `ort (ONNX Runtime, CUDA execution provider, GPU ${index})` }),
+      );
+    }
+  }
   return devices;
 }

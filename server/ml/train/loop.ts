@@ -19,7 +19,7 @@ import { TrainOptimizer, type TrainableVariable } from "./optimizers";
 import { parseResultsCsv, resultsPlot, validationPlots, writePlots, type Plot } from "./plots";
 import { createRunFolder, epochCheckpoint, openRunFolder, ResultsCsv, writeArgs, type RunFolder } from "./run-folder";
 import { learningRateAt, type ScheduleOptions } from "./schedule";
-import { createTrainStepper, planRounds, resolveMicroBatch, resolveWorkers, type TrainStepper } from "./stepper";
+import { createTrainStepper, planRounds, resolveMicroBatch, resolveTrainingBackend, resolveWorkers, type TrainStepper } from "./stepper";
 import "./classify";
 import "../detect/adapter";
 
@@ -173,10 +173,13 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
   let plotting = Promise.resolve();
   try {
     if (resumeFrom?.optimizer) optimizer.setState(resumeFrom.optimizer, trainable);
-    const workers = resolveWorkers(config.workers, ctx.backend, adapter);
-    const microBatch = resolveMicroBatch(config.micro_batch, config.batch, ctx.backend, model, adapter);
-    stepper = await createTrainStepper({ model, adapter, optimizer, trainable, clipGrad: config.clip_grad, workers, microBatch, backend: ctx.backend });
-    const backend = workers > 1 ? withDataParallelThreads(ctx.backend, workers) : ctx.backend;
+    const { graph, inputShape } = prepared;
+    const trainingBackend = resolveTrainingBackend(ctx.backend, { model, graph, inputShape, adapter, log: (message) => ctx.pendingLogs.push({ message, level: "warn" }) });
+    const workers = resolveWorkers(config.workers, trainingBackend, adapter);
+    const microBatch = resolveMicroBatch(config.micro_batch, config.batch, trainingBackend, model, adapter);
+    const stepLog = (message: string) => ctx.pendingLogs.push({ message, level: "info" });
+    stepper = await createTrainStepper({ model, adapter, optimizer, trainable, clipGrad: config.clip_grad, workers, microBatch, backend: trainingBackend, graph, inputShape, log: stepLog });
+    const backend = workers > 1 ? withDataParallelThreads(trainingBackend, workers) : trainingBackend;
     const argsForFile = { ...config, data: typeof config.data === "string" ? config.data : config.data.root, optimizer_resolved: optimizerChoice };
     await writeArgs(folder, argsForFile);
     const columns = ["epoch", ...adapter.resultsColumns.map(([, column]) => column), "lr/pg0", "time"];
@@ -219,13 +222,15 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
       seed: config.seed,
       config: { ...config } as Record<string, unknown>,
     };
-    const save = (file: string, state: TrainProgress, metrics?: Record<string, number>) =>
-      saveCheckpoint(file, {
+    const save = (file: string, state: TrainProgress, metrics?: Record<string, number>) => {
+      stepper?.sync();
+      return saveCheckpoint(file, {
         ...checkpointBase,
         optimizer: { state: optimizer.getState(), lr0: optimizerChoice.lr0, momentum: optimizerChoice.momentum },
         progress: state,
         metrics,
       });
+    };
 
     let lastMetrics = resumeFrom?.header.metrics ?? {};
     let bestMetrics = lastMetrics;
@@ -326,6 +331,7 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
       let isBest = true;
       let bestValidation: ValidationResult | undefined;
       if (validating) {
+        stepper.sync();
         const validation = await adapter.validate(model, valLoader!);
         Object.assign(metrics, validation.metrics);
         await emit({ type: "validation", epoch, metrics: validation.metrics, details: validation.details });

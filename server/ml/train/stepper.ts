@@ -1,10 +1,13 @@
 // One optimisation step, on this thread or split over worker threads. Either way the update is
 // applied here, by our TrainOptimizer after clipByGlobalNorm, so optimizer state, weight decay,
-// schedules and checkpoints do not depend on how many threads computed the gradients.
+// schedules and checkpoints do not depend on how many threads computed the gradients. On the `ort`
+// backend ONNX Runtime computes the step instead (server/ml/ort/trainer.ts), with the same state.
 import os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import type { BackendInfo } from "../backend/index";
 import { createGradientReplicas, nonTrainableIndices, type GradientReplicas } from "../backend/parallel";
+import type { ModelGraph } from "../graph/schema";
+import { OrtTrainer, ortTrainerSupport } from "../ort/trainer";
 import type { DataParallelSupport, TaskAdapter } from "./adapter";
 import { TrainConfigError } from "./config";
 import { clipByGlobalNorm, type TrainOptimizer, type TrainableVariable } from "./optimizers";
@@ -146,6 +149,8 @@ export interface TrainStepper<B> {
   readonly microBatch: number;
   /** Trains on one batch; resolves to its mean loss and training metrics. */
   step(batch: B, lr: number): Promise<Record<string, number>>;
+  /** Makes the model's weights and the optimizer's state current (ort keeps its own copies while training). */
+  sync(): void;
   close(): Promise<void>;
 }
 
@@ -160,6 +165,50 @@ export interface TrainStepperOptions<B extends { size: number }> {
   /** Images per pass and thread (resolveMicroBatch); default: whole shares. */
   microBatch?: number;
   backend: BackendInfo;
+  /** ort: the layer graph the model was compiled from, and its input shape [H, W, C]. */
+  graph?: ModelGraph;
+  inputShape?: [number, number, number];
+  log?: (message: string) => void;
+}
+
+/**
+ * The backend that trains this model: `backend` itself, except that ort trains only graphs whose
+ * layer types all have training emitters (server/ml/ort/) and otherwise falls back to the TF.js
+ * backend beside it, saying why through `log`.
+ */
+export function resolveTrainingBackend(
+  backend: BackendInfo,
+  opts: { model: tf.LayersModel; graph?: ModelGraph; inputShape: [number, number, number]; adapter: { readonly dataParallel?: DataParallelSupport<{ size: number }> }; log?: (message: string) => void },
+): BackendInfo {
+  if (backend.backend !== "ort" || !backend.companion) return backend;
+  const reason = ortTrainerSupport(opts);
+  if (reason === null) return backend;
+  opts.log?.(`ONNX Runtime cannot train this model: ${reason}. Training on TF.js instead: ${backend.companion.description}`);
+  return backend.companion;
+}
+
+async function createOrtStepper<B extends { size: number }>(opts: TrainStepperOptions<B>): Promise<TrainStepper<B>> {
+  const { backend } = opts;
+  if (!opts.graph || !opts.inputShape) throw new Error("the ort backend needs the model's layer graph and input shape (graph, inputShape)");
+  const microBatch = opts.microBatch ?? Number.POSITIVE_INFINITY;
+  const trainer = await OrtTrainer.create(
+    {
+      model: opts.model,
+      graph: opts.graph,
+      inputShape: opts.inputShape,
+      adapter: opts.adapter,
+      optimizer: opts.optimizer,
+      trainable: opts.trainable,
+      clipGrad: opts.clipGrad,
+      microBatch,
+      target: { provider: backend.ort?.provider ?? "cpu", deviceId: backend.ort?.deviceId ?? 0 },
+      log: opts.log,
+    },
+    Number.isFinite(microBatch) ? microBatch : undefined,
+  );
+  const chosen = trainer.describe();
+  if (chosen) opts.log?.(`ONNX Runtime training graph formulations (measured on this host): ${chosen}`);
+  return { workers: 1, microBatch, step: (batch, lr) => trainer.step(batch, lr), sync: () => trainer.sync(), close: () => trainer.close() };
 }
 
 async function readScalars(values: Record<string, tf.Scalar>): Promise<Record<string, number>> {
@@ -180,6 +229,7 @@ async function readScalars(values: Record<string, tf.Scalar>): Promise<Record<st
  * later rounds continue from them as a sequential pass would.
  */
 export async function createTrainStepper<B extends { size: number }>(opts: TrainStepperOptions<B>): Promise<TrainStepper<B>> {
+  if (opts.backend.backend === "ort") return createOrtStepper(opts);
   const { model, adapter, optimizer, trainable, clipGrad, workers } = opts;
   const microBatch = opts.microBatch ?? Number.POSITIVE_INFINITY;
   const wholeBatch = (batch: B, lr: number) => readScalars(trainStep(model, adapter, optimizer, trainable, batch, lr, clipGrad));
@@ -192,7 +242,7 @@ export async function createTrainStepper<B extends { size: number }>(opts: Train
         throw explainStepFailure(error, opts.backend, Math.max(...planRounds(batch.size, workers, microBatch).flat()));
       }
     };
-  if (workers === 1 && microBatch === Number.POSITIVE_INFINITY) return { workers, microBatch, step: explained(wholeBatch), close: async () => {} };
+  if (workers === 1 && microBatch === Number.POSITIVE_INFINITY) return { workers, microBatch, step: explained(wholeBatch), sync: () => {}, close: async () => {} };
   if (!adapter.dataParallel) throw new TrainConfigError(`workers: ${workers} threads and micro-batches need a task that can split batches`, "workers");
   const support: DataParallelSupport<B> = adapter.dataParallel;
   let replicas: GradientReplicas | undefined;
@@ -266,5 +316,5 @@ export async function createTrainStepper<B extends { size: number }>(opts: Train
     return totals;
   }
 
-  return { workers, microBatch, step: explained(step), close: async () => replicas?.close() };
+  return { workers, microBatch, step: explained(step), sync: () => {}, close: async () => replicas?.close() };
 }

@@ -1,0 +1,287 @@
+// Training steps on ONNX Runtime: the model's weights live in Float32Arrays (TF.js layout) that
+// every session reads as inputs; one session.run per (micro-)batch computes loss and gradients;
+// clipping and the optimizer are typed-array loops. The TF.js model and optimizer stay the
+// record: sync() writes weights, moving statistics and optimizer slots back for validation and
+// checkpoints, which therefore look exactly like the TF.js engine's.
+import * as tf from "@tensorflow/tfjs";
+import type { ModelGraph } from "../graph/schema";
+import type { DataParallelSupport } from "../train/adapter";
+import { CLASSIFY_REPLICA_MODULE, type ClassifyLossOptions } from "../train/classify-loss";
+import type { TrainOptimizer, TrainableVariable } from "../train/optimizers";
+import { chooseFormulations, type MeasuredChoice } from "./formulations";
+import { clipGlobalNorm, FlatOptimizer, SLOT_NAMES, type FlatParam } from "./optimizer";
+import { createOrtSession, ort, type OrtTarget } from "./session";
+import { accuracyOf, classifyTargets } from "./targets";
+import { buildTrainingGraph, choiceKey, OrtGraphError, ortTrainingSupport, type TrainGraphIo, type WeightInfo } from "./train-graph";
+
+export interface OrtTrainerOptions<B extends { size: number }> {
+  model: tf.LayersModel;
+  graph: ModelGraph;
+  inputShape: [number, number, number];
+  adapter: { readonly dataParallel?: DataParallelSupport<B> };
+  optimizer: TrainOptimizer;
+  trainable: TrainableVariable[];
+  clipGrad: number;
+  /** Images per session.run; a larger batch accumulates the gradients of several runs. */
+  microBatch: number;
+  target: OrtTarget;
+  /** Formulation choice: measured (cached per host and shape) or each point's first candidate. */
+  formulations?: "measure" | "first";
+  /** Where measured choices are cached (default: the OS cache folder; null: memory only). */
+  cacheDir?: string | null;
+  log?: (message: string) => void;
+}
+
+export interface StepTimings {
+  /** Milliseconds inside session.run, and in everything else of step() (feeds, accumulation, clipping, optimizer). */
+  runMs: number;
+  jsMs: number;
+  steps: number;
+}
+
+/** The classification loss settings from the task adapter, or why it is not a task this engine trains. */
+export function classifyLossOf(adapter: { readonly dataParallel?: DataParallelSupport<{ size: number }> }): ClassifyLossOptions | string {
+  const spec = adapter.dataParallel?.replicaTask();
+  if (!spec) return "the task cannot split batches, which the ONNX trainer needs";
+  if (spec.module !== CLASSIFY_REPLICA_MODULE) return "only classification trains on ONNX Runtime yet (detection's loss has no training graph)";
+  return spec.options as ClassifyLossOptions;
+}
+
+export function weightInfosOf(model: tf.LayersModel): WeightInfo[] {
+  const trainable = new Set(model.trainableWeights.map((w) => w.originalName));
+  return model.weights.map((w) => ({ name: w.originalName, shape: (w.shape as number[]).slice(), trainable: trainable.has(w.originalName) }));
+}
+
+/** Why `model` cannot train on ONNX Runtime (the reason the run log gives for falling back), or null. */
+export function ortTrainerSupport(opts: { model: tf.LayersModel; graph?: ModelGraph; inputShape: [number, number, number]; adapter: { readonly dataParallel?: DataParallelSupport<{ size: number }> } }): string | null {
+  if (!opts.graph) return "the model was not built from a layer graph";
+  const loss = classifyLossOf(opts.adapter);
+  if (typeof loss === "string") return loss;
+  const reason = ortTrainingSupport(opts.graph, opts.inputShape);
+  if (reason) return reason;
+  try {
+    buildTrainingGraph({ graph: opts.graph, inputShape: opts.inputShape, batch: 1, weights: weightInfosOf(opts.model), loss: { kind: "classify", numClasses: loss.numClasses, probabilities: loss.probabilities } });
+  } catch (error) {
+    if (error instanceof OrtGraphError) return error.message;
+    throw error;
+  }
+  return null;
+}
+
+interface SizedSession {
+  session: ort.InferenceSession;
+  io: TrainGraphIo;
+  targets: Float32Array;
+  targetTensor: ort.Tensor;
+}
+
+export class OrtTrainer<B extends { size: number }> {
+  private readonly weights: { info: WeightInfo; values: Float32Array; tensor: ort.Tensor }[];
+  private readonly byName: Map<string, { info: WeightInfo; values: Float32Array; tensor: ort.Tensor }>;
+  private readonly params: FlatParam[];
+  private readonly flat: FlatOptimizer;
+  private readonly sessions = new Map<number, Promise<SizedSession>>();
+  private readonly loss: ClassifyLossOptions;
+  private readonly support: DataParallelSupport<B>;
+  private choices: Map<string, string> | undefined;
+  private choicesPending: Promise<Map<string, string>> | undefined;
+  private dirty = false;
+  readonly timings: StepTimings = { runMs: 0, jsMs: 0, steps: 0 };
+  /** Formulations chosen for the graph, by choice point. */
+  readonly measured = new Map<string, MeasuredChoice>();
+
+  private constructor(private readonly opts: OrtTrainerOptions<B>) {
+    const loss = classifyLossOf(opts.adapter);
+    if (typeof loss === "string") throw new OrtGraphError(loss);
+    this.loss = loss;
+    this.support = opts.adapter.dataParallel!;
+    this.weights = weightInfosOf(opts.model).map((info, i) => {
+      const values = Float32Array.from(opts.model.weights[i].read().dataSync() as Float32Array);
+      return { info, values, tensor: new ort.Tensor("float32", values, info.shape) };
+    });
+    this.byName = new Map(this.weights.map((w) => [w.info.name, w]));
+    this.params = opts.trainable.map((t) => {
+      const weight = this.byName.get(t.key);
+      if (!weight) throw new OrtGraphError(`trainable variable ${t.key} is not a weight of the model`);
+      return { key: t.key, values: weight.values, decay: t.decay };
+    });
+    this.flat = new FlatOptimizer(opts.optimizer.settings);
+    const state = opts.optimizer.getState();
+    this.flat.setState(
+      state.step,
+      state.slots.map((s) => [s.name, s.tensor.dataSync() as Float32Array] as [string, Float32Array]),
+    );
+  }
+
+  /**
+   * Builds the trainer; with `batch`, also the session for batches of that size (formulations
+   * measured or read from the cache), else sessions are made at the first step of each size.
+   */
+  static async create<B extends { size: number }>(opts: OrtTrainerOptions<B>, batch?: number): Promise<OrtTrainer<B>> {
+    const trainer = new OrtTrainer(opts);
+    if (batch !== undefined) await trainer.sessionFor(microBatchSizes(batch, opts.microBatch)[0]);
+    return trainer;
+  }
+
+  private request(batch: number) {
+    return {
+      graph: this.opts.graph,
+      inputShape: this.opts.inputShape,
+      batch,
+      weights: this.weights.map((w) => w.info),
+      loss: { kind: "classify" as const, numClasses: this.loss.numClasses, probabilities: this.loss.probabilities },
+    };
+  }
+
+  /** One measurement for the whole run, at the first batch size asked for; other sizes reuse its choices. */
+  private async formulationChoices(batch: number): Promise<Map<string, string>> {
+    if (this.choices) return this.choices;
+    this.choicesPending ??= (async () => {
+      if (this.opts.formulations === "first") return new Map<string, string>();
+      const { points } = buildTrainingGraph(this.request(batch));
+      const measured = await chooseFormulations(points, { target: this.opts.target, cacheDir: this.opts.cacheDir, log: this.opts.log });
+      for (const [key, choice] of measured) this.measured.set(key, choice);
+      // Same layer shapes at other batch sizes: match choices by everything but the batch.
+      return new Map([...measured].map(([key, choice]) => [batchFreeKey(key), choice.choice]));
+    })();
+    return this.choicesPending.then((choices) => (this.choices = choices));
+  }
+
+  private sessionFor(batch: number): Promise<SizedSession> {
+    let pending = this.sessions.get(batch);
+    if (!pending) {
+      pending = (async () => {
+        const byShape = await this.formulationChoices(batch);
+        const choices = new Map<string, string>();
+        for (const point of buildTrainingGraph(this.request(batch)).points) {
+          const key = choiceKey(point);
+          const choice = byShape.get(batchFreeKey(key));
+          if (choice) choices.set(key, choice);
+        }
+        const io = buildTrainingGraph({ ...this.request(batch), choices });
+        const session = await createOrtSession(io.bytes, this.opts.target);
+        const targets = new Float32Array(batch * this.loss.numClasses);
+        return { session, io, targets, targetTensor: new ort.Tensor("float32", targets, [batch, this.loss.numClasses]) };
+      })();
+      this.sessions.set(batch, pending);
+      pending.catch(() => this.sessions.delete(batch));
+    }
+    return pending;
+  }
+
+  /** Trains on one batch; resolves to its mean loss and training accuracy. */
+  async step(batch: B, lr: number): Promise<Record<string, number>> {
+    const started = performance.now();
+    let runMs = 0;
+    const sizes = microBatchSizes(batch.size, this.opts.microBatch);
+    let grads: Float32Array[] | undefined;
+    let lossSum = 0;
+    let accSum = 0;
+    let start = 0;
+    for (const size of sizes) {
+      const part = sizes.length === 1 ? batch : this.support.slice(batch, start, start + size);
+      start += size;
+      const input = this.support.replicaInput(part);
+      if (!(input.targets instanceof Int32Array)) throw new Error("ONNX trainer: classification targets must be Int32Array class ids");
+      const sized = await this.sessionFor(size);
+      classifyTargets(input.targets, this.loss.numClasses, this.loss.labelSmoothing, sized.targets);
+      const feeds: Record<string, ort.Tensor> = {
+        [sized.io.imageInput]: new ort.Tensor("float32", input.x, [size, ...this.opts.inputShape]),
+        [sized.io.targetInput]: sized.targetTensor,
+      };
+      for (const name of sized.io.weightInputs) feeds[name] = this.byName.get(name)!.tensor;
+      const t0 = performance.now();
+      const out = await sized.session.run(feeds);
+      runMs += performance.now() - t0;
+      const share = size / batch.size;
+      lossSum += (out[sized.io.lossOutput].data as Float32Array)[0] * share;
+      accSum += accuracyOf(out[sized.io.logitsOutput].data as Float32Array, input.targets, this.loss.numClasses) * share;
+      const partGrads = sized.io.grads.map((g) => out[g.output].data as Float32Array);
+      if (sizes.length === 1) {
+        grads = partGrads;
+      } else {
+        grads ??= partGrads.map((g) => new Float32Array(g.length));
+        partGrads.forEach((g, p) => {
+          const sum = grads![p];
+          for (let i = 0; i < g.length; i++) sum[i] += g[i] * share;
+        });
+      }
+      // Moving averages as TF.js updates them: moving ← moving − (moving − batch)·(1 − momentum), pass by pass.
+      for (const m of sized.io.movingAverages) {
+        const current = this.byName.get(m.weight)!.values;
+        const batchValue = out[m.output].data as Float32Array;
+        const rate = 1 - m.momentum;
+        for (let i = 0; i < current.length; i++) current[i] -= (current[i] - batchValue[i]) * rate;
+      }
+    }
+    const ordered = this.gradsInParamOrder(grads!, await this.sessionFor(sizes[0]));
+    if (this.opts.clipGrad > 0) clipGlobalNorm(ordered, this.opts.clipGrad);
+    this.flat.apply(this.params, ordered, lr);
+    this.dirty = true;
+    this.timings.runMs += runMs;
+    this.timings.jsMs += performance.now() - started - runMs;
+    this.timings.steps += 1;
+    return { loss: lossSum, acc: accSum };
+  }
+
+  private gradsInParamOrder(grads: Float32Array[], sized: SizedSession): Float32Array[] {
+    const index = new Map(sized.io.grads.map((g, i) => [g.weight, i]));
+    return this.params.map((p) => {
+      const i = index.get(p.key);
+      if (i === undefined) throw new OrtGraphError(`the training graph has no gradient for ${p.key}`);
+      return grads[i];
+    });
+  }
+
+  /** Writes weights, moving statistics and the optimizer state into the TF.js model and optimizer. */
+  sync(): void {
+    if (!this.dirty) return;
+    const { model, optimizer, trainable } = this.opts;
+    tf.tidy(() => {
+      model.weights.forEach((variable, i) => variable.write(tf.tensor(this.weights[i].values.slice(), this.weights[i].info.shape)));
+    });
+    const state = this.flat.getState();
+    const slots = [...state.slots].map(([name, values]) => {
+      const key = name.slice(0, name.lastIndexOf("/"));
+      return { name, tensor: tf.tensor(values.slice(), this.byName.get(key)!.info.shape) };
+    });
+    try {
+      optimizer.setState({ name: optimizer.name, step: state.step, slots }, trainable);
+    } finally {
+      tf.dispose(slots.map((s) => s.tensor));
+    }
+    this.dirty = false;
+  }
+
+  /** Describes what the graphs chose, for the run log. */
+  describe(): string {
+    const counts = new Map<string, number>();
+    for (const [key, choice] of this.measured) {
+      const kind = key.split(":")[0];
+      counts.set(`${kind} ${choice.choice}`, (counts.get(`${kind} ${choice.choice}`) ?? 0) + 1);
+    }
+    return [...counts].map(([what, n]) => `${what} ×${n}`).join(", ");
+  }
+
+  async close(): Promise<void> {
+    const sessions = await Promise.allSettled(this.sessions.values());
+    this.sessions.clear();
+    await Promise.all(sessions.map((s) => (s.status === "fulfilled" ? s.value.session.release() : undefined)));
+  }
+
+  /** Slot names this optimizer keeps per weight (for tests). */
+  static slotNames(name: TrainOptimizer["name"]): string[] {
+    return SLOT_NAMES[name];
+  }
+}
+
+/** Micro-batch sizes of one batch: as few passes of at most `microBatch` images as possible, contiguous, near-equal. */
+export function microBatchSizes(size: number, microBatch: number): number[] {
+  const passes = Math.max(1, Math.ceil(size / Math.max(1, microBatch)));
+  return Array.from({ length: passes }, (_, i) => Math.floor(size / passes) + (i < size % passes ? 1 : 0));
+}
+
+/** A choice key with the batch size left out: the same layer shape at another batch size reuses the choice. */
+function batchFreeKey(key: string): string {
+  return key.replace(/:n\d+c/, ":n*c");
+}
