@@ -139,6 +139,34 @@ export function onnxPads(
   return [Math.floor(total[0] / 2), Math.floor(total[1] / 2), total[0] - Math.floor(total[0] / 2), total[1] - Math.floor(total[1] / 2)];
 }
 
+/** How TF.js realises a window op's padding: an explicit pad in front (or none), then TF's own 'same' or 'valid'. */
+export interface TfPadding {
+  /** [[top, bottom], [left, right]] to pad before the op, or null. */
+  pads: [[number, number], [number, number]] | null;
+  tfPadding: "same" | "valid";
+}
+
+/**
+ * PyTorch's symmetric padding on TF.js, whose convs and pools only know 'same' and 'valid'. Where
+ * 'same' pads exactly p on every side (stride 1, odd sizes at stride 2) it is used as is, with no
+ * extra op; elsewhere (stride 2 on even sizes, where 'same' puts the padding at the end) the input
+ * is padded first and the op runs 'valid'. Only for ops where 'same' and explicit padding agree
+ * (convolutions, max pooling), not for average pooling.
+ */
+export function tfWindowPadding(
+  shape: Shape,
+  kernel: [number, number],
+  stride: [number, number],
+  dilation: [number, number],
+  padding: Padding,
+): TfPadding {
+  if (padding.mode !== "explicit") return { pads: null, tfPadding: padding.mode };
+  const [ph, pw] = padding.pads;
+  const [top, left, bottom, right] = onnxPads(shape, kernel, stride, dilation, { mode: "same" });
+  if (top === ph && bottom === ph && left === pw && right === pw) return { pads: null, tfPadding: "same" };
+  return { pads: [[ph, ph], [pw, pw]], tfPadding: "valid" };
+}
+
 /** TF.js conv kernel [kh, kw, in, out] → ONNX [out, in, kh, kw]. */
 export function hwioToOihw(weight: LayerWeight): { values: Float32Array; dims: number[] } {
   const [kh, kw, cin, cout] = weight.shape;

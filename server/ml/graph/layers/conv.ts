@@ -15,6 +15,7 @@ import {
   positiveInt,
   requireImage,
   tfActivation,
+  tfWindowPadding,
   withAliases,
   windowOutput,
   type Padding,
@@ -80,12 +81,15 @@ function convOutputShape(input: Shape, filters: number, data: { kernel_size: [nu
   return [h, w, filters];
 }
 
-/** TF.js convs only know 'same'/'valid': explicit padding becomes a ZeroPadding2D layer in front. */
-function padInput(input: tf.SymbolicTensor, padding: Padding, name: string): { x: tf.SymbolicTensor; tfPadding: "same" | "valid" } {
-  if (padding.mode !== "explicit") return { x: input, tfPadding: padding.mode };
-  const [ph, pw] = padding.pads;
-  const layer = tf.layers.zeroPadding2d({ padding: [[ph, ph], [pw, pw]], name: `${name}_pad` });
-  return { x: applyLayer(layer, input), tfPadding: "valid" };
+/** Explicit padding that TF's 'same' does not reproduce becomes a ZeroPadding2D layer in front (see tfWindowPadding). */
+function padInput(
+  input: tf.SymbolicTensor,
+  data: { kernel_size: [number, number]; stride: [number, number]; dilation: [number, number]; padding: Padding },
+  ctx: BuildContext,
+): { x: tf.SymbolicTensor; tfPadding: "same" | "valid" } {
+  const { pads, tfPadding } = tfWindowPadding(ctx.inputShapes[0], data.kernel_size, data.stride, data.dilation, data.padding);
+  if (!pads) return { x: input, tfPadding };
+  return { x: applyLayer(tf.layers.zeroPadding2d({ padding: pads, name: `${ctx.name}_pad` }), input), tfPadding };
 }
 
 function depthwiseLayer(
@@ -109,7 +113,7 @@ function depthwiseLayer(
 
 function buildConv2d(inputs: tf.SymbolicTensor[], data: Conv2dData, ctx: BuildContext): tf.SymbolicTensor {
   const inChannels = ctx.inputShapes[0][2];
-  const { x, tfPadding } = padInput(inputs[0], data.padding, ctx.name);
+  const { x, tfPadding } = padInput(inputs[0], data, ctx);
   const kind = convKind(inChannels, data);
   if (kind === "depthwise") return applyLayer(depthwiseLayer(data, data.filters / inChannels, tfPadding, ctx), x);
   const convConfig = (filters: number, name: string) => ({
@@ -231,7 +235,7 @@ registerLayerType<DepthwiseData>({
     return 2 * output[0] * output[1] * output[2] * data.kernel_size[0] * data.kernel_size[1];
   },
   build(inputs, data, ctx) {
-    const { x, tfPadding } = padInput(inputs[0], data.padding, ctx.name);
+    const { x, tfPadding } = padInput(inputs[0], data, ctx);
     return applyLayer(depthwiseLayer(data, data.depth_multiplier, tfPadding, ctx), x);
   },
   toOnnx(ctx) {

@@ -5,3 +5,4 @@ import "./pool";
 import "./merge";
 
 export { ChannelSlice } from "./channel-slice";
+export { MaxPoolPadding2D } from "./max-pool-padding";

@@ -10,9 +10,11 @@ import {
   paddingSchema,
   product,
   requireImage,
+  tfWindowPadding,
   windowOutput,
   withAliases,
 } from "./common";
+import { MaxPoolPadding2D } from "./max-pool-padding";
 
 /** stride defaults to the kernel size, as in PyTorch and Keras. */
 const poolSchema = withAliases(
@@ -35,20 +37,25 @@ const poolFlops = (_inputs: number[][], data: PoolData, output: number[]) => pro
 registerLayerType<PoolData>({
   type: "MaxPool",
   aliases: ["MaxPool2d", "MaxPooling2D", "MaxPool2D"],
-  description: "max pooling ('same' or 'valid' padding)",
+  description: "max pooling; an explicit padding is PyTorch's (padded pixels never win), 'same' is TF's",
   inputs: { min: 1, max: 1 },
   dataSchema: poolSchema,
   inferShape(inputs, data) {
     if (data.padding.mode === "explicit") {
-      throw new LayerError("MaxPool supports padding 'same' or 'valid' (zero padding would change the maximum)", "padding");
+      const { pads } = data.padding;
+      // As PyTorch requires: a window then always holds a real pixel.
+      if (pads.some((p, axis) => 2 * p > data.kernel_size[axis])) {
+        throw new LayerError(`padding ${pads.join("x")} exceeds half the kernel ${data.kernel_size.join("x")}`, "padding");
+      }
     }
     return poolShape(inputs, data);
   },
   params: noParams,
   flops: poolFlops,
   build([input], data, ctx) {
-    const padding = data.padding.mode === "same" ? "same" : "valid";
-    return applyLayer(tf.layers.maxPooling2d({ poolSize: data.kernel_size, strides: data.stride, padding, name: ctx.name }), input);
+    const { pads, tfPadding } = tfWindowPadding(ctx.inputShapes[0], data.kernel_size, data.stride, NO_DILATION, data.padding);
+    const x = pads ? applyLayer(new MaxPoolPadding2D({ padding: pads, name: `${ctx.name}_pad` }), input) : input;
+    return applyLayer(tf.layers.maxPooling2d({ poolSize: data.kernel_size, strides: data.stride, padding: tfPadding, name: ctx.name }), x);
   },
   toOnnx(ctx) {
     const { kernel_size, stride, padding } = ctx.data;
