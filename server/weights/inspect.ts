@@ -6,6 +6,7 @@ import { UnreadableWeightsError } from "@/server/ml/io/errors";
 import { readOnnxInfo } from "@/server/ml/io/onnx-info";
 import { readTorchCheckpoint } from "@/server/ml/io/torch-zip";
 import { CheckpointError, readCheckpointHeader } from "@/server/ml/train/checkpoint";
+import { readTfjsZip } from "./tfjs-zip";
 
 /** What the studio learns from a weights file before it keeps it. */
 export interface WeightsInspection {
@@ -64,11 +65,11 @@ export async function inspectWeightsFile(file: string, filename: string): Promis
       case "onnx":
         return await inspectOnnx(file);
       case "zip":
-        throw new UnreadableWeightsError("TF.js model archives are not read yet; upload an .onnx, .pt/.pth or studio .ckpt file");
+        return await inspectTfjs(file);
       case null:
         // No magic bytes and no known extension: ONNX is the one format without a signature.
         return await inspectOnnx(file).catch((error: unknown) => {
-          if (error instanceof UnreadableWeightsError) throw new UnreadableWeightsError("not an .onnx, .pt/.pth or studio .ckpt weights file");
+          if (error instanceof UnreadableWeightsError) throw new UnreadableWeightsError("not an .onnx, .pt/.pth, studio .ckpt or zipped TF.js model file");
           throw error;
         });
     }
@@ -135,6 +136,25 @@ async function inspectOnnx(file: string): Promise<WeightsInspection> {
       stride: info.stride,
       batch: info.batch,
     },
+  };
+}
+
+/** A zipped TF.js folder; TF.js files carry no task or classes. */
+async function inspectTfjs(file: string): Promise<WeightsInspection> {
+  const info = await readTfjsZip(file);
+  const shape = info.inputShape;
+  // Layers models are NHWC: [batch, H, W, C].
+  const imgsz = shape?.length === 4 && typeof shape[1] === "number" && typeof shape[2] === "number" ? ([shape[1], shape[2]] as [number, number]) : null;
+  return {
+    format: "tfjs",
+    task: null,
+    classNames: [],
+    inputShape: shape,
+    imgsz,
+    model: null,
+    metrics: null,
+    epoch: null,
+    details: { ...info },
   };
 }
 

@@ -1,6 +1,7 @@
 // Files and requests for the weights tests: the engine readers' committed fixtures and a tiny studio checkpoint.
 
 import { mkdir } from "node:fs/promises";
+import yazl from "yazl";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { compileGraph, type ModelGraph } from "@/server/ml/graph/index";
@@ -44,4 +45,22 @@ export function uploadRequest(url: string, file: { bytes: Uint8Array; filename: 
   for (const [name, value] of Object.entries(fields)) form.set(name, value);
   form.set("file", new Blob([file.bytes as Uint8Array<ArrayBuffer>]), file.filename);
   return new Request(url, { method: "POST", body: form, headers });
+}
+
+/** A zipped TF.js layers-model folder; `files` replaces or removes (null) entries. */
+export async function tfjsZip(files: Record<string, string | Buffer | null> = {}): Promise<Buffer> {
+  const modelJson = {
+    format: "layers-model",
+    generatedBy: "keras v2.15.0",
+    convertedBy: "TensorFlow.js Converter v4.22.0",
+    modelTopology: { class_name: "Sequential", config: { layers: [{ class_name: "InputLayer", config: { batch_input_shape: [null, 32, 32, 3] } }, { class_name: "Dense", config: { units: 2 } }] } },
+    weightsManifest: [{ paths: ["group1-shard1of1.bin"], weights: [{ name: "dense/kernel", shape: [3, 2], dtype: "float32" }, { name: "dense/bias", shape: [2], dtype: "float32" }] }],
+  };
+  const entries: Record<string, string | Buffer | null> = { "model/model.json": JSON.stringify(modelJson), "model/group1-shard1of1.bin": Buffer.alloc(32, 1), ...files };
+  const zip = new yazl.ZipFile();
+  for (const [name, content] of Object.entries(entries)) if (content !== null) zip.addBuffer(Buffer.from(content), name);
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }

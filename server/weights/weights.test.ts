@@ -24,7 +24,7 @@ import {
   weightsDownload,
 } from "./service";
 import { weightsFilePath } from "./storage";
-import { ioFixture, uploadRequest, writeTinyCheckpoint } from "./testing";
+import { ioFixture, tfjsZip, uploadRequest, writeTinyCheckpoint } from "./testing";
 
 let tdb: TestDb;
 let work: string;
@@ -118,6 +118,17 @@ describe("weights library", () => {
     expect(entry.details).toMatchObject({ kind: "ultralytics", nc: 3, yaml: { scale: "n" } });
     expect(entry.details.tensors).toBeGreaterThan(0);
     await deleteWeights(member, entry.id);
+  });
+
+  it("reads a zipped TF.js model folder's input, and refuses a zip whose model.json lists missing shards", async () => {
+    const entry = await upload(member, "classifier.zip", await tfjsZip());
+    expect(entry).toMatchObject({ format: "tfjs", inputShape: ["?", 32, 32, 3], imgsz: [32, 32], file: expect.stringMatching(/\/weights\.zip$/) });
+    expect(entry.details).toMatchObject({ format: "layers-model", weightFiles: 1, weightTensors: 2 });
+    await deleteWeights(member, entry.id);
+
+    await expect(upload(member, "broken.zip", await tfjsZip({ "model/group1-shard1of1.bin": null }))).rejects.toThrow(/lists the weights file group1-shard1of1\.bin, which the archive lacks/);
+    await expect(upload(member, "other.zip", await tfjsZip({ "model/model.json": null }))).rejects.toThrow(/no model\.json/);
+    expect(await storedContents()).toEqual([]);
   });
 
   it("stores the same content once; the file goes with the last entry that uses it", async () => {

@@ -100,7 +100,7 @@ export function WeightsView({ canEdit }: { canEdit: boolean }) {
             </select>
           </div>
           <form className="row" onSubmit={submitUpload} aria-label={t("uploadWeights")} style={{ marginTop: 10 }}>
-            <input name="file" type="file" accept=".onnx,.pt,.pth,.ckpt" required aria-label="weights file" />
+            <input name="file" type="file" accept=".onnx,.pt,.pth,.ckpt,.zip" required aria-label="weights file" />
             <input name="name" placeholder={t("name")} aria-label="weights name" />
             <input name="tags" placeholder={t("tagsHint")} aria-label="weights tags" />
             <button className="primary" type="submit" disabled={uploading}>
