@@ -25,6 +25,7 @@ export const updateDatasetInput = z.object({
 });
 
 export const datasetByIdInput = z.object({ id: recordId });
+export const importFailureByIdInput = z.object({ id: recordId });
 export const listDatasetsInput = z.object({ projectId: recordId.optional() }).default({});
 
 export const previewInput = z.object({

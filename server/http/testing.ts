@@ -1,16 +1,19 @@
-import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import sharp from "sharp";
 import { getDb } from "@/db/client";
-import { architectures, augmentations, datasetItems, experiments, projects, trainingConfigs } from "@/db/schema";
+import { architectures, augmentations, datasetItems, experiments, projects, trainingConfigs, weights } from "@/db/schema";
 import { ctxFor, seedTeam, seedUser } from "@/db/testing/fixtures";
 import { createTestDb, type TestDb } from "@/db/testing/test-db";
 import { createApiKey, revokeApiKey } from "@/server/auth/api-keys";
 import { revokeApiJwt, signApiJwt, verifyApiJwt } from "@/server/auth/jwt";
 import { insertReadyDataset } from "@/server/compat/handlers/testing";
+import { itemFile } from "@/server/datasets/storage";
 import type { Ctx } from "@/server/context";
-import { resetEnvCache } from "@/server/env";
+import { env, resetEnvCache } from "@/server/env";
 import { getBoss, stopBoss } from "@/server/jobs/boss";
+import { storedWeightsPath, weightsFilePath } from "@/server/weights/storage";
 
 /**
  * One database for the tests that call every route file, fast route and tRPC procedure as the
@@ -27,9 +30,11 @@ export interface RouteWorld {
   keys: { member: string; viewer: string; other: string; revoked: string };
   jwts: { member: string; revoked: string };
   projectName: string;
-  /** STUDIO_IMPORT_ROOTS; holds `train/{cat,dog}/`, an ImageFolder without images. */
+  /** STUDIO_IMPORT_ROOTS; holds `train/{cat,dog}/`, an ImageFolder without images, and `model.onnx`, which is none. */
   importRoot: string;
-  ids: { apiKey: number; project: number; dataset: number; item: number; experiment: number; augmentation: number; architecture: number; config: number };
+  /** STUDIO_DATA_DIR, the world's own. */
+  dataDir: string;
+  ids: { apiKey: number; project: number; dataset: number; item: number; experiment: number; augmentation: number; architecture: number; config: number; weights: number };
   close(): Promise<void>;
 }
 
@@ -47,10 +52,14 @@ function setProcessEnv(vars: Record<string, string | undefined>): void {
 const TINY_GRAPH = { nodes: [{ id: "in", type: "input", data: { shape: [3, 32, 32] } }], edges: [] };
 
 export async function createRouteWorld(): Promise<RouteWorld> {
+  const previousDataDir = env().STUDIO_DATA_DIR;
   const tdb = await createTestDb();
-  const importRoot = await mkdtemp(path.join(os.tmpdir(), "route-world-"));
-  for (const folder of ["train/cat", "train/dog"]) await mkdir(path.join(importRoot, folder), { recursive: true });
-  setProcessEnv({ DATABASE_URL: tdb.url, STUDIO_IMPORT_ROOTS: importRoot });
+  const scratch = await mkdtemp(path.join(os.tmpdir(), "route-world-"));
+  const importRoot = path.join(scratch, "import");
+  const dataDir = path.join(scratch, "data");
+  for (const folder of ["import/train/cat", "import/train/dog", "data"]) await mkdir(path.join(scratch, folder), { recursive: true });
+  await writeFile(path.join(importRoot, "model.onnx"), "not really onnx");
+  setProcessEnv({ DATABASE_URL: tdb.url, STUDIO_IMPORT_ROOTS: importRoot, STUDIO_DATA_DIR: dataDir });
   const team = await seedTeam(tdb.db, "Vision");
   const other = await seedTeam(tdb.db, "Other");
   const m = await seedUser(tdb.db, { email: "member@x.io", teams: [{ teamId: team.id, role: "member" }] });
@@ -75,7 +84,10 @@ export async function createRouteWorld(): Promise<RouteWorld> {
   const projectName = "vision";
   const [project] = await tdb.db.insert(projects).values({ teamId: team.id, name: projectName }).returning();
   const dataset = await insertReadyDataset(tdb, project.id, "shapes");
-  const [item] = await tdb.db.insert(datasetItems).values({ datasetId: dataset, path: "a/1.png", bytes: 1, sha256: "0" }).returning();
+  const image = itemFile(dataset, "a/1.png");
+  await mkdir(path.dirname(image), { recursive: true });
+  await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 200, g: 30, b: 30 } } }).png().toFile(image);
+  const [item] = await tdb.db.insert(datasetItems).values({ datasetId: dataset, path: "a/1.png", bytes: 1, sha256: "0", width: 32, height: 32, label: 0 }).returning();
   const [experiment] = await tdb.db
     .insert(experiments)
     .values({ projectId: project.id, name: "exp", task: "classify", datasetId: dataset, model: "reference-cnn", hyperparameters: { epochs: 1 }, deviceRequested: "auto", totalEpochs: 1, createdBy: m.id })
@@ -86,6 +98,11 @@ export async function createRouteWorld(): Promise<RouteWorld> {
     .values({ projectId: project.id, name: "net", graph: TINY_GRAPH, summary: {} as never })
     .returning();
   const [config] = await tdb.db.insert(trainingConfigs).values({ projectId: project.id, name: "cfg", hyperparameters: { epochs: 1 } }).returning();
+  const sha256 = "0".repeat(64);
+  const weightsFile = storedWeightsPath(sha256, "onnx");
+  await mkdir(path.dirname(weightsFilePath(weightsFile)), { recursive: true });
+  await writeFile(weightsFilePath(weightsFile), "not really onnx");
+  const [weightsEntry] = await tdb.db.insert(weights).values({ projectId: project.id, name: "w", format: "onnx", file: weightsFile, bytes: 15, sha256 }).returning();
 
   return {
     tdb,
@@ -97,16 +114,17 @@ export async function createRouteWorld(): Promise<RouteWorld> {
     jwts,
     projectName,
     importRoot,
-    ids: { apiKey: memberKey.id, project: project.id, dataset, item: item.id, experiment: experiment.id, augmentation: augmentation.id, architecture: architecture.id, config: config.id },
+    dataDir,
+    ids: { apiKey: memberKey.id, project: project.id, dataset, item: item.id, experiment: experiment.id, augmentation: augmentation.id, architecture: architecture.id, config: config.id, weights: weightsEntry.id },
     async close() {
       const global = globalThis as { studioBoss?: Promise<unknown> };
       if (global.studioBoss) await stopBoss((await getBoss()) as never, 1000);
       await getDb().close();
       delete (globalThis as { studioDb?: unknown }).studioDb;
       delete global.studioBoss;
-      setProcessEnv({ DATABASE_URL: undefined, STUDIO_IMPORT_ROOTS: undefined });
+      setProcessEnv({ DATABASE_URL: undefined, STUDIO_IMPORT_ROOTS: undefined, STUDIO_DATA_DIR: previousDataDir });
       await tdb.close();
-      await rm(importRoot, { recursive: true, force: true });
+      await rm(scratch, { recursive: true, force: true });
     },
   };
 }

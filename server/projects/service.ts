@@ -16,6 +16,8 @@ export async function getProject(ctx: Ctx, id: number) {
 }
 
 export async function getProjectByName(ctx: Ctx, name: string) {
+  // No project name holds a control character, and PostgreSQL refuses NUL in a query: such a name names nothing.
+  if (/[\u0000-\u001f\u007f]/.test(name)) throw new NotFound(`Project "${name}" not found`);
   const [row] = await ctx.db.select().from(projects).where(and(eq(projects.name, name), eq(projects.teamId, ctx.caller.teamId)));
   if (!row) throw new NotFound(`Project "${name}" not found`);
   return row;

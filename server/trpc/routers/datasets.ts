@@ -1,4 +1,3 @@
-import { z } from "zod";
 import {
   deleteDataset,
   dismissImportFailure,
@@ -11,7 +10,7 @@ import {
   resplitDataset,
   updateDataset,
 } from "@/server/datasets/service";
-import { datasetByIdInput, importFromPathInput, listDatasetsInput, previewInput, resplitInput, updateDatasetInput } from "@/server/datasets/schemas";
+import { datasetByIdInput, importFailureByIdInput, importFromPathInput, listDatasetsInput, previewInput, resplitInput, updateDatasetInput } from "@/server/datasets/schemas";
 import { env } from "@/server/env";
 import { authed, role, router } from "../init";
 
@@ -21,7 +20,7 @@ export const datasetsRouter = router({
   byId: authed.input(datasetByIdInput).query(({ ctx, input }) => getDataset(ctx.svc, input.id)),
   importState: authed.input(datasetByIdInput).query(({ ctx, input }) => importState(ctx.svc, input.id)),
   failures: authed.input(listDatasetsInput).query(({ ctx, input }) => recentImportFailures(ctx.svc, input.projectId)),
-  dismissFailure: role("member").input(z.object({ id: z.number().int().positive() })).mutation(({ ctx, input }) => dismissImportFailure(ctx.svc, input.id)),
+  dismissFailure: role("member").input(importFailureByIdInput).mutation(({ ctx, input }) => dismissImportFailure(ctx.svc, input.id)),
   importRoots: authed.query(() => env().importRoots),
   importFromPath: role("member").input(importFromPathInput).mutation(({ ctx, input }) => importFromPath(ctx.svc, input)),
   update: role("member").input(updateDatasetInput).mutation(({ ctx, input }) => updateDataset(ctx.svc, input)),
