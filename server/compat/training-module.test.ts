@@ -170,16 +170,24 @@ describe("seed 000 training module: requests", () => {
     expect(() => parseTrainingModuleTaskIdParam("abc")).toThrow(NotFound);
   });
 
-  it("reads save_config into engine hyper-parameters and refuses augmentation it cannot store", () => {
+  it("reads save_config into engine hyper-parameters, Ultralytics augmentation keys into our ops, and keeps the rest as given", () => {
     const body = { project_name: "p", config_name: "c", model_type: "yolov8s", epochs: 100, batch_size: 16, learning_rate: 0.01, image_size: 640, device: "auto", optimizer: "auto", augmentation: {}, other_params: { patience: 20 } };
     expect(parseTrainingModuleSaveConfig(body)).toEqual({
       projectName: "p",
       name: "c",
       hyperparameters: { patience: 20, epochs: 100, batch: 16, lr0: 0.01, imgsz: 640, optimizer: "auto" },
+      augmentation: null,
+      extra: {},
       model: { model: "yolov8s" },
       device: "auto",
     });
+    const ultralytics = parseTrainingModuleSaveConfig({ ...body, augmentation: { fliplr: 0.5, hsv_v: 0.4, mosaic: 0.8, mixup: 0.1 }, other_params: { patience: 20, cache_images: true } });
+    expect(ultralytics.augmentation).toEqual([
+      { op: "hflip", p: 0.5 },
+      { op: "brightness", p: 1, amount: 0.4 },
+    ]);
+    expect(ultralytics.hyperparameters).toMatchObject({ mosaic: 0.8, patience: 20 });
+    expect(ultralytics.extra).toEqual({ mixup: 0.1, cache_images: true });
     expect(parseTrainingModuleSaveConfig({ ...body, model_type: "architecture:12" }).model).toEqual({ architectureId: 12 });
-    expect(() => parseTrainingModuleSaveConfig({ ...body, augmentation: { fliplr: 0.5 } })).toThrow(/augmentation cannot be saved/);
   });
 });

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, RateLimited, TooLarge, Unavailable, Unauthorized } from "@/server/errors";
+import { hyperparametersSchema } from "@/server/experiments/schemas";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
+import { ultralyticsAugmentation } from "@/server/ml/augment/foreign";
 import {
   bestWeightsFile,
   epochLoss,
@@ -240,29 +242,45 @@ const saveConfigBody = z.object({
 export interface TrainingModuleSaveConfig {
   projectName: string;
   name: string;
-  /** The engine's hyper-parameters: the module's fields and `other_params`. */
+  /** The engine's hyper-parameters: the module's fields and those of `other_params` the engine has. */
   hyperparameters: Record<string, unknown>;
+  /** `augmentation` as our ops: Ultralytics' keys (`fliplr`, `hsv_h` …) or a list of ops. */
+  augmentation: unknown[] | null;
+  /** Everything else the client sent, kept as given. */
+  extra: Record<string, unknown>;
   model?: { model: string } | { architectureId: number };
   device?: string;
 }
 
+const ENGINE_KEYS = new Set(Object.keys(hyperparametersSchema.shape).filter((key) => key !== "command"));
+
 /**
- * `save_config`. A studio training config holds hyper-parameters; augmentation lives in the
- * studio's augmentation library, so a non-empty `augmentation` is refused rather than dropped.
+ * `save_config`. `augmentation` may be Ultralytics-style keys, mapped onto our op library (keys that
+ * are hyper-parameters, like `mosaic`, go there), or a list of ops; `other_params` keys the engine
+ * knows become hyper-parameters; the rest of both is kept as given.
  */
 export function parseTrainingModuleSaveConfig(body: unknown): TrainingModuleSaveConfig {
   const input = parse(saveConfigBody, body);
-  const augmentation = input.augmentation;
-  const hasAugmentation = augmentation !== undefined && (Array.isArray(augmentation) ? augmentation.length > 0 : Object.keys(augmentation).length > 0);
-  if (hasAugmentation) {
-    throw new Invalid("augmentation cannot be saved in a training config: save the pipeline in the studio's augmentation library and pick it when creating the task", {
-      augmentation: ["not part of a training config"],
-    });
+  const extra: Record<string, unknown> = {};
+  const hyperparameters: Record<string, unknown> = {};
+  const sort = (settings: Record<string, unknown>) => {
+    for (const [key, value] of Object.entries(settings)) (ENGINE_KEYS.has(key) ? hyperparameters : extra)[key] = value;
+  };
+  let augmentation: unknown[] | null = null;
+  if (Array.isArray(input.augmentation)) {
+    augmentation = input.augmentation;
+  } else if (input.augmentation) {
+    const mapped = ultralyticsAugmentation(input.augmentation);
+    augmentation = mapped.pipeline;
+    sort(mapped.rest);
   }
+  sort(input.other_params ?? {});
   return {
     projectName: input.project_name,
     name: input.config_name,
-    hyperparameters: { ...(input.other_params ?? {}), ...engineHyperparameters(input) },
+    hyperparameters: { ...hyperparameters, ...engineHyperparameters(input) },
+    augmentation: augmentation && augmentation.length > 0 ? augmentation : null,
+    extra,
     model: input.model_type === undefined ? undefined : parseModelType(input.model_type),
     device: input.device,
   };

@@ -13,6 +13,10 @@ export const saveTrainingConfigInput = z
     model: nameText(200).nullable().optional(),
     architectureId: id.nullable().optional(),
     device: nameText(40).nullable().optional(),
+    /** A pipeline of our ops (checked by the service), or none. */
+    augmentation: z.array(z.unknown()).max(64).nullable().default(null),
+    /** Settings kept as an old client gave them. */
+    extra: z.record(z.string(), z.unknown()).default({}),
   })
   .refine((v) => v.model == null || v.architectureId == null, { message: "choose either a zoo model or an architecture", path: ["model"] });
 export const trainingConfigByIdInput = z.object({ id });

@@ -2,10 +2,11 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import type { z } from "zod";
 import { architectures, projects, trainingConfigs } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
-import { Invalid, NotFound } from "@/server/errors";
+import { Invalid, invalidFromZod, NotFound } from "@/server/errors";
+import { checkPipeline } from "@/server/augmentations/service";
 import { assertMayRunCommand } from "@/server/experiments/command";
 import { findZooModel } from "@/server/ml/zoo/index";
-import type { listTrainingConfigsInput, saveTrainingConfigInput } from "./schemas";
+import { saveTrainingConfigInput, type listTrainingConfigsInput } from "./schemas";
 
 export async function listTrainingConfigs(ctx: Ctx, input: z.input<typeof listTrainingConfigsInput> = {}) {
   const rows = await ctx.db
@@ -18,8 +19,11 @@ export async function listTrainingConfigs(ctx: Ctx, input: z.input<typeof listTr
 }
 
 /** Saves a template under its name; saving the same name again replaces its model, device and hyper-parameters. */
-export async function saveTrainingConfig(ctx: Ctx, input: z.output<typeof saveTrainingConfigInput>) {
+export async function saveTrainingConfig(ctx: Ctx, rawInput: z.input<typeof saveTrainingConfigInput>) {
   requireRole(ctx, "member");
+  const parsed = saveTrainingConfigInput.safeParse(rawInput);
+  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
+  const input = parsed.data;
   assertMayRunCommand(ctx, input.hyperparameters);
   const [project] = await ctx.db.select({ id: projects.id }).from(projects).where(and(eq(projects.id, input.projectId), eq(projects.teamId, ctx.caller.teamId)));
   if (!project) throw new NotFound(`Project ${input.projectId} not found`);
@@ -38,7 +42,8 @@ export async function saveTrainingConfig(ctx: Ctx, input: z.output<typeof saveTr
       .where(and(eq(architectures.id, input.architectureId), eq(projects.teamId, ctx.caller.teamId)));
     if (!architecture) throw new NotFound(`Architecture ${input.architectureId} not found`, { architectureId: ["not found"] });
   }
-  const values = { hyperparameters: input.hyperparameters, model: input.model ?? null, architectureId: input.architectureId ?? null, device: input.device ?? null };
+  const augmentation = input.augmentation === null ? null : checkPipeline(input.augmentation);
+  const values = { hyperparameters: input.hyperparameters, model: input.model ?? null, architectureId: input.architectureId ?? null, device: input.device ?? null, augmentation, extra: input.extra };
   const [row] = await ctx.db
     .insert(trainingConfigs)
     .values({ projectId: input.projectId, name: input.name, ...values, createdBy: ctx.caller.userId })

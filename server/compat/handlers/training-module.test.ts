@@ -157,6 +157,20 @@ describe("seed 000 routes: training configs", () => {
     });
     const [stored] = await w.tdb.db.select().from(trainingConfigs).where(eq(trainingConfigs.id, config_id));
     expect([stored.model, stored.architectureId, stored.device]).toEqual(["yolov8l", null, "auto"]);
+
+    // Ultralytics' keys become ops of the config's pipeline; what is no op or hyper-parameter is kept as given.
+    const withAugmentation = await saveConfig(
+      jsonRequest("POST", "/training/save_config", { ...body, config_name: "增强", augmentation: { fliplr: 0.5, degrees: 10, copy_paste: 0.1 }, other_params: { patience: 30, note: "夜间" } }, bearer(w.key)),
+      deps(),
+    );
+    expect(withAugmentation.status).toBe(200);
+    const [kept] = await w.tdb.db.select().from(trainingConfigs).where(eq(trainingConfigs.id, (await withAugmentation.json()).config_id));
+    expect(kept.augmentation).toEqual([
+      { op: "hflip", p: 0.5 },
+      { op: "rotate", p: 1, degrees: 10, fill: 114 },
+    ]);
+    expect(kept.extra).toEqual({ copy_paste: 0.1, note: "夜间" });
+    expect(kept.hyperparameters).toMatchObject({ patience: 30 });
     const other = await listConfigs(getRequest("/training/configs/default", bearer(w.otherKey)), { projectName: "default" }, deps());
     expect((await other.json()).configs).toEqual([]);
   });
@@ -167,10 +181,14 @@ describe("seed 000 routes: training configs", () => {
     expect((await res.json()).error).toMatch(/yolov99/);
   });
 
-  it("answers 400 naming an unknown hyper-parameter", async () => {
-    const res = await saveConfig(jsonRequest("POST", "/training/save_config", { project_name: "default", config_name: "odd", other_params: { warp_speed: 9 } }, bearer(w.key)), deps());
-    expect(res.status).toBe(400);
-    expect((await res.json()).error).toMatch(/warp_speed/);
+  it("keeps an unknown setting as given, and answers 400 naming a known one with a bad value", async () => {
+    const kept = await saveConfig(jsonRequest("POST", "/training/save_config", { project_name: "default", config_name: "odd", other_params: { warp_speed: 9 } }, bearer(w.key)), deps());
+    expect(kept.status).toBe(200);
+    const [row] = await w.tdb.db.select().from(trainingConfigs).where(eq(trainingConfigs.id, (await kept.json()).config_id));
+    expect(row.extra).toEqual({ warp_speed: 9 });
+    const bad = await saveConfig(jsonRequest("POST", "/training/save_config", { project_name: "default", config_name: "bad", other_params: { patience: -3 } }, bearer(w.key)), deps());
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error).toMatch(/patience/);
   });
 });
 

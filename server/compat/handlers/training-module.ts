@@ -4,7 +4,7 @@ import { experimentMetrics } from "@/db/schema";
 import { authenticate } from "@/server/auth/callers";
 import { readJson, withCaller } from "@/server/compat/http";
 import type { Ctx } from "@/server/context";
-import { invalidFromZod, NotFound } from "@/server/errors";
+import { NotFound } from "@/server/errors";
 import { env } from "@/server/env";
 import { createExperiment, deleteExperiment, resumeExperiment, startExperiment, stopExperiment } from "@/server/experiments/lifecycle";
 import { getExperiment, listExperiments } from "@/server/experiments/queries";
@@ -12,7 +12,6 @@ import { availableDevices } from "@/server/ml/backend/index";
 import { zooModels } from "@/server/ml/zoo/index";
 import { datasetForOldClients } from "@/server/projects/default-dataset";
 import { getProjectByName } from "@/server/projects/service";
-import { saveTrainingConfigInput } from "@/server/training-configs/schemas";
 import { listTrainingConfigs, saveTrainingConfig } from "@/server/training-configs/service";
 import {
   escapeHtml,
@@ -167,9 +166,15 @@ export function saveConfig(req: Request, deps: CompatDeps = {}): Promise<Respons
     async (ctx) => {
       const input = parseTrainingModuleSaveConfig(await readJson(req));
       const project = await getProjectByName(ctx, input.projectName);
-      const parsed = saveTrainingConfigInput.safeParse({ projectId: project.id, name: input.name, hyperparameters: input.hyperparameters, ...input.model, device: input.device });
-      if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-      const config = await saveTrainingConfig(ctx, parsed.data);
+      const config = await saveTrainingConfig(ctx, {
+        projectId: project.id,
+        name: input.name,
+        hyperparameters: input.hyperparameters,
+        ...input.model,
+        device: input.device,
+        augmentation: input.augmentation,
+        extra: input.extra,
+      });
       return Response.json({ success: true, config_id: config.id });
     },
     { db: deps.db },
