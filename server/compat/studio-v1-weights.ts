@@ -83,11 +83,21 @@ export function parseStudioV1WeightsImport(body: unknown) {
   return { path: input.path, name: input.name, description: input.description, tags: input.tags, projectId: input.project_id, model: input.model, architectureId: input.architecture_id };
 }
 
-/** PUT `{tags, name, description}` ("修改标签或备注"): what is given changes. */
-const updateBody = z.object({ name: weightsName.optional(), description: weightsDescription.optional(), tags: weightsTags.optional() });
+/**
+ * PUT `{tags, name, description}` ("修改标签或备注", tags or remarks): what is given changes. The remark is
+ * also taken as `desc` (the word §2.3 uses) or `remark`.
+ */
+const updateBody = z.object({
+  name: weightsName.optional(),
+  description: weightsDescription.optional(),
+  desc: weightsDescription.optional(),
+  remark: weightsDescription.optional(),
+  tags: weightsTags.optional(),
+});
 
 export function parseStudioV1WeightsUpdate(body: unknown) {
-  return parse(updateBody, body);
+  const input = parse(updateBody, body);
+  return { name: input.name, description: input.description ?? input.desc ?? input.remark, tags: input.tags };
 }
 
 const saveBody = z.object({ which: z.enum(["best", "last"], { error: 'which must be "best" or "last"' }).default("best"), name: weightsName.optional() });

@@ -127,6 +127,9 @@ describe("seed 002 §2.4.B /api/v1/models/weights", () => {
     const after = await (await getV1Weights(getRequest(`/api/v1/models/weights/${body.id}`, bearer(w.key)), id, deps())).json();
     expect(after).toMatchObject({ name: "prod", description: "shipped", tags: ["best", "deploy"] });
 
+    await updateV1Weights(jsonRequest("PUT", `/api/v1/models/weights/${body.id}`, { remark: "the remark" }, bearer(w.key)), id, deps());
+    expect(await (await getV1Weights(getRequest(`/api/v1/models/weights/${body.id}`, bearer(w.key)), id, deps())).json()).toMatchObject({ name: "prod", description: "the remark" });
+
     const bad = await updateV1Weights(jsonRequest("PUT", `/api/v1/models/weights/${body.id}`, { tags: "best" }, bearer(w.key)), id, deps());
     expect(bad.status).toBe(400);
     const viewer = await updateV1Weights(jsonRequest("PUT", `/api/v1/models/weights/${body.id}`, { tags: [] }, bearer(viewerKey)), id, deps());
