@@ -125,7 +125,8 @@ async function benchOnnx(imgsz: number, batch: number, seconds: number): Promise
 async function tfjsTargets(): Promise<{ label: string; device: Device }[]> {
   const targets: { label: string; device: Device }[] = [];
   for (const { device, backend } of await availableDevices()) {
-    if (device !== "auto" && !targets.some((t) => t.label === backend)) targets.push({ label: backend, device });
+    // ort trains classification only so far (detection's loss has no ONNX training graph yet).
+    if (device !== "auto" && backend !== "ort" && !targets.some((t) => t.label === backend)) targets.push({ label: backend, device });
   }
   return targets;
 }

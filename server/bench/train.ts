@@ -1,10 +1,13 @@
 /**
  * Training throughput through the step train() runs (train/stepper.ts: forward, loss, gradients on
  * one or several threads, clipping, our Adam), per (model, backend, threads), on random data.
- * One JSON line each, with the ratio to PyTorch for the reference CNN.
- *   npm run bench:train -- [--models reference-cnn,resnet18,mobilenet_v2] [--backends wasm] [--workers 1,2] [--seconds 10] [--profile]
+ * One JSON line each, with the ratio to PyTorch for the reference CNN; ort lines add the share of the
+ * step inside session.run and in JavaScript (feeds, accumulation, clipping, optimizer).
+ *   npm run bench:train -- [--models reference-cnn,resnet18,mobilenet_v2] [--backends wasm,ort] [--workers 1,2] [--seconds 10] [--rounds 1] [--profile]
+ * Backends are TF.js backend names and ort devices (ort; ort:cuda:0 on a GPU host with the CUDA provider).
  * --workers defaults to 1 and, for single-threaded backends, what workers=auto picks here.
- * --profile prints the kernels of one single-thread step (tf.profile) to stderr.
+ * --rounds N times every backend N times in turn (fair on a busy host) and ends with a summary line of medians.
+ * --profile prints the kernels of one single-thread step (tf.profile) to stderr (TF.js backends).
  */
 import { parseArgs } from "node:util";
 import path from "node:path";
@@ -16,7 +19,7 @@ import { compileGraph } from "../ml/graph/index";
 import { zooGraph } from "../ml/zoo/index";
 import { CLASSIFY_REPLICA_MODULE, classificationLoss, replicaInput, sliceBatch, trainAccuracy } from "../ml/train/classify-loss";
 import { TrainOptimizer, type TrainableVariable } from "../ml/train/optimizers";
-import { createTrainStepper, resolveWorkers, trainStep, type StepAdapter } from "../ml/train/stepper";
+import { createTrainStepper, resolveTrainingBackend, resolveWorkers, trainStep, type StepAdapter } from "../ml/train/stepper";
 
 /** PyTorch 1.13, 2 CPU threads, reference CNN 64×64 batch 32 Adam (MEASUREMENTS.md). */
 const PYTORCH_REFERENCE_IMGS_PER_SEC = 964;
@@ -48,13 +51,25 @@ const adapter: StepAdapter<Batch> & { task: "classify" } = {
   },
 };
 
-/** One target per distinct engine: devices "auto" and "cpu" often resolve to the same backend as "wasm". */
+/**
+ * One target per distinct engine: devices "auto" and "cpu" often resolve to the same backend as "wasm";
+ * ONNX Runtime's devices (ort, ort:cuda:N) are targets of their own.
+ */
 async function benchTargets(): Promise<{ label: string; device: Device }[]> {
   const targets: { label: string; device: Device }[] = [];
   for (const { device, backend } of await availableDevices()) {
-    if (device !== "auto" && !targets.some((t) => t.label === backend)) targets.push({ label: backend, device });
+    const label = backend === "ort" ? device : backend;
+    if (device !== "auto" && !targets.some((t) => t.label === label)) targets.push({ label, device });
   }
   return targets;
+}
+
+function parseTarget(label: string, available: { label: string; device: Device }[]): { label: string; device: Device } {
+  const found = available.find((t) => t.label === label);
+  if (found) return found;
+  // ort:cuda:N is not listed where the CUDA provider is missing; initBackend then says what to install.
+  if (/^ort:cuda:\d+$/.test(label)) return { label, device: label as Device };
+  throw new Error(`backend "${label}" is not available here; available: ${available.map((t) => t.label).join(", ")}`);
 }
 
 function randomBatch(c: BenchCase): Batch {
@@ -76,23 +91,43 @@ async function timeSteps(step: () => Promise<void>, seconds: number): Promise<{ 
   return { steps, msPerStep: (performance.now() - start) / steps };
 }
 
-function buildModel(c: BenchCase): { model: tf.LayersModel; trainable: TrainableVariable[] } {
-  const model = compileGraph(zooGraph(c.model, { imgsz: c.imgsz, numClasses: NUM_CLASSES }), { inputShape: [c.imgsz, c.imgsz, 3], seed: 0 });
-  const trainable = model.trainableWeights.map((w) => ({ key: w.originalName, variable: w.read() as tf.Variable, decay: w.shape.length > 1 }));
-  return { model, trainable };
+function buildModel(c: BenchCase) {
+  const graph = zooGraph(c.model, { imgsz: c.imgsz, numClasses: NUM_CLASSES });
+  const inputShape: [number, number, number] = [c.imgsz, c.imgsz, 3];
+  const model = compileGraph(graph, { inputShape, seed: 0 });
+  const trainable: TrainableVariable[] = model.trainableWeights.map((w) => ({ key: w.originalName, variable: w.read() as tf.Variable, decay: w.shape.length > 1 }));
+  return { model, trainable, graph, inputShape };
 }
 
 const newOptimizer = () => new TrainOptimizer({ name: "Adam", momentum: 0.9, nesterov: false, weightDecay: 0 });
 
-async function benchStepper(c: BenchCase, backend: BackendInfo, workers: number, seconds: number): Promise<{ steps: number; msPerStep: number }> {
-  const { model, trainable } = buildModel(c);
+interface StepperTiming {
+  steps: number;
+  msPerStep: number;
+  /** The backend that trained (ort falls back to TF.js for a model it has no training graph for). */
+  backend: BackendInfo;
+  /** ort: milliseconds per step inside session.run and in the rest of step() (feeds, accumulation, clipping, optimizer). */
+  runMs?: number;
+  jsMs?: number;
+}
+
+async function benchStepper(c: BenchCase, backend: BackendInfo, workers: number, seconds: number): Promise<StepperTiming> {
+  const { model, trainable, graph, inputShape } = buildModel(c);
   const optimizer = newOptimizer();
-  const stepper = await createTrainStepper({ model, adapter, optimizer, trainable, clipGrad: CLIP_GRAD, workers, backend });
+  const trainingBackend = resolveTrainingBackend(backend, { model, graph, inputShape, adapter, log: (message) => console.error(message) });
+  const stepper = await createTrainStepper({ model, adapter, optimizer, trainable, clipGrad: CLIP_GRAD, workers, backend: trainingBackend, graph, inputShape });
   const batch = randomBatch(c);
   try {
-    return await timeSteps(async () => {
+    // The first step creates ort's session (and times its formulations): left out of the split below.
+    if (stepper.timings) await stepper.step(batch, 1e-3);
+    const before = stepper.timings?.();
+    const timing = await timeSteps(async () => {
       await stepper.step(batch, 1e-3);
     }, seconds);
+    const after = stepper.timings?.();
+    if (!before || !after) return { ...timing, backend: trainingBackend };
+    const steps = after.steps - before.steps;
+    return { ...timing, backend: trainingBackend, runMs: (after.runMs - before.runMs) / steps, jsMs: (after.jsMs - before.jsMs) / steps };
   } finally {
     await stepper.close();
     optimizer.dispose();
@@ -132,50 +167,68 @@ export async function runTrainBench(print: (line: string) => void = (line) => co
       backends: { type: "string" },
       workers: { type: "string" },
       seconds: { type: "string", default: "10" },
+      rounds: { type: "string", default: "1" },
       profile: { type: "boolean", default: false },
     },
   });
   const seconds = Number(values.seconds);
+  const rounds = Math.max(1, Number(values.rounds));
   const available = await benchTargets();
-  const targets = values.backends
-    ? values.backends.split(",").map((label) => {
-        const target = available.find((t) => t.label === label);
-        if (!target) throw new Error(`backend "${label}" is not available here; available: ${available.map((t) => t.label).join(", ")}`);
-        return target;
-      })
-    : available;
+  const targets = values.backends ? values.backends.split(",").map((label) => parseTarget(label, available)) : available;
   const cases = values.models.split(",").map((name) => {
     const found = CASES.find((c) => c.model === name);
     if (!found) throw new Error(`unknown bench model "${name}"; available: ${CASES.map((c) => c.model).join(", ")}`);
     return found;
   });
 
+  const round1 = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
   for (const c of cases) {
-    for (const target of targets) {
-      const info = await initBackend(target.device);
-      if (values.profile) await printProfile(c, target.label);
-      const auto = resolveWorkers("auto", info, adapter);
-      const threadCounts = values.workers ? values.workers.split(",").map(Number) : [...new Set([1, auto])];
-      for (const workers of threadCounts) {
-        const timing = await benchStepper(c, info, resolveWorkers(workers, info, adapter), seconds);
-        const imgsPerSec = (c.batch / timing.msPerStep) * 1000;
-        const reference = c.model === "reference-cnn" ? PYTORCH_REFERENCE_IMGS_PER_SEC : undefined;
-        print(
-          JSON.stringify({
-            model: c.model,
-            backend: target.label,
-            workers,
-            description: (workers > 1 ? withDataParallelThreads(info, workers) : info).description,
-            imgsz: c.imgsz,
-            batch: c.batch,
-            optimizer: "Adam",
-            imgs_per_sec: Math.round(imgsPerSec * 10) / 10,
-            step_ms: Math.round(timing.msPerStep * 10) / 10,
-            steps: timing.steps,
-            ...(reference ? { pytorch_imgs_per_sec: reference, ratio_to_pytorch: Math.round((imgsPerSec / reference) * 1000) / 1000 } : {}),
-          }),
-        );
+    const results = new Map<string, number[]>();
+    for (let round = 1; round <= rounds; round++) {
+      for (const target of targets) {
+        const info = await initBackend(target.device);
+        if (values.profile && round === 1 && info.backend !== "ort") await printProfile(c, target.label);
+        const auto = resolveWorkers("auto", info, adapter);
+        const threadCounts = values.workers ? values.workers.split(",").map(Number) : [...new Set([1, auto])];
+        for (const workers of threadCounts) {
+          const timing = await benchStepper(c, info, resolveWorkers(workers, info, adapter), seconds / rounds);
+          const imgsPerSec = (c.batch / timing.msPerStep) * 1000;
+          const reference = c.model === "reference-cnn" ? PYTORCH_REFERENCE_IMGS_PER_SEC : undefined;
+          const key = `${target.label}${threadCounts.length > 1 ? ` workers=${workers}` : ""}`;
+          results.set(key, [...(results.get(key) ?? []), imgsPerSec]);
+          const split =
+            timing.runMs !== undefined && timing.jsMs !== undefined
+              ? {
+                  session_run_ms: round1(timing.runMs, 2),
+                  js_ms: round1(timing.jsMs, 2),
+                  session_run_share: round1(timing.runMs / (timing.runMs + timing.jsMs), 3),
+                  js_share: round1(timing.jsMs / (timing.runMs + timing.jsMs), 3),
+                }
+              : {};
+          print(
+            JSON.stringify({
+              model: c.model,
+              backend: target.label,
+              ...(rounds > 1 ? { round } : {}),
+              workers,
+              description: (workers > 1 ? withDataParallelThreads(timing.backend, workers) : timing.backend).description,
+              imgsz: c.imgsz,
+              batch: c.batch,
+              optimizer: "Adam",
+              imgs_per_sec: round1(imgsPerSec),
+              step_ms: round1(timing.msPerStep),
+              ...split,
+              steps: timing.steps,
+              ...(reference ? { pytorch_imgs_per_sec: reference, ratio_to_pytorch: round1(imgsPerSec / reference, 3) } : {}),
+            }),
+          );
+        }
       }
+    }
+    if (rounds > 1) {
+      const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+      const medians = Object.fromEntries([...results].map(([key, v]) => [key, round1(median(v))]));
+      print(JSON.stringify({ model: c.model, summary: "median imgs_per_sec over rounds", rounds, ...medians }));
     }
   }
 }

@@ -151,6 +151,9 @@ export interface TrainStepper<B> {
   step(batch: B, lr: number): Promise<Record<string, number>>;
   /** Makes the model's weights and the optimizer's state current (ort keeps its own copies while training). */
   sync(): void;
+  /** ort: the backend that trains, and where its steps spent their time so far (session.run vs JavaScript). */
+  readonly backend?: BackendInfo;
+  timings?(): { runMs: number; jsMs: number; steps: number };
   close(): Promise<void>;
 }
 
@@ -189,7 +192,9 @@ export function resolveTrainingBackend(
 
 async function createOrtStepper<B extends { size: number }>(opts: TrainStepperOptions<B>): Promise<TrainStepper<B>> {
   const { backend } = opts;
-  if (!opts.graph || !opts.inputShape) throw new Error("the ort backend needs the model's layer graph and input shape (graph, inputShape)");
+  if (!opts.inputShape) throw new Error("the ort backend needs the model's input shape (inputShape)");
+  const fallback = resolveTrainingBackend(backend, { ...opts, inputShape: opts.inputShape });
+  if (fallback !== backend || !opts.graph) return createTrainStepper({ ...opts, backend: fallback, workers: 1 });
   const microBatch = opts.microBatch ?? Number.POSITIVE_INFINITY;
   const trainer = await OrtTrainer.create(
     {
@@ -208,7 +213,7 @@ async function createOrtStepper<B extends { size: number }>(opts: TrainStepperOp
   );
   const chosen = trainer.describe();
   if (chosen) opts.log?.(`ONNX Runtime training graph formulations (measured on this host): ${chosen}`);
-  return { workers: 1, microBatch, step: (batch, lr) => trainer.step(batch, lr), sync: () => trainer.sync(), close: () => trainer.close() };
+  return { workers: 1, microBatch, backend, step: (batch, lr) => trainer.step(batch, lr), sync: () => trainer.sync(), timings: () => ({ ...trainer.timings }), close: () => trainer.close() };
 }
 
 async function readScalars(values: Record<string, tf.Scalar>): Promise<Record<string, number>> {
