@@ -302,9 +302,44 @@ function taskRowHtml(task: DashboardTask): string {
  * The module's training dashboard: the project's tasks, refreshed every 3 s from
  * `/training/tasks/<project>` with the page's own session cookie.
  */
-export function trainingDashboardHtml(projectName: string, tasks: DashboardTask[]): string {
+/** What the dashboard shows of the training hosts: the live workers' figures, never invented ones. */
+export interface DashboardHost {
+  host: string;
+  alive: boolean;
+  slots: number;
+  devices: string[];
+  lastBeatSecondsAgo: number;
+}
+
+function configRowHtml(config: ReturnType<typeof trainingModuleConfig>): string {
+  const cells = [config.config_name, config.model_type ?? "—", config.epochs ?? "—", config.batch_size ?? "—", config.learning_rate ?? "—", config.created_at];
+  return `<tr>${cells.map((c) => `<td>${escapeHtml(String(c))}</td>`).join("")}</tr>`;
+}
+
+function systemStatusHtml(hosts: DashboardHost[], activeTasks: number): string {
+  const live = hosts.filter((h) => h.alive);
+  const slots = live.reduce((sum, h) => sum + h.slots, 0);
+  const rows = hosts.length
+    ? hosts
+        .map((h) => `<tr><td>${escapeHtml(h.host)}</td><td>${h.alive ? "在线" : `离线（${h.lastBeatSecondsAgo} 秒前）`}</td><td>${h.slots}</td><td>${escapeHtml(h.devices.join(", ") || "—")}</td></tr>`)
+        .join("\n")
+    : `<tr class="empty"><td colspan="4">没有训练节点在运行</td></tr>`;
+  return `<p id="system-summary">运行中的任务 ${activeTasks} / 可用并发 ${slots}（${live.length} 个在线训练节点）</p>
+<table id="hosts"><thead><tr><th>主机</th><th>状态</th><th>并发槽位</th><th>设备</th></tr></thead><tbody>
+${rows}
+</tbody></table>`;
+}
+
+export function trainingDashboardHtml(
+  projectName: string,
+  tasks: DashboardTask[],
+  configs: ReturnType<typeof trainingModuleConfig>[],
+  hosts: DashboardHost[],
+): string {
   const listUrl = `/training/tasks/${encodeURIComponent(projectName)}`;
   const rows = tasks.length ? tasks.map(taskRowHtml).join("\n") : `<tr class="empty"><td colspan="6">暂无训练任务</td></tr>`;
+  const configRows = configs.length ? configs.map(configRowHtml).join("\n") : `<tr class="empty"><td colspan="6">暂无保存的训练配置</td></tr>`;
+  const activeTasks = tasks.filter((t) => t.status === "running").length;
   return `<!doctype html>
 <html lang="zh">
 <head>
@@ -326,6 +361,15 @@ ${rows}
 </tbody>
 </table>
 <p id="error" class="muted"></p>
+<h2>训练配置</h2>
+<table id="configs">
+<thead><tr><th>配置名称</th><th>模型</th><th>轮数</th><th>批大小</th><th>学习率</th><th>创建时间</th></tr></thead>
+<tbody>
+${configRows}
+</tbody>
+</table>
+<h2>系统状态</h2>
+${systemStatusHtml(hosts, activeTasks)}
 <script>
 (function () {
   var body = document.getElementById("tasks");

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
-import { datasets, experimentMetrics, experiments, trainingConfigs } from "@/db/schema";
+import { datasets, experimentMetrics, experiments, trainingConfigs, workers } from "@/db/schema";
 import { setDefaultDataset } from "@/server/projects/default-dataset";
 import { bearer, createDialectWorld, getRequest, insertReadyDataset, jsonRequest, sessionCookie, setExperimentState, type DialectWorld } from "./testing";
 import { availableModels, createTask, dashboard, deleteTask, listConfigs, listTasks, saveConfig, startTask, stopTask, taskStatus } from "./training-module";
@@ -207,6 +207,14 @@ describe("seed 000 routes: the HTML dashboard", () => {
     const html = await res.text();
     expect(html).toContain("&lt;b&gt;escaped&lt;/b&gt;");
     expect(html).toContain('fetch("/training/tasks/default"');
+  });
+
+  it("also shows the project's configs and the training hosts' status, as its document says", async () => {
+    await w.tdb.db.insert(workers).values({ kind: "training", host: "gpu-box-1", pid: 4242, slots: 2, devices: [{ device: "cuda:0", backend: "tensorflow", description: "RTX" }], version: "test" });
+    const html = await (await dashboard(getRequest("/training/default", { cookie: await sessionCookie(w.userId, w.teamId) }), { projectName: "default" }, deps())).text();
+    expect(html).toMatch(/<h2>训练配置<\/h2>[\s\S]*高精度配置/);
+    expect(html).toMatch(/<td>gpu-box-1<\/td><td>在线<\/td><td>2<\/td><td>cuda:0<\/td>/);
+    expect(html).toMatch(/可用并发 2（1 个在线训练节点）/);
   });
 
   it("answers 404 for a project the user's team does not have", async () => {

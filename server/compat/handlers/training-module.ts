@@ -12,6 +12,7 @@ import { availableDevices } from "@/server/ml/backend/index";
 import { zooModels } from "@/server/ml/zoo/index";
 import { datasetForOldClients } from "@/server/projects/default-dataset";
 import { getProjectByName } from "@/server/projects/service";
+import { systemWorkers } from "@/server/system/service";
 import { listTrainingConfigs, saveTrainingConfig } from "@/server/training-configs/service";
 import {
   escapeHtml,
@@ -151,8 +152,13 @@ export async function dashboard(req: Request, params: { projectName: string }, d
   const html = (body: string, status: number) => new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
   try {
     const project = await getProjectByName(ctx, params.projectName);
-    const tasks = await listExperiments(ctx, { projectId: project.id, limit: 500 });
-    return html(trainingDashboardHtml(project.name, tasks.map(trainingModuleTaskSummary)), 200);
+    const [tasks, configs, hosts] = await Promise.all([
+      listExperiments(ctx, { projectId: project.id, limit: 500 }),
+      listTrainingConfigs(ctx, { projectId: project.id }),
+      systemWorkers(ctx),
+    ]);
+    const trainingHosts = hosts.filter((h) => h.kind === "training").map((h) => ({ ...h, devices: h.devices.map((d) => d.device) }));
+    return html(trainingDashboardHtml(project.name, tasks.map(trainingModuleTaskSummary), configs.map(trainingModuleConfig), trainingHosts), 200);
   } catch (err) {
     if (err instanceof NotFound) return html(`<!doctype html><meta charset="utf-8"><title>404</title><p>${escapeHtml(err.message)}</p>`, 404);
     throw err;
