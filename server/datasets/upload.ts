@@ -1,5 +1,5 @@
 import crypto from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -32,6 +32,7 @@ export async function receiveZipUpload(req: Request, maxBytes: number): Promise<
   // Set in busboy's callbacks, so declared wider than `null` for the checks after them.
   let fileWrite = null as Promise<void> | null;
   let fileStream = null as Readable | null;
+  let fileOut = null as WriteStream | null;
   let parser: busboy.Busboy;
   try {
     parser = busboy({ headers: Object.fromEntries(req.headers), limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 64 * 1024 } });
@@ -50,7 +51,8 @@ export async function receiveZipUpload(req: Request, maxBytes: number): Promise<
     stream.on("data", (chunk: Buffer) => (bytes += chunk.length));
     stream.on("limit", () => (truncated = true));
     fileStream = stream;
-    fileWrite = pipeline(stream, createWriteStream(target, { flags: "wx" }));
+    fileOut = createWriteStream(target, { flags: "wx" });
+    fileWrite = pipeline(stream, fileOut);
     // Awaited below or in the catch; never an unhandled rejection when the body ends early.
     fileWrite.catch(() => {});
   });
@@ -65,6 +67,9 @@ export async function receiveZipUpload(req: Request, maxBytes: number): Promise<
     // A body cut off mid-file leaves the file's stream open: end it, let the write settle, then remove what it wrote.
     fileStream?.destroy(new Error("the upload ended early"));
     await fileWrite?.catch(() => {});
+    // A write stream destroyed while still opening creates the file afterwards: remove it once closed.
+    const out = fileOut;
+    if (out && !out.closed) await new Promise<void>((resolve) => out.once("close", () => resolve()));
     await rm(target, { force: true });
     if (err instanceof Invalid) throw err;
     throw new Invalid(`Upload failed: ${(err as Error).message}`, { file: ["upload failed"] });
