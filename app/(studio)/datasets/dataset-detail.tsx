@@ -121,14 +121,28 @@ export function DatasetDetail({ id, canEdit, onDeleted }: { id: number; canEdit:
           </span>
           {canEdit && (
             <>
-              <select name="source" aria-label="split source" defaultValue="ratios">
-                <option value="ratios">ratios</option>
-                <option value="folders">own folders</option>
-              </select>
-              <input name="train" type="number" step="0.05" min="0" max="1" defaultValue={d.splits.ratios?.train ?? 0.8} aria-label="train ratio" style={{ width: 70 }} />
-              <input name="val" type="number" step="0.05" min="0" max="1" defaultValue={d.splits.ratios?.val ?? 0.2} aria-label="val ratio" style={{ width: 70 }} />
-              <input name="test" type="number" step="0.05" min="0" max="1" defaultValue={d.splits.ratios?.test ?? 0} aria-label="test ratio" style={{ width: 70 }} />
-              <input name="seed" type="number" min="0" defaultValue={d.splits.seed ?? 0} aria-label="seed" style={{ width: 70 }} />
+              <label>
+                {t("splitSource")}{" "}
+                <select name="source" aria-label="split source" defaultValue="ratios">
+                  <option value="ratios">{t("splitByRatios")}</option>
+                  <option value="folders">{t("splitByFolders")}</option>
+                </select>
+              </label>
+              {(
+                [
+                  ["train", d.splits.ratios?.train ?? 0.8],
+                  ["val", d.splits.ratios?.val ?? 0.2],
+                  ["test", d.splits.ratios?.test ?? 0],
+                ] as const
+              ).map(([part, value]) => (
+                <label key={part}>
+                  {part}{" "}
+                  <input name={part} type="number" step="0.05" min="0" max="1" defaultValue={value} aria-label={`${part} ratio`} style={{ width: 70 }} />
+                </label>
+              ))}
+              <label>
+                {t("seed")} <input name="seed" type="number" min="0" defaultValue={d.splits.seed ?? 0} aria-label="seed" style={{ width: 70 }} />
+              </label>
               <button type="submit" disabled={resplit.isPending}>
                 {t("resplit")}
               </button>
