@@ -187,19 +187,26 @@ describe("bodies over the limit", () => {
   });
 });
 
-describe("multipart uploads cut short", () => {
+/** The routes that take a multipart upload, and a field each needs besides the file. */
+const UPLOAD_ROUTES = [
+  { file: "app/api/v1/datasets/route.ts", path: "/api/v1/datasets", field: "name" },
+  { file: "app/api/v1/models/weights/route.ts", path: "/api/v1/models/weights", field: "name" },
+  { file: "app/api/weights/route.ts", path: "/api/weights", field: "name" },
+];
+
+describe.each(UPLOAD_ROUTES)("multipart uploads to $path cut short", ({ file, path: urlPath, field }) => {
   it("are a 400 and leave no staged file", async () => {
     const boundary = "----studio-fuzz";
     const whole = Buffer.concat([
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\ncut\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.zip"\r\nContent-Type: application/zip\r\n\r\n`),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${field}"\r\n\r\ncut\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.zip"\r\nContent-Type: application/zip\r\n\r\n`),
       Buffer.alloc(64 * 1024, 7),
       Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
-    const route = await loadRoute("app/api/v1/datasets/route.ts");
+    const route = await loadRoute(file);
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: whole.length - 10 }), async (cut) => {
         const before = await snapshot();
-        const req = routeRequest("POST", "/api/v1/datasets", { auth: w.keys.member, body: whole.subarray(0, cut), headers: { "content-type": `multipart/form-data; boundary=${boundary}` } });
+        const req = routeRequest("POST", urlPath, { auth: w.keys.member, body: whole.subarray(0, cut), headers: { "content-type": `multipart/form-data; boundary=${boundary}` } });
         const res = await callRoute(route, "POST", req, {});
         expect(res.status).toBe(400);
         expect(await snapshot()).toEqual(before);
