@@ -59,9 +59,18 @@ export async function startEmbeddedPostgres(opts: {
   if (asRoot) makeReachableForPostgresUser(path.dirname(opts.dir));
   // The last lines PostgreSQL printed, to say why a start failed.
   let recent: string[] = [];
+  // The package looks for "ready to accept connections" in each chunk of output by itself, and
+  // waits forever when a chunk boundary splits the phrase: we look in the joined output too.
+  let startOutput = "";
+  let announceReady: (() => void) | undefined;
   const remember = (line: string) => {
     recent = [...recent, line].slice(-20);
     opts.onLog?.(line);
+  };
+  const hear = (chunk: string) => {
+    startOutput = (startOutput + chunk).slice(-4096);
+    if (startOutput.includes("ready to accept connections")) announceReady?.();
+    chunk.trimEnd().split("\n").forEach(remember);
   };
   const server = new EmbeddedPostgres({
     databaseDir: opts.dir,
@@ -72,7 +81,7 @@ export async function startEmbeddedPostgres(opts: {
     // PostgreSQL refuses to run as root; the package can create an unprivileged user for it.
     createPostgresUser: asRoot,
     postgresFlags: ["-c", "max_connections=200", "-c", "listen_addresses=127.0.0.1"],
-    onLog: (m) => String(m).trimEnd().split("\n").forEach(remember),
+    onLog: (m) => hear(String(m)),
     onError: (m) => remember(String(m instanceof Error ? m.message : m).trimEnd()),
   });
   if (!initialised) await server.initialise();
@@ -87,11 +96,18 @@ export async function startEmbeddedPostgres(opts: {
   const start = async () => {
     removeStalePid(opts.dir);
     recent = [];
+    startOutput = "";
     stopping = false;
+    const ready = new Promise<void>((resolve) => (announceReady = resolve));
     try {
-      await server.start();
+      const started = server.start();
+      // Once `ready` has won, the package's promise may still reject when PostgreSQL exits, later.
+      started.catch(() => {});
+      await Promise.race([started, ready]);
     } catch (error) {
       throw startFailure(error, recent, opts);
+    } finally {
+      announceReady = undefined;
     }
     const child = postmaster()!;
     running = child;

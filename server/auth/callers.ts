@@ -1,8 +1,9 @@
 import { and, asc, eq } from "drizzle-orm";
 import { decode } from "next-auth/jwt";
-import type { DbOrTx } from "@/db/client";
+import { isDatabaseUnavailable, type DbOrTx } from "@/db/client";
 import { memberships, teams, users } from "@/db/schema";
 import type { Caller } from "@/server/context";
+import { Unavailable } from "@/server/errors";
 import { looksLikeApiKey, verifyApiKey } from "./api-keys";
 import { cachedCaller } from "./caller-cache";
 import { looksLikeJwt, verifyApiJwt } from "./jwt";
@@ -88,6 +89,16 @@ export interface CredentialSource {
  * Every face calls this itself; middleware is never the only check.
  */
 export async function authenticate(db: DbOrTx, source: CredentialSource): Promise<Caller | null> {
+  try {
+    return await resolveCaller(db, source);
+  } catch (error) {
+    // Not "invalid credentials": every face answers 503 and the client retries.
+    if (isDatabaseUnavailable(error)) throw new Unavailable();
+    throw error;
+  }
+}
+
+async function resolveCaller(db: DbOrTx, source: CredentialSource): Promise<Caller | null> {
   const bearer = /^Bearer\s+(\S+)$/i.exec(source.authorization ?? "")?.[1];
   if (bearer) return cachedCaller(db, `bearer:${bearer}`, () => authenticateBearer(db, bearer));
   const cookies = parseCookies(source.cookie);

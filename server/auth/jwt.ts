@@ -1,6 +1,6 @@
 import crypto from "node:crypto";
 import { eq, lt } from "drizzle-orm";
-import { jwtVerify, SignJWT } from "jose";
+import { jwtVerify, SignJWT, type JWTPayload } from "jose";
 import type { DbOrTx } from "@/db/client";
 import { revokedTokens } from "@/db/schema";
 import { env } from "@/server/env";
@@ -45,17 +45,19 @@ export interface VerifiedJwt {
 
 /** Verifies signature, algorithm, issuer, audience, expiry and revocation; null when any fails. */
 export async function verifyApiJwt(db: DbOrTx, token: string): Promise<VerifiedJwt | null> {
+  let payload: JWTPayload;
   try {
-    const { payload } = await jwtVerify(token, key(), { algorithms: [ALG], issuer: ISSUER, audience: AUDIENCE });
-    const userId = Number(payload.sub);
-    const teamId = Number(payload.team);
-    if (!Number.isInteger(userId) || !Number.isInteger(teamId) || !payload.jti || !payload.exp) return null;
-    const revoked = await db.select({ jti: revokedTokens.jti }).from(revokedTokens).where(eq(revokedTokens.jti, payload.jti));
-    if (revoked.length > 0) return null;
-    return { userId, teamId, jti: payload.jti, expiresAt: new Date(payload.exp * 1000), issuedAt: payload.iat ?? 0 };
+    ({ payload } = await jwtVerify(token, key(), { algorithms: [ALG], issuer: ISSUER, audience: AUDIENCE }));
   } catch {
     return null;
   }
+  const userId = Number(payload.sub);
+  const teamId = Number(payload.team);
+  if (!Number.isInteger(userId) || !Number.isInteger(teamId) || !payload.jti || !payload.exp) return null;
+  // A database error propagates: an unreachable database is not an invalid token.
+  const revoked = await db.select({ jti: revokedTokens.jti }).from(revokedTokens).where(eq(revokedTokens.jti, payload.jti));
+  if (revoked.length > 0) return null;
+  return { userId, teamId, jti: payload.jti, expiresAt: new Date(payload.exp * 1000), issuedAt: payload.iat ?? 0 };
 }
 
 export async function revokeApiJwt(db: DbOrTx, jwt: VerifiedJwt): Promise<void> {

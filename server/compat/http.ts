@@ -1,8 +1,8 @@
-import { getDb, type Db } from "@/db/client";
+import { getDb, isDatabaseUnavailable, type Db } from "@/db/client";
 import { authenticate } from "@/server/auth/callers";
 import { checkMutationRequest } from "@/server/auth/request";
 import type { Ctx } from "@/server/context";
-import { DomainError, Unauthorized, Forbidden, Invalid } from "@/server/errors";
+import { DomainError, Unauthorized, Forbidden, Invalid, Unavailable } from "@/server/errors";
 import { checkUrl, containsNul, readBodyText } from "@/server/http/input";
 
 /** How one old API dialect renders an error: its status codes and its envelope. */
@@ -13,7 +13,7 @@ const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 /**
  * Runs a REST handler for an old dialect: authenticates the caller itself (never relying on
  * middleware), enforces JSON/same-origin for mutations, and renders domain errors in the
- * dialect's envelope. Unexpected errors become 500 without internals.
+ * dialect's envelope. An unreachable database is a 503; unexpected errors become 500 without internals.
  */
 export async function withCaller(
   req: Request,
@@ -36,6 +36,7 @@ export async function withCaller(
     return await handler({ db, caller });
   } catch (err) {
     if (err instanceof DomainError) return renderError(err);
+    if (isDatabaseUnavailable(err)) return renderError(new Unavailable());
     console.error(`[${req.method} ${new URL(req.url).pathname}]`, err);
     return renderError(new DomainError("Internal server error"));
   }

@@ -3,7 +3,7 @@ import { experimentStatuses } from "@/db/schema";
 import type { Caller } from "@/server/context";
 import type { SystemLogRow } from "@/server/system/logs";
 import type { HostStats } from "@/server/system/stats";
-import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, RateLimited, TooLarge, Unauthorized } from "@/server/errors";
+import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, RateLimited, TooLarge, Unavailable, Unauthorized } from "@/server/errors";
 import { epochLoss, isoSecondsZ, round, type Experiment, type ExperimentLog, type ExperimentMetricPoint, type ExperimentStatus } from "./experiment-common";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
 
@@ -18,6 +18,7 @@ export function studioV1Status(err: DomainError): number {
   if (err instanceof NotFound) return 404;
   if (err instanceof Conflict) return 422;
   if (err instanceof TooLarge) return 413;
+  if (err instanceof Unavailable) return 503;
   if (err instanceof RateLimited) return 429;
   return 500;
 }

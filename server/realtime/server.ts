@@ -9,6 +9,7 @@ import type { Db } from "@/db/client";
 import { forgetCachedCallers } from "@/server/auth/caller-cache";
 import { authenticate, type CredentialSource } from "@/server/auth/callers";
 import type { Caller } from "@/server/context";
+import { Unavailable } from "@/server/errors";
 import { subscribe } from "@/server/events/bus";
 import { teamTopic, type StudioEvent } from "@/server/events/types";
 import { STUDIO_VERSION } from "@/server/system/version";
@@ -102,6 +103,22 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
   });
 
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 3, application_name: "studio-realtime" });
+  // A database restart must not take the sidecar down: node-postgres emits an 'error' on idle
+  // clients (through the pool) and on checked-out ones (the adapter keeps its LISTEN client checked
+  // out), and an 'error' nobody listens to kills the process. The adapter reconnects by itself, but
+  // forgets its dropped LISTEN client without releasing it: each outage would leak a pool slot (and
+  // pool.end() wait forever), so a client whose connection ended goes back to the pool here.
+  const logPoolError = (error: Error) => console.error(`[realtime] adapter connection: ${error.message}`);
+  const checkedOut = new WeakSet<pg.PoolClient>();
+  pool.on("error", logPoolError);
+  pool.on("acquire", (client) => checkedOut.add(client));
+  pool.on("release", (_error, client) => checkedOut.delete(client));
+  pool.on("connect", (client) => {
+    client.on("error", logPoolError);
+    client.on("end", () => {
+      if (checkedOut.has(client)) client.release(true);
+    });
+  });
 
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(httpServer, {
     path: "/socket.io/",
@@ -192,10 +209,13 @@ export async function startRealtimeServer(options: RealtimeServerOptions): Promi
     const route = matchWsRoute(url.pathname);
     if (!route) return ws.close(4404, `no WebSocket endpoint at ${url.pathname}`);
     const credentials: CredentialSource = { authorization: bearerFrom(url.searchParams.get("token")) ?? req.headers.authorization, cookie: req.headers.cookie };
-    const caller = await authenticate(db, credentials).catch((error: Error) => {
-      console.error(`[realtime] WebSocket authentication failed: ${error.message}`);
-      return null;
-    });
+    const caller = await authenticate(db, credentials).catch((error: Error) => error);
+    // 1013 "try again later": the database is down, the credential may be fine.
+    if (caller instanceof Unavailable) return ws.close(1013, "database unavailable, try again");
+    if (caller instanceof Error) {
+      console.error(`[realtime] WebSocket authentication failed: ${caller.message}`);
+      return ws.close(4401, "unauthorized");
+    }
     if (!caller) return ws.close(4401, "unauthorized");
     if (ws.readyState !== ws.OPEN) return;
     const listeners: ((event: StudioEvent) => void)[] = [];

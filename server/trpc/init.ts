@@ -1,11 +1,11 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError } from "zod";
-import { getDb, type Db } from "@/db/client";
+import { getDb, isDatabaseUnavailable, type Db } from "@/db/client";
 import { authenticate } from "@/server/auth/callers";
 import { checkMutationRequest } from "@/server/auth/request";
 import { type Caller, type Ctx, type Role, roleAtLeast } from "@/server/context";
-import { Conflict, DomainError, Forbidden, Invalid, NotFound, RateLimited, TooLarge, Unauthorized, zodFieldErrors } from "@/server/errors";
+import { Conflict, DomainError, Forbidden, Invalid, NotFound, RateLimited, TooLarge, Unauthorized, Unavailable, zodFieldErrors } from "@/server/errors";
 import { containsNul } from "@/server/http/input";
 
 export interface TrpcContext {
@@ -18,7 +18,9 @@ export interface TrpcContext {
 /** `bodyRefusal`: why the route could not take the request's body (too large); tRPC answers it in its envelope. */
 export async function createTrpcContext(req: Request, db: Db = getDb().db, opts: { bodyRefusal?: DomainError } = {}): Promise<TrpcContext> {
   if (opts.bodyRefusal) throw toTrpcError(opts.bodyRefusal);
-  const caller = await authenticate(db, { authorization: req.headers.get("authorization"), cookie: req.headers.get("cookie") });
+  const caller = await authenticate(db, { authorization: req.headers.get("authorization"), cookie: req.headers.get("cookie") }).catch((error: unknown) => {
+    throw toTrpcError(error);
+  });
   const mutationRefusal = req.method === "POST" ? checkMutationRequest(req.headers, { viaCookie: caller?.via === "session" }) : null;
   return { db, caller, mutationRefusal };
 }
@@ -45,7 +47,7 @@ const t = initTRPC.context<TrpcContext>().create({
 });
 
 function toTrpcError(err: unknown): unknown {
-  if (!(err instanceof DomainError)) return err;
+  if (!(err instanceof DomainError)) return isDatabaseUnavailable(err) ? toTrpcError(new Unavailable()) : err;
   const code =
     err instanceof NotFound ? "NOT_FOUND"
     : err instanceof Conflict ? "CONFLICT"
@@ -54,6 +56,7 @@ function toTrpcError(err: unknown): unknown {
     : err instanceof Unauthorized ? "UNAUTHORIZED"
     : err instanceof RateLimited ? "TOO_MANY_REQUESTS"
     : err instanceof TooLarge ? "PAYLOAD_TOO_LARGE"
+    : err instanceof Unavailable ? "SERVICE_UNAVAILABLE"
     : "INTERNAL_SERVER_ERROR";
   return new TRPCError({ code, message: err.message, cause: err });
 }
@@ -61,7 +64,7 @@ function toTrpcError(err: unknown): unknown {
 /** Domain errors thrown by services become tRPC codes here, in one place. */
 const mapDomainErrors = t.middleware(async ({ next }) => {
   const result = await next();
-  if (!result.ok && result.error.cause instanceof DomainError) {
+  if (!result.ok && (result.error.cause instanceof DomainError || isDatabaseUnavailable(result.error.cause))) {
     throw toTrpcError(result.error.cause);
   }
   return result;
