@@ -35,6 +35,8 @@ const envSchema = z.object({
   /** Largest JSON (and tRPC) request body; uploads have STUDIO_UPLOAD_MAX_MB. */
   STUDIO_JSON_MAX_KB: z.coerce.number().int().min(1).default(1024),
   STUDIO_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** A run that neither finishes a step nor answers its worker for this long (or 3× its slowest step) is killed and re-queued. */
+  STUDIO_RUN_STALL_S: z.coerce.number().positive().default(300),
   STUDIO_EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   STUDIO_TRUST_PROXY: booleanish.default(false),
   /** External-command runs (a studio-administrator feature); off by default. */

@@ -1,5 +1,6 @@
 import { getDb } from "@/db/client";
 import { env } from "@/server/env";
+import { killRunProcesses } from "@/server/experiments/job";
 import { startReaper } from "@/server/experiments/reaper";
 import { jobRegistry } from "@/server/jobs";
 import { runWorker } from "@/server/jobs/worker-process";
@@ -16,9 +17,10 @@ let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
-  console.log(`[worker] ${signal}: finishing running jobs`);
+  console.log(`[worker] ${signal}: stopping; running runs are re-queued from their last checkpoint`);
   try {
     reaper.stop();
+    killRunProcesses(signal);
     await worker.stop(25_000);
     await close();
     process.exit(0);
@@ -29,3 +31,5 @@ async function shutdown(signal: string) {
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));
+// The supervisor gone (even by SIGKILL) closes this channel: stop rather than work on unsupervised.
+if (process.connected) process.once("disconnect", () => void shutdown("supervisor gone"));

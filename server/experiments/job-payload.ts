@@ -28,3 +28,10 @@ export interface RunProcessOptions {
 
 /** Exit codes the worker reads: the attempt ended with its final status written / lost its lease / failed in a way worth retrying. */
 export const RUN_EXIT = { finished: 0, retry: 1, leaseLost: 75 } as const;
+
+/**
+ * What the worker and a started run process say over IPC: the worker pings, the run answers, and
+ * reports each step it finishes. A run that does neither for the stall limit is taken as hung.
+ */
+export type WorkerToRun = { type: "ping" };
+export type RunToWorker = { type: "pong" } | { type: "progress" };

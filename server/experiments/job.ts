@@ -7,7 +7,7 @@ import type { Db } from "@/db/client";
 import { experiments } from "@/db/schema";
 import { env } from "@/server/env";
 import { defineJob } from "@/server/jobs/registry";
-import { RUN_EXIT, TRAIN_JOB, trainJobPayload, type RunProcessOptions } from "./job-payload";
+import { RUN_EXIT, TRAIN_JOB, trainJobPayload, type RunProcessOptions, type RunToWorker, type WorkerToRun } from "./job-payload";
 import { appendLog, claimLease, finishRun, heartbeat, LeaseLost, type Lease } from "./lease";
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -21,9 +21,16 @@ export interface TrainJobOptions {
   heartbeatMs?: number;
   /** A run asked to stop gets this long to stop by itself before it is killed. */
   stopGraceMs?: number;
+  /** A run that neither answers a ping nor finishes a step for this long is killed and re-queued (default STUDIO_RUN_STALL_S). */
+  stallMs?: number;
 }
 
-export type TrainJobOutcome = { experimentId: number; outcome: "skipped" | "finished" | "killed" | "lease-lost" | "crashed"; detail?: string };
+/** The stall limit is at least this many times the slowest step seen, so a slow model's long synchronous steps are no stall. */
+const STEP_STALL_FACTOR = 3;
+/** A freshly spawned run process spends seconds loading the engine before it can answer at all. */
+const FIRST_ANSWER_MS = 60_000;
+
+export type TrainJobOutcome = { experimentId: number; outcome: "skipped" | "finished" | "killed" | "lease-lost" | "crashed" | "stalled"; detail?: string };
 
 /** A run process that has loaded the engine and waits for its options (workers/run-experiment.ts). */
 function spawnRunProcess(): ChildProcess {
@@ -76,11 +83,36 @@ export async function runTrainJob(db: Db, payload: z.output<typeof trainJobPaylo
     stderr.splice(0, Math.max(0, stderr.length - 20));
   });
 
-  // The worker beats for its child: its event loop stays free while the child computes a long step.
+  // The worker beats for its child (its event loop stays free while the child computes a long step),
+  // but only while the child proves it is alive: it answers pings when its event loop turns, and
+  // reports each step; a frozen or deadlocked child does neither and is killed after the stall limit.
+  const stallMs = options.stallMs ?? env().STUDIO_RUN_STALL_S * 1000;
+  let lastSignOfLife = Date.now();
+  let answered = false;
+  let lastStepAt: number | null = null;
+  let slowestStepMs = 0;
+  child.on("message", (message: RunToWorker) => {
+    const now = Date.now();
+    lastSignOfLife = now;
+    answered = true;
+    if (message.type !== "progress") return;
+    if (lastStepAt !== null) slowestStepMs = Math.max(slowestStepMs, now - lastStepAt);
+    lastStepAt = now;
+  });
+  const stallLimitMs = () => Math.max(stallMs, STEP_STALL_FACTOR * slowestStepMs, answered ? 0 : FIRST_ANSWER_MS);
+  let stalledFor: number | null = null;
   let killedForStop = false;
   let leaseLost = false;
   let stopSeenAt: number | null = null;
   const beat = setInterval(() => {
+    if (stalledFor !== null) return;
+    const silentMs = Date.now() - lastSignOfLife;
+    if (silentMs > stallLimitMs()) {
+      stalledFor = silentMs;
+      child.kill("SIGKILL");
+      return;
+    }
+    if (child.connected) child.send({ type: "ping" } satisfies WorkerToRun, () => {});
     void heartbeat(db, lease)
       .then((status) => {
         if (status !== "stopping") return;
@@ -109,8 +141,14 @@ export async function runTrainJob(db: Db, payload: z.output<typeof trainJobPaylo
     return { experimentId: id, outcome: "killed" };
   }
   if (exit.code === RUN_EXIT.finished) return { experimentId: id, outcome: "finished" };
+  if (stalledFor !== null) {
+    const seconds = Math.round(stalledFor / 1000);
+    await markCrashed(db, lease, `The run made no progress for ${seconds} s (no step finished, no answer to the worker; frozen or deadlocked?) and was killed; the reaper re-queues it from its last checkpoint`);
+    return { experimentId: id, outcome: "stalled", detail: `no progress for ${seconds} s` };
+  }
   const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-  await markCrashed(db, lease, `The run process ${how}${stderr.length ? ` (${stderr.slice(-3).join(" | ")})` : ""}; the reaper re-queues it from its last checkpoint`);
+  const why = shutdownSignal ? `; the worker was stopping (${shutdownSignal})` : stderr.length ? ` (${stderr.slice(-3).join(" | ")})` : "";
+  await markCrashed(db, lease, `The run process ${how}${why}; the reaper re-queues it from its last checkpoint`);
   return { experimentId: id, outcome: "crashed", detail: how };
 }
 
@@ -125,6 +163,18 @@ async function markCrashed(db: Db, lease: Lease, message: string): Promise<void>
 
 /** Child pids by experiment, for tests and benchmarks that need to crash a run on purpose. */
 export const runningChildren = new Map<number, number>();
+
+let shutdownSignal: string | undefined;
+
+/**
+ * A stopping worker kills its run processes (they would otherwise train on unsupervised, outside any
+ * slot count); each run is marked for the reaper and resumes from its last checkpoint on a worker.
+ */
+export function killRunProcesses(signal: string): void {
+  shutdownSignal = signal;
+  for (const pid of runningChildren.values()) process.kill(pid, "SIGKILL");
+  waitingRunProcess?.kill("SIGKILL");
+}
 
 /** The training job; one per worker slot. pg-boss retries are off: the lease and the reaper do recovery. */
 export function createTrainExperimentJob(options: TrainJobOptions = {}) {

@@ -1,5 +1,5 @@
 import crypto from "node:crypto";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "@/db/client";
 import { experimentLogs, experimentMetrics, experiments, projects, type ExperimentStatus, type LogStage } from "@/db/schema";
 import { publish } from "@/server/events/bus";
@@ -160,6 +160,19 @@ export async function appendLog(db: Db, lease: Lease, line: LogLine): Promise<nu
     });
     return row.logSeq;
   });
+}
+
+/**
+ * The sequence number of a line this attempt may already have written after `afterSeq`: when the
+ * connection drops during the commit, a retry must not write the line twice.
+ */
+export async function findLoggedLine(db: Db, lease: Lease, afterSeq: number, line: LogLine): Promise<number | null> {
+  const [row] = await db
+    .select({ seq: experimentLogs.seq })
+    .from(experimentLogs)
+    .where(and(eq(experimentLogs.experimentId, lease.experimentId), gt(experimentLogs.seq, afterSeq), eq(experimentLogs.stage, line.stage), eq(experimentLogs.message, line.message)))
+    .limit(1);
+  return row?.seq ?? null;
 }
 
 /**

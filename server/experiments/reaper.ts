@@ -1,10 +1,12 @@
 import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import type PgBoss from "pg-boss";
-import type { Db } from "@/db/client";
+import { isDatabaseUnavailable, type Db } from "@/db/client";
 import { experiments, projects, type ExperimentStatus } from "@/db/schema";
 import { bossExecutor } from "@/server/jobs/boss";
 import { TRAIN_JOB, trainJobPayload } from "./job-payload";
 import { appendLog, publishStatus, unleased } from "./lease";
+
+const DEFAULT_STALE_SECONDS = 30;
 
 export interface ReaperOptions {
   /** A run whose heartbeat is older than this is taken as dead (its worker or process is gone). */
@@ -27,7 +29,7 @@ export interface ReapResult {
  * one simply ends paused or stopped. Each transition re-checks staleness, so a late heartbeat wins.
  */
 export async function reapStaleRuns(db: Db, boss: PgBoss, options: ReaperOptions = {}): Promise<ReapResult> {
-  const staleSeconds = options.staleSeconds ?? 30;
+  const staleSeconds = options.staleSeconds ?? DEFAULT_STALE_SECONDS;
   const retryLimit = options.retryLimit ?? 3;
   const staleBefore = sql`now() - make_interval(secs => ${staleSeconds})`;
   const result: ReapResult = { requeued: [], failed: [], settled: [] };
@@ -89,21 +91,36 @@ export interface Reaper {
   stop(): void;
 }
 
-/** Runs `reapStaleRuns` every `intervalMs` in the training worker. */
+/**
+ * Runs `reapStaleRuns` every `intervalMs` in the training worker. While the database was unreachable
+ * nobody could beat a heartbeat: once it answers again, runs get `staleSeconds` to beat before any
+ * counts as dead, so a database restart re-queues nothing.
+ */
 export function startReaper(db: Db, boss: PgBoss, options: ReaperOptions & { intervalMs?: number } = {}): Reaper {
+  const graceMs = (options.staleSeconds ?? DEFAULT_STALE_SECONDS) * 1000;
+  // When the database last came back; long ago at start, so runs a crash left behind are reaped at once.
+  let reachableSince: number | null = 0;
+  const pass = async () => {
+    try {
+      if (reachableSince === null) {
+        await db.execute(sql`SELECT 1`);
+        reachableSince = Date.now();
+      }
+      if (Date.now() - reachableSince < graceMs) return;
+      const result = await reapStaleRuns(db, boss, options);
+      for (const id of result.requeued) console.warn(`[reaper] experiment ${id}: heartbeat lost, re-queued`);
+      for (const id of result.failed) console.warn(`[reaper] experiment ${id}: heartbeat lost too often, failed`);
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) console.error(`[reaper] ${(error as Error).message}`);
+      else if (reachableSince !== null) console.error("[reaper] the database is unreachable: waiting for it");
+      if (isDatabaseUnavailable(error)) reachableSince = null;
+    }
+  };
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    reapStaleRuns(db, boss, options)
-      .then((result) => {
-        for (const id of result.requeued) console.warn(`[reaper] experiment ${id}: heartbeat lost, re-queued`);
-        for (const id of result.failed) console.warn(`[reaper] experiment ${id}: heartbeat lost too often, failed`);
-      })
-      .catch((error) => console.error(`[reaper] ${(error as Error).message}`))
-      .finally(() => {
-        running = false;
-      });
+    void pass().finally(() => (running = false));
   }, options.intervalMs ?? 10_000);
   timer.unref();
   return { stop: () => clearInterval(timer) };

@@ -9,7 +9,7 @@ import { chown, stat } from "node:fs/promises";
 import path from "node:path";
 import readline from "node:readline";
 import { eq } from "drizzle-orm";
-import { connect, type Db } from "@/db/client";
+import { connect, retryWhileUnavailable, type Db } from "@/db/client";
 import { architectures, augmentations, experiments, projects, users, type ExperimentStatus, type LogStage } from "@/db/schema";
 import type { Caller } from "@/server/context";
 import { getDatasetForTraining, type TrainingDataset } from "@/server/datasets/training";
@@ -23,8 +23,8 @@ import { resolveWorkers } from "@/server/ml/train/stepper";
 import { createRunFolder } from "@/server/ml/train/run-folder";
 import "@/server/ml/detect/adapter";
 import { commandArgv, commandIdentity, CommandRefused, scrubbedEnvironment } from "./command";
-import { appendLog, finishRun, LeaseLost, readControl, recordMetrics, updateRun, type Lease } from "./lease";
-import { RUN_EXIT, type RunProcessOptions } from "./job-payload";
+import { appendLog, findLoggedLine, finishRun, LeaseLost, readControl, recordMetrics, updateRun, type Lease, type LogLine } from "./lease";
+import { RUN_EXIT, type RunProcessOptions, type RunToWorker, type WorkerToRun } from "./job-payload";
 import { createLogParser, type ParsedMetrics } from "./log-parser";
 import { copyRunResults } from "./save-dir";
 
@@ -92,6 +92,7 @@ export async function runExperimentProcess(options: RunProcessOptions): Promise<
     }
   };
   const timer = setInterval(() => void poll(), options.heartbeatMs);
+  const stopAnsweringWorker = answerWorker(options.experimentId);
   try {
     await poll();
     const [row] = await db
@@ -102,9 +103,10 @@ export async function runExperimentProcess(options: RunProcessOptions): Promise<
     if (!row || row.experiment.leaseToken !== options.leaseToken) return RUN_EXIT.leaseLost;
     const run: RunRow = { ...row.experiment, projectName: row.projectName };
     const control = () => status;
-    const outcome = run.hyperparameters.command ? await runCommand(db, lease, run, options, control) : await runEngine(db, lease, run, options, control);
+    const writes = durableWrites(db, lease, run.logSeq);
+    const outcome = run.hyperparameters.command ? await runCommand(db, lease, run, options, control) : await runEngine(db, writes, lease, run, options, control);
     if (outcome === "completed" && run.saveDir) await saveResults(db, lease, run.saveDir);
-    const finished = await finishRun(db, lease, { status: outcome, ...(outcome === "completed" && { progress: 100 }) });
+    const finished = await writes.retry(() => finishRun(db, lease, { status: outcome, ...(outcome === "completed" && { progress: 100 }) }));
     return finished ? RUN_EXIT.finished : RUN_EXIT.leaseLost;
   } catch (error) {
     if (error instanceof LeaseLost || leaseLost) return RUN_EXIT.leaseLost;
@@ -115,8 +117,66 @@ export async function runExperimentProcess(options: RunProcessOptions): Promise<
     return (await finishRun(db, lease, { status: "failed", error: message }).catch(() => false)) ? RUN_EXIT.finished : RUN_EXIT.leaseLost;
   } finally {
     clearInterval(timer);
+    stopAnsweringWorker();
     await handle.close();
   }
+}
+
+/**
+ * Proves to the worker that this process is alive: it answers the worker's pings whenever its event
+ * loop turns (job.ts kills a run that stops answering). A worker that dies, even by SIGKILL, closes
+ * the channel: its run must not go on training unsupervised, outside any slot count.
+ */
+function answerWorker(experimentId: number): () => void {
+  if (!process.connected) return () => {};
+  const answer = (message: WorkerToRun) => {
+    if (message?.type === "ping") tellWorker({ type: "pong" });
+  };
+  const orphaned = () => {
+    console.error(`[run ${experimentId}] the worker is gone: stopping; the run is re-queued from its last checkpoint`);
+    process.exit(RUN_EXIT.leaseLost);
+  };
+  process.on("message", answer);
+  process.once("disconnect", orphaned);
+  return () => {
+    process.off("message", answer);
+    process.off("disconnect", orphaned);
+  };
+}
+
+function tellWorker(message: RunToWorker): void {
+  if (process.connected) process.send!(message, () => {});
+}
+
+type DurableWrites = ReturnType<typeof durableWrites>;
+
+/**
+ * The run's writes, tried again while the database is unreachable: training waits (still answering
+ * the worker's pings) and goes on where it was, so a database restart loses and doubles nothing.
+ */
+function durableWrites(db: Db, lease: Lease, logSeqAtStart: number) {
+  let knownSeq = logSeqAtStart;
+  const retry = <T>(write: () => Promise<T>): Promise<T> => {
+    let told = false;
+    return retryWhileUnavailable(write, (error) => {
+      if (!told) console.error(`[run ${lease.experimentId}] the database is unreachable, waiting for it: ${(error as Error).message}`);
+      told = true;
+    });
+  };
+  return {
+    retry,
+    /** A line whose commit was cut off may have landed: a retry looks for it before writing it again. */
+    async log(line: LogLine): Promise<number> {
+      let tried = false;
+      const seq = await retry(async () => {
+        const landed = tried ? await findLoggedLine(db, lease, knownSeq, line) : null;
+        tried = true;
+        return landed ?? appendLog(db, lease, line);
+      });
+      knownSeq = Math.max(knownSeq, seq);
+      return seq;
+    },
+  };
 }
 
 /**
@@ -167,7 +227,7 @@ const engineStages: Record<string, LogStage> = {
   stopped: "stopped",
 };
 
-async function runEngine(db: Db, lease: Lease, run: RunRow, options: RunProcessOptions, control: () => ExperimentStatus): Promise<TrainResult["status"]> {
+async function runEngine(db: Db, writes: DurableWrites, lease: Lease, run: RunRow, options: RunProcessOptions, control: () => ExperimentStatus): Promise<TrainResult["status"]> {
   // train() reads a resumed run's checkpoint into tensors before it picks the backend; pick it first.
   const backend = await initBackend(parseDevice(run.deviceRequested));
   // Data-parallel threads take about a second to load: they start now, while the dataset loads.
@@ -199,35 +259,42 @@ async function runEngine(db: Db, lease: Lease, run: RunRow, options: RunProcessO
   const onEvent = async (event: TrainEvent) => {
     switch (event.type) {
       case "start":
-        await updateRun(db, lease, { backend: event.backend.description, totalEpochs: event.epochs, runDir: event.runDir, currentEpoch: event.startEpoch });
+        await writes.retry(() => updateRun(db, lease, { backend: event.backend.description, totalEpochs: event.epochs, runDir: event.runDir, currentEpoch: event.startEpoch }));
         break;
       case "epoch_start":
-        await updateRun(db, lease, { currentEpoch: event.epoch, totalEpochs: event.epochs });
+        await writes.retry(() => updateRun(db, lease, { currentEpoch: event.epoch, totalEpochs: event.epochs }));
         break;
       case "step":
-        await recordMetrics(
-          db,
-          lease,
-          { epoch: event.epoch, step: event.step, values: { loss: event.loss, lr: event.lr, images_per_sec: event.imgsPerSec } },
-          { progress: ((event.epoch - 1 + event.step / event.steps) / event.epochs) * 100 },
+        // Steps are what a long synchronous computation cannot fake: the worker's stall limit follows them.
+        tellWorker({ type: "progress" });
+        await writes.retry(() =>
+          recordMetrics(
+            db,
+            lease,
+            { epoch: event.epoch, step: event.step, values: { loss: event.loss, lr: event.lr, images_per_sec: event.imgsPerSec } },
+            { progress: ((event.epoch - 1 + event.step / event.steps) / event.epochs) * 100 },
+          ),
         );
         break;
       case "epoch_end":
-        await recordMetrics(
-          db,
-          lease,
-          { epoch: event.epoch, step: 0, values: event.metrics },
-          {
-            currentEpoch: event.epoch,
-            progress: (event.epoch / event.epochs) * 100,
-            latestMetrics: event.metrics,
-            epochSeconds: event.seconds,
-            ...(event.isBest && { bestMetrics: event.metrics, bestEpoch: event.epoch }),
-          },
+        tellWorker({ type: "progress" });
+        await writes.retry(() =>
+          recordMetrics(
+            db,
+            lease,
+            { epoch: event.epoch, step: 0, values: event.metrics },
+            {
+              currentEpoch: event.epoch,
+              progress: (event.epoch / event.epochs) * 100,
+              latestMetrics: event.metrics,
+              epochSeconds: event.seconds,
+              ...(event.isBest && { bestMetrics: event.metrics, bestEpoch: event.epoch }),
+            },
+          ),
         );
         break;
       case "log":
-        await appendLog(db, lease, { level: event.level, stage: engineStages[event.stage] ?? "training", message: event.message, epoch: event.epoch ?? null });
+        await writes.log({ level: event.level, stage: engineStages[event.stage] ?? "training", message: event.message, epoch: event.epoch ?? null });
         break;
     }
   };

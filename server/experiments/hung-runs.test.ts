@@ -1,0 +1,96 @@
+import { chmod, mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type PgBoss from "pg-boss";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { experimentMetrics } from "@/db/schema";
+import { seedMemberAndOutsider } from "@/db/testing/fixtures";
+import { createTestDb, type TestDb } from "@/db/testing/test-db";
+import type { Ctx } from "@/server/context";
+import { runDatasetImport } from "@/server/datasets/import";
+import { startDatasetImport } from "@/server/datasets/service";
+import { resetEnvCache } from "@/server/env";
+import { startBoss, stopBoss } from "@/server/jobs/boss";
+import { jobRegistry } from "@/server/jobs/index";
+import { createJobRegistry, workJobs } from "@/server/jobs/registry";
+import { makeShapesImageFolder } from "@/server/ml/data/testing/shapes";
+import { defaultProject } from "@/server/projects/service";
+import { eq } from "drizzle-orm";
+import { createTrainExperimentJob, runningChildren } from "./job";
+import { createExperiment } from "./lifecycle";
+import { getExperiment, getExperimentLogs } from "./queries";
+import { startReaper, type Reaper } from "./reaper";
+
+let tdb: TestDb;
+let boss: PgBoss;
+let reaper: Reaper;
+let member: Ctx;
+let projectId: number;
+let datasetId: number;
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+beforeAll(async () => {
+  const work = await mkdtemp(path.join(os.tmpdir(), "hung-runs-"));
+  await chmod(work, 0o755);
+  process.env.STUDIO_IMPORT_ROOTS = path.join(work, "imports");
+  resetEnvCache();
+  tdb = await createTestDb();
+  ({ member } = await seedMemberAndOutsider(tdb.db));
+  projectId = (await defaultProject(member)).id;
+  await makeShapesImageFolder(path.join(work, "imports", "shapes"), { classes: 3, perClass: 10, size: 32, seed: 5 });
+  const dataset = await startDatasetImport(member, { projectId, name: "shapes", source: { kind: "path", path: path.join(work, "imports", "shapes") } }, async (payload) =>
+    runDatasetImport(tdb.db, payload),
+  );
+  datasetId = dataset.id;
+  // A short stall limit for the test; the default is STUDIO_RUN_STALL_S.
+  const train = createTrainExperimentJob({ databaseUrl: tdb.url, dataDir: path.join(work, "data"), heartbeatMs: 250, stallMs: 3000 });
+  const registry = createJobRegistry([...jobRegistry.jobs.filter((job) => job.name !== "experiments.train"), train]);
+  boss = await startBoss(tdb.url, registry);
+  await workJobs(boss, registry, { db: tdb.db, slots: 1, pollingIntervalSeconds: 0.5 });
+  reaper = startReaper(tdb.db, boss, { intervalMs: 300, staleSeconds: 2, retryLimit: 2 });
+}, 60_000);
+
+afterAll(async () => {
+  reaper?.stop();
+  for (const pid of runningChildren.values()) process.kill(pid, "SIGKILL");
+  await stopBoss(boss, 2000);
+  await tdb?.close();
+});
+
+describe("a hung run", () => {
+  it("is killed when its process is frozen (SIGSTOP), and a new attempt resumes it from its checkpoint", async () => {
+    const run = await createExperiment(
+      member,
+      { projectId, name: "frozen", datasetId, model: "reference-cnn", hyperparameters: { epochs: 3, batch: 8, imgsz: 32, log_every: 1, seed: 1 }, device: "auto", start: true },
+      { boss },
+    );
+    await waitFor("a finished epoch", async () => (await tdb.db.select().from(experimentMetrics).where(eq(experimentMetrics.experimentId, run.id))).some((m) => m.step === 0));
+    const pid = runningChildren.get(run.id)!;
+    process.kill(pid, "SIGSTOP");
+
+    await waitFor("the run to complete", async () => (await getExperiment(member, run.id)).status === "completed", 120_000);
+    expect(alive(pid)).toBe(false);
+    expect(await getExperiment(member, run.id)).toMatchObject({ attempt: 2, retries: 1, progress: 100 });
+    const messages = (await getExperimentLogs(member, { id: run.id })).map((l) => l.message);
+    expect(messages.some((m) => /made no progress for \d+ s .* was killed/.test(m))).toBe(true);
+    expect(messages.some((m) => m.startsWith("Resuming"))).toBe(true);
+  }, 150_000);
+});
