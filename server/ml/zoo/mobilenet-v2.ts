@@ -19,7 +19,7 @@ const SETTINGS: [number, number, number, number][] = [
 ];
 
 function convBn(g: GraphBuilder, id: string, input: string, filters: number, kernel: number, stride: number, relu6: boolean): string {
-  let x = g.add(`${id}_conv`, "Conv2d", [input], { filters, kernel_size: kernel, stride, padding: "same", bias: false });
+  let x = g.add(`${id}_conv`, "Conv2d", [input], { filters, kernel_size: kernel, stride, padding: Math.floor(kernel / 2), bias: false });
   x = g.add(`${id}_bn`, "BatchNorm", [x]);
   return relu6 ? g.add(`${id}_relu6`, "ReLU6", [x]) : x;
 }
@@ -38,7 +38,7 @@ export function mobilenetV2(numClasses: number, width = 1): ModelGraph {
       const stride = i === 0 ? firstStride : 1;
       const hidden = Math.round(channels * expansion);
       let y = expansion === 1 ? x : convBn(g, `${id}_expand`, x, hidden, 1, 1, true);
-      y = g.add(`${id}_dw_conv`, "DepthwiseConv2d", [y], { kernel_size: 3, stride, padding: "same", bias: false });
+      y = g.add(`${id}_dw_conv`, "DepthwiseConv2d", [y], { kernel_size: 3, stride, padding: 1, bias: false });
       y = g.add(`${id}_dw_bn`, "BatchNorm", [y]);
       y = g.add(`${id}_dw_relu6`, "ReLU6", [y]);
       y = convBn(g, `${id}_project`, y, outChannels, 1, 1, false);

@@ -7,7 +7,7 @@ export function scaledChannels(channels: number, width: number): number {
 }
 
 function convBn(g: GraphBuilder, id: string, input: string, filters: number, kernel: number, stride: number, relu: boolean): string {
-  let x = g.add(`${id}_conv`, "Conv2d", [input], { filters, kernel_size: kernel, stride, padding: "same", bias: false });
+  let x = g.add(`${id}_conv`, "Conv2d", [input], { filters, kernel_size: kernel, stride, padding: Math.floor(kernel / 2), bias: false });
   x = g.add(`${id}_bn`, "BatchNorm", [x]);
   return relu ? g.add(`${id}_relu`, "ReLU", [x]) : x;
 }
@@ -21,16 +21,13 @@ function basicBlock(g: GraphBuilder, id: string, input: string, inChannels: numb
   return g.add(`${id}_out`, "ReLU", [sum]);
 }
 
-/**
- * ResNet-18/34 (He et al. 2015, torchvision layout). Deviation: the stem's 3×3/2 max pool uses
- * 'same' padding instead of PyTorch's 1 pixel; shapes agree for even sizes.
- */
+/** ResNet-18/34 (He et al. 2015), torchvision's layout and padding: torchvision weights give its outputs. */
 export function resnet(blocks: [number, number, number, number], numClasses: number, width = 1): ModelGraph {
   const g = new GraphBuilder();
   const stemChannels = scaledChannels(64, width);
   let x = g.add("input", "Input", []);
   x = convBn(g, "stem", x, stemChannels, 7, 2, true);
-  x = g.add("stem_pool", "MaxPool", [x], { kernel_size: 3, stride: 2, padding: "same" });
+  x = g.add("stem_pool", "MaxPool", [x], { kernel_size: 3, stride: 2, padding: 1 });
   let channels = stemChannels;
   blocks.forEach((count, stage) => {
     const filters = scaledChannels(64 * 2 ** stage, width);

@@ -1,6 +1,6 @@
 // YOLOv8 detection networks (Ultralytics yolov8.yaml) as ModelGraphs: CSP backbone with C2f blocks, SPPF,
 // PAN neck (nearest upsample + concat), and the Detect head (detect/head.ts) over strides 8/16/32.
-// Deviation: 3x3 stride-2 convs use 'same' padding (TF's asymmetric pad) instead of PyTorch's 1 pixel.
+// Padding (k // 2) and BatchNorm (eps 1e-3, momentum 0.03) as Ultralytics', so its weights give its outputs.
 
 import "../detect/head";
 import type { ModelGraph } from "../graph/schema";
@@ -36,7 +36,7 @@ function channelsFor(channels: number, scale: YoloScale, extraWidth: number): nu
 }
 
 function conv(g: GraphBuilder, id: string, input: string, filters: number, kernel: number, stride = 1): string {
-  let x = g.add(`${id}_conv`, "Conv2d", [input], { filters, kernel_size: kernel, stride, padding: "same", bias: false });
+  let x = g.add(`${id}_conv`, "Conv2d", [input], { filters, kernel_size: kernel, stride, padding: Math.floor(kernel / 2), bias: false });
   x = g.add(`${id}_bn`, "BatchNorm", [x], { eps: 1e-3, momentum: 0.97 });
   return g.add(id, "SiLU", [x]);
 }
@@ -59,7 +59,7 @@ function c2f(g: GraphBuilder, id: string, input: string, filters: number, repeat
 /** SPPF: 1x1 conv to c/2, three chained 5x5 max pools, concat the four, 1x1 conv. */
 function sppf(g: GraphBuilder, id: string, input: string, inChannels: number, filters: number): string {
   const parts = [conv(g, `${id}_cv1`, input, inChannels / 2, 1)];
-  for (let i = 0; i < 3; i++) parts.push(g.add(`${id}_pool${i}`, "MaxPool", [parts[i]], { kernel_size: 5, stride: 1, padding: "same" }));
+  for (let i = 0; i < 3; i++) parts.push(g.add(`${id}_pool${i}`, "MaxPool", [parts[i]], { kernel_size: 5, stride: 1, padding: 2 }));
   return conv(g, `${id}_cv2`, g.add(`${id}_cat`, "Concat", parts), filters, 1);
 }
 

@@ -57,4 +57,30 @@ describe("zoo", () => {
   it("lists the names for an unknown model", () => {
     expect(() => zooGraph("vgg16", { imgsz: 64, numClasses: 2 })).toThrow(/unknown zoo model "vgg16"; available: reference-cnn, mobilenet_v2, resnet18, resnet34/);
   });
+
+  it("pads every conv and max pool as PyTorch does (k // 2; torchvision's stem pool 1, SPPF 2)", () => {
+    for (const model of zooModels) {
+      const graph = model.graph({ imgsz: 64, numClasses: 3 });
+      for (const node of graph.nodes) {
+        const data = node.data as { kernel_size?: number; padding?: unknown };
+        if (node.type === "Conv2d" || node.type === "DepthwiseConv2d") expect([model.name, node.id, data.padding]).toEqual([model.name, node.id, Math.floor(data.kernel_size! / 2)]);
+        if (node.type === "MaxPool") expect([model.name, node.id, data.padding]).toEqual([model.name, node.id, data.kernel_size === 2 ? undefined : Math.floor(data.kernel_size! / 2)]);
+      }
+    }
+  });
+
+  it("takes the weights of a graph saved with TF's 'same' padding, and computes as it did on odd sizes", async () => {
+    const graph = zooGraph("resnet18", { imgsz: 33, numClasses: 3, width: 0.125 });
+    const saved = { ...graph, nodes: graph.nodes.map((n) => ("padding" in (n.data ?? {}) ? { ...n, data: { ...n.data, padding: "same" } } : n)) };
+    const old = compileGraph(saved, { inputShape: [33, 33, 3], seed: 3 });
+    const current = compileGraph(graph, { inputShape: [33, 33, 3], seed: 4 });
+    const oldWeights = new Map(old.weights.map((w) => [w.originalName, w]));
+    expect(current.weights.map((w) => [w.originalName, w.shape])).toEqual(old.weights.map((w) => [w.originalName, w.shape]));
+    for (const weight of current.weights) weight.write(oldWeights.get(weight.originalName)!.read());
+    const x = tf.randomUniform([1, 33, 33, 3], 0, 1, "float32", 5);
+    const [a, b] = [old, current].map((m) => m.predict(x) as tf.Tensor);
+    const difference = tf.max(tf.abs(tf.sub(a, b))).dataSync()[0];
+    expect(difference).toBeLessThan(1e-5);
+    tf.dispose([x, a, b]);
+  });
 });
