@@ -2,7 +2,9 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { initBackend } from "../backend/index";
 import { compileGraph } from "../graph/compile";
+import type { ModelGraph } from "../graph/schema";
 import "../graph/layers";
 import { GraphBuilder } from "../zoo/builder";
 import { zooGraph } from "../zoo";
@@ -15,6 +17,7 @@ import type { LoadedTensor } from "./torch-zip";
 const fixture = (name: string) => path.join(import.meta.dirname, "fixtures", name);
 
 beforeAll(async () => {
+  await initBackend("wasm");
   await tf.setBackend("cpu");
 });
 
@@ -93,24 +96,57 @@ describe.each([
   });
 });
 
-describe("the zoo's own builders", () => {
-  it("resnet (1 block per stage, width 1/16) loaded from an fp16 torchvision state dict gives PyTorch's fp32 outputs", async () => {
-    // On odd sizes every stride-2 'same' window pads symmetrically, as PyTorch does.
-    const checkpoint = await readTorchCheckpoint(fixture("zoo_resnet_fp16.pt"));
-    expect(checkpoint.tensors.get("layer4.0.conv2.weight")!.dtype).toBe("float16");
-    const expected: Expected = JSON.parse(await readFile(fixture("zoo_resnet_fp16.expected.json"), "utf8"));
-    const count = expected.input_nchw.reduce((a, b) => a * b, 1);
-    // make_fixtures.py zoo_input: sin(0.37·i) over the NCHW flat index, rounded to float32.
-    const input = Array.from({ length: count }, (_, i) => Math.fround(Math.sin(i * 0.37)));
-    const model = compileGraph(resnet([1, 1, 1, 1], 3, 1 / 16), { inputShape: [33, 33, 3] });
-    const report = loadTorchTensors(model, checkpoint.tensors, torchNamerForZooModel("resnet18")!);
-    expect(report.skipped).toEqual([]);
-    expect(report.unused).toEqual([]);
-    const output = await predictNchw(model, { ...expected, input });
-    expect(relativeError(output, expected.output)).toBeLessThan(1e-4);
-    model.dispose();
+/** A zoo graph with TF's 'same' padding everywhere, as the zoo built them before it padded like PyTorch. */
+function withSamePadding(graph: ModelGraph): ModelGraph {
+  return { ...graph, nodes: graph.nodes.map((n) => (n.data && "padding" in n.data ? { ...n, data: { ...n.data, padding: "same" } } : n)) };
+}
+
+/** The zoo graph loaded from a fixture's fp16 state dict: its report and its relative error on the fixture's input. */
+async function zooParity(fixtureName: string, graph: ModelGraph, namer: ModuleNamer) {
+  const checkpoint = await readTorchCheckpoint(fixture(`${fixtureName}.pt`));
+  const expected: Expected = JSON.parse(await readFile(fixture(`${fixtureName}.expected.json`), "utf8"));
+  const [, , h, w] = expected.input_nchw;
+  const count = expected.input_nchw.reduce((a, b) => a * b, 1);
+  // make_fixtures.py zoo_input: sin(0.37·i) over the NCHW flat index, rounded to float32.
+  const input = Array.from({ length: count }, (_, i) => Math.fround(Math.sin(i * 0.37)));
+  const model = compileGraph(graph, { inputShape: [h, w, 3] });
+  const report = loadTorchTensors(model, checkpoint.tensors, namer);
+  const output = await predictNchw(model, { ...expected, input });
+  model.dispose();
+  expect(output).toHaveLength(expected.output.length);
+  return { checkpoint, report, error: relativeError(output, expected.output) };
+}
+
+// The fixtures' input is 64×64: every stride-2 window sees PyTorch's padding on an even size, where
+// TF's 'same' would pad only at the bottom and right.
+describe("the zoo's own builders give PyTorch's outputs at an even size (64×64), from fp16 state dicts", () => {
+  const cases = [
+    { label: "resnet18 (1 block per stage, width 1/16; stem max pool)", fixture: "zoo_resnet_fp16", zoo: "resnet18", graph: () => resnet([1, 1, 1, 1], 3, 1 / 16) },
+    { label: "mobilenet_v2 (width 0.1)", fixture: "zoo_mobilenet_v2_fp16", zoo: "mobilenet_v2", graph: () => zooGraph("mobilenet_v2", { imgsz: 64, numClasses: 3, width: 0.1 }) },
+    { label: "yolov8n (width 0.125, 2 classes; raw head output)", fixture: "zoo_yolov8_fp16", zoo: "yolov8n", graph: () => zooGraph("yolov8n", { imgsz: 64, numClasses: 2, width: 0.125 }) },
+  ];
+
+  it.each(cases)("$label to 1e-4 relative, on the CPU and WASM backends", async ({ fixture: name, zoo, graph }) => {
+    const namer = torchNamerForZooModel(zoo)!;
+    for (const backend of ["cpu", "wasm"]) {
+      await tf.setBackend(backend);
+      const { checkpoint, report, error } = await zooParity(name, graph(), namer);
+      expect(checkpoint.tensors.get(checkpoint.tensors.keys().next().value!)!.dtype).toBe("float16");
+      expect(report.skipped).toEqual([]);
+      // The DFL conv's fixed weights are decoded outside the graph.
+      expect(report.unused).toEqual(zoo === "yolov8n" ? ["model.22.dfl.conv.weight"] : []);
+      expect(error, backend).toBeLessThan(1e-4);
+    }
+    await tf.setBackend("cpu");
   });
 
+  it.each(cases)("$label: TF's 'same' padding would miss by more than 1%", async ({ fixture: name, zoo, graph }) => {
+    const { error } = await zooParity(name, withSamePadding(graph()), torchNamerForZooModel(zoo)!);
+    expect(error).toBeGreaterThan(0.01);
+  });
+});
+
+describe("the zoo's yolov8n and Ultralytics' state dict", () => {
   it("yolov8n takes every tensor of Ultralytics' yolov8n state dict, by name and shape, except the fixed DFL conv", async () => {
     const shapes: Record<string, number[]> = JSON.parse(await readFile(fixture("yolov8n_state_dict_shapes.json"), "utf8"));
     const tensors = new Map<string, LoadedTensor>(
