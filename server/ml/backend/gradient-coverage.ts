@@ -2,19 +2,23 @@
 // Found by running one training step of a small model that uses every such layer type on the
 // reference CPU backend, recording the kernels it runs, and looking each up for the target backend.
 import * as tf from "@tensorflow/tfjs";
+import { MaxPoolPadding2D } from "../graph/layers/max-pool-padding";
 
-/** Every layer/activation type the zoo models train with (ResNet, MobileNetV2, YOLOv8 blocks). */
+/** Every layer/activation type the zoo models train with (ResNet, MobileNetV2, YOLOv8 blocks), padded as they pad. */
 export function buildCoverageModel(imgsz = 16, numClasses = 3, seed = 7): tf.LayersModel {
   const init = (offset: number) => tf.initializers.glorotUniform({ seed: seed + offset });
   const input = tf.input({ shape: [imgsz, imgsz, 3] });
-  const stem = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: "same", useBias: false, kernelInitializer: init(1) }).apply(input) as tf.SymbolicTensor;
+  // PyTorch's padding at stride 2 on an even size: a pad, then a 'valid' conv (graph/layers/common.ts tfWindowPadding).
+  const padded = tf.layers.zeroPadding2d({ padding: [[1, 1], [1, 1]] }).apply(input) as tf.SymbolicTensor;
+  const stem = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: "valid", useBias: false, kernelInitializer: init(1) }).apply(padded) as tf.SymbolicTensor;
   const normed = tf.layers.batchNormalization({}).apply(stem) as tf.SymbolicTensor;
   const silu = tf.layers.activation({ activation: "swish" }).apply(normed) as tf.SymbolicTensor;
   const depthwise = tf.layers.depthwiseConv2d({ kernelSize: 3, padding: "same", activation: "relu6", depthwiseInitializer: init(2) }).apply(silu) as tf.SymbolicTensor;
   const pointwise = tf.layers.conv2d({ filters: 8, kernelSize: 1, activation: "relu", kernelInitializer: init(3) }).apply(depthwise) as tf.SymbolicTensor;
   const residual = tf.layers.add().apply([pointwise, silu]) as tf.SymbolicTensor;
   const leaky = tf.layers.leakyReLU({ alpha: 0.1 }).apply(residual) as tf.SymbolicTensor;
-  const maxPooled = tf.layers.maxPooling2d({ poolSize: 5, strides: 1, padding: "same" }).apply(leaky) as tf.SymbolicTensor;
+  const stemPooled = tf.layers.maxPooling2d({ poolSize: 3, strides: 1, padding: "valid" }).apply(new MaxPoolPadding2D({ padding: [[1, 1], [1, 1]] }).apply(leaky)) as tf.SymbolicTensor;
+  const maxPooled = tf.layers.maxPooling2d({ poolSize: 5, strides: 1, padding: "same" }).apply(stemPooled) as tf.SymbolicTensor;
   const avgPooled = tf.layers.averagePooling2d({ poolSize: 2, strides: 2 }).apply(maxPooled) as tf.SymbolicTensor;
   const sigmoid = tf.layers.activation({ activation: "sigmoid" }).apply(avgPooled) as tf.SymbolicTensor;
   const upsampled = tf.layers.upSampling2d({ size: [2, 2] }).apply(sigmoid) as tf.SymbolicTensor;
