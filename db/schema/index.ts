@@ -4,3 +4,4 @@ export * from "./system";
 export * from "./datasets";
 export * from "./experiments";
 export * from "./weights";
+export * from "./validations";
