@@ -9,6 +9,23 @@ export default tseslint.config(
       "no-restricted-properties": ["error", { object: "process", property: "env", message: "Read configuration through server/env.ts." }],
     },
   },
+  // Layers (../shared/DESIGN.md): the engine stands alone; pages and routes reach data through services.
+  {
+    files: ["server/ml/**"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["@/*", "!@/server", "@/server/*", "!@/server/ml"], message: "server/ml imports nothing outside itself." }] }],
+    },
+  },
+  {
+    files: ["app/**"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["@/db/*"], message: "Pages and route files call services (server/…), never the database." }] }],
+    },
+  },
+  {
+    files: ["server/ml/**/*.test.ts", "server/ml/**/testing/**"],
+    rules: { "no-restricted-imports": "off" },
+  },
   {
     files: ["server/env.ts", "e2e/**", "**/*.test.ts", "vitest.config.ts", "vitest.setup.ts", "drizzle.config.ts", "next.config.ts", "server/ml/**", "server/bench/**", "workers/supervisor.ts", "db/testing/**"],
     rules: { "no-restricted-properties": "off" },

@@ -1,7 +1,7 @@
 import { cookies, headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { getDb } from "@/db/client";
-import type { Caller } from "@/server/context";
+import type { Caller, Ctx } from "@/server/context";
 import { authenticate } from "./callers";
 
 /** Every studio page calls this itself: the caller from the session cookie, or a redirect to the login page. */
@@ -13,4 +13,9 @@ export async function requirePageCaller(): Promise<Caller> {
     redirect(`/login?callbackUrl=${encodeURIComponent(path)}`);
   }
   return caller;
+}
+
+/** For pages that call services: the database and the page's caller (or a redirect to the login page). */
+export async function requirePageContext(): Promise<Ctx> {
+  return { db: getDb().db, caller: await requirePageCaller() };
 }

@@ -1,0 +1,35 @@
+import { getDb } from "@/db/client";
+import { apiLogin, apiLogout } from "@/server/auth/api-login";
+import { clientIp } from "@/server/auth/request";
+import { readJson } from "@/server/compat/http";
+import { DomainError, Invalid } from "@/server/errors";
+import { studioV1Error, studioV1User } from "../studio-v1";
+import type { CompatDeps } from "./deps";
+
+/** Errors in seed 002's envelope; anything unexpected is a 500 without internals. */
+async function answer(req: Request, handler: () => Promise<Response>): Promise<Response> {
+  try {
+    return await handler();
+  } catch (err) {
+    if (err instanceof DomainError) return studioV1Error(err);
+    console.error(`[${req.method} ${new URL(req.url).pathname}]`, err);
+    return studioV1Error(new DomainError("Internal server error"));
+  }
+}
+
+/** Seed 002 `POST /api/v1/auth/login {email, password}` → `{token, user}`: the one route open without credentials. */
+export function loginV1(req: Request, deps: CompatDeps = {}): Promise<Response> {
+  return answer(req, async () => {
+    if (!(req.headers.get("content-type") ?? "").toLowerCase().startsWith("application/json")) throw new Invalid("Content-Type must be application/json");
+    const { token, expiresAt, caller } = await apiLogin(deps.db ?? getDb().db, await readJson(req), clientIp(req.headers));
+    return Response.json({ token, token_type: "bearer", expires_at: expiresAt.toISOString(), user: studioV1User(caller) });
+  });
+}
+
+/** Seed 002 `POST /api/v1/auth/logout`: revokes the presented JWT → 204. */
+export function logoutV1(req: Request, deps: CompatDeps = {}): Promise<Response> {
+  return answer(req, async () => {
+    await apiLogout(deps.db ?? getDb().db, req.headers.get("authorization"));
+    return new Response(null, { status: 204 });
+  });
+}
