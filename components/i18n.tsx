@@ -16,6 +16,16 @@ const messages = {
     preview: "Preview", splits: "Splits", resplit: "Re-split", pipelines: "Pipelines", addOp: "Add op", renderPreview: "Render preview", noDatasets: "No datasets yet.",
     newExperiment: "New experiment", noExperiments: "No experiments yet.", status: "Status", progress: "Progress", start: "Start", stop: "Stop", pause: "Pause", resume: "Resume", clone: "Clone", compare: "Compare", logs: "Logs", hyperparameters: "Hyper-parameters", device: "Device", dataset: "Dataset", model: "Model", eta: "ETA", search: "Search", bestMetrics: "Best metrics", architectures: "Architectures", newArchitecture: "New architecture", noArchitectures: "No architectures yet.", analyze: "Analyse", configTemplate: "Config template", saveAsTemplate: "Save as template", augmentation: "Augmentation", liveOn: "live", liveOff: "polling", split: "Split", ownSplit: "Split the dataset for this run", plots: "Plots",
     changePassword: "Change password", currentPassword: "Current password", newPassword: "New password", resetPassword: "Reset password",
+    brand: "Training Studio", all: "all", created: "Created", images: "Images", classify: "classify", detect: "detect", train: "train", val: "val", test: "test", confirmDelete: "Delete {name}?", bestOf: "best {metric}",
+    errorInvalid: "Invalid request", errorUnauthorized: "Not logged in", errorForbidden: "Not allowed", errorNotFound: "Not found", errorConflict: "Conflict", errorTooManyRequests: "Too many requests", errorTooLarge: "Too large", errorUnavailable: "Service unavailable", errorInternal: "Server error", errorNetwork: "Network error", errorGeneric: "Error", wrongLogin: "Wrong email or password", tooManyLogins: "Too many failed logins",
+    studioVersion: "Studio {version}", sysDatabase: "Database", sysQueue: "Queue", sysWorkers: "Workers", sysRealtime: "Realtime", queueSchema: "pg-boss schema {schema}", workersAlive: "{count} alive", connections: "{count} connections", workerProcesses: "Worker processes", noWorkers: "No worker has registered yet.", workerKind: "Kind", host: "Host", slots: "Slots", devices: "Devices", lastHeartbeat: "Last heartbeat", secondsAgo: "{seconds} s ago",
+    newUser: "New user", passwordMin: "password (8+)", studioAdmin: "studio admin", studioAdminBadge: "admin", createUser: "Create user", newTeam: "New team", teamName: "team name", createTeam: "Create team", users: "Users", teamsAndRoles: "Teams and roles", addToTeam: "Add to team", addTo: "add to…", remove: "Remove", enable: "Enable", disable: "Disable", disabled: "disabled", resetAPassword: "Reset a password", user: "User",
+    apiKeysHintBefore: "Old clients send a key as", apiKeysHintAfter: ". A key acts for the team it was made in ({team}).", copyKeyNow: "Copy this key now: it is shown only once.", keyPrefix: "Prefix", lastUsed: "Last used", never: "never", revoked: "revoked", revoke: "Revoke", confirmDeleteProject: "Delete project {name}?",
+    uploadFailed: "upload failed ({status})", uploadNetworkError: "upload failed: network error", importFailed: "Import of “{name}” failed: {error}", dismiss: "OK", imagesUnit: "images", formatEvidence: "Format evidence: {list}", className: "Class", instances: "Instances",
+    widthStats: "Width min/median/max: {value}", heightStats: "Height: {value}", aspectStats: "Aspect: {value}", emptyAnnotations: "Empty annotations: {rate}% ({count})", tinyBoxes: "Tiny boxes: {count}", unusableLabelsCount: "Unusable labels: {count}",
+    unusableLabels: "Unusable labels", corruptFiles: "Corrupt or unreadable", duplicateImages: "Duplicate images", skippedFiles: "Skipped files", ownFolders: "own folders", ratiosSeed: "ratios, seed {seed}", allSplits: "all splits", allClasses: "all classes", boxesCount: "{count} boxes", noBoxes: "no boxes", confirmDeleteDataset: "Delete {name} and its files?",
+    opsCount: "{count} ops", original: "original", statusAll: "Status: all", newestFirst: "newest first", queuePosition: "queue #{position}", attempt: "attempt {attempt}", bestEpoch: "(epoch {epoch})", lossChart: "loss", metricsChart: "metrics", stepLoss: "step loss", epochAxis: "epoch", noPoints: "No points yet.",
+    compareHintBefore: "Select two or more experiments on the ", compareHintLink: "list", compareHintAfter: " to compare them.",
     passwordChanged: "Password changed. Your sessions, tokens and API keys have ended: log in again with the new password.",
     passwordReset: "Password reset. The user's sessions, tokens and API keys have ended.",
     splitSource: "Split by", splitByRatios: "ratios", splitByFolders: "the dataset's own folders", seed: "Seed",
@@ -36,6 +46,16 @@ const messages = {
     preview: "预览", splits: "划分", resplit: "重新划分", pipelines: "增强流水线", addOp: "添加操作", renderPreview: "生成预览", noDatasets: "还没有数据集。",
     newExperiment: "新建实验", noExperiments: "还没有实验。", status: "状态", progress: "进度", start: "开始", stop: "停止", pause: "暂停", resume: "继续", clone: "克隆", compare: "对比", logs: "日志", hyperparameters: "超参数", device: "设备", dataset: "数据集", model: "模型", eta: "预计剩余", search: "搜索", bestMetrics: "最佳指标", architectures: "网络结构", newArchitecture: "新建结构", noArchitectures: "还没有网络结构。", analyze: "分析", configTemplate: "配置模板", saveAsTemplate: "另存为模板", augmentation: "数据增强", liveOn: "实时", liveOff: "轮询", split: "划分", ownSplit: "为本次训练重新划分数据集", plots: "训练图表",
     changePassword: "修改密码", currentPassword: "当前密码", newPassword: "新密码", resetPassword: "重置密码",
+    brand: "训练工作室", all: "全部", created: "创建时间", images: "图片数", classify: "分类", detect: "检测", train: "训练集", val: "验证集", test: "测试集", confirmDelete: "删除 {name}？", bestOf: "最佳 {metric}",
+    errorInvalid: "请求无效", errorUnauthorized: "未登录", errorForbidden: "无权操作", errorNotFound: "未找到", errorConflict: "冲突", errorTooManyRequests: "请求过于频繁", errorTooLarge: "超出大小限制", errorUnavailable: "服务暂不可用", errorInternal: "服务器内部错误", errorNetwork: "网络错误", errorGeneric: "出错了", wrongLogin: "邮箱或密码错误", tooManyLogins: "登录失败次数过多",
+    studioVersion: "工作室 {version}", sysDatabase: "数据库", sysQueue: "任务队列", sysWorkers: "工作进程", sysRealtime: "实时推送", queueSchema: "pg-boss 模式 {schema}", workersAlive: "{count} 个在线", connections: "{count} 个连接", workerProcesses: "工作进程", noWorkers: "还没有工作进程注册。", workerKind: "类型", host: "主机", slots: "槽位", devices: "设备", lastHeartbeat: "最近心跳", secondsAgo: "{seconds} 秒前",
+    newUser: "新建用户", passwordMin: "密码（至少 8 位）", studioAdmin: "系统管理员", studioAdminBadge: "系统管理员", createUser: "创建用户", newTeam: "新建团队", teamName: "团队名称", createTeam: "创建团队", users: "用户", teamsAndRoles: "团队与角色", addToTeam: "加入团队", addTo: "加入…", remove: "移除", enable: "启用", disable: "禁用", disabled: "已禁用", resetAPassword: "重置用户密码", user: "用户",
+    apiKeysHintBefore: "旧客户端以", apiKeysHintAfter: " 的形式发送密钥。密钥代表创建它的团队（{team}）。", copyKeyNow: "请立即复制此密钥：它只显示这一次。", keyPrefix: "前缀", lastUsed: "最近使用", never: "从未", revoked: "已吊销", revoke: "吊销", confirmDeleteProject: "删除项目 {name}？",
+    uploadFailed: "上传失败（{status}）", uploadNetworkError: "上传失败：网络错误", importFailed: "“{name}”导入失败：{error}", dismiss: "知道了", imagesUnit: "张图片", formatEvidence: "格式依据：{list}", className: "类别", instances: "实例数",
+    widthStats: "宽度 最小/中位/最大：{value}", heightStats: "高度：{value}", aspectStats: "宽高比：{value}", emptyAnnotations: "无标注图片：{rate}%（{count}）", tinyBoxes: "极小框：{count}", unusableLabelsCount: "无效标注：{count}",
+    unusableLabels: "无效标注", corruptFiles: "损坏或无法读取", duplicateImages: "重复图片", skippedFiles: "跳过的文件", ownFolders: "自带目录", ratiosSeed: "按比例，种子 {seed}", allSplits: "全部划分", allClasses: "全部类别", boxesCount: "{count} 个框", noBoxes: "无标注框", confirmDeleteDataset: "删除 {name} 及其所有文件？",
+    opsCount: "{count} 个操作", original: "原图", statusAll: "状态：全部", newestFirst: "最新优先", queuePosition: "队列第 {position} 位", attempt: "第 {attempt} 次尝试", bestEpoch: "（第 {epoch} 轮）", lossChart: "损失", metricsChart: "指标", stepLoss: "步级损失", epochAxis: "轮次", noPoints: "还没有数据点。",
+    compareHintBefore: "请在", compareHintLink: "实验列表", compareHintAfter: "中勾选两个或更多实验进行对比。",
     passwordChanged: "密码已修改。你的会话、令牌和 API 密钥均已失效，请用新密码重新登录。",
     passwordReset: "密码已重置。该用户的会话、令牌和 API 密钥均已失效。",
     splitSource: "划分方式", splitByRatios: "按比例", splitByFolders: "按数据集自带目录", seed: "随机种子",
@@ -64,7 +84,27 @@ export function LangProvider({ initial, children }: { initial: Lang; children: R
   return <LangContext.Provider value={{ lang, setLang }}>{children}</LangContext.Provider>;
 }
 
+/** Words the server sends as values: English shows them as they are, so pages and tests read the same words. */
+const zhStatuses: Record<string, string> = {
+  created: "已创建", queued: "排队中", running: "运行中", pausing: "暂停中", paused: "已暂停", stopping: "停止中", stopped: "已停止", completed: "已完成", failed: "失败",
+  importing: "导入中", ready: "就绪", up: "正常", down: "异常",
+};
+const zhRoles: Record<string, string> = { owner: "所有者", admin: "管理员", member: "成员", viewer: "查看者" };
+
 export function useT() {
   const { lang, setLang } = useContext(LangContext);
-  return { t: (key: MessageKey) => messages[lang][key], lang, setLang };
+  const inLang = (zh: Record<string, string>) => (word: string) => (lang === "zh" ? (zh[word] ?? word) : word);
+  return {
+    /** The message for `key`, with each `{name}` filled from `vars`. */
+    t: (key: MessageKey, vars?: Record<string, string | number>): string => {
+      const text: string = messages[lang][key];
+      return vars ? text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole)) : text;
+    },
+    statusLabel: inLang(zhStatuses),
+    roleLabel: inLang(zhRoles),
+    /** The server and the browser write English details: English shows the detail alone, other languages put their word for the kind of error before it. */
+    withDetail: (prefix: string, detail?: string | null): string => (!detail ? prefix : lang === "en" ? detail : `${prefix}：${detail}`),
+    lang,
+    setLang,
+  };
 }
