@@ -185,6 +185,18 @@ describe("bodies over the limit", () => {
     expect(trpc.status).toBe(413);
     expect((await trpc.json()).error.json.data.code).toBe("PAYLOAD_TOO_LARGE");
   });
+
+  it("leave a body within the limit to tRPC as it was sent", async () => {
+    const body = JSON.stringify({ json: { name: "within-limit", description: "y".repeat(2000) } });
+    const res = await callRoute(
+      await loadRoute("app/api/trpc/[trpc]/route.ts"),
+      "POST",
+      routeRequest("POST", "/api/trpc/projects.create", { auth: w.keys.member, body, headers: { "content-type": "application/json", origin: ORIGIN, "content-length": String(Buffer.byteLength(body)) } }),
+      { trpc: "projects.create" },
+    );
+    expect(res.status).toBe(200);
+    expect((await res.json()).result.data.json).toMatchObject({ name: "within-limit", description: "y".repeat(2000) });
+  });
 });
 
 /** The routes that take a multipart upload, and a field each needs besides the file. */
