@@ -98,7 +98,7 @@ export const trainConfigSchema = z.object({
   name: z.string().min(1).regex(/^[\w.-]+$/, { error: "name must be a plain folder name" }).default("exp"),
   /** Reuse the run folder `name` as is instead of picking exp2, exp3 … */
   exist_ok: boolean("exist_ok").default(false),
-  /** Earlier run folder or checkpoint file to fine-tune from. */
+  /** Weights to fine-tune from: a run folder, a studio .ckpt, a PyTorch .pt/.pth (zoo models with a PyTorch original) or a zipped TF.js model. */
   pretrained: z.string().min(1).optional(),
   /** Continue the run folder project/name from weights/last. */
   resume: boolean("resume").default(false),

@@ -239,8 +239,8 @@ describe("training loop (classification)", () => {
     await makeShapesImageFolder(twoClasses, { classes: 2, perClass: 10, size: 32, seed: 9 });
     const { events } = await run(base({ name: "finetune", data: twoClasses, model: referenceCnn(2), epochs: 1, pretrained: source.result.runDir }));
     const lines = logs(events);
-    expect(lines).toContain(`Transferred 6/8 items from pretrained weights ${source.result.bestCheckpoint}`);
-    expect(lines).toContain("Re-initialised (name or shape differs): head/kernel, head/bias");
+    expect(lines).toContain(`Transferred 6/8 tensors from pretrained weights ${source.result.bestCheckpoint}`);
+    expect(lines).toContain("Head re-initialised (head): the weights' classes (3: circle, square, triangle) differ from the dataset's (2: circle, square)");
   });
 
   it("logs a plot it cannot write and trains on", async () => {

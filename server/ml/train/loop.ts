@@ -7,15 +7,14 @@ import {
   assignWeights,
   disposeContents,
   readCheckpoint,
-  resolveCheckpointPath,
   saveCheckpoint,
-  transferWeights,
   CheckpointError,
   type CheckpointContents,
   type TrainProgress,
 } from "./checkpoint";
 import { effectiveWarmupEpochs, parseTrainConfig, resolveOptimizer, type ResolvedOptimizer, type TrainConfig, type TrainConfigInput } from "./config";
 import { TrainOptimizer, type TrainableVariable } from "./optimizers";
+import { loadPretrained } from "./pretrained";
 import { parseResultsCsv, resultsPlot, validationPlots, writePlots, type Plot } from "./plots";
 import { createRunFolder, epochCheckpoint, openRunFolder, ResultsCsv, writeArgs, type RunFolder } from "./run-folder";
 import { learningRateAt, type ScheduleOptions } from "./schedule";
@@ -164,7 +163,10 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
     ctx.pendingLogs.push({ message: `Resuming ${folder.dir} from epoch ${progress.epoch}${progress.step > 0 ? ` step ${progress.step}` : ""}`, level: "info" });
   } else {
     optimizerChoice = resolveOptimizer(config, classNames.length, config.epochs * trainLoader.length);
-    if (config.pretrained) await loadPretrained(model, config.pretrained, (message) => ctx.pendingLogs.push({ message, level: "info" }));
+    if (config.pretrained) {
+      const lines = await loadPretrained({ model, classNames, zooModel: typeof config.model === "string" ? config.model : null }, config.pretrained);
+      for (const message of lines) ctx.pendingLogs.push({ message, level: "info" });
+    }
   }
 
   const trainable: TrainableVariable[] = model.trainableWeights.map((w) => ({ key: w.originalName, variable: w.read() as tf.Variable, decay: w.shape.length > 1 }));
@@ -410,17 +412,5 @@ async function runTraining(ctx: RunContext): Promise<TrainResult> {
     await plotting;
     await stepper?.close();
     optimizer.dispose();
-  }
-}
-
-async function loadPretrained(model: tf.LayersModel, source: string, log: (message: string) => void): Promise<void> {
-  const file = await resolveCheckpointPath(source);
-  const contents = await readCheckpoint(file);
-  try {
-    const { loaded, skipped } = transferWeights(model, contents.weights);
-    log(`Transferred ${loaded.length}/${loaded.length + skipped.length} items from pretrained weights ${file}`);
-    if (skipped.length > 0) log(`Re-initialised (name or shape differs): ${skipped.join(", ")}`);
-  } finally {
-    disposeContents(contents);
   }
 }
