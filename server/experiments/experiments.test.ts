@@ -125,6 +125,8 @@ describe("experiment lifecycle on a real worker", () => {
     expect(logs.find((l) => l.message.startsWith("Train Loss:"))).toMatchObject({ stage: "training", metrics: { train_loss: expect.any(Number), train_acc: expect.any(Number) } });
     expect(logs.find((l) => l.message.startsWith("Validation macro_F1"))?.stage).toBe("validation");
     expect(logs.at(-1)?.stage).toBe("completed");
+    expect(logs.at(-1)?.message).toMatch(/saved to runs\/default\/full-run/);
+    expect(logs.filter((l) => l.message.includes(dataDir))).toEqual([]);
     expect(existsSync(path.join(done.runDir!, "weights", "last.ckpt"))).toBe(true);
     expect(done.runDir!.startsWith(path.join(dataDir, "runs", "default", "full-run"))).toBe(true);
   }, 60_000);
@@ -239,7 +241,8 @@ describe("external command runs", () => {
       [2, { epoch: 2, total_epochs: 2, train_loss: 0.4, train_acc: 90 }],
     ]);
     const messages = (await getExperimentLogs(member, { id: run.id })).map((l) => l.message);
-    expect(messages).toContain(done.runDir);
+    // The command printed its absolute working folder; clients see it relative to the storage root.
+    expect(messages).toContain(path.relative(dataDir, done.runDir!));
     expect(messages.find((m) => m.startsWith("Running command"))).toMatch(/asked by root@x\.io \(user \d+\)/);
   }, 30_000);
 

@@ -1,7 +1,9 @@
 import crypto from "node:crypto";
+import path from "node:path";
 import { and, eq, gt, inArray, sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "@/db/client";
 import { experimentLogs, experimentMetrics, experiments, projects, type ExperimentStatus, type LogStage } from "@/db/schema";
+import { env } from "@/server/env";
 import { publish } from "@/server/events/bus";
 import { parseLogLine } from "./log-parser";
 
@@ -135,7 +137,16 @@ export interface LogLine {
 }
 
 /** Appends a log line with the next sequence number; the lease check and the number come from one UPDATE. */
-export async function appendLog(db: Db, lease: Lease, line: LogLine): Promise<number> {
+/**
+ * Log lines reach clients (studio, SSE, WebSocket): paths in them are relative to the storage root,
+ * like the dialects' `runs/…` paths, never the server's own.
+ */
+export function withoutStoragePaths(message: string): string {
+  return message.split(env().dataDir + path.sep).join("");
+}
+
+export async function appendLog(db: Db, lease: Lease, rawLine: LogLine): Promise<number> {
+  const line = { ...rawLine, message: withoutStoragePaths(rawLine.message) };
   const parsed = parseLogLine(line.message);
   const metrics = parsed || line.metrics ? { ...(parsed ?? {}), ...(line.metrics ?? {}) } : null;
   return db.transaction(async (tx) => {
@@ -170,7 +181,7 @@ export async function findLoggedLine(db: Db, lease: Lease, afterSeq: number, lin
   const [row] = await db
     .select({ seq: experimentLogs.seq })
     .from(experimentLogs)
-    .where(and(eq(experimentLogs.experimentId, lease.experimentId), gt(experimentLogs.seq, afterSeq), eq(experimentLogs.stage, line.stage), eq(experimentLogs.message, line.message)))
+    .where(and(eq(experimentLogs.experimentId, lease.experimentId), gt(experimentLogs.seq, afterSeq), eq(experimentLogs.stage, line.stage), eq(experimentLogs.message, withoutStoragePaths(line.message))))
     .limit(1);
   return row?.seq ?? null;
 }
