@@ -28,6 +28,11 @@ export interface EmitContext<D> {
   param(name: string): string;
   /** Declares an extra output: a moving average `<node id>/<name>` updated from `tensor` with `momentum` (Keras sense). */
   movingAverage(name: string, tensor: string, dims: number[], momentum: number): void;
+  /**
+   * A graph input `mask:<node id>` of `dims` that the trainer fills before every run with a fresh
+   * dropout mask: 0 with probability `rate`, else 1/(1 − rate).
+   */
+  dropoutMask(dims: number[], rate: number): string;
   /** One of `candidates` for this choice point (the measured fastest, or the first). */
   choose<T extends string>(kind: ChoicePoint["kind"], spec: ConvSpec, candidates: T[]): T;
   /** This node's output ReLU is skipped in backward: the MaxPool consuming it masks its gradient instead. */

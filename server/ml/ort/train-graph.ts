@@ -49,10 +49,11 @@ export interface TrainGraphIo {
   logitsOutput: string;
   grads: { weight: string; output: string }[];
   movingAverages: { weight: string; output: string; momentum: number }[];
+  /** Dropout masks to feed before every run. */
+  masks: { input: string; dims: number[]; rate: number }[];
   /** Every formulation choice the graph made, with the candidates it had. */
   points: ChoicePoint[];
   choicesMade: Map<string, string>;
-  nodeCount: number;
 }
 
 export class OrtGraphError extends Error {
@@ -114,6 +115,7 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
   const weightInputs: string[] = [];
   const paramsOf = new Map<string, Set<string>>();
   const movingAverages: TrainGraphIo["movingAverages"] = [];
+  const masks: TrainGraphIo["masks"] = [];
   const points: ChoicePoint[] = [];
   const choicesMade = new Map<string, string>();
   const grads = new Map<string, string>();
@@ -160,6 +162,11 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
         if (!weights.has(full)) throw new OrtGraphError(`node "${node.id}" keeps a moving average ${full}, which the model does not have`);
         movingAverages.push({ weight: full, output: g.output(`stat:${full}`, tensor, dims), momentum });
       },
+      dropoutMask(dims, rate) {
+        const name = g.input(`mask:${node.id}`, dims);
+        masks.push({ input: name, dims, rate });
+        return name;
+      },
       choose(kind, spec, candidates) {
         if (candidates.length === 0) throw new OrtGraphError(`node "${node.id}": no ${kind} formulation for this configuration`);
         const key = choiceKey({ kind, spec });
@@ -184,7 +191,7 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
   }
   const logitsOutput = g.output("logits", logits.name, logits.shape);
   if (!training) {
-    return { bytes: g.toBytes("inference"), imageInput, targetInput, weightInputs, lossOutput: "", logitsOutput, grads: [], movingAverages, points, choicesMade, nodeCount: 0 };
+    return { bytes: g.toBytes("inference"), imageInput, targetInput, weightInputs, lossOutput: "", logitsOutput, grads: [], movingAverages, masks, points, choicesMade };
   }
 
   // ---- loss (mean over the batch) and its gradient
@@ -249,5 +256,5 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
     gradOutputs.push({ weight: weight.name, output: g.output(`grad:${weight.name}`, tensor, weight.shape) });
   }
   const bytes = g.toBytes("train");
-  return { bytes, imageInput, targetInput, weightInputs, lossOutput, logitsOutput, grads: gradOutputs, movingAverages, points, choicesMade, nodeCount: 0 };
+  return { bytes, imageInput, targetInput, weightInputs, lossOutput, logitsOutput, grads: gradOutputs, movingAverages, masks, points, choicesMade };
 }

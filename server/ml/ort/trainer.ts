@@ -73,6 +73,33 @@ interface SizedSession {
   io: TrainGraphIo;
   targets: Float32Array;
   targetTensor: ort.Tensor;
+  masks: { input: string; rate: number; seed: number; values: Float32Array; tensor: ort.Tensor }[];
+}
+
+/** FNV-1a of a string: a per-node seed. */
+function hashString(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return hash;
+}
+
+/**
+ * A dropout mask, 0 with probability `rate` and 1/(1 − rate) otherwise, as tf.dropout draws it
+ * (floor(u + keep) / keep), from a seeded generator (mulberry32): the same step gives the same mask,
+ * so a resumed run draws what an uninterrupted one would.
+ */
+export function fillDropoutMask(values: Float32Array, rate: number, seed: number): void {
+  const keep = 1 - rate;
+  const scale = 1 / keep;
+  let state = seed >>> 0;
+  for (let i = 0; i < values.length; i++) {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    values[i] = u + keep >= 1 ? scale : 0;
+  }
 }
 
 export class OrtTrainer<B extends { size: number }> {
@@ -161,7 +188,11 @@ export class OrtTrainer<B extends { size: number }> {
         const io = buildTrainingGraph({ ...this.request(batch), choices });
         const session = await createOrtSession(io.bytes, this.opts.target);
         const targets = new Float32Array(batch * this.loss.numClasses);
-        return { session, io, targets, targetTensor: new ort.Tensor("float32", targets, [batch, this.loss.numClasses]) };
+        const masks = io.masks.map((m) => {
+          const values = new Float32Array(m.dims.reduce((a, b) => a * b, 1));
+          return { input: m.input, rate: m.rate, seed: hashString(m.input), values, tensor: new ort.Tensor("float32", values, m.dims) };
+        });
+        return { session, io, targets, targetTensor: new ort.Tensor("float32", targets, [batch, this.loss.numClasses]), masks };
       })();
       this.sessions.set(batch, pending);
       pending.catch(() => this.sessions.delete(batch));
@@ -178,7 +209,7 @@ export class OrtTrainer<B extends { size: number }> {
     let lossSum = 0;
     let accSum = 0;
     let start = 0;
-    for (const size of sizes) {
+    for (const [pass, size] of sizes.entries()) {
       const part = sizes.length === 1 ? batch : this.support.slice(batch, start, start + size);
       start += size;
       const input = this.support.replicaInput(part);
@@ -190,6 +221,10 @@ export class OrtTrainer<B extends { size: number }> {
         [sized.io.targetInput]: sized.targetTensor,
       };
       for (const name of sized.io.weightInputs) feeds[name] = this.byName.get(name)!.tensor;
+      for (const mask of sized.masks) {
+        fillDropoutMask(mask.values, mask.rate, (mask.seed ^ Math.imul(this.flat.step + 1, 0x9e3779b1) ^ Math.imul(pass + 1, 0x85ebca6b)) >>> 0);
+        feeds[mask.input] = mask.tensor;
+      }
       const t0 = performance.now();
       const out = await sized.session.run(feeds);
       runMs += performance.now() - t0;

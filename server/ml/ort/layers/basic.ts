@@ -218,6 +218,18 @@ registerTrainingEmitter<unknown, { y: string }>({
   },
 });
 
+// ---- Dropout: a fresh mask per run, fed by the trainer (identity in inference).
+registerTrainingEmitter<{ rate: number }, { mask: string | null }>({
+  type: "Dropout",
+  forward(ctx) {
+    const input = ctx.inputs[0];
+    if (!ctx.training || ctx.data.rate === 0) return { output: input, tape: { mask: null } };
+    const mask = ctx.dropoutMask(input.shape, ctx.data.rate);
+    return { output: { name: ctx.g.mul(input.name, mask), shape: input.shape }, tape: { mask } };
+  },
+  backward: (ctx, { mask }, dy) => [mask ? ctx.g.mul(dy, mask) : dy],
+});
+
 // ---- Add: the gradient flows unchanged into every input.
 registerTrainingEmitter<unknown, null>({
   type: "Add",
