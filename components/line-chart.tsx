@@ -1,5 +1,7 @@
 "use client";
 
+import { useT } from "./i18n";
+
 export interface ChartSeries {
   name: string;
   points: { x: number; y: number }[];
@@ -14,16 +16,17 @@ function ticks(min: number, max: number, count: number): number[] {
 
 const format = (v: number) => (Math.abs(v) >= 100 || v === 0 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(2));
 
-/** Several series overlaid on one set of axes; plain SVG, no chart library. */
-export function LineChart({ title, series, xLabel = "epoch", height = 220 }: { title: string; series: ChartSeries[]; xLabel?: string; height?: number }) {
+/** Several series overlaid on one set of axes; plain SVG, no chart library. `title` names the figure for assistive tech and tests; `caption` is what the reader sees (the title when absent). */
+export function LineChart({ title, caption = title, series, xLabel, height = 220 }: { title: string; caption?: string; series: ChartSeries[]; xLabel?: string; height?: number }) {
+  const { t } = useT();
   const width = 560;
   const pad = { left: 52, right: 12, top: 24, bottom: 34 };
   const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.y));
   if (all.length === 0) {
     return (
       <figure className="panel chart" aria-label={title}>
-        <figcaption>{title}</figcaption>
-        <p className="empty">No points yet.</p>
+        <figcaption>{caption}</figcaption>
+        <p className="empty">{t("noPoints")}</p>
       </figure>
     );
   }
@@ -39,7 +42,7 @@ export function LineChart({ title, series, xLabel = "epoch", height = 220 }: { t
   const sy = (y: number) => pad.top + (1 - (y - yMin) / (yMax - yMin)) * (height - pad.top - pad.bottom);
   return (
     <figure className="panel chart" aria-label={title} data-testid="chart" data-points={all.length}>
-      <figcaption>{title}</figcaption>
+      <figcaption>{caption}</figcaption>
       <svg viewBox={`0 0 ${width} ${height}`} width="100%" role="img" aria-label={`${title} chart`}>
         {ticks(yMin, yMax, 5).map((y) => (
           <g key={`y${y}`}>
@@ -55,7 +58,7 @@ export function LineChart({ title, series, xLabel = "epoch", height = 220 }: { t
           </text>
         ))}
         <text x={(width + pad.left) / 2} y={height - 4} textAnchor="middle" fontSize="10" fill="#6b7280">
-          {xLabel}
+          {xLabel ?? t("epochAxis")}
         </text>
         {series.map((s, i) => {
           const points = s.points.filter((p) => Number.isFinite(p.y));

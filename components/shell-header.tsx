@@ -26,7 +26,7 @@ export interface ShellHeaderProps {
 }
 
 export function ShellHeader({ email, isAdmin, teamId, teams }: ShellHeaderProps) {
-  const { t, lang, setLang } = useT();
+  const { t, roleLabel, lang, setLang } = useT();
   const pathname = usePathname();
   // next-auth's update() silently does nothing until the session has loaded: switch only after that.
   const { update, status } = useSession();
@@ -42,7 +42,7 @@ export function ShellHeader({ email, isAdmin, teamId, teams }: ShellHeaderProps)
   return (
     <header className="shell">
       <Link href="/" className="brand">
-        Training Studio
+        {t("brand")}
       </Link>
       <nav>
         {[...nav, ...(isAdmin ? [{ href: "/admin", key: "admin" as const }] : [])].map((item) => (
@@ -56,7 +56,7 @@ export function ShellHeader({ email, isAdmin, teamId, teams }: ShellHeaderProps)
         <select aria-label="team" disabled={status !== "authenticated"} value={shownTeamId} onChange={(e) => switchTeam(Number(e.target.value))}>
           {teams.map((team) => (
             <option key={team.id} value={team.id}>
-              {team.name} ({team.role})
+              {team.name} ({roleLabel(team.role)})
             </option>
           ))}
         </select>

@@ -5,7 +5,7 @@ import { useState, type FormEvent } from "react";
 import { useT } from "@/components/i18n";
 
 export function LoginForm() {
-  const { t } = useT();
+  const { t, withDetail } = useT();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -17,7 +17,7 @@ export function LoginForm() {
     const res = await signIn("credentials", { email: form.get("email"), password: form.get("password"), redirect: false });
     setBusy(false);
     if (!res || res.error) {
-      setError(res?.status === 429 || res?.error?.includes("Too many") ? (res?.error ?? "Too many failed logins") : "Wrong email or password");
+      setError(res?.status === 429 || res?.error?.includes("Too many") ? withDetail(t("tooManyLogins"), res?.error) : t("wrongLogin"));
       return;
     }
     const callbackUrl = new URLSearchParams(window.location.search).get("callbackUrl");

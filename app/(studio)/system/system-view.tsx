@@ -6,9 +6,10 @@ import { useT } from "@/components/i18n";
 import { errorText, useTRPC } from "@/components/trpc";
 
 function StatusBadge({ status }: { status: string }) {
+  const { statusLabel } = useT();
   return (
     <span className="badge" style={{ background: status === "up" ? "#e3f5ea" : "#fbe7e5", color: status === "up" ? "var(--ok)" : "var(--danger)" }}>
-      {status}
+      {statusLabel(status)}
     </span>
   );
 }
@@ -28,50 +29,50 @@ export function SystemView({ isAdmin }: { isAdmin: boolean }) {
       {health.data && (
         <div className="panel" data-testid="health">
           <p>
-            Studio {health.data.version}: <StatusBadge status={health.data.status} />
+            {t("studioVersion", { version: health.data.version })}: <StatusBadge status={health.data.status} />
           </p>
           <table>
             <tbody>
               <tr>
-                <th>Database</th>
+                <th>{t("sysDatabase")}</th>
                 <td>
                   <StatusBadge status={checks!.database.status} /> {checks!.database.version} {checks!.database.latencyMs !== undefined && `(${checks!.database.latencyMs} ms)`}
                 </td>
               </tr>
               <tr>
-                <th>Queue</th>
+                <th>{t("sysQueue")}</th>
                 <td>
-                  <StatusBadge status={checks!.queue.status} /> pg-boss schema {checks!.queue.schema} {checks!.queue.schemaVersion !== undefined && `v${checks!.queue.schemaVersion}`}
+                  <StatusBadge status={checks!.queue.status} /> {t("queueSchema", { schema: checks!.queue.schema })} {checks!.queue.schemaVersion !== undefined && `v${checks!.queue.schemaVersion}`}
                 </td>
               </tr>
               <tr>
-                <th>Workers</th>
+                <th>{t("sysWorkers")}</th>
                 <td>
-                  <StatusBadge status={checks!.workers.status} /> {checks!.workers.workers.filter((w) => w.alive).length} alive
+                  <StatusBadge status={checks!.workers.status} /> {t("workersAlive", { count: checks!.workers.workers.filter((w) => w.alive).length })}
                 </td>
               </tr>
               <tr>
-                <th>Realtime</th>
+                <th>{t("sysRealtime")}</th>
                 <td>
-                  <StatusBadge status={checks!.realtime.status} /> {checks!.realtime.connections ?? 0} connections
+                  <StatusBadge status={checks!.realtime.status} /> {t("connections", { count: checks!.realtime.connections ?? 0 })}
                 </td>
               </tr>
             </tbody>
           </table>
         </div>
       )}
-      <h2>Worker processes</h2>
+      <h2>{t("workerProcesses")}</h2>
       <div className="panel">
-        {workers.data?.length === 0 && <p className="empty">No worker has registered yet.</p>}
+        {workers.data?.length === 0 && <p className="empty">{t("noWorkers")}</p>}
         <table>
           <thead>
             <tr>
-              <th>Kind</th>
-              <th>Host</th>
+              <th>{t("workerKind")}</th>
+              <th>{t("host")}</th>
               <th>PID</th>
-              <th>Slots</th>
-              <th>Devices</th>
-              <th>Last heartbeat</th>
+              <th>{t("slots")}</th>
+              <th>{t("devices")}</th>
+              <th>{t("lastHeartbeat")}</th>
             </tr>
           </thead>
           <tbody>
@@ -83,7 +84,7 @@ export function SystemView({ isAdmin }: { isAdmin: boolean }) {
                 <td>{w.slots}</td>
                 <td>{w.devices.map((d) => d.description).join(", ") || "—"}</td>
                 <td>
-                  {w.lastBeatSecondsAgo} s ago <StatusBadge status={w.alive ? "up" : "down"} />
+                  {t("secondsAgo", { seconds: w.lastBeatSecondsAgo })} <StatusBadge status={w.alive ? "up" : "down"} />
                 </td>
               </tr>
             ))}
@@ -99,16 +100,19 @@ const LOG_TYPES = ["all", "backend", "worker", "realtime", "studio"] as const;
 
 /** What the studio's processes printed lately (administrators only: it spans every team). */
 function SystemLogs() {
+  const { t } = useT();
   const trpc = useTRPC();
   const [type, setType] = useState<(typeof LOG_TYPES)[number]>("all");
   const logs = useQuery({ ...trpc.system.logs.queryOptions({ type, limit: 200 }), refetchInterval: 5_000 });
   return (
     <>
-      <h2>Logs</h2>
+      <h2>{t("logs")}</h2>
       <div className="panel">
         <select aria-label="log source" value={type} onChange={(e) => setType(e.target.value as typeof type)}>
-          {LOG_TYPES.map((t) => (
-            <option key={t}>{t}</option>
+          {LOG_TYPES.map((source) => (
+            <option key={source} value={source}>
+              {source === "all" ? t("all") : source}
+            </option>
           ))}
         </select>
         {logs.error && <p className="error">{errorText(logs.error)}</p>}
