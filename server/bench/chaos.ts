@@ -60,7 +60,8 @@ async function health(): Promise<{ status: number; database?: string }> {
 }
 
 try {
-  await studio.healthy();
+  // The supervisor builds the web app first when the sources changed since the last build.
+  await studio.healthy(1_500_000);
   token = await studio.logIn();
   const password = fs.readFileSync(path.join(studio.dataDir, "pg-password"), "utf8").trim();
   const { db, close } = connect(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port + 100}/studio`, { max: 2 });
