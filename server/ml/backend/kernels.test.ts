@@ -299,3 +299,38 @@ describe("channel slicing on wasm", () => {
     ours.forEach((part, i) => expectClose(part.values, expected[i].values, `split part ${i}`));
   });
 });
+
+describe("spatial padding and cropping on wasm", () => {
+  it.each([
+    { shape: [2, 4, 5, 3], paddings: [[0, 0], [1, 1], [1, 1], [0, 0]], value: 0 },
+    { shape: [1, 3, 4, 2], paddings: [[0, 0], [0, 2], [3, 1], [0, 0]], value: -Infinity },
+    { shape: [2, 3, 3, 2], paddings: [[1, 0], [1, 1], [0, 0], [0, 1]], value: 0.5 },
+    { shape: [1, 2, 1, 3, 1, 2], paddings: [[0, 0], [0, 0], [0, 1], [0, 0], [0, 1], [0, 0]], value: 0 },
+  ])("PadV2 is the CPU backend's for shape $shape, paddings $paddings, value $value", async ({ shape, paddings, value }) => {
+    const values = seededValues(size(shape), 21);
+    const pad = async (backendName: "wasm" | "cpu") => {
+      await tf.setBackend(backendName);
+      const padded = tf.tidy(() => tf.pad(tf.tensor(values, shape), paddings as [number, number][], value));
+      const result = { shape: padded.shape, values: Array.from(padded.dataSync()) };
+      padded.dispose();
+      return result;
+    };
+    expect(await pad("wasm")).toEqual(await pad("cpu"));
+  });
+
+  it.each([
+    { shape: [2, 6, 5, 3], begin: [0, 1, 1, 0], size: [2, 4, 3, 3] },
+    { shape: [3, 5, 4, 2], begin: [1, 0, 2, 0], size: [2, 5, 2, -1] },
+    { shape: [1, 4, 4, 1], begin: [0, 3, 0, 0], size: [1, 1, 4, 1] },
+  ])("Slice is the CPU backend's for shape $shape from $begin, size $size", async ({ shape, begin, size: extent }) => {
+    const values = seededValues(size(shape), 22);
+    const slice = async (backendName: "wasm" | "cpu") => {
+      await tf.setBackend(backendName);
+      const part = tf.tidy(() => tf.slice(tf.tensor(values, shape), begin, extent));
+      const result = { shape: part.shape, values: Array.from(part.dataSync()) };
+      part.dispose();
+      return result;
+    };
+    expect(await slice("wasm")).toEqual(await slice("cpu"));
+  });
+});

@@ -18,6 +18,7 @@ import { im2colTransposedInto } from "./im2col";
 import { avgPoolGradInto, maxPoolGradInto } from "./pool-grads";
 import { depthwiseBackpropFilter, depthwiseBackpropInputInto } from "./depthwise-grads";
 import { sliceLastAxisInto, slicesLastAxisOnly } from "./last-axis-slice";
+import { padSpatialInto, padsSpatiallyOnly, sliceSpatialInto, slicesWholeChannels } from "./spatial-pad";
 
 const WASM = "wasm";
 
@@ -169,6 +170,7 @@ export function wasmKernels(): tf.KernelConfig[] {
   const originalSum = originalKernel("Sum");
   const originalTile = originalKernel("Tile");
   const originalSlice = originalKernel("Slice");
+  const originalPad = originalKernel("PadV2");
   const originalSplitV = originalKernel("SplitV");
   const identity = originalKernel("Identity");
   const originalIdentity = (c: Composer, x: TensorInfo) => {
@@ -244,8 +246,21 @@ export function wasmKernels(): tf.KernelConfig[] {
         const channels = x.shape[x.shape.length - 1];
         return writeOnHeap(c, sizes, [x], (out, values) => sliceLastAxisInto(out, values, channels, begins[begins.length - 1], sizes[sizes.length - 1]));
       }
+      if (x.dtype === "float32" && slicesWholeChannels(x.shape, begins, sizes)) {
+        return writeOnHeap(c, sizes, [x], (out, values) => sliceSpatialInto(out, values, x.shape, begins, sizes));
+      }
       if (!originalSlice) throw new Error("Slice: WASM backend kernel missing");
       return originalSlice.kernelFunc({ inputs: { x }, backend: c.backend, attrs: attrs as tf.NamedAttrMap }) as TensorInfo;
+    }),
+    // PyTorch's padding of stride-2 convs and max pools (its gradient is the Slice above).
+    kernel("PadV2", (c, { x }, attrs) => {
+      const { paddings, constantValue } = attrs as { paddings: [number, number][]; constantValue: number };
+      if (x.dtype === "float32" && padsSpatiallyOnly(x.shape, paddings)) {
+        const shape = x.shape.map((size, axis) => size + paddings[axis][0] + paddings[axis][1]);
+        return writeOnHeap(c, shape, [x], (out, values) => padSpatialInto(out, values, x.shape, paddings[1], paddings[2], constantValue));
+      }
+      if (!originalPad) throw new Error("PadV2: WASM backend kernel missing");
+      return originalPad.kernelFunc({ inputs: { x }, backend: c.backend, attrs: attrs as tf.NamedAttrMap }) as TensorInfo;
     }),
     // The gradient of every channel Concat (C2f, SPPF, the neck).
     {
