@@ -2,12 +2,14 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { FormEvent } from "react";
+import { useT } from "@/components/i18n";
 import { errorText, useTRPC } from "@/components/trpc";
 
 const ROLES = ["owner", "admin", "member", "viewer"] as const;
 type RoleName = (typeof ROLES)[number];
 
 export function AdminView({ selfId }: { selfId: number }) {
+  const { t, roleLabel } = useT();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const users = useQuery(trpc.admin.users.queryOptions());
@@ -56,55 +58,57 @@ export function AdminView({ selfId }: { selfId: number }) {
 
   return (
     <>
-      <h1>Admin</h1>
+      <h1>{t("admin")}</h1>
       {error && <p className="error" role="alert">{errorText(error)}</p>}
-      <h2>New user</h2>
+      <h2>{t("newUser")}</h2>
       <form className="panel row" onSubmit={submitUser}>
-        <input name="email" type="email" placeholder="email" required aria-label="new user email" />
-        <input name="name" placeholder="name" aria-label="new user name" />
-        <input name="password" type="password" placeholder="password (8+)" required minLength={8} aria-label="new user password" />
+        <input name="email" type="email" placeholder={t("email")} required aria-label="new user email" />
+        <input name="name" placeholder={t("name")} aria-label="new user name" />
+        <input name="password" type="password" placeholder={t("passwordMin")} required minLength={8} aria-label="new user password" />
         <select name="teamId" aria-label="new user team">
-          {teams.data?.map((t) => (
-            <option key={t.id} value={t.id}>
-              {t.name}
+          {teams.data?.map((team) => (
+            <option key={team.id} value={team.id}>
+              {team.name}
             </option>
           ))}
         </select>
         <select name="role" defaultValue="member" aria-label="new user role">
           {ROLES.map((r) => (
-            <option key={r}>{r}</option>
+            <option key={r} value={r}>
+              {roleLabel(r)}
+            </option>
           ))}
         </select>
         <label className="row">
-          <input type="checkbox" name="isAdmin" /> studio admin
+          <input type="checkbox" name="isAdmin" /> {t("studioAdmin")}
         </label>
         <button className="primary" type="submit">
-          Create user
+          {t("createUser")}
         </button>
       </form>
-      <h2>New team</h2>
+      <h2>{t("newTeam")}</h2>
       <form className="panel row" onSubmit={submitTeam}>
-        <input name="name" placeholder="team name" required aria-label="new team name" />
+        <input name="name" placeholder={t("teamName")} required aria-label="new team name" />
         <button className="primary" type="submit">
-          Create team
+          {t("createTeam")}
         </button>
       </form>
-      <h2>Users</h2>
+      <h2>{t("users")}</h2>
       <div className="panel">
         <table>
           <thead>
             <tr>
-              <th>Email</th>
-              <th>Teams and roles</th>
-              <th>Add to team</th>
-              <th>Status</th>
+              <th>{t("email")}</th>
+              <th>{t("teamsAndRoles")}</th>
+              <th>{t("addToTeam")}</th>
+              <th>{t("status")}</th>
             </tr>
           </thead>
           <tbody>
             {users.data?.map((u) => (
               <tr key={u.id} data-testid="user-row">
                 <td>
-                  {u.email} {u.isAdmin && <span className="badge">admin</span>}
+                  {u.email} {u.isAdmin && <span className="badge">{t("studioAdminBadge")}</span>}
                 </td>
                 <td>
                   {u.teams.map((m) => (
@@ -116,11 +120,13 @@ export function AdminView({ selfId }: { selfId: number }) {
                         onChange={(e) => setMembership.mutate({ userId: u.id, teamId: m.teamId, role: e.target.value as RoleName })}
                       >
                         {ROLES.map((r) => (
-                          <option key={r}>{r}</option>
+                          <option key={r} value={r}>
+                            {roleLabel(r)}
+                          </option>
                         ))}
                       </select>
                       <button type="button" onClick={() => removeMembership.mutate({ userId: u.id, teamId: m.teamId })}>
-                        Remove
+                        {t("remove")}
                       </button>
                     </div>
                   ))}
@@ -131,12 +137,12 @@ export function AdminView({ selfId }: { selfId: number }) {
                     value=""
                     onChange={(e) => e.target.value && setMembership.mutate({ userId: u.id, teamId: Number(e.target.value), role: "member" })}
                   >
-                    <option value="">add to…</option>
+                    <option value="">{t("addTo")}</option>
                     {teams.data
-                      ?.filter((t) => !u.teams.some((m) => m.teamId === t.id))
-                      .map((t) => (
-                        <option key={t.id} value={t.id}>
-                          {t.name}
+                      ?.filter((team) => !u.teams.some((m) => m.teamId === team.id))
+                      .map((team) => (
+                        <option key={team.id} value={team.id}>
+                          {team.name}
                         </option>
                       ))}
                   </select>
@@ -144,20 +150,20 @@ export function AdminView({ selfId }: { selfId: number }) {
                 <td>
                   {u.id !== selfId && (
                     <button type="button" onClick={() => setDisabled.mutate({ userId: u.id, disabled: !u.disabled })}>
-                      {u.disabled ? "Enable" : "Disable"}
+                      {u.disabled ? t("enable") : t("disable")}
                     </button>
                   )}
-                  {u.disabled && <span className="badge">disabled</span>}
+                  {u.disabled && <span className="badge">{t("disabled")}</span>}
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
       </div>
-      <h2>Reset a password</h2>
+      <h2>{t("resetAPassword")}</h2>
       <form className="panel row" onSubmit={submitReset}>
         <label>
-          User{" "}
+          {t("user")}{" "}
           <select name="userId" required>
             {users.data?.map((u) => (
               <option key={u.id} value={u.id}>
@@ -167,12 +173,12 @@ export function AdminView({ selfId }: { selfId: number }) {
           </select>
         </label>
         <label>
-          New password <input name="newPassword" type="password" autoComplete="new-password" minLength={8} required />
+          {t("newPassword")} <input name="newPassword" type="password" autoComplete="new-password" minLength={8} required />
         </label>
         <button type="submit" disabled={resetPassword.isPending}>
-          Reset password
+          {t("resetPassword")}
         </button>
-        {resetPassword.isSuccess && <span role="status">Password reset: the user&apos;s sessions, tokens and API keys have ended.</span>}
+        {resetPassword.isSuccess && <span role="status">{t("passwordReset")}</span>}
       </form>
     </>
   );

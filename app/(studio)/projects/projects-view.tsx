@@ -51,7 +51,7 @@ export function ProjectsView({ canEdit, canDelete }: { canEdit: boolean; canDele
               <th>{t("name")}</th>
               <th>{t("description")}</th>
               <th title={t("defaultDatasetHint")}>{t("defaultDataset")}</th>
-              <th>Created</th>
+              <th>{t("created")}</th>
               <th />
             </tr>
           </thead>
@@ -106,7 +106,7 @@ export function ProjectsView({ canEdit, canDelete }: { canEdit: boolean; canDele
                     <button
                       type="button"
                       className="danger"
-                      onClick={() => confirm(`Delete project ${p.name}?`) && remove.mutate({ id: p.id })}
+                      onClick={() => confirm(t("confirmDeleteProject", { name: p.name })) && remove.mutate({ id: p.id })}
                     >
                       {t("delete")}
                     </button>

@@ -26,7 +26,8 @@ export function ApiKeysView({ teamName }: { teamName: string }) {
       <h1>{t("settings")}</h1>
       <h2>{t("apiKeys")}</h2>
       <p className="muted">
-        Old clients send a key as <code>Authorization: Bearer &lt;key&gt;</code>. A key acts for the team it was made in ({teamName}).
+        {t("apiKeysHintBefore")} <code>Authorization: Bearer &lt;key&gt;</code>
+        {t("apiKeysHintAfter", { team: teamName })}
       </p>
       <form className="panel row" onSubmit={submit}>
         <input name="name" placeholder={t("name")} required aria-label="key name" />
@@ -36,7 +37,7 @@ export function ApiKeysView({ teamName }: { teamName: string }) {
       </form>
       {shown && (
         <div className="panel">
-          <p>Copy this key now: it is shown only once.</p>
+          <p>{t("copyKeyNow")}</p>
           <code className="secret" data-testid="new-api-key">{shown}</code>
         </div>
       )}
@@ -46,9 +47,9 @@ export function ApiKeysView({ teamName }: { teamName: string }) {
           <thead>
             <tr>
               <th>{t("name")}</th>
-              <th>Prefix</th>
-              <th>Created</th>
-              <th>Last used</th>
+              <th>{t("keyPrefix")}</th>
+              <th>{t("created")}</th>
+              <th>{t("lastUsed")}</th>
               <th />
             </tr>
           </thead>
@@ -60,13 +61,13 @@ export function ApiKeysView({ teamName }: { teamName: string }) {
                   <code>{k.prefix}…</code>
                 </td>
                 <td className="muted">{new Date(k.createdAt).toLocaleString()}</td>
-                <td className="muted">{k.lastUsedAt ? new Date(k.lastUsedAt).toLocaleString() : "never"}</td>
+                <td className="muted">{k.lastUsedAt ? new Date(k.lastUsedAt).toLocaleString() : t("never")}</td>
                 <td>
                   {k.revokedAt ? (
-                    <span className="badge">revoked</span>
+                    <span className="badge">{t("revoked")}</span>
                   ) : (
                     <button type="button" className="danger" onClick={() => revoke.mutate({ id: k.id })}>
-                      Revoke
+                      {t("revoke")}
                     </button>
                   )}
                 </td>
