@@ -7,7 +7,7 @@ import { decodeRawOutput, makeAnchors } from "./dfl";
 import { exportDetectionOnnx } from "./onnx-decode";
 
 describe("YOLOv8 ONNX export with decode", () => {
-  it("gives the same decoded [N, 4+nc, anchors] output in ONNX Runtime as TF.js + decodeRawOutput", async () => {
+  it.each([12, 17])("gives the same decoded [N, 4+nc, anchors] output in ONNX Runtime as TF.js + decodeRawOutput (opset %i)", async (opset) => {
     const imgsz = 64;
     const classNames = ["red", "green", "blue"];
     const graph = yolov8Graph({ numClasses: classNames.length, scale: YOLOV8_SCALES.n, width: 0.25 });
@@ -18,7 +18,7 @@ describe("YOLOv8 ONNX export with decode", () => {
     const grid = makeAnchors(imgsz, imgsz);
     const expected = decodeRawOutput(raw, { batch, numClasses: classNames.length, grid });
 
-    const bytes = await exportDetectionOnnx(model, graph, { classNames, imgsz, dynamicBatch: true });
+    const bytes = await exportDetectionOnnx(model, graph, { classNames, imgsz, dynamicBatch: true, opset });
     const session = await loadOnnxSession(bytes);
     try {
       const nchw = nhwc.transpose([0, 3, 1, 2]).dataSync() as Float32Array;

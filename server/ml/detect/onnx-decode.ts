@@ -34,9 +34,12 @@ export function yoloDecodeHead(opts: DecodeHeadOptions) {
 
     const raw = graph.op("Transpose", [output.name], { perm: [0, 2, 1] }, "decode_channels_first"); // [N, C, A]
     const dist = graph.op("Reshape", [slice(raw, 0, 4 * regMax, 1, "dist"), int64("dist_shape", [-1, 4, regMax, anchors])], {}, "decode_dist_bins");
-    const probs = graph.op("Softmax", [dist], { axis: 2 }, "decode_softmax");
-    const bins = graph.constFloat("decode_bin_index", Array.from({ length: regMax }, (_, i) => i), [1, 1, regMax, 1]);
-    const distances = graph.op("ReduceSum", [graph.op("Mul", [probs, bins], {}, "decode_weighted"), int64("bins_axis", [2])], { keepdims: 0 }, "decode_distances"); // [N, 4, A]
+    // Bins last: Softmax over the last axis and MatMul mean the same in every opset from 12 on.
+    const binsLast = graph.op("Transpose", [dist], { perm: [0, 1, 3, 2] }, "decode_bins_last"); // [N, 4, A, regMax]
+    const probs = graph.op("Softmax", [binsLast], { axis: 3 }, "decode_softmax");
+    const bins = graph.constFloat("decode_bin_index", Array.from({ length: regMax }, (_, i) => i), [regMax, 1]);
+    const expected = graph.op("MatMul", [probs, bins], {}, "decode_weighted"); // [N, 4, A, 1]
+    const distances = graph.op("Reshape", [expected, int64("distances_shape", [-1, 4, anchors])], {}, "decode_distances"); // [N, 4, A]
 
     const points = new Float32Array(2 * anchors);
     for (let a = 0; a < anchors; a++) {

@@ -85,7 +85,7 @@ function valueInfo(name: string, dims: (number | string)[], elemType: number): V
 }
 
 // ONNX IR version that goes with each opset (onnx/helper.py VERSION_TABLE).
-const IR_VERSION_FOR_OPSET: Record<number, number> = { 13: 7, 14: 7, 15: 8, 16: 8, 17: 8 };
+const IR_VERSION_FOR_OPSET: Record<number, number> = { 12: 7, 13: 7, 14: 7, 15: 8, 16: 8, 17: 8 };
 
 /**
  * A small ONNX graph builder. Tensors are referred to by name; every name it hands out is
@@ -204,7 +204,7 @@ export class OnnxGraph {
     this.outputs.push(valueInfo(name, dims, elemType));
   }
 
-  /** Serialises the model. Throws for an opset outside 13..17. */
+  /** Serialises the model. Throws for an opset outside 12..17. */
   toBytes(info: OnnxModelInfo): Uint8Array {
     const irVersion = IR_VERSION_FOR_OPSET[info.opset];
     if (irVersion === undefined) {

@@ -97,7 +97,7 @@ describe("ONNX export parity with TF.js (fp32, max abs diff ≤ 1e-4)", () => {
     expect(await parity(model, bytes)).toBeLessThanOrEqual(1e-4);
   });
 
-  it.each([13, 17])("mixed graph (Concat/Upsample/Slice/SiLU/LeakyReLU/pools) at opset %i", async (opset) => {
+  it.each([12, 13, 17])("mixed graph (Concat/Upsample/Slice/SiLU/LeakyReLU/pools) at opset %i", async (opset) => {
     const model = compile(mixed, 32);
     const bytes = await exportOnnx(model, mixed, { ...base(5, 32), opset, dynamicBatch: true });
     expect(decodeModel(bytes).opset_import[0].version).toBe(opset);
@@ -150,8 +150,9 @@ describe("ONNX export options", () => {
   });
 
   it("rejects unsupported requests with the supported choices", async () => {
-    await expect(exportOnnx(model, graph, { ...base(4, 32), opset: 12 })).rejects.toThrow("opset 12 is not supported; supported opsets: 13, 14, 15, 16, 17");
-    await expect(exportOnnx(model, graph, { ...base(4, 32), opset: 18 })).rejects.toThrow(/supported opsets: 13, 14, 15, 16, 17/);
+    await expect(exportOnnx(model, graph, { ...base(4, 32), opset: 11 })).rejects.toThrow("opset 11 is not supported; supported opsets: 12, 13, 14, 15, 16, 17");
+    await expect(exportOnnx(model, graph, { ...base(4, 32), opset: 18 })).rejects.toThrow(/supported opsets: 12, 13, 14, 15, 16, 17/);
+    await expect(exportOnnx(model, graph, { ...base(4, 32), opset: 12, int8: true })).rejects.toThrow("int8 weights need opset 13");
     await expect(exportOnnx(model, graph, { ...base(4, 32), half: true, int8: true })).rejects.toThrow("either half");
     await expect(exportOnnx(model, graph, base(3, 32))).rejects.toThrow("vector of 3 classes");
     await expect(exportOnnx(model, graph, base(4, 64))).rejects.toThrow("imgsz 64x64 does not match the model input 32x32");

@@ -5,10 +5,12 @@ import type { ModelGraph } from "../graph/schema";
 import { OnnxGraph, SUPPORTED_OPSETS, type WeightPrecision } from "./onnx-graph";
 
 export interface OnnxExportOptions {
-  /** ONNX opset, 13..17 (default 17). */
+  /** ONNX opset, 12..17 (default 17); int8 needs 13 (per-channel DequantizeLinear). */
   opset?: number;
-  /** Batch axis named "batch" instead of fixed 1. */
+  /** Batch axis named "batch" instead of fixed. */
   dynamicBatch?: boolean;
+  /** The fixed batch size when the batch is not dynamic (default 1). */
+  batch?: number;
   /** fp16 weights (FLOAT16 initialisers cast to float at load); inputs, outputs and compute stay fp32. */
   half?: boolean;
   /** int8 weights of Conv/Gemm (symmetric, zero point 0) dequantised by DequantizeLinear; compute stays fp32. */
@@ -34,6 +36,9 @@ function checkOptions(opts: OnnxExportOptions): { opset: number; precision: Weig
   const opset = opts.opset ?? DEFAULT_OPSET;
   if (!SUPPORTED_OPSETS.includes(opset)) {
     throw new Error(`ONNX export: opset ${opset} is not supported; supported opsets: ${SUPPORTED_OPSETS.join(", ")}`);
+  }
+  if (opts.int8 && opset < 13) {
+    throw new Error("ONNX export: int8 weights need opset 13 or later (per-channel DequantizeLinear)");
   }
   if (opts.half && opts.int8) {
     throw new Error("ONNX export: choose either half (fp16 weights) or int8 (int8 weights), not both");
@@ -80,7 +85,7 @@ export async function exportOnnx(model: tf.LayersModel, graph: ModelGraph, opts:
   }
 
   const onnx = new OnnxGraph({ precision, int8PerChannel: opts.int8PerChannel ?? true });
-  const batch = opts.dynamicBatch ? "batch" : 1;
+  const batch = opts.dynamicBatch ? "batch" : (opts.batch ?? 1);
   onnx.addInput("images", [batch, channels, height, width]);
   const tensorOf = new Map<string, string>();
   for (const { node, def, data, inputIds, inputShapes, outputShape } of plan.nodes) {
@@ -124,7 +129,7 @@ export async function exportOnnx(model: tf.LayersModel, graph: ModelGraph, opts:
     names: JSON.stringify(Object.fromEntries(opts.classNames.map((name, i) => [String(i), name]))),
     task: opts.task,
     imgsz: JSON.stringify([height, width]),
-    batch: opts.dynamicBatch ? "dynamic" : "1",
+    batch: opts.dynamicBatch ? "dynamic" : String(opts.batch ?? 1),
     precision,
   };
   return onnx.toBytes({ opset, metadata });

@@ -83,7 +83,8 @@ registerLayerType<z.output<typeof upsampleSchema>>({
     // TF.js nearest resize reads source pixel floor(dst / scale): asymmetric coordinates, floor rounding.
     return ctx.graph.op(
       "Resize",
-      [ctx.inputs[0], "", scales],
+      // An empty roi tensor rather than an omitted input: opset 12 requires the input to be present.
+      [ctx.inputs[0], ctx.graph.constFloat(`${ctx.nodeId}_roi`, [], [0]), scales],
       { mode: "nearest", coordinate_transformation_mode: "asymmetric", nearest_mode: "floor" },
       ctx.nodeId,
     );
