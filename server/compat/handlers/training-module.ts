@@ -1,10 +1,10 @@
 import { and, asc, eq } from "drizzle-orm";
-import { getDb } from "@/db/client";
+import { getDb, isDatabaseUnavailable } from "@/db/client";
 import { experimentMetrics } from "@/db/schema";
 import { authenticate } from "@/server/auth/callers";
 import { readJson, withCaller } from "@/server/compat/http";
 import type { Ctx } from "@/server/context";
-import { NotFound } from "@/server/errors";
+import { NotFound, Unavailable } from "@/server/errors";
 import { env } from "@/server/env";
 import { createExperiment, deleteExperiment, resumeExperiment, startExperiment, stopExperiment } from "@/server/experiments/lifecycle";
 import { getExperiment, listExperiments } from "@/server/experiments/queries";
@@ -140,17 +140,18 @@ export function availableModels(req: Request, deps: CompatDeps = {}): Promise<Re
  * here afterwards) instead of getting a JSON error.
  */
 export async function dashboard(req: Request, params: { projectName: string }, deps: CompatDeps = {}): Promise<Response> {
-  const db = deps.db ?? getDb().db;
-  const caller = await authenticate(db, { authorization: req.headers.get("authorization"), cookie: req.headers.get("cookie") });
-  const here = new URL(req.url);
-  if (!caller) {
-    const login = new URL("/login", here);
-    login.searchParams.set("callbackUrl", here.pathname);
-    return new Response(null, { status: 302, headers: { location: `${login.pathname}${login.search}` } });
-  }
-  const ctx = { db, caller };
   const html = (body: string, status: number) => new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
+  const page = (title: string, message: string, status: number) => html(`<!doctype html><meta charset="utf-8"><title>${title}</title><p>${escapeHtml(message)}</p>`, status);
   try {
+    const db = deps.db ?? getDb().db;
+    const caller = await authenticate(db, { authorization: req.headers.get("authorization"), cookie: req.headers.get("cookie") });
+    const here = new URL(req.url);
+    if (!caller) {
+      const login = new URL("/login", here);
+      login.searchParams.set("callbackUrl", here.pathname);
+      return new Response(null, { status: 302, headers: { location: `${login.pathname}${login.search}` } });
+    }
+    const ctx = { db, caller };
     const project = await getProjectByName(ctx, params.projectName);
     const [tasks, configs, hosts] = await Promise.all([
       listExperiments(ctx, { projectId: project.id, limit: 500 }),
@@ -160,7 +161,8 @@ export async function dashboard(req: Request, params: { projectName: string }, d
     const trainingHosts = hosts.filter((h) => h.kind === "training").map((h) => ({ ...h, devices: h.devices.map((d) => d.device) }));
     return html(trainingDashboardHtml(project.name, tasks.map(trainingModuleTaskSummary), configs.map(trainingModuleConfig), trainingHosts), 200);
   } catch (err) {
-    if (err instanceof NotFound) return html(`<!doctype html><meta charset="utf-8"><title>404</title><p>${escapeHtml(err.message)}</p>`, 404);
+    if (err instanceof NotFound) return page("404", err.message, 404);
+    if (err instanceof Unavailable || isDatabaseUnavailable(err)) return page("503", "数据库暂时不可用，请稍后刷新", 503);
     throw err;
   }
 }
