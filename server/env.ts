@@ -43,6 +43,8 @@ const envSchema = z.object({
   STUDIO_ALLOW_COMMANDS: booleanish.default(false),
   /** Where a worker runs as root, commands run as this user. */
   STUDIO_COMMAND_USER: z.string().min(1).default("nobody"),
+  /** An export whose mAP50-95 (or top-1 accuracy) drops by more than this on re-validation is marked failed. */
+  STUDIO_EXPORT_MAX_DROP: z.coerce.number().min(0).max(1).default(0.01),
 });
 
 export type Env = z.infer<typeof envSchema> & {

@@ -19,6 +19,8 @@ export interface ValidationParams {
   device: string;
   saveJson: boolean;
   plots: boolean;
+  /** The run's own split of the dataset (an experiment with split ratios), so its val images are the ones it validated on. */
+  resplit: { ratios: { train: number; val: number; test: number }; seed: number } | null;
 }
 
 /** Milliseconds per image, as Ultralytics prints them. */

@@ -11,7 +11,10 @@ import {
   updateWeights,
   weightsDownload,
 } from "@/server/weights/service";
+import { exportWeights } from "@/server/weights/export";
+import { validateWeights } from "@/server/weights/validate";
 import { parseStudioV1Id, studioV1Error } from "../studio-v1";
+import { parseTrainingModuleExport, parseTrainingModuleValidate } from "../training-module-weights";
 import { parseStudioV1Save, parseStudioV1WeightsImport, parseStudioV1WeightsQuery, parseStudioV1WeightsUpdate, studioV1Weights } from "../studio-v1-weights";
 import type { CompatDeps } from "./deps";
 
@@ -88,6 +91,42 @@ export function saveV1ExperimentWeights(req: Request, params: { id: string }, de
       const id = parseStudioV1Id(params.id, "Experiment");
       const input = parseStudioV1Save(await readJson(req), new URL(req.url).searchParams);
       return Response.json(studioV1Weights(await saveExperimentWeights(ctx, id, input)), { status: 201 });
+    },
+    { db: deps.db },
+  );
+}
+
+/**
+ * Extension for scripts: `POST /api/v1/models/weights/{id}/export` with Ultralytics' export arguments
+ * (`format`, `opset`, `half`, `int8`, `dynamic`, `simplify`, `batch`, `imgsz`) → 201 and the child entry
+ * `{id, status: "processing"}`, whose download works once the job is done.
+ */
+export function exportV1Weights(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    studioV1Error,
+    async (ctx) => {
+      const weightsId = parseStudioV1Id(params.id, "Weights");
+      const child = await exportWeights(ctx, { ...parseTrainingModuleExport(await readJson(req)), weightsId }, { boss: deps.boss });
+      return Response.json({ id: child.id, status: child.status }, { status: 201 });
+    },
+    { db: deps.db },
+  );
+}
+
+/**
+ * Extension for scripts: `POST /api/v1/models/weights/{id}/validate` with Ultralytics' val arguments
+ * (`dataset_id`, `split`, `imgsz`, `batch`, `conf`, `iou`, `device`, `save_json`, `plots`) → 201 and the
+ * queued validation `{id, status}`; the entry's metrics follow once it is done.
+ */
+export function validateV1Weights(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    studioV1Error,
+    async (ctx) => {
+      const weightsId = parseStudioV1Id(params.id, "Weights");
+      const validation = await validateWeights(ctx, { ...parseTrainingModuleValidate(await readJson(req)), weightsId }, { boss: deps.boss });
+      return Response.json({ id: validation.id, status: validation.status }, { status: 201 });
     },
     { db: deps.db },
   );

@@ -1,5 +1,9 @@
 import { deleteWeights, getWeights, importWeightsFromPath, listWeights, saveExperimentWeights, updateWeights } from "@/server/weights/service";
 import { importFromPathInput, listWeightsInput, saveExperimentWeightsInput, updateWeightsInput, weightsByIdInput } from "@/server/weights/schemas";
+import { exportWeights, exportWeightsInput } from "@/server/weights/export";
+import { getValidation, listValidations, listValidationsInput, validateWeights, validateWeightsInput, validationImages } from "@/server/weights/validate";
+import { recordId } from "@/server/http/input";
+import { z } from "zod";
 import { authed, role, router } from "../init";
 
 /** Uploads go through POST /api/weights (multipart, streamed), downloads through GET /api/weights/{id}/download. */
@@ -12,4 +16,9 @@ export const weightsRouter = router({
   saveFromExperiment: role("member")
     .input(saveExperimentWeightsInput)
     .mutation(({ ctx, input }) => saveExperimentWeights(ctx.svc, input.experimentId, { which: input.which, name: input.name })),
+  validate: role("member").input(validateWeightsInput).mutation(({ ctx, input }) => validateWeights(ctx.svc, input)),
+  validations: authed.input(listValidationsInput).query(({ ctx, input }) => listValidations(ctx.svc, input)),
+  validation: authed.input(z.object({ id: recordId })).query(({ ctx, input }) => getValidation(ctx.svc, input.id)),
+  validationImages: authed.input(z.object({ id: recordId })).query(({ ctx, input }) => validationImages(ctx.svc, input.id)),
+  export: role("member").input(exportWeightsInput).mutation(({ ctx, input }) => exportWeights(ctx.svc, input)),
 });
