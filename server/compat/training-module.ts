@@ -252,7 +252,8 @@ export interface TrainingModuleSaveConfig {
   device?: string;
 }
 
-const ENGINE_KEYS = new Set(Object.keys(hyperparametersSchema.shape).filter((key) => key !== "command"));
+// `command` among them: a member's external command must meet its 403, not be kept as an inert setting.
+const ENGINE_KEYS = new Set(Object.keys(hyperparametersSchema.shape));
 
 /**
  * `save_config`. `augmentation` may be Ultralytics-style keys, mapped onto our op library (keys that

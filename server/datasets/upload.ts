@@ -44,6 +44,8 @@ export async function receiveZipUpload(req: Request, maxBytes: number): Promise<
   });
   parser.on("file", (name, stream, info) => {
     if (name !== "file" || fileWrite) {
+      // Drained and ignored; a body cut off inside it errors this stream too, which must not go unhandled.
+      stream.on("error", () => {});
       stream.resume();
       return;
     }

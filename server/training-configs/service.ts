@@ -43,7 +43,10 @@ export async function saveTrainingConfig(ctx: Ctx, rawInput: z.input<typeof save
     if (!architecture) throw new NotFound(`Architecture ${input.architectureId} not found`, { architectureId: ["not found"] });
   }
   const augmentation = input.augmentation === null ? null : checkPipeline(input.augmentation);
-  const values = { hyperparameters: input.hyperparameters, model: input.model ?? null, architectureId: input.architectureId ?? null, device: input.device ?? null, augmentation, extra: input.extra };
+  // A template keeps what was set, not the engine's defaults (those may change before it is used).
+  const given = new Set(Object.keys(rawInput.hyperparameters ?? {}));
+  const hyperparameters = Object.fromEntries(Object.entries(input.hyperparameters).filter(([key]) => given.has(key)));
+  const values = { hyperparameters, model: input.model ?? null, architectureId: input.architectureId ?? null, device: input.device ?? null, augmentation, extra: input.extra };
   const [row] = await ctx.db
     .insert(trainingConfigs)
     .values({ projectId: input.projectId, name: input.name, ...values, createdBy: ctx.caller.userId })

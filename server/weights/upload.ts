@@ -45,12 +45,16 @@ export async function receiveWeightsUpload(req: Request, maxBytes: number): Prom
   });
   parser.on("file", (name, stream, info) => {
     if (name !== "file" || staging) {
+      // Drained and ignored; a body cut off inside it errors this stream too, which must not go unhandled.
+      stream.on("error", () => {});
       stream.resume();
       return;
     }
     filename = info.filename ?? "";
     stream.on("limit", () => (truncated = true));
     fileStream = stream;
+    // stageStream awaits a mkdir before piping: a body cut off meanwhile must not error an unwatched stream.
+    stream.on("error", () => {});
     staging = stageStream(stream, target);
     // Awaited below or in the catch; never an unhandled rejection when the body ends early.
     staging.catch(() => {});
