@@ -102,6 +102,12 @@ export const ROUTE_CASES: Record<string, Partial<Record<Method, RouteCase>>> = {
     PUT: { path: (w) => `/api/v1/models/weights/${W(w)}`, params: (w) => ({ id: W(w) }), json: () => ({ description: "changed" }), owned: true, write: true },
     DELETE: { path: (w) => `/api/v1/models/weights/${W(w)}`, params: (w) => ({ id: W(w) }), owned: true, write: true },
   },
+  "app/api/v1/models/weights/[id]/export/route.ts": {
+    POST: { path: (w) => `/api/v1/models/weights/${W(w)}/export`, params: (w) => ({ id: W(w) }), json: () => ({ format: "onnx" }), owned: true, write: true },
+  },
+  "app/api/v1/models/weights/[id]/validate/route.ts": {
+    POST: { path: (w) => `/api/v1/models/weights/${W(w)}/validate`, params: (w) => ({ id: W(w) }), json: () => ({ split: "val" }), owned: true, write: true },
+  },
   "app/api/v1/models/weights/[id]/download/route.ts": { GET: { path: (w) => `/api/v1/models/weights/${W(w)}/download`, params: (w) => ({ id: W(w) }), owned: true } },
   "app/api/v1/system/logs/route.ts": { GET: { path: () => "/api/v1/system/logs" } },
   "app/api/v1/system/stats/route.ts": { GET: { path: () => "/api/v1/system/stats" } },
@@ -121,6 +127,13 @@ export const ROUTE_CASES: Record<string, Partial<Record<Method, RouteCase>>> = {
   },
   "app/training/[project_name]/route.ts": { GET: { path: (w) => `/training/${P(w)}`, params: (w) => ({ project_name: P(w) }), owned: true, anonymous: 302 } },
   "app/training/available_models/route.ts": { GET: { path: () => "/training/available_models" } },
+  "app/training/export_formats/route.ts": { GET: { path: () => "/training/export_formats" } },
+  "app/training/export_model/[project_name]/[task_id]/route.ts": {
+    POST: { path: (w) => `/training/export_model/${P(w)}/${E(w)}`, params: (w) => ({ project_name: P(w), task_id: E(w) }), json: () => ({ format: "onnx" }), owned: true, write: true },
+  },
+  "app/training/validate_model/[project_name]/[task_id]/route.ts": {
+    POST: { path: (w) => `/training/validate_model/${P(w)}/${E(w)}`, params: (w) => ({ project_name: P(w), task_id: E(w) }), json: () => ({}), owned: true, write: true },
+  },
   "app/training/configs/[project_name]/route.ts": { GET: { path: (w) => `/training/configs/${P(w)}`, params: (w) => ({ project_name: P(w) }), owned: true } },
   "app/training/create_task/route.ts": {
     POST: { path: () => "/training/create_task", json: (w) => ({ project_name: P(w), task_name: "new-task", model_type: "reference-cnn", dataset_id: w.ids.dataset }), owned: true, write: true },
