@@ -17,6 +17,7 @@ import { parseTrainConfig, TrainConfigError } from "@/server/ml/train/config";
 import { formatPipelineIssue, validatePipeline } from "@/server/ml/augment";
 import { findZooModel } from "@/server/ml/zoo/index";
 import { listWorkers } from "@/server/system/workers";
+import { checkFineTuneWeights } from "@/server/weights/fine-tune";
 import { assertMayRunCommand } from "./command";
 import { TRAIN_JOB, trainJobPayload } from "./job-payload";
 import { publishStatus } from "./lease";
@@ -127,6 +128,9 @@ export async function createExperiment(ctx: Ctx, rawInput: CreateExperimentInput
     }
     if (zooTask !== dataset.task) throw new Invalid(`Model ${name} is for ${zooTask}, dataset ${dataset.name} is ${dataset.task}`, { model: ["task differs from the dataset's"] });
     modelForCheck = name;
+  }
+  if (input.hyperparameters.weights !== undefined) {
+    await checkFineTuneWeights(ctx, input.hyperparameters.weights, { task: dataset.task, model: input.model ?? null, architectureId: input.architectureId ?? null });
   }
   if (input.augmentationId) await teamAugmentation(ctx, input.augmentationId);
   const saveDir = input.saveDir === undefined ? null : await resolveImportPath(input.saveDir, env().importRoots).catch((error: Error) => {

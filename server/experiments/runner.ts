@@ -21,6 +21,7 @@ import { train, type TrainEvent, type TrainResult } from "@/server/ml/train/loop
 import { trainConfigSchema } from "@/server/ml/train/config";
 import { resolveWorkers } from "@/server/ml/train/stepper";
 import { createRunFolder } from "@/server/ml/train/run-folder";
+import { fineTuneWeightsFile } from "@/server/weights/fine-tune";
 import "@/server/ml/detect/adapter";
 import { commandArgv, commandIdentity, CommandRefused, scrubbedEnvironment } from "./command";
 import { appendLog, findLoggedLine, finishRun, LeaseLost, readControl, recordMetrics, updateRun, type Lease, type LogLine } from "./lease";
@@ -248,9 +249,11 @@ async function runEngine(db: Db, writes: DurableWrites, lease: Lease, run: RunRo
     augment = augmentation?.pipeline;
   }
 
-  const { command: _command, ...hyperparameters } = run.hyperparameters;
+  const { command: _command, weights: weightsId, ...hyperparameters } = run.hyperparameters;
   void _command;
-  const base = { ...hyperparameters, task: run.task, data: dataset.index, model, ...(augment !== undefined && { augment }), device: run.deviceRequested };
+  // Fine-tuning from a library entry: the engine loads its file (a resumed run takes its own checkpoint instead).
+  const pretrained = typeof weightsId === "number" ? { pretrained: await fineTuneWeightsFile(db, options.teamId, weightsId) } : {};
+  const base = { ...hyperparameters, ...pretrained, task: run.task, data: dataset.index, model, ...(augment !== undefined && { augment }), device: run.deviceRequested };
   const resumable = run.runDir !== null && (await exists(path.join(run.runDir, "weights", `last${CHECKPOINT_EXTENSION}`)));
   const config = resumable
     ? { ...base, runsDir: path.dirname(path.dirname(run.runDir!)), project: path.basename(path.dirname(run.runDir!)), name: path.basename(run.runDir!), resume: true }

@@ -11,6 +11,7 @@ export const experimentName = nameText(120);
  * The engine's hyper-parameters a user sets; the studio decides data, model, augmentation, device
  * and run folder. `command`: an external trainer run in the run folder instead of the engine
  * (administrators only, see command.ts): a command line split like a shell's words, or an argv list.
+ * `weights`: the library entry the run starts from.
  */
 export const hyperparametersSchema = trainConfigSchema
   .pick({
@@ -40,7 +41,11 @@ export const hyperparametersSchema = trainConfigSchema
     micro_batch: true,
   })
   .partial()
-  .extend({ command: z.union([freeText(4000).trim().min(1), z.array(freeText(4000).min(1)).min(1).max(256)]).optional() })
+  .extend({
+    command: z.union([freeText(4000).trim().min(1), z.array(freeText(4000).min(1)).min(1).max(256)]).optional(),
+    /** A weights entry of the library to fine-tune from (see server/weights/fine-tune.ts). */
+    weights: id.optional(),
+  })
   .strict();
 
 export type Hyperparameters = z.infer<typeof hyperparametersSchema>;
@@ -48,7 +53,7 @@ export type Hyperparameters = z.infer<typeof hyperparametersSchema>;
 /** Defaults the new-experiment form shows: the engine's own. */
 export function defaultHyperparameters(): Hyperparameters {
   const parsed = trainConfigSchema.parse({ data: "unused", model: "unused" });
-  const keys = Object.keys(hyperparametersSchema.shape).filter((key) => key !== "command" && key !== "pretrained" && key !== "imgsz");
+  const keys = Object.keys(hyperparametersSchema.shape).filter((key) => !["command", "pretrained", "imgsz", "weights"].includes(key));
   return Object.fromEntries(keys.map((key) => [key, parsed[key as keyof typeof parsed]])) as Hyperparameters;
 }
 

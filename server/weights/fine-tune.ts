@@ -1,0 +1,67 @@
+import { and, eq } from "drizzle-orm";
+import type { DbOrTx } from "@/db/client";
+import { projects, weights } from "@/db/schema";
+import type { Ctx } from "@/server/context";
+import { Conflict, Invalid, NotFound } from "@/server/errors";
+import { torchNamerForZooModel } from "@/server/ml/io/torch-to-graph";
+import { zooModels } from "@/server/ml/zoo/index";
+import { getWeights, type WeightsView } from "./queries";
+import { weightsFilePath } from "./storage";
+
+/**
+ * Fine-tuning from the library: an experiment names the entry it starts from as
+ * `hyperparameters.weights = <weights id>` (delete.ts refuses to delete it while the run is active).
+ */
+
+const FIELD = "hyperparameters.weights";
+
+export interface FineTuneTarget {
+  /** The dataset's task. */
+  task: string;
+  /** The zoo model the experiment trains, or null with an architecture. */
+  model: string | null;
+  architectureId: number | null;
+}
+
+const zooTask = (name: string | null) => zooModels.find((zoo) => zoo.name === name)?.task ?? null;
+
+/**
+ * The entry an experiment may start from: the caller's team's, ready, for the dataset's task, and for
+ * the network the experiment trains (PyTorch files only onto the zoo models with a PyTorch original).
+ */
+export async function checkFineTuneWeights(ctx: Ctx, id: number, target: FineTuneTarget): Promise<WeightsView> {
+  const entry = await getWeights(ctx, id).catch((error: unknown) => {
+    if (error instanceof NotFound) throw new NotFound(`Weights ${id} not found`, { [FIELD]: ["not found"] });
+    throw error;
+  });
+  if (entry.status !== "ready") throw new Conflict(`Weights ${entry.name} are ${entry.status}; fine-tune from ready weights`, { [FIELD]: [`weights are ${entry.status}`] });
+  if (entry.format === "onnx") {
+    throw new Invalid(`Weights ${entry.name} are an ONNX file, which training cannot start from; pick the .pt, .ckpt or TF.js entry it was exported from`, { [FIELD]: ["ONNX weights cannot be fine-tuned"] });
+  }
+  const task = entry.task ?? zooTask(entry.model);
+  if (task !== null && task !== target.task) throw new Invalid(`Weights ${entry.name} are for ${task}, the dataset is ${target.task}`, { [FIELD]: ["task differs from the dataset's"] });
+  const trains = target.model ?? `architecture ${target.architectureId}`;
+  if (entry.model !== null && entry.model !== target.model) {
+    throw new Invalid(`Weights ${entry.name} are for ${entry.model}; the experiment trains ${trains}`, { [FIELD]: [`weights are for ${entry.model}`] });
+  }
+  if (entry.architectureId !== null && entry.architectureId !== target.architectureId) {
+    throw new Invalid(`Weights ${entry.name} are for architecture ${entry.architectureName ?? entry.architectureId}; the experiment trains ${trains}`, { [FIELD]: ["weights are for another architecture"] });
+  }
+  const sameArchitecture = entry.architectureId !== null && entry.architectureId === target.architectureId;
+  if (entry.format === "pt" && !sameArchitecture && !(target.model && torchNamerForZooModel(target.model))) {
+    throw new Invalid(`PyTorch weights load onto resnet18, resnet34, mobilenet_v2 or yolov8n–x; the experiment trains ${trains}`, { [FIELD]: ["PyTorch weights need a zoo model with a PyTorch original"] });
+  }
+  return entry;
+}
+
+/** The file a run of the team loads as its pretrained weights (absolute path). */
+export async function fineTuneWeightsFile(db: DbOrTx, teamId: number, id: number): Promise<string> {
+  const [row] = await db
+    .select({ file: weights.file, status: weights.status })
+    .from(weights)
+    .innerJoin(projects, eq(projects.id, weights.projectId))
+    .where(and(eq(weights.id, id), eq(projects.teamId, teamId)));
+  if (!row) throw new Conflict(`The weights ${id} this experiment starts from were deleted`);
+  if (row.status !== "ready") throw new Conflict(`The weights ${id} this experiment starts from are ${row.status}`);
+  return weightsFilePath(row.file);
+}
