@@ -55,7 +55,7 @@ export function DatasetDetail({ id, canEdit, onDeleted }: { id: number; canEdit:
   return (
     <section data-testid="dataset-detail">
       <h2>
-        {d.name} <span className="badge">{d.format}</span> <span className="badge">{d.task}</span>
+        {d.name} <span className="badge">{d.format}</span> <span className="badge">{t(d.task)}</span>
       </h2>
       {error && <p className="error" role="alert">{errorText(error)}</p>}
       {canEdit && (
@@ -66,7 +66,7 @@ export function DatasetDetail({ id, canEdit, onDeleted }: { id: number; canEdit:
           <button
             type="button"
             className="danger"
-            onClick={() => confirm(`Delete ${d.name} and its files?`) && remove.mutate({ id })}
+            onClick={() => confirm(t("confirmDeleteDataset", { name: d.name })) && remove.mutate({ id })}
             disabled={remove.isPending}
           >
             {t("delete")}
@@ -77,16 +77,16 @@ export function DatasetDetail({ id, canEdit, onDeleted }: { id: number; canEdit:
         <div className="panel" data-testid="dataset-stats">
           <h2 style={{ marginTop: 0 }}>{t("statistics")}</h2>
           <p>
-            <strong data-testid="stat-images">{s.images}</strong> images · train {s.perSplit.train} · val {s.perSplit.val} · test {s.perSplit.test} ·{" "}
+            <strong data-testid="stat-images">{s.images}</strong> {t("imagesUnit")} · {t("train")} {s.perSplit.train} · {t("val")} {s.perSplit.val} · {t("test")} {s.perSplit.test} ·{" "}
             {(s.bytes / 1024 / 1024).toFixed(1)} MB
           </p>
-          <p className="muted">Format evidence: {s.evidence.join(", ")}</p>
+          <p className="muted">{t("formatEvidence", { list: s.evidence.join(", ") })}</p>
           <table>
             <thead>
               <tr>
-                <th>Class</th>
-                <th>Images</th>
-                <th>Instances</th>
+                <th>{t("className")}</th>
+                <th>{t("images")}</th>
+                <th>{t("instances")}</th>
               </tr>
             </thead>
             <tbody>
@@ -100,24 +100,25 @@ export function DatasetDetail({ id, canEdit, onDeleted }: { id: number; canEdit:
             </tbody>
           </table>
           <p>
-            Width min/median/max: {fmt(s.width)} · Height: {fmt(s.height)} · Aspect: {fmt(s.aspect)}
+            {t("widthStats", { value: fmt(s.width) })} · {t("heightStats", { value: fmt(s.height) })} · {t("aspectStats", { value: fmt(s.aspect) })}
           </p>
           {d.task === "detect" && (
             <p>
-              Empty annotations: {(s.emptyRate * 100).toFixed(1)}% ({s.emptyImages}) · Tiny boxes: {s.tinyBoxes} · Unusable labels: {s.outOfRangeBoxes.length}
+              {t("emptyAnnotations", { rate: (s.emptyRate * 100).toFixed(1), count: s.emptyImages })} · {t("tinyBoxes", { count: s.tinyBoxes })} ·{" "}
+              {t("unusableLabelsCount", { count: s.outOfRangeBoxes.length })}
             </p>
           )}
-          <Listing title="Corrupt or unreadable" items={s.corrupt.map((c) => `${c.path}: ${c.reason}`)} />
-          <Listing title="Duplicate images" items={s.duplicates.map((g) => g.paths.join(" = "))} />
-          <Listing title="Unusable labels" items={s.outOfRangeBoxes.map((b) => `${b.path}${b.line ? `:${b.line}` : ""}: ${b.reason}`)} />
-          <Listing title="Skipped files" items={s.skipped} />
+          <Listing title={t("corruptFiles")} items={s.corrupt.map((c) => `${c.path}: ${c.reason}`)} />
+          <Listing title={t("duplicateImages")} items={s.duplicates.map((g) => g.paths.join(" = "))} />
+          <Listing title={t("unusableLabels")} items={s.outOfRangeBoxes.map((b) => `${b.path}${b.line ? `:${b.line}` : ""}: ${b.reason}`)} />
+          <Listing title={t("skippedFiles")} items={s.skipped} />
         </div>
       )}
       {d.splits && (
         <form className="panel row" onSubmit={submitSplit} aria-label={t("splits")}>
           <strong>{t("splits")}</strong>
           <span data-testid="split-counts">
-            train {d.splits.train} · val {d.splits.val} · test {d.splits.test} ({d.splits.source === "folders" ? "own folders" : `ratios, seed ${d.splits.seed}`})
+            {t("train")} {d.splits.train} · {t("val")} {d.splits.val} · {t("test")} {d.splits.test} ({d.splits.source === "folders" ? t("ownFolders") : t("ratiosSeed", { seed: d.splits.seed ?? 0 })})
           </span>
           {canEdit && (
             <>
@@ -136,7 +137,7 @@ export function DatasetDetail({ id, canEdit, onDeleted }: { id: number; canEdit:
                 ] as const
               ).map(([part, value]) => (
                 <label key={part}>
-                  {part}{" "}
+                  {t(part)}{" "}
                   <input name={part} type="number" step="0.05" min="0" max="1" defaultValue={value} aria-label={`${part} ratio`} style={{ width: 70 }} />
                 </label>
               ))}
@@ -154,13 +155,13 @@ export function DatasetDetail({ id, canEdit, onDeleted }: { id: number; canEdit:
         <div className="row">
           <strong>{t("preview")}</strong>
           <select value={split} onChange={(e) => (setSplit(e.target.value as typeof split), setPage(1))} aria-label="filter split">
-            <option value="">all splits</option>
-            <option value="train">train</option>
-            <option value="val">val</option>
-            <option value="test">test</option>
+            <option value="">{t("allSplits")}</option>
+            <option value="train">{t("train")}</option>
+            <option value="val">{t("val")}</option>
+            <option value="test">{t("test")}</option>
           </select>
           <select value={classId} onChange={(e) => (setClassId(e.target.value === "" ? "" : Number(e.target.value)), setPage(1))} aria-label="filter class">
-            <option value="">all classes</option>
+            <option value="">{t("allClasses")}</option>
             {d.classes.map((c, i) => (
               <option key={c} value={i}>
                 {c}
@@ -182,7 +183,7 @@ export function DatasetDetail({ id, canEdit, onDeleted }: { id: number; canEdit:
             <button key={item.id} type="button" onClick={() => setOpen(item.id)} title={item.path} style={{ padding: 4 }} data-testid="thumbnail">
               <LabelledImage src={`/api/datasets/${id}/images/${item.id}?thumb=1`} boxes={item.boxes} classes={d.classes} alt={item.path} size={120} />
               <div className="muted" style={{ fontSize: 11, lineHeight: "14px" }}>
-                {item.label !== null ? d.classes[item.label] : `${item.boxes?.length ?? 0} boxes`} · {item.split}
+                {item.label !== null ? d.classes[item.label] : t("boxesCount", { count: item.boxes?.length ?? 0 })} · {t(item.split)}
               </div>
             </button>
           ))}
@@ -193,8 +194,8 @@ export function DatasetDetail({ id, canEdit, onDeleted }: { id: number; canEdit:
           <div className="panel" onClick={(e) => e.stopPropagation()}>
             <LabelledImage src={`/api/datasets/${id}/images/${opened.id}`} boxes={opened.boxes} classes={d.classes} alt={opened.path} />
             <p>
-              {opened.path} · {opened.width}×{opened.height} · {opened.split} ·{" "}
-              {opened.label !== null ? d.classes[opened.label] : (opened.boxes ?? []).map((b) => d.classes[b.cls]).join(", ") || "no boxes"}
+              {opened.path} · {opened.width}×{opened.height} · {t(opened.split)} ·{" "}
+              {opened.label !== null ? d.classes[opened.label] : (opened.boxes ?? []).map((b) => d.classes[b.cls]).join(", ") || t("noBoxes")}
             </p>
             <button type="button" onClick={() => setOpen(null)}>
               {t("cancel")}

@@ -12,6 +12,16 @@ interface UploadState {
   error: string | null;
 }
 
+/** An upload the server refused (its status and detail), or one that never reached it (status null). */
+class UploadError extends Error {
+  constructor(
+    readonly status: number | null,
+    readonly detail?: string,
+  ) {
+    super(detail ?? `upload failed (${status ?? "network error"})`);
+  }
+}
+
 /** XHR rather than fetch: only XHR reports upload progress. */
 function uploadZip(form: FormData, onProgress: (percent: number) => void): Promise<{ id: number }> {
   return new Promise((resolve, reject) => {
@@ -21,15 +31,15 @@ function uploadZip(form: FormData, onProgress: (percent: number) => void): Promi
     xhr.onload = () => {
       const body = JSON.parse(xhr.responseText || "{}");
       if (xhr.status === 201) resolve(body);
-      else reject(new Error(body.detail ?? `upload failed (${xhr.status})`));
+      else reject(new UploadError(xhr.status, body.detail));
     };
-    xhr.onerror = () => reject(new Error("upload failed: network error"));
+    xhr.onerror = () => reject(new UploadError(null));
     xhr.send(form);
   });
 }
 
 export function DatasetsView({ canEdit }: { canEdit: boolean }) {
-  const { t } = useT();
+  const { t, statusLabel, withDetail } = useT();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const projects = useQuery(trpc.projects.list.queryOptions());
@@ -66,7 +76,8 @@ export function DatasetsView({ canEdit }: { canEdit: boolean }) {
       invalidate();
       setSelected(row.id);
     } catch (err) {
-      setUpload({ percent: 0, error: (err as Error).message });
+      const { status, detail } = err as UploadError;
+      setUpload({ percent: 0, error: status === null ? t("uploadNetworkError") : withDetail(t("uploadFailed", { status }), detail) });
     }
   }
 
@@ -117,10 +128,10 @@ export function DatasetsView({ canEdit }: { canEdit: boolean }) {
       )}
       {failures.data?.map((f) => (
         <p key={f.id} className="error panel" role="alert" data-testid="import-failure">
-          Import of “{f.name}” failed: {f.error}{" "}
+          {t("importFailed", { name: f.name, error: f.error })}{" "}
           {canEdit && (
             <button type="button" onClick={() => dismiss.mutate({ id: f.id })}>
-              OK
+              {t("dismiss")}
             </button>
           )}
         </p>
@@ -133,10 +144,10 @@ export function DatasetsView({ canEdit }: { canEdit: boolean }) {
             <thead>
               <tr>
                 <th>{t("name")}</th>
-                <th>Status</th>
-                <th>Format</th>
-                <th>Images</th>
-                <th>Classes</th>
+                <th>{t("status")}</th>
+                <th>{t("format")}</th>
+                <th>{t("images")}</th>
+                <th>{t("classes")}</th>
               </tr>
             </thead>
             <tbody>
@@ -147,7 +158,7 @@ export function DatasetsView({ canEdit }: { canEdit: boolean }) {
                     <div className="muted">{d.description}</div>
                   </td>
                   <td>
-                    <span className="badge">{d.status === "importing" ? t("importing") : d.status}</span>
+                    <span className="badge">{d.status === "importing" ? t("importing") : statusLabel(d.status)}</span>
                     {d.status === "importing" && (
                       <div className="row">
                         <progress max={1} value={d.progress} aria-label="import progress" data-testid="import-progress" />
@@ -155,7 +166,7 @@ export function DatasetsView({ canEdit }: { canEdit: boolean }) {
                       </div>
                     )}
                   </td>
-                  <td>{d.status === "ready" ? `${d.format} (${d.task})` : ""}</td>
+                  <td>{d.status === "ready" ? `${d.format} (${t(d.task)})` : ""}</td>
                   <td>{d.stats?.images ?? ""}</td>
                   <td>{d.classes.length || ""}</td>
                 </tr>
