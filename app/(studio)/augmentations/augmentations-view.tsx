@@ -105,7 +105,7 @@ export function AugmentationsView({ canEdit }: { canEdit: boolean }) {
                 </option>
               ))}
             </select>
-            <span className="muted">{ops.data?.length ?? 0} ops</span>
+            <span className="muted">{t("opsCount", { count: ops.data?.length ?? 0 })}</span>
           </div>
           <textarea value={json} onChange={(e) => setJson(e.target.value)} rows={12} style={{ width: "100%", fontFamily: "monospace", marginTop: 8 }} aria-label="pipeline json" />
           {error && <p className="error" role="alert">{errorText(error)}</p>}
@@ -143,7 +143,7 @@ export function AugmentationsView({ canEdit }: { canEdit: boolean }) {
           <div key={s.itemId} className="row" style={{ marginTop: 10 }} data-testid="preview-sample">
             <figure style={{ margin: 0 }}>
               <LabelledImage src={s.original.image} boxes={s.original.boxes} classes={preview.data.classes} alt={`${s.path} original`} size={140} />
-              <figcaption className="muted">original</figcaption>
+              <figcaption className="muted">{t("original")}</figcaption>
             </figure>
             {s.variants.map((v, i) => (
               <figure key={i} style={{ margin: 0 }}>

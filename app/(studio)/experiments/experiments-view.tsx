@@ -11,7 +11,7 @@ import { formatMetric, headlineMetric } from "./format";
 const STATUSES = ["created", "queued", "running", "pausing", "paused", "stopping", "stopped", "completed", "failed"] as const;
 
 export function ExperimentsView({ canEdit }: { canEdit: boolean }) {
-  const { t } = useT();
+  const { t, statusLabel } = useT();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [status, setStatus] = useState<(typeof STATUSES)[number] | "">("");
@@ -37,20 +37,20 @@ export function ExperimentsView({ canEdit }: { canEdit: boolean }) {
           </Link>
         )}
         <select aria-label="status filter" value={status} onChange={(e) => setStatus(e.target.value as typeof status)}>
-          <option value="">{t("status")}: all</option>
+          <option value="">{t("statusAll")}</option>
           {STATUSES.map((s) => (
             <option key={s} value={s}>
-              {s}
+              {statusLabel(s)}
             </option>
           ))}
         </select>
         <input aria-label="search" placeholder={t("search")} value={search} onChange={(e) => setSearch(e.target.value)} />
         <select aria-label="sort by metric" value={sortByMetric} onChange={(e) => setSortByMetric(e.target.value)}>
-          <option value="">newest first</option>
-          <option value="val_acc">best val_acc</option>
-          <option value="macro_f1">best macro_f1</option>
-          <option value="mAP50_95">best mAP50-95</option>
-          <option value="mAP50">best mAP50</option>
+          <option value="">{t("newestFirst")}</option>
+          <option value="val_acc">{t("bestOf", { metric: "val_acc" })}</option>
+          <option value="macro_f1">{t("bestOf", { metric: "macro_f1" })}</option>
+          <option value="mAP50_95">{t("bestOf", { metric: "mAP50-95" })}</option>
+          <option value="mAP50">{t("bestOf", { metric: "mAP50" })}</option>
         </select>
         {selected.length >= 2 && (
           <Link className="button" href={`/experiments/compare?ids=${selected.join(",")}`}>
@@ -84,7 +84,7 @@ export function ExperimentsView({ canEdit }: { canEdit: boolean }) {
                   <Link href={`/experiments/${e.id}`}>{e.name}</Link>
                 </td>
                 <td>
-                  <span className={`badge status-${e.status}`}>{e.status}</span>
+                  <span className={`badge status-${e.status}`}>{statusLabel(e.status)}</span>
                   {e.queuePosition !== null && <span className="muted"> #{e.queuePosition}</span>}
                   {e.error && <div className="error">{e.error}</div>}
                 </td>

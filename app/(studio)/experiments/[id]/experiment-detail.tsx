@@ -14,7 +14,7 @@ import { formatDuration, formatMetric } from "../format";
 type LogLine = { seq: number; level: string; stage: string; message: string; at: Date | string };
 
 export function ExperimentDetail({ id, canEdit }: { id: number; canEdit: boolean }) {
-  const { t } = useT();
+  const { t, statusLabel } = useT();
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
@@ -74,7 +74,7 @@ export function ExperimentDetail({ id, canEdit }: { id: number; canEdit: boolean
   return (
     <>
       <h1>
-        {e.name} <span className={`badge status-${e.status}`} data-testid="experiment-status">{e.status}</span>{" "}
+        {e.name} <span className={`badge status-${e.status}`} data-testid="experiment-status">{statusLabel(e.status)}</span>{" "}
         <span className="muted" data-testid="live-state">{connected ? t("liveOn") : t("liveOff")}</span>
       </h1>
       {error && <p className="error" role="alert">{errorText(error)}</p>}
@@ -86,7 +86,7 @@ export function ExperimentDetail({ id, canEdit }: { id: number; canEdit: boolean
         <span>
           {t("eta")}: {formatDuration(e.etaSeconds)}
         </span>
-        {e.queuePosition !== null && <span>queue #{e.queuePosition}</span>}
+        {e.queuePosition !== null && <span>{t("queuePosition", { position: e.queuePosition })}</span>}
         <span>
           {t("model")}: {e.model ?? e.architectureName}
         </span>
@@ -96,7 +96,7 @@ export function ExperimentDetail({ id, canEdit }: { id: number; canEdit: boolean
         <span>
           {t("device")}: {e.deviceRequested} → {e.backend ?? "—"}
         </span>
-        <span>attempt {e.attempt}</span>
+        <span>{t("attempt", { attempt: e.attempt })}</span>
         {e.runDir && <span className="muted">{e.runDir}</span>}
       </div>
       {canEdit && (
@@ -140,18 +140,18 @@ export function ExperimentDetail({ id, canEdit }: { id: number; canEdit: boolean
           )}
           {saveToLibrary.data && <a href="/weights">{t("savedToLibrary")}: {saveToLibrary.data.name}</a>}
           <button onClick={() => clone.mutate({ id })}>{t("clone")}</button>
-          <button className="danger" disabled={["running", "pausing", "stopping"].includes(e.status)} onClick={() => window.confirm(`${t("delete")} ${e.name}?`) && remove.mutate({ id })}>
+          <button className="danger" disabled={["running", "pausing", "stopping"].includes(e.status)} onClick={() => window.confirm(t("confirmDelete", { name: e.name })) && remove.mutate({ id })}>
             {t("delete")}
           </button>
         </div>
       )}
       <div className="row wrap charts">
-        <LineChart title="loss" series={lossSeries(allPoints)} />
-        <LineChart title="metrics" series={metricSeries(allPoints)} />
+        <LineChart title="loss" caption={t("lossChart")} series={lossSeries(allPoints, t("stepLoss"))} />
+        <LineChart title="metrics" caption={t("metricsChart")} series={metricSeries(allPoints)} />
       </div>
       <PlotsPanel experimentId={id} plots={plots.data ?? []} />
       <div className="panel">
-        <h2>{t("bestMetrics")} {e.bestEpoch !== null && <span className="muted">(epoch {e.bestEpoch})</span>}</h2>
+        <h2>{t("bestMetrics")} {e.bestEpoch !== null && <span className="muted">{t("bestEpoch", { epoch: e.bestEpoch })}</span>}</h2>
         <table>
           <tbody>
             {Object.entries(e.bestMetrics).map(([k, v]) => (

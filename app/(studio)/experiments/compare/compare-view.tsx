@@ -9,10 +9,17 @@ import { formatMetric } from "../format";
 
 /** Two or more experiments: one chart per metric with a line per run, and their settings side by side. */
 export function CompareView({ ids }: { ids: number[] }) {
-  const { t } = useT();
+  const { t, statusLabel } = useT();
   const trpc = useTRPC();
   const compare = useQuery({ ...trpc.experiments.compare.queryOptions({ ids }), enabled: ids.length >= 2 });
-  if (ids.length < 2) return <p className="empty">Select two or more experiments on the <Link href="/experiments">list</Link> to compare them.</p>;
+  if (ids.length < 2)
+    return (
+      <p className="empty">
+        {t("compareHintBefore")}
+        <Link href="/experiments">{t("compareHintLink")}</Link>
+        {t("compareHintAfter")}
+      </p>
+    );
   if (compare.error) return <p className="error" role="alert">{errorText(compare.error)}</p>;
   const runs = compare.data ?? [];
   const metricNames = [...new Set(runs.flatMap((r) => r.epochs.flatMap((e) => Object.keys(e.values))))].filter((k) => !["epoch_seconds", "images_per_sec", "learning_rate"].includes(k)).sort();
@@ -52,7 +59,7 @@ export function CompareView({ ids }: { ids: number[] }) {
             <tr>
               <td>{t("status")}</td>
               {runs.map((r) => (
-                <td key={r.experiment.id}>{r.experiment.status}</td>
+                <td key={r.experiment.id}>{statusLabel(r.experiment.status)}</td>
               ))}
             </tr>
             {hyperKeys.map((k) => (
@@ -66,7 +73,7 @@ export function CompareView({ ids }: { ids: number[] }) {
             {bestKeys.map((k) => (
               <tr key={`best-${k}`}>
                 <td>
-                  <strong>best {k}</strong>
+                  <strong>{t("bestOf", { metric: k })}</strong>
                 </td>
                 {runs.map((r) => (
                   <td key={r.experiment.id}>{formatMetric(r.experiment.bestMetrics[k])}</td>
