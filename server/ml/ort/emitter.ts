@@ -5,9 +5,12 @@ import type { Shape } from "../graph/registry";
 import type { TrainGraph, Value } from "./builder";
 import type { ConvSpec } from "./conv-grads";
 
-/** A place where the generator picks one of several exact formulations (formulations.ts times them). */
+/**
+ * A place where the generator picks one of several exact formulations (formulations.ts times them).
+ * `spec` is the layer's shape as a ConvSpec (pools: co = c, group 1).
+ */
 export interface ChoicePoint {
-  kind: "conv-dw" | "conv-dx";
+  kind: "conv-dw" | "conv-dx" | "maxpool";
   spec: ConvSpec;
   candidates: string[];
 }

@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { TrainGraph } from "./builder";
 import { convFilterGrad, convInputGrad, type ConvSpec, type FilterGradForm, type InputGradForm } from "./conv-grads";
+import { maxPoolBackward, maxPoolForward, type MaxPoolForm } from "./pool-grads";
 import type { ChoicePoint } from "./emitter";
 import { createOrtSession, ort, ortVersion, type OrtTarget } from "./session";
 import { choiceKey } from "./train-graph";
@@ -98,6 +99,12 @@ function microGraph(point: ChoicePoint, candidate: string): { bytes: Uint8Array;
   if (point.kind === "conv-dw") {
     const x = feed("x", [s.n, s.c, s.h, s.w], 1);
     g.output("out", convFilterGrad(g, s, candidate as FilterGradForm, x, dy), [s.co, s.c / s.group, s.kh, s.kw]);
+  } else if (point.kind === "maxpool") {
+    // Forward and backward: the forms differ in what the forward pool computes.
+    const x = feed("x", [s.n, s.c, s.h, s.w], 1);
+    const tape = maxPoolForward(g, s, candidate as MaxPoolForm, x);
+    g.output("y", tape.y, dyShape);
+    g.output("out", maxPoolBackward(g, s, candidate as MaxPoolForm, tape, dy), [s.n, s.c, s.h, s.w]);
   } else {
     const w = feed("w", [s.co, s.c / s.group, s.kh, s.kw], 3);
     g.output("out", convInputGrad(g, s, candidate as InputGradForm, dy, w), [s.n, s.c, s.h, s.w]);
@@ -165,6 +172,41 @@ export async function chooseFormulations(points: ChoicePoint[], opts: Formulatio
     }
   }
   return result;
+}
+
+/**
+ * A measured choice under `key` for this host (memory, then disk cache), else `measure()`'s, cached.
+ * For choices beyond single layers, e.g. a whole training graph's optimisation level.
+ */
+export async function cachedChoice(key: string, opts: FormulationOptions, measure: () => Promise<MeasuredChoice>): Promise<MeasuredChoice> {
+  const host = hostKey(opts.target);
+  const cacheDir = opts.cacheDir === undefined ? defaultCacheDir() : opts.cacheDir;
+  const cached = memory.get(`${host}\u0000${key}`) ?? (cacheDir ? (await readCache(cacheDir)).hosts[host]?.[key] : undefined);
+  if (cached) {
+    memory.set(`${host}\u0000${key}`, cached);
+    return cached;
+  }
+  const choice = await measure();
+  opts.log?.(`${key}: ${choice.choice} (${Object.entries(choice.ms).map(([c, t]) => `${c} ${t} ms`).join(", ")})`);
+  memory.set(`${host}\u0000${key}`, choice);
+  if (cacheDir) await writeCache(cacheDir, host, new Map([[key, choice]])).catch((error: Error) => opts.log?.(`could not write the formulation cache in ${cacheDir}: ${error.message}`));
+  return choice;
+}
+
+/** Times whole sessions round-robin (`runs` each per round); median ms per candidate, fastest chosen. */
+export async function timeSessions(candidates: { name: string; run: () => Promise<unknown> }[], rounds = 4, runs = 2): Promise<MeasuredChoice> {
+  const times = new Map(candidates.map((c) => [c.name, [] as number[]]));
+  for (const c of candidates) await c.run();
+  for (let round = 0; round < rounds; round++) {
+    for (const c of candidates) {
+      const t0 = performance.now();
+      for (let i = 0; i < runs; i++) await c.run();
+      times.get(c.name)!.push((performance.now() - t0) / runs);
+    }
+  }
+  const ms = Object.fromEntries([...times].map(([name, t]) => [name, Math.round(median(t) * 1000) / 1000]));
+  const choice = candidates.map((c) => c.name).reduce((best, name) => (ms[name] < ms[best] ? name : best));
+  return { choice, ms };
 }
 
 /** Forgets the in-memory choices (tests). */

@@ -2,7 +2,9 @@
 // Flatten, pooling, Softmax and the merge/reshape nodes.
 import { onnxPads, type Padding } from "../../graph/layers/common";
 import { float } from "../builder";
-import { registerTrainingEmitter } from "../emitter";
+import type { ConvSpec } from "../conv-grads";
+import { registerTrainingEmitter, type EmitContext } from "../emitter";
+import { maxPoolBackward, maxPoolForms, maxPoolForward, type MaxPoolForm, type MaxPoolTape } from "../pool-grads";
 import { activationBackward, activationForward, type ActivationName, type ActivationTape } from "./activation";
 
 const product = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
@@ -169,36 +171,33 @@ interface PoolData {
   padding: Padding;
 }
 
-registerTrainingEmitter<PoolData, { y: string; indices: string; pads: number[] }>({
+function poolSpec(ctx: EmitContext<PoolData>): ConvSpec {
+  const { data } = ctx;
+  const [n, c, h, w] = ctx.inputs[0].shape;
+  const [ho, wo] = ctx.outputShape;
+  const pads = onnxPads(ctx.inputShapes[0], data.kernel_size, data.stride, [1, 1], data.padding) as ConvSpec["pads"];
+  const [kh, kw] = data.kernel_size;
+  const [sh, sw] = data.stride;
+  return { n, c, h, w, co: c, kh, kw, sh, sw, pads, group: 1, ho, wo };
+}
+
+registerTrainingEmitter<PoolData, { spec: ConvSpec; form: MaxPoolForm; pool: MaxPoolTape }>({
   type: "MaxPool",
   forward(ctx) {
-    const { g, data } = ctx;
-    const [n, c] = ctx.inputs[0].shape;
-    const [ho, wo] = ctx.outputShape;
-    const pads = onnxPads(ctx.inputShapes[0], data.kernel_size, data.stride, [1, 1], data.padding);
-    const attributes = { kernel_shape: data.kernel_size, strides: data.stride, pads };
-    const shape = [n, c, ho, wo];
-    if (!ctx.training) return { output: { name: g.op("MaxPool", [ctx.inputs[0].name], attributes), shape }, tape: { y: "", indices: "", pads } };
-    const [y, indices] = g.ops("MaxPool", [ctx.inputs[0].name], 2, attributes);
-    return { output: { name: y, shape }, tape: { y, indices, pads } };
+    const { g } = ctx;
+    const spec = poolSpec(ctx);
+    const shape = [spec.n, spec.c, spec.ho, spec.wo];
+    // Inference needs no indices; training picks the forward with the backward it serves.
+    const form = ctx.training ? ctx.choose("maxpool", spec, maxPoolForms(spec)) : "s2d";
+    const pool = maxPoolForward(g, spec, form, ctx.inputs[0].name);
+    return { output: { name: pool.y, shape }, tape: { spec, form, pool } };
   },
-  backward(ctx, tape, dy) {
+  backward(ctx, { spec, form, pool }, dy) {
     if (!ctx.needInputGrad[0]) return [null];
-    const { g, data } = ctx;
-    const shape = ctx.inputs[0].shape;
+    const { g } = ctx;
     // A ReLU before the pool: its mask at the argmax is (pooled > 0), applied here on 1/k² of the values.
-    const routed = ctx.reluFoldedFromInput ? g.mul(dy, g.op("Sign", [tape.y])) : dy;
-    const overlapping = data.kernel_size[0] > data.stride[0] || data.kernel_size[1] > data.stride[1];
-    if (!overlapping) {
-      // Non-overlapping windows: each input receives at most one gradient, MaxUnpool's exact inverse routing.
-      return [
-        g.op("MaxUnpool", [routed, tape.indices, g.i64(shape)], { kernel_shape: data.kernel_size, strides: data.stride, pads: tape.pads }),
-      ];
-    }
-    // Overlapping windows: one input may be the maximum of several, so the gradients are added.
-    const zeros = g.op("Expand", [g.f32(0), g.i64([product(shape)])]);
-    const flat = g.op("ScatterElements", [zeros, g.reshape(tape.indices, [-1]), g.reshape(routed, [-1])], { axis: 0, reduction: "add" });
-    return [g.reshape(flat, shape)];
+    const routed = ctx.reluFoldedFromInput ? g.mul(dy, g.op("Sign", [pool.y])) : dy;
+    return [maxPoolBackward(g, spec, form, pool, routed)];
   },
 });
 
