@@ -33,6 +33,9 @@ const messages = {
     defaultDatasetHint: "What old clients (create_task, POST /train) train on when their request names no dataset",
     importWeights: "Import weights", uploadWeights: "Upload", noWeights: "No weights yet.", format: "Format", task: "Task", size: "Size", metric: "Metric", tags: "Tags", tagsHint: "tags, comma-separated",
     sourceRun: "Source run", download: "Download", classes: "Classes", inputShape: "Input shape", lineage: "Lineage", metrics: "Metrics", fileDetails: "File", allFormats: "All formats", allTasks: "All tasks",
+    validate: "Validate", speedPerImage: "Speed per image (pre / infer / post)", parity: "parity check", exportWeights: "Export",
+    parityReport: "Parity report", parityPassed: "passed", parityFailed: "failed", largestDifference: "largest output difference", source: "Source", exported: "Exported",
+    exporting: "Exporting: the file and its parity report appear here when the job is done.",
     notValidated: "Not validated yet", parentWeights: "Made from", epoch: "Epoch", saveToLibrary: "Save to library", savedToLibrary: "Saved to the weights library", serverFile: "Server file",
   },
   zh: {
@@ -63,6 +66,9 @@ const messages = {
     defaultDatasetHint: "旧客户端（create_task、POST /train）请求中未指定数据集时使用的数据集",
     importWeights: "导入权重", uploadWeights: "上传", noWeights: "还没有权重。", format: "格式", task: "任务", size: "大小", metric: "指标", tags: "标签", tagsHint: "标签，用逗号分隔",
     sourceRun: "来源实验", download: "下载", classes: "类别", inputShape: "输入尺寸", lineage: "来源", metrics: "指标", fileDetails: "文件", allFormats: "全部格式", allTasks: "全部任务",
+    validate: "验证", speedPerImage: "单张耗时（预处理 / 推理 / 后处理）", parity: "一致性检查", exportWeights: "导出",
+    parityReport: "一致性报告", parityPassed: "通过", parityFailed: "未通过", largestDifference: "最大输出差异", source: "原模型", exported: "导出后",
+    exporting: "正在导出：任务完成后，文件和一致性报告会显示在这里。",
     notValidated: "尚未验证", parentWeights: "来源权重", epoch: "轮次", saveToLibrary: "保存到权重库", savedToLibrary: "已保存到权重库", serverFile: "服务器文件",
   },
 } as const;

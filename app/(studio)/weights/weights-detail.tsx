@@ -6,14 +6,16 @@ import type { FormEvent } from "react";
 import { useT } from "@/components/i18n";
 import { errorText, useTRPC } from "@/components/trpc";
 import { fileSize, tagList } from "./format";
+import { ExportWeights, ParityReportView, ValidateWeights } from "./weights-jobs";
 
 const shape = (dims: (number | string)[] | null) => (dims ? `[${dims.join(", ")}]` : "—");
 
-export function WeightsDetail({ id, canEdit, onChanged, onDeleted }: { id: number; canEdit: boolean; onChanged: () => void; onDeleted: () => void }) {
+export function WeightsDetail({ id, canEdit, onChanged, onDeleted, onOpen }: { id: number; canEdit: boolean; onChanged: () => void; onDeleted: () => void; onOpen: (id: number) => void }) {
   const { t } = useT();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const entry = useQuery(trpc.weights.byId.queryOptions({ id }));
+  // An export being made polls until its job is done.
+  const entry = useQuery({ ...trpc.weights.byId.queryOptions({ id }), refetchInterval: (query) => (query.state.data?.status === "processing" ? 2000 : false) });
   const refresh = () => {
     queryClient.invalidateQueries({ queryKey: trpc.weights.byId.queryKey({ id }) });
     onChanged();
@@ -31,6 +33,7 @@ export function WeightsDetail({ id, canEdit, onChanged, onDeleted }: { id: numbe
   }
 
   const error = update.error ?? remove.error;
+  const parity = (w.details as { parity?: Parameters<typeof ParityReportView>[0]["report"] } | null)?.parity;
   const metrics = w.metrics ? Object.entries(w.metrics.values).filter(([name]) => !name.startsWith("train_")) : [];
   return (
     <section data-testid="weights-detail">
@@ -92,6 +95,11 @@ export function WeightsDetail({ id, canEdit, onChanged, onDeleted }: { id: numbe
           </>
         )}
       </div>
+      {parity && <ParityReportView report={parity} />}
+      {w.status === "ready" && <ValidateWeights id={id} canEdit={canEdit} onChanged={refresh} />}
+      {w.status === "ready" && canEdit && <ExportWeights id={id} onExported={onOpen} />}
+      {w.status === "processing" && <p className="muted">{t("exporting")}</p>}
+      {w.status === "failed" && w.error && <p className="error">{w.error}</p>}
       <div className="panel">
         <h3 style={{ marginTop: 0 }}>{t("lineage")}</h3>
         <ul>

@@ -197,7 +197,7 @@ export function WeightsView({ canEdit }: { canEdit: boolean }) {
         )}
       </div>
       {selected !== null && list.data?.some((w) => w.id === selected) && (
-        <WeightsDetail key={selected} id={selected} canEdit={canEdit} onChanged={invalidate} onDeleted={() => (setSelected(null), invalidate())} />
+        <WeightsDetail key={selected} id={selected} canEdit={canEdit} onChanged={invalidate} onDeleted={() => (setSelected(null), invalidate())} onOpen={(id) => (invalidate(), setSelected(id))} />
       )}
     </>
   );
