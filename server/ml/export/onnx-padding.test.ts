@@ -35,7 +35,7 @@ describe("ONNX export of PyTorch's padding", () => {
     expect(pads("MaxPool")).toEqual([1, 1, 1, 1]);
 
     const x = tf.randomUniform([1, 32, 32, 3], 0, 1, "float32", 4);
-    const expected = tf.softmax(model.predict(x) as tf.Tensor).dataSync();
+    const expected = tf.softmax(model.predict(x) as tf.Tensor).dataSync() as Float32Array;
     const session = await loadOnnxSession(bytes);
     try {
       const [result] = await session.run(tf.transpose(x, [0, 3, 1, 2]).dataSync() as Float32Array, [1, 3, 32, 32]);
