@@ -154,6 +154,8 @@ const createExperimentBody = z.object({
   aug_id: positiveId("aug_id").nullable().optional(),
   hyperparams: z.record(z.string(), z.unknown(), { error: "hyperparams must be an object" }).optional(),
   device: z.string().trim().min(1).optional(),
+  /** Ours: the library entry to fine-tune from (also `hyperparams.weights`). */
+  weights_id: positiveId("weights_id").optional(),
 });
 
 export interface StudioV1CreateExperiment {
@@ -174,6 +176,9 @@ export function parseStudioV1CreateExperiment(body: unknown): StudioV1CreateExpe
   const hyperparameters = engineHyperparameterNames(input.hyperparams ?? {});
   const device = input.device ?? (typeof hyperparameters.device === "string" ? hyperparameters.device : undefined);
   delete hyperparameters.device;
+  // Ids travel as strings in some clients' JSON: "12" names entry 12.
+  if (typeof hyperparameters.weights === "string" && /^\d+$/.test(hyperparameters.weights)) hyperparameters.weights = Number(hyperparameters.weights);
+  if (input.weights_id !== undefined) hyperparameters.weights = input.weights_id;
   return {
     name: input.name,
     task: input.task,

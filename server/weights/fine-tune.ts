@@ -5,7 +5,7 @@ import type { Ctx } from "@/server/context";
 import { Conflict, Invalid, NotFound } from "@/server/errors";
 import { torchNamerForZooModel } from "@/server/ml/io/torch-to-graph";
 import { zooModels } from "@/server/ml/zoo/index";
-import { getWeights, type WeightsView } from "./queries";
+import { getWeights, listWeights, type WeightsView } from "./queries";
 import { weightsFilePath } from "./storage";
 
 /**
@@ -64,4 +64,23 @@ export async function fineTuneWeightsFile(db: DbOrTx, teamId: number, id: number
   if (!row) throw new Conflict(`The weights ${id} this experiment starts from were deleted`);
   if (row.status !== "ready") throw new Conflict(`The weights ${id} this experiment starts from are ${row.status}`);
   return weightsFilePath(row.file);
+}
+
+/**
+ * The entry an old client names instead of a model (seed 000's `model_type`): `weights:<id>`,
+ * `weights:<name>`, or the name of an entry in the project. Null when the reference names no entry.
+ */
+export async function findWeightsByReference(ctx: Ctx, projectId: number, reference: string): Promise<WeightsView | null> {
+  const prefixed = /^weights:(.+)$/.exec(reference);
+  const key = prefixed ? prefixed[1].trim() : reference;
+  if (prefixed && /^\d+$/.test(key)) return getWeights(ctx, Number(key)).catch(() => null);
+  const [byName] = await listWeights(ctx, { projectId, search: key, limit: 50 }).then((rows) => rows.filter((row) => row.name === key));
+  return byName ?? null;
+}
+
+/** What an experiment that fine-tunes from the entry trains: the network the entry says it is. */
+export function fineTuneModel(entry: WeightsView): { model: string } | { architectureId: number } {
+  if (entry.model !== null) return { model: entry.model };
+  if (entry.architectureId !== null) return { architectureId: entry.architectureId };
+  throw new Invalid(`Weights ${entry.name} do not say which network they are for; name the zoo model and pass the weights as a hyper-parameter`, { [FIELD]: ["weights name no model"] });
 }

@@ -14,6 +14,7 @@ import { datasetForOldClients } from "@/server/projects/default-dataset";
 import { getProjectByName } from "@/server/projects/service";
 import { systemWorkers } from "@/server/system/service";
 import { listTrainingConfigs, saveTrainingConfig } from "@/server/training-configs/service";
+import { findWeightsByReference, fineTuneModel } from "@/server/weights/fine-tune";
 import {
   escapeHtml,
   parseTrainingModuleCreateTask,
@@ -27,6 +28,7 @@ import {
   trainingModuleError,
   trainingModuleTaskDetail,
   trainingModuleTaskSummary,
+  type TrainingModuleCreateTask,
 } from "../training-module";
 import { queueDeps, type CompatDeps } from "./deps";
 
@@ -40,6 +42,22 @@ async function projectTask(ctx: Ctx, projectName: string, id: number) {
   return experiment;
 }
 
+/**
+ * `model_type` may name a weights entry instead of a model (`weights:12`, `weights:<name>` or a name that is
+ * no zoo model): the task fine-tunes from it, training the network the entry is for.
+ */
+const isZooModel = (name: string) => zooModels.some((zoo) => zoo.name === name);
+
+async function modelOrWeights(ctx: Ctx, projectId: number, input: TrainingModuleCreateTask) {
+  const named = "model" in input.model ? input.model.model : null;
+  const entry = named !== null && (named.startsWith("weights:") || !isZooModel(named)) ? await findWeightsByReference(ctx, projectId, named) : null;
+  if (!entry) {
+    if (named?.startsWith("weights:")) throw new NotFound(`Weights ${named.slice("weights:".length)} not found`, { model_type: ["no such weights"] });
+    return { model: input.model, hyperparameters: input.hyperparameters };
+  }
+  return { model: fineTuneModel(entry), hyperparameters: { ...input.hyperparameters, weights: entry.id } };
+}
+
 export function createTask(req: Request, deps: CompatDeps = {}): Promise<Response> {
   return withCaller(
     req,
@@ -48,10 +66,11 @@ export function createTask(req: Request, deps: CompatDeps = {}): Promise<Respons
       const input = parseTrainingModuleCreateTask(await readJson(req));
       const project = await getProjectByName(ctx, input.projectName);
       const datasetId = input.datasetId ?? (await datasetForOldClients(ctx, project));
+      const { model, hyperparameters } = await modelOrWeights(ctx, project.id, input);
       // The module split the project's images per task: the run gets its own split, the dataset keeps its.
       const experiment = await createExperiment(
         ctx,
-        { projectId: project.id, name: input.name, datasetId, ...input.model, splitRatios: input.splitRatios, hyperparameters: input.hyperparameters, device: input.device, start: false },
+        { projectId: project.id, name: input.name, datasetId, ...model, splitRatios: input.splitRatios, hyperparameters, device: input.device, start: false },
         queueDeps(deps),
       );
       return Response.json({ success: true, task_id: experiment.id });
