@@ -189,7 +189,8 @@ export async function runTrainBench(print: (line: string) => void = (line) => co
         const info = await initBackend(target.device);
         if (values.profile && round === 1 && info.backend !== "ort") await printProfile(c, target.label);
         const auto = resolveWorkers("auto", info, adapter);
-        const threadCounts = values.workers ? values.workers.split(",").map(Number) : [...new Set([1, auto])];
+        // ort runs ONNX Runtime's own threads: one stepper thread only.
+        const threadCounts = info.backend === "ort" ? [1] : values.workers ? values.workers.split(",").map(Number) : [...new Set([1, auto])];
         for (const workers of threadCounts) {
           const timing = await benchStepper(c, info, resolveWorkers(workers, info, adapter), seconds / rounds);
           const imgsPerSec = (c.batch / timing.msPerStep) * 1000;

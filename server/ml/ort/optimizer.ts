@@ -32,8 +32,11 @@ export class FlatOptimizer {
     return this.stepCount;
   }
 
-  /** One update of every param from its gradient (same order as `params`). */
-  apply(params: FlatParam[], grads: Float32Array[], lr: number): void {
+  /**
+   * One update of every param from its gradient (same order as `params`), each gradient first
+   * multiplied by `gradScale` (global-norm clipping, folded into the same pass).
+   */
+  apply(params: FlatParam[], grads: Float32Array[], lr: number, gradScale = 1): void {
     this.stepCount += 1;
     const { name, momentum, nesterov, weightDecay } = this.settings;
     const t = this.stepCount;
@@ -46,7 +49,7 @@ export class FlatOptimizer {
       if (name === "SGD") {
         const buf = this.slot(key, "momentum", n);
         for (let i = 0; i < n; i++) {
-          const gi = g[i] + coupled * w[i];
+          const gi = g[i] * gradScale + coupled * w[i];
           const b = (buf[i] = buf[i] * momentum + gi);
           w[i] -= lr * (nesterov ? gi + b * momentum : b);
         }
@@ -56,20 +59,24 @@ export class FlatOptimizer {
         const b1 = momentum;
         const c1 = 1 - b1;
         const c2 = 1 - ADAM_BETA2;
-        const bc1 = 1 - b1 ** t;
-        const bc2 = 1 - ADAM_BETA2 ** t;
+        // lr·m̂/(√v̂ + ε) with the bias corrections hoisted: (lr/bc1)·m / (√v/√bc2 + ε), one division per value.
+        const stepSize = lr / (1 - b1 ** t);
+        const invSqrtBc2 = 1 / Math.sqrt(1 - ADAM_BETA2 ** t);
         const shrink = name === "AdamW" && wd > 0 ? 1 - lr * wd : 1;
         for (let i = 0; i < n; i++) {
-          const gi = g[i] + coupled * w[i];
-          const mi = (m[i] = m[i] * b1 + gi * c1);
-          const vi = (v[i] = v[i] * ADAM_BETA2 + gi * gi * c2);
-          w[i] = w[i] * shrink - ((mi / bc1) / (Math.sqrt(vi / bc2) + ADAM_EPSILON)) * lr;
+          const wi = w[i];
+          const gi = g[i] * gradScale + coupled * wi;
+          const mi = m[i] * b1 + gi * c1;
+          const vi = v[i] * ADAM_BETA2 + gi * gi * c2;
+          m[i] = mi;
+          v[i] = vi;
+          w[i] = wi * shrink - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + ADAM_EPSILON);
         }
       } else {
         const square = this.slot(key, "square_avg", n);
         const buf = this.slot(key, "momentum", n);
         for (let i = 0; i < n; i++) {
-          const gi = g[i] + coupled * w[i];
+          const gi = g[i] * gradScale + coupled * w[i];
           const s = (square[i] = square[i] * RMSPROP_ALPHA + gi * gi * (1 - RMSPROP_ALPHA));
           const b = (buf[i] = buf[i] * momentum + gi / (Math.sqrt(s) + RMSPROP_EPSILON));
           w[i] -= b * lr;
@@ -99,12 +106,14 @@ export class FlatOptimizer {
   }
 }
 
-/** Scales `grads` in place so their global L2 norm is at most maxNorm (clipByGlobalNorm); returns the norm before. */
-export function clipGlobalNorm(grads: Float32Array[], maxNorm: number): number {
+/** Σ g² over every gradient. */
+export function squaredNorm(grads: Float32Array[]): number {
   let sum = 0;
   for (const g of grads) for (let i = 0; i < g.length; i++) sum += g[i] * g[i];
-  const norm = Math.sqrt(sum);
-  const scale = Math.min(1, maxNorm / (norm + 1e-6));
-  if (scale < 1) for (const g of grads) for (let i = 0; i < g.length; i++) g[i] *= scale;
-  return norm;
+  return sum;
+}
+
+/** The factor clipByGlobalNorm scales gradients by: min(1, maxNorm / (‖g‖ + 1e-6)); 1 when maxNorm ≤ 0 (off). */
+export function clipScale(squared: number, maxNorm: number): number {
+  return maxNorm > 0 ? Math.min(1, maxNorm / (Math.sqrt(squared) + 1e-6)) : 1;
 }

@@ -48,6 +48,8 @@ export interface TrainGraphIo {
   lossOutput: string;
   logitsOutput: string;
   grads: { weight: string; output: string }[];
+  /** Σ g² over every gradient, computed in the graph (global-norm clipping without a JavaScript pass). */
+  gradSquaredNorm: string;
   movingAverages: { weight: string; output: string; momentum: number }[];
   /** Dropout masks to feed before every run. */
   masks: { input: string; dims: number[]; rate: number }[];
@@ -191,7 +193,7 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
   }
   const logitsOutput = g.output("logits", logits.name, logits.shape);
   if (!training) {
-    return { bytes: g.toBytes("inference"), imageInput, targetInput, weightInputs, lossOutput: "", logitsOutput, grads: [], movingAverages, masks, points, choicesMade };
+    return { bytes: g.toBytes("inference"), imageInput, targetInput, weightInputs, lossOutput: "", logitsOutput, grads: [], gradSquaredNorm: "", movingAverages, masks, points, choicesMade };
   }
 
   // ---- loss (mean over the batch) and its gradient
@@ -255,6 +257,9 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
     }
     gradOutputs.push({ weight: weight.name, output: g.output(`grad:${weight.name}`, tensor, weight.shape) });
   }
+  g.scope = "clip";
+  const squares = [...gradOutputs].map(({ weight }) => g.op("ReduceSumSquare", [grads.get(weight)!], { keepdims: 0 }));
+  const gradSquaredNorm = g.output("grad_squared_norm", squares.length > 0 ? g.sum(squares) : g.f32(0), []);
   const bytes = g.toBytes("train");
-  return { bytes, imageInput, targetInput, weightInputs, lossOutput, logitsOutput, grads: gradOutputs, movingAverages, masks, points, choicesMade };
+  return { bytes, imageInput, targetInput, weightInputs, lossOutput, logitsOutput, grads: gradOutputs, gradSquaredNorm, movingAverages, masks, points, choicesMade };
 }

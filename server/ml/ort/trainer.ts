@@ -10,7 +10,7 @@ import type { DataParallelSupport } from "../train/adapter";
 import { CLASSIFY_REPLICA_MODULE, type ClassifyLossOptions } from "../train/classify-loss";
 import type { TrainOptimizer, TrainableVariable } from "../train/optimizers";
 import { cachedChoice, chooseFormulations, timeSessions, type MeasuredChoice } from "./formulations";
-import { clipGlobalNorm, FlatOptimizer, SLOT_NAMES, type FlatParam } from "./optimizer";
+import { clipScale, FlatOptimizer, SLOT_NAMES, squaredNorm, type FlatParam } from "./optimizer";
 import { createOrtSession, ort, type OrtTarget } from "./session";
 import { accuracyOf, classifyTargets } from "./targets";
 import { buildTrainingGraph, choiceKey, OrtGraphError, ortTrainingSupport, type TrainGraphIo, type WeightInfo } from "./train-graph";
@@ -238,6 +238,7 @@ export class OrtTrainer<B extends { size: number }> {
     let runMs = 0;
     const sizes = microBatchSizes(batch.size, this.opts.microBatch);
     let grads: Float32Array[] | undefined;
+    let squared = 0;
     let lossSum = 0;
     let accSum = 0;
     let start = 0;
@@ -266,6 +267,7 @@ export class OrtTrainer<B extends { size: number }> {
       const partGrads = sized.io.grads.map((g) => out[g.output].data as Float32Array);
       if (sizes.length === 1) {
         grads = partGrads;
+        squared = (out[sized.io.gradSquaredNorm].data as Float32Array)[0];
       } else {
         grads ??= partGrads.map((g) => new Float32Array(g.length));
         partGrads.forEach((g, p) => {
@@ -282,8 +284,9 @@ export class OrtTrainer<B extends { size: number }> {
       }
     }
     const ordered = this.gradsInParamOrder(grads!, await this.sessionFor(sizes[0]));
-    if (this.opts.clipGrad > 0) clipGlobalNorm(ordered, this.opts.clipGrad);
-    this.flat.apply(this.params, ordered, lr);
+    // One pass: the graph gave Σ g² (accumulated micro-batches need it summed here), the optimizer scales.
+    if (sizes.length > 1 && this.opts.clipGrad > 0) squared = squaredNorm(ordered);
+    this.flat.apply(this.params, ordered, lr, clipScale(squared, this.opts.clipGrad));
     this.dirty = true;
     this.timings.runMs += runMs;
     this.timings.jsMs += performance.now() - started - runMs;
