@@ -88,6 +88,13 @@ export const PROCEDURES: Record<string, ProcedureCase> = {
   "weights.update": owned((w) => ({ id: w.ids.weights, description: "changed" }), true),
   "weights.delete": owned(id((w) => w.ids.weights), true),
   "weights.saveFromExperiment": owned((w) => ({ experimentId: w.ids.experiment }), true),
+  "weights.validate": owned((w) => ({ weightsId: w.ids.weights }), true),
+  "weights.export": owned((w) => ({ weightsId: w.ids.weights, format: "onnx" }), true),
+  // A list filtered by team: another team sees an empty list, not NOT_FOUND.
+  "weights.validations": { input: (w) => ({ weightsId: w.ids.weights }) },
+  // The world holds no validation: any id is another team's or none, NOT_FOUND either way.
+  "weights.validation": owned(id((w) => w.ids.weights)),
+  "weights.validationImages": owned(id((w) => w.ids.weights)),
   "trainingConfigs.save": owned((w) => ({ projectId: w.ids.project, name: "cfg2", hyperparameters: { epochs: 1 } }), true),
   "trainingConfigs.delete": owned(id((w) => w.ids.config), true),
 };
