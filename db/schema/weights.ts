@@ -22,6 +22,22 @@ export interface WeightsMetrics {
 }
 
 /**
+ * How a classifier's input is prepared and its output read, for files that do not say (a torchvision
+ * export: ImageNet mean/std, centre crop, logits). Unset fields take the studio's own defaults.
+ */
+export interface ClassifierPreprocessing {
+  channels?: "RGB" | "BGR";
+  /** Per channel, on pixels in [0, 1]: (x - mean) / std. */
+  mean?: [number, number, number];
+  std?: [number, number, number];
+  /** stretch to imgsz, or resize the short side to imgsz / cropFraction and crop the centre. */
+  resize?: "stretch" | "center_crop";
+  cropFraction?: number;
+  /** What the output holds; auto: probabilities when every row is in [0, 1] and sums to 1. */
+  output?: "auto" | "logits" | "probabilities";
+}
+
+/**
  * A weights file in a project's library. The file is content-addressed (`weights/<sha256>/…` under the
  * storage root): entries with the same sha256 share one file, removed with the last of them.
  */
@@ -47,6 +63,7 @@ export const weights = pgTable(
     /** What the reader found in the file (opsets, inputs/outputs, producer, checkpoint kind, tensor count …). */
     details: jsonb("details").$type<Record<string, unknown>>().notNull().default({}),
     metrics: jsonb("metrics").$type<WeightsMetrics | null>(),
+    preprocessing: jsonb("preprocessing").$type<ClassifierPreprocessing | null>(),
     tags: text("tags").array().notNull().default([]),
     status: text("status", { enum: weightsStatuses }).notNull().default("ready"),
     error: text("error"),

@@ -1,0 +1,1 @@
+ALTER TABLE "weights" ADD COLUMN "preprocessing" jsonb;
