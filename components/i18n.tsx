@@ -37,6 +37,7 @@ const messages = {
     parityReport: "Parity report", parityPassed: "passed", parityFailed: "failed", largestDifference: "largest output difference", source: "Source", exported: "Exported",
     exporting: "Exporting: the file and its parity report appear here when the job is done.",
     notValidated: "Not validated yet", parentWeights: "Made from", epoch: "Epoch", saveToLibrary: "Save to library", savedToLibrary: "Saved to the weights library", serverFile: "Server file",
+    startFrom: "Start from weights", fromScratch: "none (from scratch)",
   },
   zh: {
     datasets: "数据集", augmentations: "数据增强", models: "模型", experiments: "实验", weights: "权重库",
@@ -70,6 +71,7 @@ const messages = {
     parityReport: "一致性报告", parityPassed: "通过", parityFailed: "未通过", largestDifference: "最大输出差异", source: "原模型", exported: "导出后",
     exporting: "正在导出：任务完成后，文件和一致性报告会显示在这里。",
     notValidated: "尚未验证", parentWeights: "来源权重", epoch: "轮次", saveToLibrary: "保存到权重库", savedToLibrary: "已保存到权重库", serverFile: "服务器文件",
+    startFrom: "从权重开始训练", fromScratch: "无（从头训练）",
   },
 } as const;
 

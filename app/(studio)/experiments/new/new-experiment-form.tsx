@@ -56,6 +56,7 @@ export function NewExperimentForm() {
   const architectures = useQuery({ ...trpc.architectures.list.queryOptions(scoped), enabled: projectId !== null });
   const augmentations = useQuery({ ...trpc.augmentations.list.queryOptions(scoped), enabled: projectId !== null });
   const templates = useQuery({ ...trpc.trainingConfigs.list.queryOptions(scoped), enabled: projectId !== null });
+  const library = useQuery({ ...trpc.weights.list.queryOptions(scoped), enabled: projectId !== null });
   const options = useQuery(trpc.experiments.formOptions.queryOptions());
   const devices = useQuery(trpc.system.devices.queryOptions());
   const create = useMutation(trpc.experiments.create.mutationOptions({ onSuccess: (e) => router.push(`/experiments/${e.id}`) }));
@@ -65,6 +66,8 @@ export function NewExperimentForm() {
   const [modelChoice, setModelChoice] = useState("zoo:reference-cnn");
   const [device, setDevice] = useState("auto");
   const [split, setSplit] = useState<SplitForm>({ own: false, train: 80, val: 20, test: 0 });
+  const [datasetId, setDatasetId] = useState("");
+  const [weightsId, setWeightsId] = useState("");
   const [modelKind, modelValue] = modelChoice.split(":");
   const task: Task =
     (modelKind === "zoo" ? options.data?.zoo.find((m) => m.name === modelValue)?.task : architectures.data?.find((a) => String(a.id) === modelValue)?.task) === "detect"
@@ -93,7 +96,10 @@ export function NewExperimentForm() {
     const augmentation = String(data.get("augmentation") ?? "");
     const [kind, value] = modelChoice.split(":");
     const shown = new Set(FIELDS.filter((f) => f.task && f.task !== task).map((f) => f.key));
-    const hyperparameters = Object.fromEntries(Object.entries(hyper).filter(([k, v]) => v !== undefined && v !== "" && !shown.has(k)));
+    const hyperparameters = {
+      ...Object.fromEntries(Object.entries(hyper).filter(([k, v]) => v !== undefined && v !== "" && !shown.has(k))),
+      ...(weightsId && { weights: Number(weightsId) }),
+    };
     create.mutate({
       projectId: projectId!,
       name: String(data.get("name")),
@@ -109,6 +115,16 @@ export function NewExperimentForm() {
 
   const error = create.error ?? saveTemplate.error ?? projects.error ?? datasets.error ?? options.error ?? devices.error;
   const readyDatasets = datasets.data?.filter((d) => d.status === "ready") ?? [];
+  const datasetTask = readyDatasets.find((d) => String(d.id) === datasetId)?.task ?? readyDatasets[0]?.task;
+  // Weights to start from: ready, for the dataset's task (or a file that names none); not ONNX, which cannot train.
+  const startingPoints = library.data?.filter((w) => w.status === "ready" && w.format !== "onnx" && (w.task === null || w.task === datasetTask)) ?? [];
+  /** Picking weights picks the network they are for. */
+  function chooseWeights(id: string) {
+    setWeightsId(id);
+    const entry = startingPoints.find((w) => String(w.id) === id);
+    if (entry?.model) setModelChoice(`zoo:${entry.model}`);
+    else if (entry?.architectureId) setModelChoice(`arch:${entry.architectureId}`);
+  }
   return (
     <>
       <h1>{t("newExperiment")}</h1>
@@ -130,7 +146,7 @@ export function NewExperimentForm() {
         </label>
         <label>
           {t("dataset")}
-          <select name="dataset" required aria-label="dataset">
+          <select name="dataset" required aria-label="dataset" value={datasetId} onChange={(e) => setDatasetId(e.target.value)}>
             {readyDatasets.map((d) => (
               <option key={d.id} value={d.id}>
                 {d.name} ({d.task}, {d.classes.length} classes)
@@ -156,6 +172,17 @@ export function NewExperimentForm() {
                 </option>
               ))}
             </optgroup>
+          </select>
+        </label>
+        <label>
+          {t("startFrom")}
+          <select aria-label="weights" value={weightsId} onChange={(e) => chooseWeights(e.target.value)}>
+            <option value="">{t("fromScratch")}</option>
+            {startingPoints.map((w) => (
+              <option key={w.id} value={w.id}>
+                {w.name} ({w.format}{w.model ? `, ${w.model}` : w.architectureName ? `, ${w.architectureName}` : ""}{w.classNames.length ? `, ${w.classNames.length} classes` : ""})
+              </option>
+            ))}
           </select>
         </label>
         <label>
