@@ -5,3 +5,4 @@ export * from "./datasets";
 export * from "./experiments";
 export * from "./weights";
 export * from "./validations";
+export * from "./active-models";
