@@ -10,7 +10,7 @@ const nav: { href: string; key: MessageKey }[] = [
   { href: "/projects", key: "projects" },
   { href: "/datasets", key: "datasets" },
   { href: "/augmentations", key: "augmentations" },
-  { href: "/models", key: "models" },
+  { href: "/architectures", key: "models" },
   { href: "/experiments", key: "experiments" },
   { href: "/weights", key: "weights" },
   { href: "/inference", key: "inference" },

@@ -116,6 +116,16 @@ export const ROUTE_CASES: Record<string, Partial<Record<Method, RouteCase>>> = {
   },
   "app/api/v2/training/[task_id]/route.ts": { GET: { path: (w) => `/api/v2/training/${E(w)}`, params: (w) => ({ task_id: E(w) }), owned: true } },
   "app/api/v2/training/[task_id]/logs/route.ts": { GET: { path: (w) => `/api/v2/training/${E(w)}/logs`, params: (w) => ({ task_id: E(w) }), owned: true } },
+  "app/models/route.ts": { GET: { path: () => "/models" } },
+  "app/models/active/route.ts": {
+    GET: { path: () => "/models/active" },
+    POST: { path: () => "/models/active", json: (w) => ({ model_id: W(w) }), owned: true, write: true },
+  },
+  "app/metrics/route.ts": { GET: { path: () => "/metrics" } },
+  "app/metrics/[model_id]/route.ts": { GET: { path: (w) => `/metrics/${W(w)}`, params: (w) => ({ model_id: W(w) }), owned: true } },
+  "app/metrics/[model_id]/evaluate/route.ts": {
+    POST: { path: (w) => `/metrics/${W(w)}/evaluate`, params: (w) => ({ model_id: W(w) }), json: () => ({}), owned: true, write: true },
+  },
   "app/task_status/[task_id]/route.ts": { GET: { path: (w) => `/task_status/${E(w)}`, params: (w) => ({ task_id: E(w) }), owned: true, missing: 500 } },
   "app/train/route.ts": {
     GET: { path: () => "/train" },

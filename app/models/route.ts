@@ -1,0 +1,7 @@
+import { listModels } from "@/server/compat/handlers/recognition-models";
+
+export const dynamic = "force-dynamic";
+
+export async function GET(req: Request) {
+  return listModels(req);
+}
