@@ -22,7 +22,7 @@ let cudaUnavailable = false;
 let cudaPresent: boolean | undefined;
 
 /** The GPU build ships the CUDA provider library beside the binding; the CPU build only lists it. */
-function cudaBuildPresent(): boolean {
+export function cudaBuildPresent(): boolean {
   if (!ort.listSupportedBackends().some((backend) => backend.name === "cuda")) return false;
   const binding = path.join(path.dirname(createRequire(path.join(process.cwd(), "package.json")).resolve("onnxruntime-node")), "..", "bin");
   return readdirSync(binding, { recursive: true }).some((name) => String(name).endsWith(`${process.platform}/${process.arch}/libonnxruntime_providers_cuda.so`));

@@ -5,6 +5,7 @@ import { architecturesRouter } from "./routers/architectures";
 import { augmentationsRouter } from "./routers/augmentations";
 import { datasetsRouter } from "./routers/datasets";
 import { experimentsRouter } from "./routers/experiments";
+import { inferenceRouter } from "./routers/inference";
 import { projectsRouter } from "./routers/projects";
 import { systemRouter } from "./routers/system";
 import { trainingConfigsRouter } from "./routers/training-configs";
@@ -17,6 +18,7 @@ export const appRouter = router({
   augmentations: augmentationsRouter,
   datasets: datasetsRouter,
   experiments: experimentsRouter,
+  inference: inferenceRouter,
   projects: projectsRouter,
   system: systemRouter,
   trainingConfigs: trainingConfigsRouter,

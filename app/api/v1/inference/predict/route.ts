@@ -1,0 +1,7 @@
+import { v1InferencePredict } from "@/server/compat/handlers/studio-v1-inference";
+
+export const dynamic = "force-dynamic";
+
+export async function POST(req: Request) {
+  return v1InferencePredict(req);
+}

@@ -1,0 +1,71 @@
+import { and, eq } from "drizzle-orm";
+import { activeModels, projects, weights } from "@/db/schema";
+import { withCaller } from "@/server/compat/http";
+import type { Ctx } from "@/server/context";
+import { Invalid, NotFound } from "@/server/errors";
+import { containsNul, readBodyText } from "@/server/http/input";
+import { decodeBase64Image, MAX_IMAGE_BYTES, parsePredictParams, predictImages } from "@/server/inference/service";
+import { receiveImages } from "@/server/inference/upload";
+import { parseRecognitionBase64, recognitionInference } from "../recognition-infer";
+import { studioV1Error } from "../studio-v1";
+import type { CompatDeps } from "./deps";
+
+/** Seed 003 (`/infer`): the model is a weights entry of the team, by id or name; none given: the team's active model. */
+
+async function resolveModel(ctx: Ctx, modelId: string | undefined): Promise<number> {
+  if (modelId === undefined || modelId === "") {
+    const [active] = await ctx.db.select({ id: activeModels.weightsId }).from(activeModels).where(eq(activeModels.teamId, ctx.caller.teamId));
+    if (!active) throw new Invalid("model_id is required: the team has no active model (POST /models/active)", { model_id: ["required"] });
+    return active.id;
+  }
+  if (/^[1-9]\d{0,9}$/.test(modelId)) return Number(modelId);
+  const [named] = await ctx.db
+    .select({ id: weights.id })
+    .from(weights)
+    .innerJoin(projects, eq(projects.id, weights.projectId))
+    .where(and(eq(projects.teamId, ctx.caller.teamId), eq(weights.name, modelId)))
+    .limit(1);
+  if (!named) throw new NotFound(`Model ${modelId} not found`);
+  return named.id;
+}
+
+function parseJsonText(text: string): unknown {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Invalid("Request body is not valid JSON");
+  }
+  if (containsNul(body)) throw new Invalid("Request body must not contain NUL characters");
+  return body;
+}
+
+/** Multipart `file` (also `image`, `images`) + `model_id`. */
+export function inferUpload(req: Request, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    studioV1Error,
+    async (ctx) => {
+      const { images, fields } = await receiveImages(req);
+      const result = await predictImages(ctx, await resolveModel(ctx, fields.model_id), images.slice(0, 1), parsePredictParams(fields));
+      return Response.json(recognitionInference(result));
+    },
+    { multipart: true, db: deps.db },
+  );
+}
+
+/** `{image, model_id}`: the image as base64 or a data URL (a body of up to the image cap, not the JSON limit). */
+export function inferBase64(req: Request, deps: CompatDeps = {}): Promise<Response> {
+  return withCaller(
+    req,
+    studioV1Error,
+    async (ctx) => {
+      const text = await readBodyText(req, Math.ceil((MAX_IMAGE_BYTES * 4) / 3) + 64 * 1024);
+      const input = parseRecognitionBase64(parseJsonText(text));
+      const image = decodeBase64Image(input.image);
+      const result = await predictImages(ctx, await resolveModel(ctx, input.modelId), [image], parsePredictParams(input.rest));
+      return Response.json(recognitionInference(result));
+    },
+    { db: deps.db },
+  );
+}
