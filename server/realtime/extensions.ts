@@ -1,6 +1,7 @@
 import { trainingWsRoute } from "@/server/compat/handlers/training-ws";
 import { experimentTopic } from "@/server/experiments/topic";
 import { datasetTopic } from "@/server/datasets/topic";
+import { inferenceStreamRoute } from "./inference-stream-route";
 import { systemStatsRoute } from "./system-route";
 import { registerTopicKind } from "./topics";
 import { registerWsRoute } from "./ws-routes";
@@ -11,6 +12,7 @@ import { registerWsRoute } from "./ws-routes";
  */
 registerWsRoute("/ws/system", systemStatsRoute);
 registerWsRoute("/ws/training/{id}", trainingWsRoute);
+registerWsRoute("/ws/inference/stream", inferenceStreamRoute);
 registerTopicKind("experiment", experimentTopic);
 
 registerTopicKind("dataset", datasetTopic);

@@ -17,6 +17,7 @@ import { wsRoutePatterns } from "./ws-routes";
 const WS_ROUTES: Record<string, { path(w: RouteWorld): string; owned?: boolean }> = {
   "/ws/system": { path: () => "/ws/system" },
   "/ws/training/{id}": { path: (w) => `/ws/training/${w.ids.experiment}`, owned: true },
+  "/ws/inference/stream": { path: () => "/ws/inference/stream" },
 };
 
 const TOPICS: Record<string, (w: RouteWorld) => string> = {
