@@ -1,7 +1,7 @@
-import { NotBuiltYet } from "@/components/empty-state";
 import { requirePageCaller } from "@/server/auth/page";
+import { InferenceLab } from "./inference-lab";
 
 export default async function Page() {
   await requirePageCaller();
-  return <NotBuiltYet title="inference" />;
+  return <InferenceLab />;
 }
