@@ -45,6 +45,13 @@ export const ROUTE_CASES: Record<string, Partial<Record<Method, RouteCase>>> = {
     GET: { path: (w) => `/api/trpc/experiments.byId?input=${trpcInput({ id: w.ids.experiment })}`, params: () => ({ trpc: "experiments.byId" }), owned: true },
     POST: { path: () => "/api/trpc/experiments.delete", params: () => ({ trpc: "experiments.delete" }), json: (w) => ({ json: { id: w.ids.experiment } }), owned: true, write: true },
   },
+  "app/api/inference/predict/route.ts": { POST: { path: () => "/api/inference/predict", json: (w) => ({ model_id: W(w) }) } },
+  "app/api/v1/inference/devices/route.ts": { GET: { path: () => "/api/v1/inference/devices" } },
+  "app/api/v1/inference/predict/route.ts": { POST: { path: () => "/api/v1/inference/predict", json: (w) => ({ model_id: W(w) }) } },
+  "app/api/v1/inference/stream/start/route.ts": { POST: { path: () => "/api/v1/inference/stream/start", json: (w) => ({ device_id: "0", model_id: W(w) }) } },
+  "app/api/v1/inference/stream/stop/route.ts": { POST: { path: () => "/api/v1/inference/stream/stop", json: () => ({}) } },
+  "app/infer/route.ts": { POST: { path: () => "/infer", json: (w) => ({ model_id: W(w) }) } },
+  "app/infer/base64/route.ts": { POST: { path: () => "/infer/base64", json: (w) => ({ image: "aGVsbG8=", model_id: W(w) }) } },
   "app/api/weights/route.ts": { POST: { path: () => "/api/weights", json: () => ({}), write: true } },
   "app/api/weights/[id]/download/route.ts": { GET: { path: (w) => `/api/weights/${W(w)}/download`, params: (w) => ({ id: W(w) }), owned: true } },
   "app/api/v1/augmentation/route.ts": {
