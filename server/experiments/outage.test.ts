@@ -32,7 +32,8 @@ import { getExperiment, getExperimentLogs } from "./queries";
 import { startReaper, type Reaper } from "./reaper";
 
 const ORIGIN = "http://studio.test";
-const STALE_SECONDS = 2;
+// The reaper gives heartbeats this long to come back after an outage: room for a loaded CI host.
+const STALE_SECONDS = 5;
 let pg: RestartablePostgres;
 let boss: PgBoss;
 let reaper: Reaper;

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import PgBoss from "pg-boss";
-import type { DbOrTx } from "@/db/client";
+import { isDatabaseUnavailable, type DbOrTx } from "@/db/client";
 import { env } from "@/server/env";
 import { createQueues, type JobRegistry } from "./registry";
 
@@ -8,7 +8,24 @@ import { createQueues, type JobRegistry } from "./registry";
 export const BOSS_SCHEMA = "pgboss";
 
 /** Starts pg-boss on the studio's database (installing or migrating its schema) and creates the registry's queues. */
+let outageGuardInstalled = false;
+
+/**
+ * pg-boss lets some of its own calls reject unhandled while the database is down (marking a job
+ * failed as PostgreSQL shuts down); Node would end the process for it. Those are logged and
+ * outlived; any other unhandled rejection still ends the process, as before.
+ */
+function outliveQueueOutages(): void {
+  if (outageGuardInstalled) return;
+  outageGuardInstalled = true;
+  process.on("unhandledRejection", (reason) => {
+    if (!isDatabaseUnavailable(reason)) throw reason;
+    console.error(`[queue] database unreachable: ${(reason as Error).message}`);
+  });
+}
+
 export async function startBoss(databaseUrl: string, registry: JobRegistry, options: { onError?: (error: Error) => void } = {}): Promise<PgBoss> {
+  outliveQueueOutages();
   const boss = new PgBoss({ connectionString: databaseUrl, schema: BOSS_SCHEMA, application_name: "studio-queue", max: 4 });
   boss.on("error", options.onError ?? ((error) => console.error(`[queue] ${error.message}`)));
   await boss.start();
