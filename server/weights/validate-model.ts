@@ -7,7 +7,7 @@ import yauzl from "yauzl";
 import path from "node:path";
 import type { WeightsFormat } from "@/db/schema";
 import { Invalid } from "@/server/errors";
-import { initBackend, parseDevice } from "@/server/ml/backend/index";
+import { initBackend, parseDevice, tfjsBackendOf } from "@/server/ml/backend/index";
 import { decodeRawOutput, makeAnchors } from "@/server/ml/detect/dfl";
 import { compileGraph, type ModelGraph } from "@/server/ml/graph/index";
 import { loadTorchTensors, torchNamerForZooModel, withTorchBatchNorms } from "@/server/ml/io/torch-to-graph";
@@ -56,7 +56,7 @@ export interface TfjsModel {
 /** The backend TF.js runs on for `device` (auto: the fastest present). */
 export async function tfjsBackend(device: string): Promise<string> {
   try {
-    return (await initBackend(parseDevice(device))).backend;
+    return tfjsBackendOf(await initBackend(parseDevice(device)));
   } catch (error) {
     throw new Invalid(`device ${device} cannot be used here: ${(error as Error).message}`, { device: [(error as Error).message] });
   }

@@ -2,7 +2,7 @@
 // the fallback to TF.js for a model with a layer type that has no training emitters.
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { availableDevices, initBackend, parseDevice } from "../backend/index";
+import { availableDevices, capabilitiesOf, initBackend, parseDevice, tfjsBackendOf } from "../backend/index";
 import { compileGraph, type ModelGraph } from "../graph/index";
 import { CLASSIFY_REPLICA_MODULE, replicaInput, sliceBatch } from "../train/classify-loss";
 import { resolveTrainingBackend } from "../train/stepper";
@@ -34,8 +34,29 @@ describe("device ort", () => {
     expect(() => parseDevice("ort:tpu")).toThrow(/ort, ort:cpu or ort:cuda:N/);
     const devices = await availableDevices();
     expect(devices.find((d) => d.device === "ort")).toMatchObject({ backend: "ort", description: expect.stringMatching(/^ort \(ONNX Runtime/) });
-    // auto keeps choosing a TF.js backend.
-    expect(devices.find((d) => d.device === "auto")!.backend).not.toBe("ort");
+    // No GPU here: auto picks ONNX Runtime, the fastest engine present.
+    expect(devices.find((d) => d.device === "auto")!.backend).toBe("ort");
+  });
+
+  it("auto trains on ONNX Runtime and keeps TF.js for tensors; workers > 1 or an unsupported model train on TF.js, saying why", async () => {
+    const auto = await initBackend("auto");
+    expect(auto).toMatchObject({ device: "auto", backend: "ort", companion: { backend: expect.any(String) } });
+    expect(capabilitiesOf(auto)).toMatchObject({ stepper: "onnx-graphs", trainsAnyModel: false, dataParallel: false });
+    expect(tfjsBackendOf(auto)).toBe(auto.companion!.backend);
+    expect(tf.getBackend()).toBe(auto.companion!.backend);
+    const graph = zooGraph("reference-cnn", { imgsz: 32, numClasses: 3 });
+    const model = compileGraph(graph, { inputShape: [32, 32, 3] });
+    const logs: string[] = [];
+    const opts = { model, graph, inputShape: [32, 32, 3] as [number, number, number], adapter, log: (m: string) => logs.push(m) };
+    expect(resolveTrainingBackend(auto, { ...opts, workers: "auto" })).toBe(auto);
+    expect(resolveTrainingBackend(auto, { ...opts, workers: 1 })).toBe(auto);
+    expect(logs).toEqual([]);
+    expect(resolveTrainingBackend(auto, { ...opts, workers: 2 })).toBe(auto.companion);
+    expect(logs).toEqual([`workers: 2 data-parallel threads run on TF.js (ONNX Runtime uses every core itself). Training on TF.js: ${auto.companion!.description}`]);
+    // An explicit ort device keeps ort (resolveWorkers then refuses the threads, naming the setting).
+    const ortInfo = await initBackend("ort");
+    expect(resolveTrainingBackend(ortInfo, { ...opts, workers: 2 })).toBe(ortInfo);
+    model.dispose();
   });
 
   it("initialises ONNX Runtime on the CPU with a TF.js backend beside it", async () => {

@@ -175,7 +175,8 @@ describe("training loop (classification)", () => {
   });
 
   it("trains on two threads to the per-epoch metrics of one thread (the shares' gradients add up to the batch's)", async () => {
-    const config = base({ epochs: 2, optimizer: "SGD", lr0: 0.05, momentum: 0.9 });
+    // Data-parallel threads are TF.js's (auto would train the one-thread run on ONNX Runtime).
+    const config = base({ epochs: 2, optimizer: "SGD", lr0: 0.05, momentum: 0.9, device: "wasm" });
     const one = await run({ ...config, name: "one-thread", workers: 1 });
     const two = await run({ ...config, name: "two-threads", workers: 2 });
     expect(one.events[0]).toMatchObject({ type: "start", backend: { threads: 1 } });
@@ -205,7 +206,7 @@ describe("training loop (classification)", () => {
       { id: "head", type: "Dense", data: { units: 3 } },
     ];
     const graph: ModelGraph = { nodes: chain, edges: chain.slice(1).map((node, i) => ({ source: chain[i].id, target: node.id })) };
-    const config = base({ model: graph, epochs: 4, optimizer: "Adam", lr0: 0.01, momentum: 0.9 });
+    const config = base({ model: graph, epochs: 4, optimizer: "Adam", lr0: 0.01, momentum: 0.9, device: "wasm" });
     const one = epochEnds((await run({ ...config, name: "bn-one-thread", workers: 1 })).events);
     const two = epochEnds((await run({ ...config, name: "bn-two-threads", workers: 2 })).events);
     for (const ends of [one, two]) {

@@ -4,7 +4,7 @@
 // backend ONNX Runtime computes the step instead (server/ml/ort/trainer.ts), with the same state.
 import os from "node:os";
 import * as tf from "@tensorflow/tfjs";
-import type { BackendInfo } from "../backend/index";
+import { capabilitiesOf, type BackendInfo } from "../backend/index";
 import { createGradientReplicas, nonTrainableIndices, type GradientReplicas } from "../backend/parallel";
 import type { ModelGraph } from "../graph/schema";
 import { OrtTrainer, ortTrainerSupport } from "../ort/trainer";
@@ -26,7 +26,7 @@ const MAX_AUTO_WORKERS = 4;
  * work is an error naming why.
  */
 export function resolveWorkers(setting: "auto" | number, backend: BackendInfo, adapter: { readonly task: string; readonly dataParallel?: unknown }): number {
-  const singleThreaded = backend.backend === "wasm" || backend.backend === "cpu";
+  const singleThreaded = capabilitiesOf(backend).dataParallel;
   if (setting === "auto") return singleThreaded && adapter.dataParallel ? Math.min(os.availableParallelism(), MAX_AUTO_WORKERS) : 1;
   if (setting === 1) return 1;
   if (!singleThreaded) {
@@ -47,8 +47,8 @@ export function shareSizes(size: number, workers: number): number[] {
  * tape keeps plus their gradients; tf.profile's peakBytes on yolov8n at 320 and 640 px: 21), with a margin.
  */
 const WASM_TRAIN_BYTES_PER_ACTIVATION = 24;
-/** Per thread and micro-batch: a WASM heap ends at 4 GiB; weights, optimizer state and fragmentation need the rest. */
-const WASM_MICRO_BATCH_BUDGET = 3 * 2 ** 30;
+/** Per thread and micro-batch, of a heap's bytes: weights, optimizer state and fragmentation need the rest. */
+const HEAP_SHARE_FOR_ACTIVATIONS = 0.75;
 
 /** Values all layers of `model` output for one input image: what a training step keeps per image. */
 export function activationsPerImage(model: tf.LayersModel): number {
@@ -79,13 +79,11 @@ export function resolveMicroBatch(
     if (!adapter.dataParallel) throw new TrainConfigError(`micro_batch: ${adapter.task} training cannot split batches (set micro_batch to "auto")`, "micro_batch");
     return setting;
   }
-  if (backend.backend !== "wasm" || !adapter.dataParallel) return batch;
-  const fits = Math.floor(WASM_MICRO_BATCH_BUDGET / (activationsPerImage(model) * WASM_TRAIN_BYTES_PER_ACTIVATION));
+  const heapBytes = capabilitiesOf(backend).heapBytes;
+  if (heapBytes === null || !adapter.dataParallel) return batch;
+  const fits = Math.floor((heapBytes * HEAP_SHARE_FOR_ACTIVATIONS) / (activationsPerImage(model) * WASM_TRAIN_BYTES_PER_ACTIVATION));
   return Math.max(1, Math.min(batch, fits));
 }
-
-/** How TF.js's WASM backend fails when a step's tensors do not fit a thread's heap. */
-const WASM_OUT_OF_MEMORY = /memory access out of bounds|Aborted\(|Cannot enlarge memory|out of memory/i;
 
 /**
  * A step's failure as the user should read it: running out of WASM memory becomes a config error
@@ -93,7 +91,8 @@ const WASM_OUT_OF_MEMORY = /memory access out of bounds|Aborted\(|Cannot enlarge
  */
 export function explainStepFailure(error: unknown, backend: BackendInfo, imagesPerPass: number): unknown {
   const message = error instanceof Error ? error.message : String(error);
-  if (backend.backend !== "wasm" || !WASM_OUT_OF_MEMORY.test(message)) return error;
+  const outOfMemory = capabilitiesOf(backend).outOfMemory;
+  if (!outOfMemory?.test(message)) return error;
   const advice = imagesPerPass > 1 ? `set micro_batch to ${Math.floor(imagesPerPass / 2)} or lower` : "lower imgsz, or train where @tensorflow/tfjs-node is installed";
   return new TrainConfigError(`out of WebAssembly memory (4 GiB per thread) training ${imagesPerPass} image(s) per pass: ${advice} (${message})`, "micro_batch");
 }
@@ -175,19 +174,33 @@ export interface TrainStepperOptions<B extends { size: number }> {
 }
 
 /**
- * The backend that trains this model: `backend` itself, except that ort trains only graphs whose
- * layer types all have training emitters (server/ml/ort/) and otherwise falls back to the TF.js
- * backend beside it, saying why through `log`.
+ * The backend that trains this model: `backend` itself, except that an engine that trains only
+ * some layer graphs (ort: those whose layer types all have training emitters, server/ml/ort/) falls
+ * back to the TF.js backend beside it for other models, saying why through `log`. So does `auto`
+ * when the run asks for data-parallel threads (`workers` > 1) that only TF.js uses.
  */
 export function resolveTrainingBackend(
   backend: BackendInfo,
-  opts: { model: tf.LayersModel; graph?: ModelGraph; inputShape: [number, number, number]; adapter: { readonly dataParallel?: DataParallelSupport<{ size: number }> }; log?: (message: string) => void },
+  opts: {
+    model: tf.LayersModel;
+    graph?: ModelGraph;
+    inputShape: [number, number, number];
+    adapter: { readonly dataParallel?: DataParallelSupport<{ size: number }> };
+    workers?: "auto" | number;
+    log?: (message: string) => void;
+  },
 ): BackendInfo {
-  if (backend.backend !== "ort" || !backend.companion) return backend;
+  const { companion } = backend;
+  if (capabilitiesOf(backend).trainsAnyModel || !companion) return backend;
+  const threads = opts.workers;
+  if (backend.device === "auto" && typeof threads === "number" && threads > 1 && capabilitiesOf(companion).dataParallel) {
+    opts.log?.(`workers: ${threads} data-parallel threads run on TF.js (ONNX Runtime uses every core itself). Training on TF.js: ${companion.description}`);
+    return companion;
+  }
   const reason = ortTrainerSupport(opts);
   if (reason === null) return backend;
-  opts.log?.(`ONNX Runtime cannot train this model: ${reason}. Training on TF.js instead: ${backend.companion.description}`);
-  return backend.companion;
+  opts.log?.(`ONNX Runtime cannot train this model: ${reason}. Training on TF.js instead: ${companion.description}`);
+  return companion;
 }
 
 async function createOrtStepper<B extends { size: number }>(opts: TrainStepperOptions<B>): Promise<TrainStepper<B>> {
@@ -234,7 +247,7 @@ async function readScalars(values: Record<string, tf.Scalar>): Promise<Record<st
  * later rounds continue from them as a sequential pass would.
  */
 export async function createTrainStepper<B extends { size: number }>(opts: TrainStepperOptions<B>): Promise<TrainStepper<B>> {
-  if (opts.backend.backend === "ort") return createOrtStepper(opts);
+  if (capabilitiesOf(opts.backend).stepper === "onnx-graphs") return createOrtStepper(opts);
   const { model, adapter, optimizer, trainable, clipGrad, workers } = opts;
   const microBatch = opts.microBatch ?? Number.POSITIVE_INFINITY;
   const wholeBatch = (batch: B, lr: number) => readScalars(trainStep(model, adapter, optimizer, trainable, batch, lr, clipGrad));
@@ -252,7 +265,7 @@ export async function createTrainStepper<B extends { size: number }>(opts: Train
   const support: DataParallelSupport<B> = adapter.dataParallel;
   let replicas: GradientReplicas | undefined;
   if (workers > 1) {
-    if (opts.backend.backend !== "wasm" && opts.backend.backend !== "cpu") {
+    if (!capabilitiesOf(opts.backend).dataParallel) {
       throw new TrainConfigError(`workers: ${workers} threads need the wasm or cpu backend, not ${opts.backend.backend}`, "workers");
     }
     const modelTrainable = new Set(model.trainableWeights.map((w) => (w.read() as tf.Variable).name));

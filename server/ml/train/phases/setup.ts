@@ -41,13 +41,13 @@ export async function setUpRun(ctx: RunContext): Promise<{ run: Run; backend: Ba
   try {
     if (resumeFrom?.optimizer) optimizer.setState(resumeFrom.optimizer, trainable);
     const { graph, inputShape } = prepared;
-    const trainingBackend = resolveTrainingBackend(ctx.backend, { model, graph, inputShape, adapter, log: (message) => ctx.pendingLogs.push({ message, level: "warn" }) });
+    const trainingBackend = resolveTrainingBackend(ctx.backend, { model, graph, inputShape, adapter, workers: config.workers, log: (message) => ctx.pendingLogs.push({ message, level: "warn" }) });
     const workers = resolveWorkers(config.workers, trainingBackend, adapter);
     const microBatch = resolveMicroBatch(config.micro_batch, config.batch, trainingBackend, model, adapter);
     const stepLog = (message: string) => ctx.pendingLogs.push({ message, level: "info" });
     stepper = await createTrainStepper({ model, adapter, optimizer, trainable, clipGrad: config.clip_grad, workers, microBatch, backend: trainingBackend, graph, inputShape, log: stepLog });
     const backend = workers > 1 ? withDataParallelThreads(trainingBackend, workers) : trainingBackend;
-    const argsForFile = { ...config, data: typeof config.data === "string" ? config.data : config.data.root, optimizer_resolved: optimizerChoice };
+    const argsForFile = { ...config, data: typeof config.data === "string" ? config.data : config.data.root, optimizer_resolved: optimizerChoice, backend: backend.description };
     await writeArgs(folder, argsForFile);
     const columns = ["epoch", ...adapter.resultsColumns.map(([, column]) => column), "lr/pg0", "time"];
     const results = resumeFrom ? await ResultsCsv.resume(folder.resultsFile, columns, progress.epoch) : ResultsCsv.create(folder.resultsFile, columns);
