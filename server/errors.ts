@@ -41,6 +41,17 @@ export class RateLimited extends DomainError {
   }
 }
 
+/**
+ * A failure that trying again cannot fix (a payload no worker can read, a command refused): a job
+ * throwing it fails at once, without pg-boss' retries, and a training run fails instead of re-queueing.
+ */
+export class PermanentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
 /** Flattens a zod error into `{ "field.path": [messages] }`. */
 export function zodFieldErrors(issues: { path: PropertyKey[]; message: string }[]): FieldErrors {
   const out: FieldErrors = {};

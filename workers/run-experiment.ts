@@ -1,4 +1,4 @@
-import type { RunProcessOptions } from "@/server/experiments/job-payload";
+import type { RunProcessOptions } from "@/server/experiments/run-protocol";
 import { runExperimentProcess } from "@/server/experiments/runner";
 
 /**

@@ -11,7 +11,7 @@ const slots = env().STUDIO_WORKER_SLOTS ?? 1;
 const worker = await runWorker({ db, databaseUrl: env().DATABASE_URL!, registry: jobRegistry, slots });
 // Every worker reaps: a run whose worker died is recovered by whichever worker is left.
 const reaper = startReaper(db, worker.boss);
-console.log(`[worker] ${worker.workerId} ready: pid ${process.pid}, ${slots} slot(s), queues ${jobRegistry.jobs.map((j) => j.name).join(", ")}`);
+console.log(`[worker] ${worker.workerId} ready: pid ${process.pid}, ${slots} slot(s), queues ${jobRegistry.jobs.map((j) => `${j.name} v${j.version}`).join(", ")}`);
 
 let stopping = false;
 async function shutdown(signal: string) {

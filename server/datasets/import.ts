@@ -7,11 +7,9 @@ import { createReadStream } from "node:fs";
 import { copyFile, lstat, mkdir, readdir, realpath, rm } from "node:fs/promises";
 import path from "node:path";
 import { and, eq } from "drizzle-orm";
-import { z } from "zod";
 import type { Db } from "@/db/client";
 import { datasetImportFailures, datasetItems, datasets, projects, type DatasetSplits, type StoredBox } from "@/db/schema";
 import { publish } from "@/server/events/bus";
-import { defineJob } from "@/server/jobs/registry";
 import { detectFormat, type DetectedFormat } from "@/server/ml/data/detect-format";
 import { mapPool, type DetectIndex } from "@/server/ml/data/detect-index";
 import { readImageFolder, DEFAULT_SPLIT_RATIOS, type ClassifyIndex, type SplitRatios } from "@/server/ml/data/imagefolder";
@@ -22,25 +20,11 @@ import { readYolo } from "@/server/ml/data/yolo";
 import { env } from "@/server/env";
 import { Invalid } from "@/server/errors";
 import { analyse, type AnalysedItem } from "./analysis";
+import type { ImportPayload, ImportSource } from "./import-job";
 import { datasetDir, tmpDir } from "./storage";
 import { extractDatasetZip, isDatasetFile, type ZipLimits } from "./zip";
 
-export const importSourceSchema = z.discriminatedUnion("kind", [
-  /** An uploaded archive staged under STUDIO_DATA_DIR/tmp; deleted once the import ends. */
-  z.object({ kind: z.literal("zip"), file: z.string().min(1) }),
-  /** A folder on the server, already checked against the allowed roots (checked again here). */
-  z.object({ kind: z.literal("path"), path: z.string().min(1) }),
-]);
-export type ImportSource = z.infer<typeof importSourceSchema>;
-
-export const importPayloadSchema = z.object({
-  datasetId: z.number().int().positive(),
-  source: importSourceSchema,
-  /** Used when the dataset has no split folders of its own. */
-  ratios: z.object({ train: z.number().positive(), val: z.number().min(0), test: z.number().min(0) }).optional(),
-  seed: z.number().int().min(0).optional(),
-});
-export type ImportPayload = z.infer<typeof importPayloadSchema>;
+export type { ImportPayload, ImportSource } from "./import-job";
 
 export interface ImportOptions {
   zipLimits?: Partial<ZipLimits>;
@@ -273,14 +257,3 @@ async function describeSplits(root: string, detected: DetectedFormat, index: Cla
     ? { train: 0, val: 0, test: 0, source: "folders", seed: null, ratios: null }
     : { train: 0, val: 0, test: 0, source: "ratios", seed, ratios: opts.ratios ?? DEFAULT_SPLIT_RATIOS };
 }
-
-export const datasetImportJob = defineJob({
-  name: "datasets.import",
-  payload: importPayloadSchema,
-  // A retry would find a half-written folder; the handler cleans up and reports instead.
-  retry: { limit: 0, delaySeconds: 0, backoff: false },
-  expireInSeconds: 6 * 3600,
-  async handler(payload, { db }) {
-    return runDatasetImport(db, payload);
-  },
-});

@@ -6,7 +6,9 @@ import { type Ctx, requireRole } from "@/server/context";
 import { env } from "@/server/env";
 import { Conflict, Invalid, isUniqueViolation, NotFound } from "@/server/errors";
 import { getProject } from "@/server/projects/service";
-import { readWithReader, resolveImportPath, type ImportPayload, type ImportSource } from "./import";
+import { enqueue } from "@/server/jobs/enqueue";
+import { readWithReader, resolveImportPath } from "./import";
+import type { ImportPayload, ImportSource } from "./import-job";
 import type { importFromPathInput, listDatasetsInput, previewInput, resplitInput, updateDatasetInput } from "./schemas";
 import { datasetDir } from "./storage";
 import { assertDatasetDeletable, findTeamDataset, stratifiedSplit } from "./training";
@@ -14,10 +16,7 @@ import { assertDatasetDeletable, findTeamDataset, stratifiedSplit } from "./trai
 /** Queues the import job; tests pass their own to run the handler in-process. */
 export type EnqueueImport = (payload: ImportPayload) => Promise<unknown>;
 
-export const enqueueWithBoss: EnqueueImport = async (payload) => {
-  const [{ getBoss }, { enqueueJob }, { jobRegistry }] = await Promise.all([import("@/server/jobs/boss"), import("@/server/jobs/registry"), import("@/server/jobs/index")]);
-  return enqueueJob(await getBoss(), jobRegistry, "datasets.import", payload);
-};
+const enqueueWithBoss: EnqueueImport = (payload) => enqueue("datasets.import", payload);
 
 function isForeignKeyViolation(err: unknown): boolean {
   const e = err as { code?: string; cause?: { code?: string } };

@@ -6,8 +6,8 @@ import type { z } from "zod";
 import type { Db } from "@/db/client";
 import { experiments } from "@/db/schema";
 import { env } from "@/server/env";
-import { defineJob } from "@/server/jobs/registry";
-import { RUN_EXIT, TRAIN_JOB, trainJobPayload, type RunProcessOptions, type RunToWorker, type WorkerToRun } from "./job-payload";
+import { RUN_EXIT, type RunProcessOptions, type RunToWorker, type WorkerToRun } from "./run-protocol";
+import type { trainJobPayload } from "./train-job";
 import { appendLog, claimLease, finishRun, heartbeat, LeaseLost, type Lease } from "./lease";
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -174,18 +174,4 @@ export function killRunProcesses(signal: string): void {
   shutdownSignal = signal;
   for (const pid of runningChildren.values()) process.kill(pid, "SIGKILL");
   waitingRunProcess?.kill("SIGKILL");
-}
-
-/** The training job; one per worker slot. pg-boss retries are off: the lease and the reaper do recovery. */
-export function createTrainExperimentJob(options: TrainJobOptions = {}) {
-  return defineJob({
-    name: TRAIN_JOB,
-    payload: trainJobPayload,
-    retry: { limit: 0, delaySeconds: 0, backoff: false },
-    // pg-boss' expiry (default 15 minutes, at most 24 h) would only mark the job failed: the run
-    // goes on, watched by its heartbeat, so the longest allowed keeps its bookkeeping quiet.
-    expireInSeconds: 23 * 3600,
-    perSlot: true,
-    handler: (payload, ctx) => runTrainJob(ctx.db, payload, options),
-  });
 }

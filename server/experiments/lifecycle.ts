@@ -1,7 +1,6 @@
 import { rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { and, eq, inArray, sql } from "drizzle-orm";
-import type PgBoss from "pg-boss";
 import type { z } from "zod";
 import type { Db, DbOrTx } from "@/db/client";
 import { architectures, augmentations, experiments, projects, type ExperimentStatus } from "@/db/schema";
@@ -10,8 +9,7 @@ import { resolveImportPath } from "@/server/datasets/import";
 import { findTeamDataset } from "@/server/datasets/training";
 import { env } from "@/server/env";
 import { Conflict, Invalid, invalidFromZod, isUniqueViolation, NotFound } from "@/server/errors";
-import { bossExecutor, getBoss } from "@/server/jobs/boss";
-import { enqueueJob } from "@/server/jobs/registry";
+import { enqueue, type QueueDeps } from "@/server/jobs/enqueue";
 import { parseDevice } from "@/server/ml/backend/index";
 import { parseTrainConfig, TrainConfigError } from "@/server/ml/train/config";
 import { formatPipelineIssue, validatePipeline } from "@/server/ml/augment";
@@ -19,15 +17,11 @@ import { findZooModel } from "@/server/ml/zoo/index";
 import { listWorkers } from "@/server/system/workers";
 import { checkFineTuneWeights } from "@/server/weights/fine-tune";
 import { assertMayRunCommand } from "./command";
-import { TRAIN_JOB, trainJobPayload } from "./job-payload";
 import { publishStatus } from "./lease";
 import { getExperiment, type ExperimentView } from "./queries";
 import { createExperimentInput, defaultHyperparameters, type CreateExperimentInput, type resumeExperimentInput } from "./schemas";
 
-/** Where the queue comes from: the web process's pg-boss, or the one a test or worker passes. */
-export interface QueueDeps {
-  boss?: PgBoss;
-}
+export type { QueueDeps };
 
 /** States in which a run process may be alive; delete and start are refused then. */
 export const ACTIVE_STATUSES: ExperimentStatus[] = ["running", "pausing", "stopping"];
@@ -84,13 +78,6 @@ async function checkDeviceExists(db: Db, device: string): Promise<void> {
   if (gpus.has(parseDevice(device))) return;
   const known = [...CPU_DEVICES, ...[...gpus].filter((d) => !CPU_DEVICES.includes(d))];
   throw new Invalid(`device "${device}" is on no training worker; available: ${known.join(", ")}`, { device: ["no worker has this device"] });
-}
-
-/** Queues the run's job in `tx`, the transaction that marks the experiment queued. */
-async function enqueue(deps: QueueDeps, tx: DbOrTx, payload: z.input<typeof trainJobPayload>): Promise<void> {
-  const boss = deps.boss ?? (await getBoss());
-  const { jobRegistry } = await import("@/server/jobs/index");
-  await enqueueJob(boss, jobRegistry, TRAIN_JOB, payload, { db: bossExecutor(tx) });
 }
 
 async function markQueued(db: DbOrTx, id: number, from: ExperimentStatus[], extra: Partial<typeof experiments.$inferInsert> = {}) {
@@ -187,7 +174,7 @@ export async function startExperiment(ctx: Ctx, id: number, deps: QueueDeps = {}
     const row = await markQueued(tx, id, ["created"]);
     if (!row) throw new Conflict(`Experiment ${id} changed meanwhile; reload it`);
     // Written in the same transaction: the job and the queued status exist together or not at all.
-    await enqueue(deps, tx, { experimentId: id, attempt: row.attempt });
+    await enqueue("experiments.train", { experimentId: id, attempt: row.attempt }, { tx, boss: deps.boss });
     await publishStatus(tx, ctx.caller.teamId, id);
   });
   return getExperiment(ctx, id);
@@ -258,7 +245,7 @@ export async function resumeExperiment(ctx: Ctx, input: z.input<typeof resumeExp
     const progress = epochs !== current.totalEpochs ? Math.min(100, (current.currentEpoch / epochs) * 100) : current.progress;
     const row = await markQueued(tx, input.id, [current.status], { hyperparameters, totalEpochs: epochs, retries: 0, progress });
     if (!row) throw new Conflict(`Experiment ${input.id} changed meanwhile; reload it`);
-    await enqueue(deps, tx, { experimentId: input.id, attempt: row.attempt });
+    await enqueue("experiments.train", { experimentId: input.id, attempt: row.attempt }, { tx, boss: deps.boss });
     await publishStatus(tx, ctx.caller.teamId, input.id);
   });
   return getExperiment(ctx, input.id);

@@ -26,7 +26,8 @@ import type { ClientToServerEvents, ServerToClientEvents } from "@/server/realti
 import { startRealtimeServer, type RealtimeServer } from "@/server/realtime/server";
 import { checkHealth } from "@/server/system/health";
 import { createTrpcContext } from "@/server/trpc/init";
-import { createTrainExperimentJob, runningChildren } from "./job";
+import { runningChildren } from "./job";
+import { createTrainExperimentJob } from "./train-job";
 import { createExperiment } from "./lifecycle";
 import { getExperiment, getExperimentLogs } from "./queries";
 import { startReaper, type Reaper } from "./reaper";

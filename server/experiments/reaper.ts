@@ -2,8 +2,7 @@ import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import type PgBoss from "pg-boss";
 import { isDatabaseUnavailable, type Db } from "@/db/client";
 import { experiments, projects, type ExperimentStatus } from "@/db/schema";
-import { bossExecutor } from "@/server/jobs/boss";
-import { TRAIN_JOB, trainJobPayload } from "./job-payload";
+import { enqueue } from "@/server/jobs/enqueue";
 import { appendLog, publishStatus, unleased } from "./lease";
 
 const DEFAULT_STALE_SECONDS = 30;
@@ -75,8 +74,7 @@ export async function reapStaleRuns(db: Db, boss: PgBoss, options: ReaperOptions
         .where(stillStale)
         .returning({ attempt: experiments.attempt, retries: experiments.retries });
       if (!row) return;
-      const jobId = await boss.send(TRAIN_JOB, trainJobPayload.parse({ experimentId: run.id, attempt: row.attempt }), { db: bossExecutor(tx) });
-      if (!jobId) throw new Error(`experiment ${run.id}: pg-boss did not queue the retry`);
+      await enqueue("experiments.train", { experimentId: run.id, attempt: row.attempt }, { tx, boss });
       await publishStatus(tx, run.teamId, run.id);
       result.requeued.push(run.id);
     });

@@ -25,7 +25,7 @@ import { fineTuneWeightsFile } from "@/server/weights/fine-tune";
 import "@/server/ml/detect/adapter";
 import { commandArgv, commandIdentity, CommandRefused, scrubbedEnvironment } from "./command";
 import { appendLog, findLoggedLine, finishRun, LeaseLost, readControl, recordMetrics, updateRun, type Lease, type LogLine } from "./lease";
-import { RUN_EXIT, type RunProcessOptions, type RunToWorker, type WorkerToRun } from "./job-payload";
+import { RUN_EXIT, type RunProcessOptions, type RunToWorker, type WorkerToRun } from "./run-protocol";
 import { createLogParser, type ParsedMetrics } from "./log-parser";
 import { copyRunResults } from "./save-dir";
 

@@ -2,12 +2,9 @@ import { sql } from "drizzle-orm";
 import PgBoss from "pg-boss";
 import { isDatabaseUnavailable, type DbOrTx } from "@/db/client";
 import { env } from "@/server/env";
-import { createQueues, type JobRegistry } from "./registry";
+import { jobRegistry } from "./index";
+import { BOSS_SCHEMA, createQueues, type JobRegistry } from "./registry";
 
-/** pg-boss keeps its tables in their own schema, beside the studio's. */
-export const BOSS_SCHEMA = "pgboss";
-
-/** Starts pg-boss on the studio's database (installing or migrating its schema) and creates the registry's queues. */
 let outageGuardInstalled = false;
 
 /**
@@ -24,6 +21,7 @@ function outliveQueueOutages(): void {
   });
 }
 
+/** Starts pg-boss on the studio's database (installing or migrating its schema) and creates the registry's queues. */
 export async function startBoss(databaseUrl: string, registry: JobRegistry, options: { onError?: (error: Error) => void } = {}): Promise<PgBoss> {
   outliveQueueOutages();
   const boss = new PgBoss({ connectionString: databaseUrl, schema: BOSS_SCHEMA, application_name: "studio-queue", max: 4 });
@@ -71,8 +69,7 @@ export function getBoss(): Promise<PgBoss> {
   if (!globalForBoss.studioBoss) {
     const url = env().DATABASE_URL;
     if (!url) throw new Error("DATABASE_URL is not set: start the studio with `npm start`, which provides it");
-    // Imported here, not at the top: domain services import this module, and the registry imports their jobs.
-    globalForBoss.studioBoss = import("./index").then(({ jobRegistry }) => startBoss(url, jobRegistry));
+    globalForBoss.studioBoss = startBoss(url, jobRegistry);
     globalForBoss.studioBoss.catch(() => {
       globalForBoss.studioBoss = undefined;
     });

@@ -6,20 +6,34 @@ import { subscribe, type Subscription } from "@/server/events/bus";
 import type { StudioEvent } from "@/server/events/types";
 import { bossExecutor, startBoss, stopBoss } from "./boss";
 import { jobRegistry } from "./index";
+import { PermanentError } from "@/server/errors";
 import { createJobRegistry, defineJob, enqueueJob, InvalidJobPayload, UnknownJob, workJobs } from "./registry";
 
 const attemptsSeen: number[] = [];
 const flakyJob = defineJob({
   name: "test.flaky",
+  version: 1,
   payload: z.object({ failTimes: z.number().int() }),
   retry: { limit: 2, delaySeconds: 0, backoff: false },
-  async handler({ failTimes }, { retryCount }) {
-    attemptsSeen.push(retryCount);
-    if (retryCount < failTimes) throw new Error(`attempt ${retryCount} fails on purpose`);
-    return { succeededOnAttempt: retryCount };
+  loadHandler: async () =>
+    async ({ failTimes }, { retryCount }) => {
+      attemptsSeen.push(retryCount);
+      if (retryCount < failTimes) throw new Error(`attempt ${retryCount} fails on purpose`);
+      return { succeededOnAttempt: retryCount };
+    },
+});
+const permanentAttempts: number[] = [];
+const hopelessJob = defineJob({
+  name: "test.hopeless",
+  version: 2,
+  payload: z.object({ reason: z.string() }),
+  retry: { limit: 3, delaySeconds: 0, backoff: false },
+  loadHandler: async () => async ({ reason }, { retryCount }) => {
+    permanentAttempts.push(retryCount);
+    throw new PermanentError(reason);
   },
 });
-const testRegistry = createJobRegistry([...jobRegistry.jobs, flakyJob] as const);
+const testRegistry = createJobRegistry([...jobRegistry.jobs, flakyJob, hopelessJob] as const);
 
 let tdb: TestDb;
 let boss: PgBoss;
@@ -69,6 +83,22 @@ describe("job registry on pg-boss", () => {
     const job = await waitForJob("test.flaky", id, "completed");
     expect(job.output).toEqual({ succeededOnAttempt: 1 });
     expect(attemptsSeen).toEqual([0, 1]);
+  });
+
+  it("fails a job whose handler throws PermanentError at once, leaving its retries unused", async () => {
+    const id = await enqueueJob(boss, testRegistry, "test.hopeless", { reason: "cannot ever work" });
+    const job = await waitForJob("test.hopeless", id, "failed");
+    expect(job.retryCount).toBe(0);
+    expect(job.output).toMatchObject({ message: "cannot ever work" });
+    expect(permanentAttempts).toEqual([0]);
+  });
+
+  it("fails a job queued with a payload of another version without running or retrying it", async () => {
+    const id = (await boss.send("test.hopeless", { cause: "an older payload" }))!;
+    const job = await waitForJob("test.hopeless", id, "failed");
+    expect(job.retryCount).toBe(0);
+    expect(job.output).toMatchObject({ message: expect.stringMatching(/test\.hopeless.*version 2.*reason/) });
+    expect(permanentAttempts).toEqual([0]);
   });
 
   it("refuses a payload that does not match the job's schema, naming the field", async () => {

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { getDb, type Db } from "@/db/client";
 import { env } from "@/server/env";
-import { BOSS_SCHEMA } from "@/server/jobs/boss";
+import { BOSS_SCHEMA } from "@/server/jobs/registry";
 import { STUDIO_VERSION } from "./version";
 import { listWorkers, WORKER_ALIVE_SECONDS } from "./workers";
 

@@ -1,13 +1,16 @@
 import { z } from "zod";
 import { recordId } from "@/server/http/input";
-import { defineJob } from "@/server/jobs/registry";
-import { EXPORT_JOB } from "./export";
+import { defineJob, NO_RETRY } from "@/server/jobs/registry";
 
 export const exportWeightsJob = defineJob({
-  name: EXPORT_JOB,
+  name: "weights.export",
+  version: 1,
   payload: z.object({ weightsId: recordId }),
-  retry: { limit: 0, delaySeconds: 0, backoff: false },
+  retry: NO_RETRY,
   expireInSeconds: 6 * 3600,
   // The engine loads in workers only, not in the web server that queues the job.
-  handler: async (payload, { db }) => (await import("./export-work")).runExport(db, payload.weightsId),
+  loadHandler: async () => {
+    const { runExport } = await import("./export-work");
+    return (payload, { db }) => runExport(db, payload.weightsId);
+  },
 });

@@ -15,7 +15,7 @@ import { exportTfjsLayers } from "@/server/ml/export/tfjs";
 import type { ExportOptions } from "./export";
 import { inspectWeightsFile } from "./inspect";
 import { lockContent, removeContentIfUnused, stagedPath, stageStream, storedWeightsPath, weightsExtension, weightsFilePath, type StagedFile } from "./storage";
-import { loadSplitItems } from "./validate-job";
+import { loadSplitItems } from "./validation-inputs";
 import { recordOutcome } from "./validate-work";
 import { loadTfjsModel, onnxEngineModel, openEngineModel, tfjsBackend, tfjsEngineModel, type EngineModel, type ModelTask, type TfjsModel } from "./validate-model";
 import { validateItems, type ImageResult, type ValidationOutcome } from "./validate-run";

@@ -1,17 +1,13 @@
-import type PgBoss from "pg-boss";
 import { z } from "zod";
 import { weights } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
 import { Conflict, Invalid, invalidFromZod, Unavailable, type FieldErrors } from "@/server/errors";
 import { recordId } from "@/server/http/input";
-import { bossExecutor, getBoss } from "@/server/jobs/boss";
-import { enqueueJob } from "@/server/jobs/registry";
+import { enqueue, type QueueDeps } from "@/server/jobs/enqueue";
 import { SUPPORTED_OPSETS } from "@/server/ml/export/onnx-graph";
 import { getWeights, type WeightsView } from "./queries";
 import { saveExperimentWeights } from "./save-experiment";
 import { validationDevice } from "./validate";
-
-export const EXPORT_JOB = "weights.export";
 
 /** What the studio writes, and what it knows of but cannot write (listed so old clients see why). */
 export const EXPORT_FORMATS = {
@@ -55,10 +51,6 @@ export interface ExportOptions {
   imgsz: number;
   datasetId: number | null;
   device: string;
-}
-
-export interface QueueDeps {
-  boss?: PgBoss;
 }
 
 /** Every combination that cannot work, by field; empty when the export can run. */
@@ -117,7 +109,6 @@ export async function exportWeights(ctx: Ctx, rawInput: ExportWeightsInput, deps
   }
   const format = options.format as ExportFormat;
   const precision = options.half ? "-fp16" : options.int8 ? "-int8" : "";
-  const boss = deps.boss ?? (await getBoss());
   const id = await ctx.db.transaction(async (tx) => {
     const [child] = await tx
       .insert(weights)
@@ -146,8 +137,7 @@ export async function exportWeights(ctx: Ctx, rawInput: ExportWeightsInput, deps
         createdBy: ctx.caller.userId,
       })
       .returning({ id: weights.id });
-    const { jobRegistry } = await import("@/server/jobs/index");
-    await enqueueJob(boss, jobRegistry, EXPORT_JOB, { weightsId: child.id }, { db: bossExecutor(tx) });
+    await enqueue("weights.export", { weightsId: child.id }, { tx, boss: deps.boss });
     return child.id;
   });
   return getWeights(ctx, id);

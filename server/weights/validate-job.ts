@@ -1,50 +1,17 @@
-import path from "node:path";
-import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
-import type { DbOrTx } from "@/db/client";
-import { datasetItems, datasets, type ValidationParams } from "@/db/schema";
-import { datasetDir } from "@/server/datasets/storage";
-import { stratifiedSplit } from "@/server/datasets/training";
 import { recordId } from "@/server/http/input";
-import { defineJob } from "@/server/jobs/registry";
-import { CHECKPOINT_EXTENSION } from "@/server/ml/train/checkpoint";
-import type { ValidationItem } from "./validate-run";
-
-export const VALIDATE_JOB = "weights.validate";
-
-/** The images of one split, as training saw them: stored splits, or the run's own split drawn the same way. */
-export async function loadSplitItems(db: DbOrTx, datasetId: number, split: string, resplit: ValidationParams["resplit"]): Promise<ValidationItem[]> {
-  const [dataset] = await db.select({ task: datasets.task }).from(datasets).where(eq(datasets.id, datasetId));
-  if (!dataset) return [];
-  const rows = await db
-    .select({ id: datasetItems.id, path: datasetItems.path, split: datasetItems.split, width: datasetItems.width, height: datasetItems.height, label: datasetItems.label, boxes: datasetItems.boxes })
-    .from(datasetItems)
-    .where(eq(datasetItems.datasetId, datasetId))
-    // getDatasetForTraining's order: the seeded split depends on it.
-    .orderBy(asc(datasetItems.path));
-  if (resplit) for (const [row, assigned] of stratifiedSplit(rows, dataset.task, resplit.ratios, resplit.seed)) row.split = assigned;
-  const root = datasetDir(datasetId);
-  return rows
-    .filter((row) => row.split === split)
-    .map((row) => ({ id: row.id, file: `${root}/${row.path}`, path: row.path, width: row.width, height: row.height, label: row.label, boxes: row.boxes }));
-}
-
-/** A run's best checkpoint, else its last. */
-export function experimentCheckpoint(runDir: string, which: "best" | "last" = "best"): string {
-  return path.join(runDir, "weights", `${which}${CHECKPOINT_EXTENSION}`);
-}
-
-/** Where a validation's plots and predictions.json go, relative to the storage root. */
-export function validationResultsDir(id: number): string {
-  return path.posix.join("validations", String(id));
-}
+import { defineJob, NO_RETRY } from "@/server/jobs/registry";
 
 export const validateWeightsJob = defineJob({
-  name: VALIDATE_JOB,
+  name: "weights.validate",
+  version: 1,
   payload: z.object({ validationId: recordId }),
   // The row keeps the failure; a retry would fail the same way.
-  retry: { limit: 0, delaySeconds: 0, backoff: false },
+  retry: NO_RETRY,
   expireInSeconds: 6 * 3600,
   // The engine loads in workers only, not in the web server that queues the job.
-  handler: async (payload, { db }) => (await import("./validate-work")).runValidation(db, payload.validationId),
+  loadHandler: async () => {
+    const { runValidation } = await import("./validate-work");
+    return (payload, { db }) => runValidation(db, payload.validationId);
+  },
 });

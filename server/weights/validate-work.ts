@@ -6,7 +6,7 @@ import { experiments, validationPredictions, validations, weights, type WeightsM
 import { env } from "@/server/env";
 import { validationPlots, writePlots } from "@/server/ml/train/plots";
 import { weightsFilePath } from "./storage";
-import { experimentCheckpoint, loadSplitItems, validationResultsDir } from "./validate-job";
+import { experimentCheckpoint, loadSplitItems, validationResultsDir } from "./validation-inputs";
 import { openEngineModel, type ModelSource, type ModelTask } from "./validate-model";
 import { validateItems, type ValidationOutcome } from "./validate-run";
 

@@ -1,6 +1,5 @@
 import { stat } from "node:fs/promises";
 import { and, desc, eq, type SQL } from "drizzle-orm";
-import type PgBoss from "pg-boss";
 import { z } from "zod";
 import { experiments, projects, validationPredictions, validations, type ValidationParams } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
@@ -8,12 +7,11 @@ import { findTeamDataset } from "@/server/datasets/training";
 import { Conflict, Invalid, invalidFromZod, NotFound, Unavailable } from "@/server/errors";
 import { getExperiment } from "@/server/experiments/queries";
 import { recordId } from "@/server/http/input";
-import { bossExecutor, getBoss } from "@/server/jobs/boss";
-import { enqueueJob } from "@/server/jobs/registry";
+import { enqueue, type QueueDeps } from "@/server/jobs/enqueue";
 import { parseDevice } from "@/server/ml/backend/index";
 import { readCheckpointHeader } from "@/server/ml/train/checkpoint";
 import { getWeights } from "./queries";
-import { experimentCheckpoint, loadSplitItems, VALIDATE_JOB } from "./validate-job";
+import { experimentCheckpoint, loadSplitItems } from "./validation-inputs";
 
 export const validationDevice = z
   .string()
@@ -48,10 +46,6 @@ export const validateWeightsInput = z.object({
 export type ValidateWeightsInput = z.input<typeof validateWeightsInput>;
 
 export const listValidationsInput = z.object({ weightsId: recordId.optional(), experimentId: recordId.optional(), limit: z.number().int().min(1).max(200).default(20) });
-
-export interface QueueDeps {
-  boss?: PgBoss;
-}
 
 export type ValidationRow = typeof validations.$inferSelect;
 
@@ -117,14 +111,12 @@ export async function validateWeights(ctx: Ctx, rawInput: ValidateWeightsInput, 
   if (items.length === 0) throw new Invalid(`Dataset ${dataset.name} has no ${input.split} images`, { split: [`no ${input.split} images`] });
 
   const params: ValidationParams = { imgsz, batch: input.batch, conf: input.conf, iou: input.iou, device: input.device, saveJson: input.saveJson, plots: input.plots, resplit };
-  const boss = deps.boss ?? (await getBoss());
   return ctx.db.transaction(async (tx) => {
     const [row] = await tx
       .insert(validations)
       .values({ projectId: target.projectId, weightsId: target.weightsId, experimentId: target.experimentId, datasetId, split: input.split, task: target.task, classNames: target.classNames, params, createdBy: ctx.caller.userId })
       .returning();
-    const { jobRegistry } = await import("@/server/jobs/index");
-    await enqueueJob(boss, jobRegistry, VALIDATE_JOB, { validationId: row.id }, { db: bossExecutor(tx) });
+    await enqueue("weights.validate", { validationId: row.id }, { tx, boss: deps.boss });
     return row;
   });
 }

@@ -1,14 +1,3 @@
-import { z } from "zod";
-
-/** The pg-boss queue of training runs, one job per (re)start; workers run one per slot. */
-export const TRAIN_JOB = "experiments.train";
-
-export const trainJobPayload = z.object({
-  experimentId: z.number().int().positive(),
-  /** The experiment's attempt number when queued: a job for an older attempt finds nothing to claim. */
-  attempt: z.number().int().nonnegative(),
-});
-
 /** What the worker hands the run's child process (workers/run-experiment.ts), as JSON. */
 export interface RunProcessOptions {
   databaseUrl: string;
