@@ -1,10 +1,10 @@
 import path from "node:path";
-import yauzl from "yauzl";
 import { UnreadableWeightsError } from "@/server/ml/io/errors";
+import { isRelativeInside, openZipArchive, TFJS_ZIP_LIMITS } from "@/server/ml/io/zip-archive";
 
 /**
  * What a zipped TF.js model folder (`model.json` + weight shards) declares. Only the entry list and
- * model.json are read; the archive is stored as uploaded and never extracted here.
+ * model.json are read (within TFJS_ZIP_LIMITS); the archive is stored as uploaded and never extracted here.
  */
 export interface TfjsModelInfo {
   /** "layers-model" or "graph-model". */
@@ -18,41 +18,6 @@ export interface TfjsModelInfo {
 }
 
 const MAX_MODEL_JSON = 64 * 1024 * 1024;
-const MAX_ENTRIES = 10_000;
-
-function openZip(file: string): Promise<yauzl.ZipFile> {
-  return new Promise((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true }, (error, zip) =>
-      error || !zip ? reject(new UnreadableWeightsError(`not a readable zip archive: ${error?.message ?? "unknown error"}`)) : resolve(zip),
-    ),
-  );
-}
-
-function listEntries(zip: yauzl.ZipFile): Promise<Map<string, yauzl.Entry>> {
-  return new Promise((resolve, reject) => {
-    const entries = new Map<string, yauzl.Entry>();
-    zip.on("entry", (entry: yauzl.Entry) => {
-      if (entries.size >= MAX_ENTRIES) return reject(new UnreadableWeightsError(`more than ${MAX_ENTRIES} files in the archive`));
-      entries.set(entry.fileName, entry);
-      zip.readEntry();
-    });
-    zip.on("end", () => resolve(entries));
-    zip.on("error", (error: Error) => reject(new UnreadableWeightsError(`a damaged zip archive: ${error.message}`)));
-    zip.readEntry();
-  });
-}
-
-function readText(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<string> {
-  return new Promise((resolve, reject) => {
-    zip.openReadStream(entry, (error, stream) => {
-      if (error || !stream) return reject(new UnreadableWeightsError(`cannot read ${entry.fileName}: ${error?.message}`));
-      const chunks: Buffer[] = [];
-      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-      stream.on("error", (e: Error) => reject(new UnreadableWeightsError(`cannot read ${entry.fileName}: ${e.message}`)));
-      stream.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    });
-  });
-}
 
 type Json = Record<string, unknown>;
 const isRecord = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
@@ -69,16 +34,16 @@ function layersInputShape(topology: Json): (number | string)[] | null {
 }
 
 export async function readTfjsZip(file: string): Promise<TfjsModelInfo> {
-  const zip = await openZip(file);
+  const zip = await openZipArchive(file, TFJS_ZIP_LIMITS);
   try {
-    const entries = await listEntries(zip);
+    const { entries } = zip;
     const manifests = [...entries.keys()].filter((name) => path.posix.basename(name) === "model.json" && !name.startsWith("__MACOSX/"));
     if (manifests.length !== 1) throw new UnreadableWeightsError(manifests.length === 0 ? "not a TF.js model: the archive has no model.json" : "the archive holds several model.json files");
     const entry = entries.get(manifests[0])!;
     if (entry.uncompressedSize > MAX_MODEL_JSON) throw new UnreadableWeightsError("model.json is larger than 64 MB");
     let model: unknown;
     try {
-      model = JSON.parse(await readText(zip, entry));
+      model = JSON.parse(Buffer.from(await zip.read(entry)).toString("utf8"));
     } catch (error) {
       if (error instanceof UnreadableWeightsError) throw error;
       throw new UnreadableWeightsError(`model.json is not JSON: ${(error as Error).message}`);
@@ -92,7 +57,8 @@ export async function readTfjsZip(file: string): Promise<TfjsModelInfo> {
     for (const group of model.weightsManifest) {
       const paths = isRecord(group) && Array.isArray(group.paths) ? group.paths : [];
       for (const shard of paths) {
-        const name = path.posix.normalize(path.posix.join(folder === "." ? "" : folder, String(shard)));
+        if (!isRelativeInside(shard)) throw new UnreadableWeightsError(`model.json lists the weights file ${JSON.stringify(shard)}, which is not a file beside it`);
+        const name = path.posix.join(folder === "." ? "" : folder, shard);
         if (!entries.has(name)) throw new UnreadableWeightsError(`model.json lists the weights file ${String(shard)}, which the archive lacks`);
         weightFiles++;
       }

@@ -1,10 +1,9 @@
 import { open as openFile } from "node:fs/promises";
-import yauzl from "yauzl";
-import type { Entry, ZipFile } from "yauzl";
 import { UnreadableWeightsError } from "./errors";
 import { classNamesFrom } from "./python-literal";
 import { PickleObject, TorchTensor, torchStorageFromPersistentId, unpickle } from "./unpickler";
 import type { TorchDtype } from "./unpickler";
+import { sizeText, openZipArchive, type ZipLimits } from "./zip-archive";
 
 /**
  * Reads PyTorch checkpoints in the zip format of torch.save (`<archive>/data.pkl`,
@@ -51,8 +50,8 @@ const ITEM_BYTES: Record<TorchDtype, number> = {
 const LEGACY_MAGIC = Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]);
 const ZIP_MAGIC = Buffer.from("PK\x03\x04", "latin1");
 
-/** Refuses anything but a zip archive, naming the legacy format; answers the file's size. */
-async function checkFormat(path: string): Promise<number> {
+/** Refuses anything but a zip archive, naming the legacy format. */
+async function checkFormat(path: string): Promise<void> {
   const file = await openFile(path, "r");
   try {
     const head = Buffer.alloc(LEGACY_MAGIC.length);
@@ -63,59 +62,19 @@ async function checkFormat(path: string): Promise<number> {
       );
     }
     if (!head.subarray(0, 4).equals(ZIP_MAGIC)) throw new UnreadableWeightsError("not a PyTorch checkpoint: the file is not a zip archive");
-    return (await file.stat()).size;
   } finally {
     await file.close();
   }
 }
 
-function openZip(path: string): Promise<ZipFile> {
-  return new Promise((resolve, reject) =>
-    yauzl.open(path, { lazyEntries: true, autoClose: false }, (error, zip) =>
-      error ? reject(new UnreadableWeightsError(`not a PyTorch checkpoint: ${error.message}`)) : resolve(zip),
-    ),
-  );
-}
+const GB = 1024 ** 3;
 
 /**
- * A deflated entry may declare far more bytes than the file holds, and its buffer is allocated up
- * front; torch.save stores entries uncompressed, so a generous bound refuses only zip bombs.
+ * torch.save stores entries uncompressed, so a generous expansion bound refuses only zip bombs; one
+ * storage may be large (a 4 GB embedding), the pickle never is.
  */
-const MAX_EXPANSION = 16;
-
-function listEntries(zip: ZipFile, fileBytes: number): Promise<Map<string, Entry>> {
-  return new Promise((resolve, reject) => {
-    const entries = new Map<string, Entry>();
-    zip.on("entry", (entry: Entry) => {
-      if (entry.uncompressedSize > MAX_EXPANSION * fileBytes) {
-        return reject(new UnreadableWeightsError(`zip entry ${entry.fileName} declares ${entry.uncompressedSize} bytes in a file of ${fileBytes}`));
-      }
-      entries.set(entry.fileName, entry);
-      zip.readEntry();
-    });
-    zip.on("end", () => resolve(entries));
-    zip.on("error", (error: Error) => reject(new UnreadableWeightsError(`a damaged zip archive: ${error.message}`)));
-    zip.readEntry();
-  });
-}
-
-/** An entry's bytes in a fresh, aligned buffer (so typed arrays can view it). */
-function readEntry(zip: ZipFile, entry: Entry): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    zip.openReadStream(entry, (error, stream) => {
-      if (error) return reject(new UnreadableWeightsError(`cannot read ${entry.fileName}: ${error.message}`));
-      const bytes = new Uint8Array(entry.uncompressedSize);
-      let filled = 0;
-      stream.on("data", (chunk: Buffer) => {
-        if (filled + chunk.length > bytes.length) return stream.destroy(new Error("more data than the zip entry declares"));
-        bytes.set(chunk, filled);
-        filled += chunk.length;
-      });
-      stream.on("error", (e: Error) => reject(new UnreadableWeightsError(`cannot read ${entry.fileName}: ${e.message}`)));
-      stream.on("end", () => resolve(bytes));
-    });
-  });
-}
+const TORCH_ZIP_LIMITS: ZipLimits = { maxEntries: 100_000, maxEntryBytes: 4 * GB, maxTotalBytes: 64 * GB, maxExpansion: 16 };
+const MAX_PICKLE_BYTES = 512 * 1024 * 1024;
 
 function halfBitsToFloat(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
@@ -210,23 +169,27 @@ function gather(values: TensorValues, tensor: TorchTensor): TensorValues {
 
 /** Opens a checkpoint and unpickles its object tree; tensors are read on demand. */
 export async function openTorchArchive(path: string): Promise<TorchArchive> {
-  const fileBytes = await checkFormat(path);
-  const zip = await openZip(path);
+  await checkFormat(path);
+  const zip = await openZipArchive(path, TORCH_ZIP_LIMITS).catch((error: unknown) => {
+    throw error instanceof UnreadableWeightsError ? new UnreadableWeightsError(`not a PyTorch checkpoint: ${error.message}`) : error;
+  });
+  const { entries } = zip;
   try {
-    const entries = await listEntries(zip, fileBytes);
     const pickleName = [...entries.keys()].find((name) => /^[^/]+\/data\.pkl$/.test(name));
     if (!pickleName) throw new UnreadableWeightsError("not a PyTorch checkpoint: the zip archive has no <archive>/data.pkl");
     const prefix = pickleName.slice(0, -"data.pkl".length);
+    const pickleEntry = entries.get(pickleName)!;
+    if (pickleEntry.uncompressedSize > MAX_PICKLE_BYTES) throw new UnreadableWeightsError(`${pickleName} is ${sizeText(pickleEntry.uncompressedSize)}, more than the ${sizeText(MAX_PICKLE_BYTES)} a checkpoint's pickle may be`);
     const text = async (name: string) => {
       const entry = entries.get(prefix + name);
-      return entry ? new TextDecoder().decode(await readEntry(zip, entry)).trim() : null;
+      return entry ? new TextDecoder().decode(await zip.read(entry)).trim() : null;
     };
     const byteorder = (await text("byteorder")) ?? "little";
     if (byteorder !== "little" && byteorder !== "big") throw new UnreadableWeightsError(`an unknown byte order "${byteorder}"`);
     const version = await text("version");
     let root: unknown;
     try {
-      root = unpickle(await readEntry(zip, entries.get(pickleName)!), { persistentLoad: torchStorageFromPersistentId });
+      root = unpickle(await zip.read(pickleEntry), { persistentLoad: torchStorageFromPersistentId });
     } catch (error) {
       throw new UnreadableWeightsError(`cannot read ${pickleName}: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -242,7 +205,7 @@ export async function openTorchArchive(path: string): Promise<TorchArchive> {
         if (entry.uncompressedSize < storage.numel * width) {
           throw new UnreadableWeightsError(`storage ${storage.key} holds ${entry.uncompressedSize} bytes, fewer than its ${storage.numel} ${storage.dtype} elements`);
         }
-        const values = storageValues(await readEntry(zip, entry), storage.dtype, storage.numel, byteorder === "big");
+        const values = storageValues(await zip.read(entry), storage.dtype, storage.numel, byteorder === "big");
         return { dtype: storage.dtype, shape: [...tensor.size], data: gather(values, tensor) };
       },
       close: () => zip.close(),

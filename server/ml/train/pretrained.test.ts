@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -7,6 +7,7 @@ import { compileGraph } from "../graph/compile";
 import "../graph/layers";
 import "../detect/adapter";
 import type { LoadedTensor } from "../io/torch-zip";
+import { declareSize, renameInZip, zipBytes } from "../io/zip-testing";
 import { zooGraph } from "../zoo";
 import { resnet } from "../zoo/resnet";
 import { saveCheckpoint } from "./checkpoint";
@@ -110,5 +111,57 @@ describe("fine-tuning from a studio checkpoint (.ckpt)", () => {
     expect(values(model, "stem_conv")).toEqual(values(source, "stem_conv"));
     source.dispose();
     model.dispose();
+  });
+});
+
+describe("fine-tuning from a TF.js model (zip or folder)", () => {
+  /** The TF.js files of a small resnet, as `model.save` writes them. */
+  async function savedModel(source: tf.LayersModel): Promise<{ json: Record<string, unknown>; shard: Buffer }> {
+    let saved: tf.io.ModelArtifacts | null = null;
+    await source.save(tf.io.withSaveHandler(async (artifacts) => ((saved = artifacts), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } })));
+    const artifacts = saved! as tf.io.ModelArtifacts;
+    const shard = Buffer.from(tf.io.CompositeArrayBuffer.join(artifacts.weightData!));
+    return { json: { format: "layers-model", modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: ["group1-shard1of1.bin"], weights: artifacts.weightSpecs }] }, shard };
+  }
+
+  const load = (file: string, classes = ["a", "b"]) => {
+    const model = smallResnet(classes.length);
+    return loadPretrained({ model, classNames: classes, zooModel: null }, file).finally(() => model.dispose());
+  };
+
+  it("loads a zipped model folder and an unzipped one", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "pretrained-tfjs-"));
+    const source = smallResnet(2);
+    const { json, shard } = await savedModel(source);
+    await writeFile(path.join(dir, "model.zip"), await zipBytes({ "model/model.json": JSON.stringify(json), "model/group1-shard1of1.bin": shard }, true));
+    expect((await load(path.join(dir, "model.zip")))[0]).toBe(`Transferred ${source.weights.length}/${source.weights.length} tensors from pretrained weights ${path.join(dir, "model.zip")}`);
+    await writeFile(path.join(dir, "model.json"), JSON.stringify(json));
+    await writeFile(path.join(dir, "group1-shard1of1.bin"), shard);
+    expect((await load(path.join(dir, "model.json")))[0]).toMatch(/^Transferred (\d+)\/\1 tensors/);
+    source.dispose();
+  });
+
+  it("refuses shards named outside model.json's folder, in a zip or a folder (links included), naming them", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "pretrained-tfjs-"));
+    const secret = path.join(dir, "secret.bin");
+    await writeFile(secret, Buffer.alloc(64, 9));
+    const manifest = (shard: string) => JSON.stringify({ format: "layers-model", modelTopology: {}, weightsManifest: [{ paths: [shard], weights: [{ name: "fc/bias", shape: [2], dtype: "float32" }] }] });
+    await writeFile(path.join(dir, "climb.zip"), await zipBytes({ "model/model.json": manifest("../secret.bin"), "secret.bin": Buffer.alloc(8) }));
+    await expect(load(path.join(dir, "climb.zip"))).rejects.toThrow(/model\.json lists the weights file "\.\.\/secret\.bin", which is not a file beside it/);
+    await mkdir(path.join(dir, "folder"));
+    await writeFile(path.join(dir, "folder", "model.json"), manifest("../secret.bin"));
+    await expect(load(path.join(dir, "folder", "model.json"))).rejects.toThrow(/which is not a file beside it/);
+    await writeFile(path.join(dir, "folder", "model.json"), manifest("link.bin"));
+    await symlink(secret, path.join(dir, "folder", "link.bin"));
+    await expect(load(path.join(dir, "folder", "model.json"))).rejects.toThrow(/model\.json lists link\.bin, which leads outside its folder/);
+  });
+
+  it("refuses crafted archives: a climbing entry name, or more bytes than the caps, before reading them", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "pretrained-tfjs-"));
+    const files = { "model.json": "{}", "xx/x.bin": Buffer.alloc(8) };
+    await writeFile(path.join(dir, "traversal.zip"), renameInZip(await zipBytes(files), "xx/x.bin", "../x.bin"));
+    await expect(load(path.join(dir, "traversal.zip"))).rejects.toThrow(/the file name "\.\.\/x\.bin" points outside the archive/);
+    await writeFile(path.join(dir, "huge.zip"), declareSize(await zipBytes(files, true), "xx/x.bin", 0xffffffff));
+    await expect(load(path.join(dir, "huge.zip"))).rejects.toThrow(/zip entry xx\/x\.bin is 4096 MB uncompressed, more than the 512 MB allowed per file/);
   });
 });

@@ -1,9 +1,10 @@
-import { readFile, stat } from "node:fs/promises";
+import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import yauzl from "yauzl";
 import { loadTorchTensors, torchNamerForZooModel, type ModuleNamer } from "../io/torch-to-graph";
+import { UnreadableWeightsError } from "../io/errors";
 import { readTorchCheckpoint, type TorchCheckpoint } from "../io/torch-zip";
+import { isRelativeInside, sizeText, openZipArchive, TFJS_ZIP_LIMITS } from "../io/zip-archive";
 import { CheckpointError, disposeContents, readCheckpoint, resolveCheckpointPath, transferWeights } from "./checkpoint";
 
 /**
@@ -135,23 +136,11 @@ export function transferTorchCheckpoint(target: PretrainedTarget, checkpoint: Pi
 
 /** A zipped TF.js layers model (model.json and its shards), or an unzipped folder's model.json. */
 async function loadTfjsFile(target: PretrainedTarget, file: string): Promise<string[]> {
-  const files = file.toLowerCase().endsWith(".zip") ? await readZipEntries(file) : await readFolderFiles(path.dirname(file));
-  const manifest = files.get("model.json");
-  if (!manifest) throw new CheckpointError(`${file} has no model.json`);
-  const json = JSON.parse(manifest.toString("utf8")) as tf.io.ModelJSON;
-  const specs: tf.io.WeightsManifestEntry[] = [];
-  const shards: Buffer[] = [];
-  for (const group of json.weightsManifest ?? []) {
-    specs.push(...group.weights);
-    for (const shard of group.paths) {
-      const bytes = files.get(path.posix.normalize(shard));
-      if (!bytes) throw new CheckpointError(`${file}: model.json lists ${shard}, which is missing`);
-      shards.push(bytes);
-    }
-  }
-  const data = Buffer.concat(shards);
+  const model = file.toLowerCase().endsWith(".zip") ? await readZippedModel(file) : await readFolderModel(file);
+  const specs = model.json.weightsManifest.flatMap((group) => group.weights);
+  const data = Buffer.concat(model.shards);
   const weights = tf.io.decodeWeights(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer, specs);
-  const metadata = json.userDefinedMetadata as { names?: unknown } | undefined;
+  const metadata = model.json.userDefinedMetadata as { names?: unknown } | undefined;
   const names = Array.isArray(metadata?.names) && metadata.names.every((n) => typeof n === "string") ? (metadata.names as string[]) : null;
   try {
     return transferByName(target, weights, names, file);
@@ -160,43 +149,73 @@ async function loadTfjsFile(target: PretrainedTarget, file: string): Promise<str
   }
 }
 
-async function readFolderFiles(dir: string): Promise<Map<string, Buffer>> {
-  const manifest = await readFile(path.join(dir, "model.json"));
-  const json = JSON.parse(manifest.toString("utf8")) as tf.io.ModelJSON;
-  const files = new Map([["model.json", manifest]]);
-  for (const shard of (json.weightsManifest ?? []).flatMap((group) => group.paths)) {
-    const full = path.join(dir, shard);
-    if ((await stat(full).catch(() => null))?.isFile()) files.set(path.posix.normalize(shard), await readFile(full));
-  }
-  return files;
+interface TfjsModelFiles {
+  json: tf.io.ModelJSON & { weightsManifest: tf.io.WeightsManifestConfig };
+  /** The listed shards' bytes, in manifest order. */
+  shards: Uint8Array[];
 }
 
-/** Every file of a zip archive by its path (a top-level folder, as `zip -r model/` writes, is dropped). */
-function readZipEntries(file: string): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    yauzl.open(file, { lazyEntries: true, validateEntrySizes: true }, (error, zip) => {
-      if (error || !zip) return reject(new CheckpointError(`${file} is not a readable zip archive: ${error?.message}`));
-      const files = new Map<string, Buffer>();
-      zip.on("entry", (entry: yauzl.Entry) => {
-        if (entry.fileName.endsWith("/")) return zip.readEntry();
-        zip.openReadStream(entry, (streamError, stream) => {
-          if (streamError || !stream) return reject(new CheckpointError(`${file}: cannot read ${entry.fileName}`));
-          const chunks: Buffer[] = [];
-          stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-          stream.on("error", reject);
-          stream.on("end", () => {
-            files.set(entry.fileName, Buffer.concat(chunks));
-            zip.readEntry();
-          });
-        });
-      });
-      zip.on("end", () => {
-        const manifest = [...files.keys()].find((name) => name === "model.json" || name.endsWith("/model.json"));
-        const prefix = manifest ? manifest.slice(0, -"model.json".length) : "";
-        resolve(new Map([...files].map(([name, bytes]) => [name.startsWith(prefix) ? name.slice(prefix.length) : name, bytes])));
-      });
-      zip.on("error", (zipError: Error) => reject(new CheckpointError(`${file}: ${zipError.message}`)));
-      zip.readEntry();
-    });
+function parseModelJson(file: string, bytes: Uint8Array): TfjsModelFiles["json"] {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes).toString("utf8"));
+  } catch (error) {
+    throw new CheckpointError(`${file}: model.json is not JSON: ${(error as Error).message}`);
+  }
+  const manifest = (json as { weightsManifest?: unknown } | null)?.weightsManifest;
+  if (!Array.isArray(manifest) || !manifest.every((group) => Array.isArray(group?.paths) && Array.isArray(group?.weights))) {
+    throw new CheckpointError(`${file}: model.json has no weightsManifest of paths and weights`);
+  }
+  for (const shard of manifest.flatMap((group: { paths: unknown[] }) => group.paths)) {
+    if (!isRelativeInside(shard)) throw new CheckpointError(`${file}: model.json lists the weights file ${JSON.stringify(shard)}, which is not a file beside it`);
+  }
+  return json as TfjsModelFiles["json"];
+}
+
+/** model.json and the shards it lists, from a zip within TFJS_ZIP_LIMITS (a top-level folder, as `zip -r model/` writes, is allowed). */
+async function readZippedModel(file: string): Promise<TfjsModelFiles> {
+  const zip = await openZipArchive(file, TFJS_ZIP_LIMITS).catch((error: unknown) => {
+    throw error instanceof UnreadableWeightsError ? new CheckpointError(`${file}: ${error.message}`) : error;
   });
+  try {
+    const manifests = [...zip.entries.keys()].filter((name) => path.posix.basename(name) === "model.json" && !name.startsWith("__MACOSX/"));
+    if (manifests.length !== 1) throw new CheckpointError(manifests.length === 0 ? `${file} has no model.json` : `${file} holds several model.json files`);
+    const prefix = manifests[0].slice(0, -"model.json".length);
+    const json = parseModelJson(file, await zip.read(zip.entries.get(manifests[0])!));
+    const shards: Uint8Array[] = [];
+    for (const shard of json.weightsManifest.flatMap((group) => group.paths)) {
+      const entry = zip.entries.get(path.posix.join(prefix, shard));
+      if (!entry) throw new CheckpointError(`${file}: model.json lists ${shard}, which is missing`);
+      shards.push(await zip.read(entry));
+    }
+    return { json, shards };
+  } finally {
+    zip.close();
+  }
+}
+
+/** model.json and its shards from a folder: the same caps as a zip, and no shard outside the folder (links included). */
+async function readFolderModel(file: string): Promise<TfjsModelFiles> {
+  const dir = await realpath(path.dirname(file));
+  const { maxEntries, maxEntryBytes, maxTotalBytes } = TFJS_ZIP_LIMITS;
+  const within = async (name: string): Promise<string> => {
+    const full = await realpath(path.join(dir, name)).catch(() => null);
+    if (!full) throw new CheckpointError(`${file}: model.json lists ${name}, which is missing`);
+    if (!full.startsWith(dir + path.sep)) throw new CheckpointError(`${file}: model.json lists ${name}, which leads outside its folder`);
+    const bytes = (await stat(full)).size;
+    if (bytes > maxEntryBytes) throw new CheckpointError(`${file}: ${name} is ${sizeText(bytes)}, more than the ${sizeText(maxEntryBytes)} allowed per file`);
+    return full;
+  };
+  const json = parseModelJson(file, await readFile(await within("model.json")));
+  const names = json.weightsManifest.flatMap((group) => group.paths);
+  if (names.length > maxEntries) throw new CheckpointError(`${file}: model.json lists ${names.length} weights files, more than the ${maxEntries} allowed`);
+  const shards: Uint8Array[] = [];
+  let total = 0;
+  for (const name of names) {
+    const full = await within(name);
+    total += (await stat(full)).size;
+    if (total > maxTotalBytes) throw new CheckpointError(`${file}: the weights files add up to more than ${sizeText(maxTotalBytes)}`);
+    shards.push(await readFile(full));
+  }
+  return { json, shards };
 }
