@@ -30,7 +30,12 @@ const envSchema = z.object({
   STUDIO_DEVICE: z.string().default("auto"),
   STUDIO_JWT_TTL_HOURS: z.coerce.number().positive().default(24),
   STUDIO_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
-  STUDIO_IMPORT_ROOTS: z.string().default(""),
+  /** Server folders members may read files from (datasets, weights, pretrained files, video sources), `:`-separated. */
+  STUDIO_IMPORT_ROOTS: z
+    .string()
+    .default("")
+    .refine((value) => value.split(path.delimiter).filter(Boolean).every(path.isAbsolute), `each folder must be an absolute path (separate folders with "${path.delimiter}")`)
+    .refine((value) => !value.split(path.delimiter).some((root) => root !== "" && path.resolve(root) === path.parse(path.resolve(root)).root), "the filesystem's root would let members read every file on the server; name the folders they may read"),
   STUDIO_UPLOAD_MAX_MB: z.coerce.number().positive().default(2048),
   /** Largest JSON (and tRPC) request body; uploads have STUDIO_UPLOAD_MAX_MB. */
   STUDIO_JSON_MAX_KB: z.coerce.number().int().min(1).default(1024),

@@ -15,8 +15,8 @@ import { parseTrainConfig, TrainConfigError } from "@/server/ml/train/config";
 import { formatPipelineIssue, validatePipeline } from "@/server/ml/augment";
 import { findZooModel } from "@/server/ml/zoo/index";
 import { listWorkers } from "@/server/system/workers";
-import { checkFineTuneWeights } from "@/server/weights/fine-tune";
 import { assertMayRunCommand } from "./command";
+import { checkStartingWeights } from "./pretrained";
 import { publishStatus } from "./lease";
 import { getExperiment, type ExperimentView } from "./queries";
 import { createExperimentInput, defaultHyperparameters, type CreateExperimentInput, type resumeExperimentInput } from "./schemas";
@@ -116,9 +116,7 @@ export async function createExperiment(ctx: Ctx, rawInput: CreateExperimentInput
     if (zooTask !== dataset.task) throw new Invalid(`Model ${name} is for ${zooTask}, dataset ${dataset.name} is ${dataset.task}`, { model: ["task differs from the dataset's"] });
     modelForCheck = name;
   }
-  if (input.hyperparameters.weights !== undefined) {
-    await checkFineTuneWeights(ctx, input.hyperparameters.weights, { task: dataset.task, model: input.model ?? null, architectureId: input.architectureId ?? null });
-  }
+  const hyperparameters = await checkStartingWeights(ctx, input.hyperparameters, { task: dataset.task, model: input.model ?? null, architectureId: input.architectureId ?? null });
   if (input.augmentationId) await teamAugmentation(ctx, input.augmentationId);
   const saveDir = input.saveDir === undefined ? null : await resolveImportPath(input.saveDir, env().importRoots).catch((error: Error) => {
     throw new Invalid(error.message, { saveDir: ["not an allowed server folder"] });
@@ -142,9 +140,9 @@ export async function createExperiment(ctx: Ctx, rawInput: CreateExperimentInput
         splitRatios: input.splitRatios ?? null,
         splitSeed: input.splitSeed,
         saveDir,
-        hyperparameters: input.hyperparameters,
+        hyperparameters,
         deviceRequested: input.device,
-        totalEpochs: input.hyperparameters.epochs ?? defaultHyperparameters().epochs!,
+        totalEpochs: hyperparameters.epochs ?? defaultHyperparameters().epochs!,
         createdBy: ctx.caller.userId,
       })
       .returning({ id: experiments.id });

@@ -27,6 +27,7 @@ import { commandArgv, commandIdentity, CommandRefused, scrubbedEnvironment } fro
 import { appendLog, findLoggedLine, finishRun, LeaseLost, readControl, recordMetrics, updateRun, type Lease, type LogLine } from "./lease";
 import { RUN_EXIT, type RunProcessOptions, type RunToWorker, type WorkerToRun } from "./run-protocol";
 import { createLogParser, type ParsedMetrics } from "./log-parser";
+import { pretrainedFileForRun } from "./pretrained";
 import { copyRunResults } from "./save-dir";
 
 /** Errors that a retry cannot fix: the run fails at once instead of being re-queued. */
@@ -252,7 +253,10 @@ async function runEngine(db: Db, writes: DurableWrites, lease: Lease, run: RunRo
   const { command: _command, weights: weightsId, ...hyperparameters } = run.hyperparameters;
   void _command;
   // Fine-tuning from a library entry: the engine loads its file (a resumed run takes its own checkpoint instead).
-  const pretrained = typeof weightsId === "number" ? { pretrained: await fineTuneWeightsFile(db, options.teamId, weightsId) } : {};
+  const pretrained =
+    typeof weightsId === "number"
+      ? { pretrained: await fineTuneWeightsFile(db, options.teamId, weightsId) }
+      : typeof hyperparameters.pretrained === "string" && { pretrained: await pretrainedFileForRun(hyperparameters.pretrained) };
   const base = { ...hyperparameters, ...pretrained, task: run.task, data: dataset.index, model, ...(augment !== undefined && { augment }), device: run.deviceRequested };
   const resumable = run.runDir !== null && (await exists(path.join(run.runDir, "weights", `last${CHECKPOINT_EXTENSION}`)));
   const config = resumable

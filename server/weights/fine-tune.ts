@@ -13,8 +13,6 @@ import { weightsFilePath } from "./storage";
  * `hyperparameters.weights = <weights id>` (delete.ts refuses to delete it while the run is active).
  */
 
-const FIELD = "hyperparameters.weights";
-
 export interface FineTuneTarget {
   /** The dataset's task. */
   task: string;
@@ -29,27 +27,27 @@ const zooTask = (name: string | null) => zooModels.find((zoo) => zoo.name === na
  * The entry an experiment may start from: the caller's team's, ready, for the dataset's task, and for
  * the network the experiment trains (PyTorch files only onto the zoo models with a PyTorch original).
  */
-export async function checkFineTuneWeights(ctx: Ctx, id: number, target: FineTuneTarget): Promise<WeightsView> {
+export async function checkFineTuneWeights(ctx: Ctx, id: number, target: FineTuneTarget, field = "hyperparameters.weights"): Promise<WeightsView> {
   const entry = await getWeights(ctx, id).catch((error: unknown) => {
-    if (error instanceof NotFound) throw new NotFound(`Weights ${id} not found`, { [FIELD]: ["not found"] });
+    if (error instanceof NotFound) throw new NotFound(`Weights ${id} not found`, { [field]: ["not found"] });
     throw error;
   });
-  if (entry.status !== "ready") throw new Conflict(`Weights ${entry.name} are ${entry.status}; fine-tune from ready weights`, { [FIELD]: [`weights are ${entry.status}`] });
+  if (entry.status !== "ready") throw new Conflict(`Weights ${entry.name} are ${entry.status}; fine-tune from ready weights`, { [field]: [`weights are ${entry.status}`] });
   if (entry.format === "onnx") {
-    throw new Invalid(`Weights ${entry.name} are an ONNX file, which training cannot start from; pick the .pt, .ckpt or TF.js entry it was exported from`, { [FIELD]: ["ONNX weights cannot be fine-tuned"] });
+    throw new Invalid(`Weights ${entry.name} are an ONNX file, which training cannot start from; pick the .pt, .ckpt or TF.js entry it was exported from`, { [field]: ["ONNX weights cannot be fine-tuned"] });
   }
   const task = entry.task ?? zooTask(entry.model);
-  if (task !== null && task !== target.task) throw new Invalid(`Weights ${entry.name} are for ${task}, the dataset is ${target.task}`, { [FIELD]: ["task differs from the dataset's"] });
+  if (task !== null && task !== target.task) throw new Invalid(`Weights ${entry.name} are for ${task}, the dataset is ${target.task}`, { [field]: ["task differs from the dataset's"] });
   const trains = target.model ?? `architecture ${target.architectureId}`;
   if (entry.model !== null && entry.model !== target.model) {
-    throw new Invalid(`Weights ${entry.name} are for ${entry.model}; the experiment trains ${trains}`, { [FIELD]: [`weights are for ${entry.model}`] });
+    throw new Invalid(`Weights ${entry.name} are for ${entry.model}; the experiment trains ${trains}`, { [field]: [`weights are for ${entry.model}`] });
   }
   if (entry.architectureId !== null && entry.architectureId !== target.architectureId) {
-    throw new Invalid(`Weights ${entry.name} are for architecture ${entry.architectureName ?? entry.architectureId}; the experiment trains ${trains}`, { [FIELD]: ["weights are for another architecture"] });
+    throw new Invalid(`Weights ${entry.name} are for architecture ${entry.architectureName ?? entry.architectureId}; the experiment trains ${trains}`, { [field]: ["weights are for another architecture"] });
   }
   const sameArchitecture = entry.architectureId !== null && entry.architectureId === target.architectureId;
   if (entry.format === "pt" && !sameArchitecture && !(target.model && torchNamerForZooModel(target.model))) {
-    throw new Invalid(`PyTorch weights load onto resnet18, resnet34, mobilenet_v2 or yolov8n–x; the experiment trains ${trains}`, { [FIELD]: ["PyTorch weights need a zoo model with a PyTorch original"] });
+    throw new Invalid(`PyTorch weights load onto resnet18, resnet34, mobilenet_v2 or yolov8n–x; the experiment trains ${trains}`, { [field]: ["PyTorch weights need a zoo model with a PyTorch original"] });
   }
   return entry;
 }
@@ -82,5 +80,5 @@ export async function findWeightsByReference(ctx: Ctx, projectId: number, refere
 export function fineTuneModel(entry: WeightsView): { model: string } | { architectureId: number } {
   if (entry.model !== null) return { model: entry.model };
   if (entry.architectureId !== null) return { architectureId: entry.architectureId };
-  throw new Invalid(`Weights ${entry.name} do not say which network they are for; name the zoo model and pass the weights as a hyper-parameter`, { [FIELD]: ["weights name no model"] });
+  throw new Invalid(`Weights ${entry.name} do not say which network they are for; name the zoo model and pass the weights as a hyper-parameter`, { "hyperparameters.weights": ["weights name no model"] });
 }
