@@ -1,7 +1,2 @@
-import { inferUpload } from "@/server/compat/handlers/recognition-infer";
-
+export { inferUpload as POST } from "@/server/compat/recognition/infer";
 export const dynamic = "force-dynamic";
-
-export async function POST(req: Request) {
-  return inferUpload(req);
-}

@@ -1,7 +1,2 @@
-import { listMetrics } from "@/server/compat/handlers/recognition-models";
-
+export { listMetrics as GET } from "@/server/compat/recognition/models";
 export const dynamic = "force-dynamic";
-
-export async function GET(req: Request) {
-  return listMetrics(req);
-}

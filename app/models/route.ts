@@ -1,7 +1,2 @@
-import { listModels } from "@/server/compat/handlers/recognition-models";
-
+export { listModels as GET } from "@/server/compat/recognition/models";
 export const dynamic = "force-dynamic";
-
-export async function GET(req: Request) {
-  return listModels(req);
-}

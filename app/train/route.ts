@@ -1,11 +1,2 @@
-import { listJobs, startJob } from "@/server/compat/handlers/recognition";
-
+export { listJobs as GET, startJob as POST } from "@/server/compat/recognition/jobs";
 export const dynamic = "force-dynamic";
-
-export async function GET(req: Request) {
-  return listJobs(req);
-}
-
-export async function POST(req: Request) {
-  return startJob(req);
-}

@@ -2,13 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedMemberAndOutsider } from "@/db/testing/fixtures";
 import { createTestDb, type TestDb } from "@/db/testing/test-db";
 import { createApiKey } from "@/server/auth/api-keys";
-import { createV1Architecture, deleteV1Architecture, listV1Architectures, updateV1Architecture } from "@/server/compat/handlers/studio-v1-architectures";
+import { createV1Architecture, deleteV1Architecture, listV1Architectures, updateV1Architecture } from "@/server/compat/studio-v1/architectures";
 import type { Ctx } from "@/server/context";
 import { Invalid, NotFound } from "@/server/errors";
 import { zooGraph } from "@/server/ml/zoo/index";
 import { defaultProject } from "@/server/projects/service";
 import { saveTrainingConfig, listTrainingConfigs, deleteTrainingConfig } from "@/server/training-configs/service";
 import { analyzeArchitecture, createArchitecture, getArchitecture } from "./service";
+import { routeContext } from "@/server/compat/shared/testing";
 
 let tdb: TestDb;
 let member: Ctx;
@@ -72,16 +73,16 @@ describe("seed 002 /api/v1/models/architectures", () => {
     const listed = await (await listV1Architectures(v1("GET", ""), { db: tdb.db })).json();
     expect(listed.map((a: { name: string }) => a.name)).toContain("builder graph");
 
-    const renamed = await updateV1Architecture(v1("PUT", `/${body.id}`, { name: "renamed", ...graph() }), { id: String(body.id) }, { db: tdb.db });
+    const renamed = await updateV1Architecture(v1("PUT", `/${body.id}`, { name: "renamed", ...graph() }), routeContext({ id: String(body.id) }, { db: tdb.db }));
     expect(renamed.status).toBe(200);
     expect((await renamed.json()).name).toBe("renamed");
 
-    const bad = await updateV1Architecture(v1("PUT", `/${body.id}`, { name: "renamed", ...brokenGraph }), { id: String(body.id) }, { db: tdb.db });
+    const bad = await updateV1Architecture(v1("PUT", `/${body.id}`, { name: "renamed", ...brokenGraph }), routeContext({ id: String(body.id) }, { db: tdb.db }));
     expect(bad.status).toBe(400);
     expect((await bad.json()).detail).toMatch(/fc/);
 
-    expect((await deleteV1Architecture(v1("DELETE", `/${body.id}`), { id: String(body.id) }, { db: tdb.db })).status).toBe(204);
-    expect((await deleteV1Architecture(v1("DELETE", `/${body.id}`), { id: String(body.id) }, { db: tdb.db })).status).toBe(404);
+    expect((await deleteV1Architecture(v1("DELETE", `/${body.id}`), routeContext({ id: String(body.id) }, { db: tdb.db }))).status).toBe(204);
+    expect((await deleteV1Architecture(v1("DELETE", `/${body.id}`), routeContext({ id: String(body.id) }, { db: tdb.db }))).status).toBe(404);
   });
 
   it("answers 401 without credentials", async () => {

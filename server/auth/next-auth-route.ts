@@ -4,8 +4,6 @@ import { authOptions, RATE_LIMIT_MARKER } from "@/server/auth/next-auth";
 import { DomainError, TooLarge } from "@/server/errors";
 import { readBodyText } from "@/server/http/input";
 
-export const dynamic = "force-dynamic";
-
 type RouteContext = { params: Promise<{ nextauth: string[] }> };
 
 /** The sign-in form's body, read within STUDIO_JSON_MAX_KB before next-auth parses it. */
@@ -20,7 +18,8 @@ async function limitedBody(req: Request): Promise<Request | Response> {
   }
 }
 
-async function handle(original: Request, context: RouteContext) {
+/** `/api/auth/*`: next-auth's sign-in, with the body limit and a 429 for rate-limited sign-ins. */
+export async function nextAuthRoute(original: Request, context: RouteContext) {
   const req = await limitedBody(original);
   if (req instanceof Response) return req;
   const handler = NextAuth(authOptions());
@@ -34,5 +33,3 @@ async function handle(original: Request, context: RouteContext) {
   }
   return res;
 }
-
-export { handle as GET, handle as POST };

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { users } from "@/db/schema";
-import { sessionCookie } from "@/server/compat/handlers/testing";
+import { sessionCookie } from "@/server/compat/shared/testing";
 import { ctxFor, seedTeam, seedUser } from "@/db/testing/fixtures";
 import { createTestDb, type TestDb } from "@/db/testing/test-db";
 import type { Ctx } from "@/server/context";

@@ -6,7 +6,13 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import busboy from "busboy";
-import { Invalid } from "@/server/errors";
+import { requireRole, type Ctx } from "@/server/context";
+import { env } from "@/server/env";
+import { Invalid, invalidFromZod } from "@/server/errors";
+import { freeText, parsePathId } from "@/server/http/input";
+import { defaultProject } from "@/server/projects/service";
+import { datasetName } from "./schemas";
+import { startDatasetImport, type EnqueueImport } from "./service";
 import { tmpDir } from "./storage";
 
 export interface ReceivedUpload {
@@ -75,5 +81,26 @@ export async function receiveZipUpload(req: Request, maxBytes: number): Promise<
     await rm(target, { force: true });
     if (err instanceof Invalid) throw err;
     throw new Invalid(`Upload failed: ${(err as Error).message}`, { file: ["upload failed"] });
+  }
+}
+
+/**
+ * A multipart `.zip` (`file`, `name` (default the file's name), `description?`, `project_id?` (default the
+ * team's default project)) staged and queued for import; nothing is left behind when it is refused.
+ */
+export async function importUploadedDataset(ctx: Ctx, req: Request, enqueue?: EnqueueImport) {
+  // Before reading the body: a viewer's upload is refused without staging a byte.
+  requireRole(ctx, "member");
+  const upload = await receiveZipUpload(req, env().STUDIO_UPLOAD_MAX_MB * 1024 * 1024);
+  try {
+    const name = datasetName.safeParse(upload.fields.name ?? upload.filename.replace(/\.zip$/i, ""));
+    if (!name.success) throw new Invalid(`name: ${name.error.issues[0].message}`, { name: name.error.issues.map((i) => i.message) });
+    const projectId = upload.fields.project_id ? parsePathId(upload.fields.project_id, "Project") : (await defaultProject(ctx)).id;
+    const description = freeText(2000).safeParse(upload.fields.description ?? "");
+    if (!description.success) throw invalidFromZod(description.error.issues.map((i) => ({ ...i, path: ["description"] })));
+    return await startDatasetImport(ctx, { projectId, name: name.data, description: description.data, source: { kind: "zip", file: upload.file } }, enqueue);
+  } catch (err) {
+    await rm(upload.file, { force: true });
+    throw err;
   }
 }

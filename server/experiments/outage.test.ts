@@ -10,8 +10,8 @@ import { seedMemberAndOutsider } from "@/db/testing/fixtures";
 import { startRestartablePostgres, type RestartablePostgres } from "@/db/testing/restartable-postgres";
 import { createApiKey } from "@/server/auth/api-keys";
 import { signApiJwt } from "@/server/auth/jwt";
-import { getTaskStatus } from "@/server/compat/handlers/task-status";
-import { getV1Experiment } from "@/server/compat/handlers/studio-v1-experiments";
+import { getTaskStatus } from "@/server/compat/task-status/handlers";
+import { getV1Experiment } from "@/server/compat/studio-v1/experiments";
 import type { Ctx } from "@/server/context";
 import { runDatasetImport } from "@/server/datasets/import";
 import { startDatasetImport } from "@/server/datasets/service";
@@ -31,6 +31,7 @@ import { createTrainExperimentJob } from "./train-job";
 import { createExperiment } from "./lifecycle";
 import { getExperiment, getExperimentLogs } from "./queries";
 import { startReaper, type Reaper } from "./reaper";
+import { routeContext } from "@/server/compat/shared/testing";
 
 const ORIGIN = "http://studio.test";
 // The reaper gives heartbeats this long to come back after an outage: room for a loaded CI host.
@@ -115,10 +116,10 @@ describe("a PostgreSQL restart in the middle of a run", () => {
       const health = await checkHealth({ db: pg.db, realtimeUrl: `http://127.0.0.1:${realtime.port}` });
       expect(health).toMatchObject({ status: "down", checks: { database: { status: "down" }, realtime: { status: "up" } } });
       const bearer = { headers: { authorization: `Bearer ${jwt}` } };
-      const taskStatus = await getTaskStatus(new Request(`http://studio.test/task_status/${run.id}`, bearer), { taskId: String(run.id) }, { db: pg.db });
+      const taskStatus = await getTaskStatus(new Request(`http://studio.test/task_status/${run.id}`, bearer), routeContext({ task_id: String(run.id) }, { db: pg.db }));
       expect(taskStatus.status).toBe(503);
       expect(await taskStatus.json()).toMatchObject({ code: 1, data: null });
-      const v1 = await getV1Experiment(new Request(`http://studio.test/api/v1/experiments/${run.id}`, bearer), { id: String(run.id) }, { db: pg.db });
+      const v1 = await getV1Experiment(new Request(`http://studio.test/api/v1/experiments/${run.id}`, bearer), routeContext({ id: String(run.id) }, { db: pg.db }));
       expect(v1.status).toBe(503);
       expect(await v1.json()).toHaveProperty("detail");
       await expect(createTrpcContext(new Request("http://studio.test/api/trpc/experiments.list", bearer), pg.db)).rejects.toMatchObject({ code: "SERVICE_UNAVAILABLE" });

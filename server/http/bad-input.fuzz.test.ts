@@ -204,6 +204,7 @@ const UPLOAD_ROUTES = [
   { file: "app/api/v1/datasets/route.ts", path: "/api/v1/datasets", field: "name" },
   { file: "app/api/v1/models/weights/route.ts", path: "/api/v1/models/weights", field: "name" },
   { file: "app/api/weights/route.ts", path: "/api/weights", field: "name" },
+  { file: "app/api/datasets/route.ts", path: "/api/datasets", field: "name" },
 ];
 
 describe.each(UPLOAD_ROUTES)("multipart uploads to $path cut short", ({ file, path: urlPath, field }) => {

@@ -1,3 +1,4 @@
+import type PgBoss from "pg-boss";
 import { getDb, isDatabaseUnavailable, type Db } from "@/db/client";
 import { authenticate } from "@/server/auth/callers";
 import { checkMutationRequest } from "@/server/auth/request";
@@ -5,7 +6,24 @@ import type { Ctx } from "@/server/context";
 import { DomainError, Unauthorized, Forbidden, Invalid, Unavailable } from "@/server/errors";
 import { checkUrl, containsNul, readBodyText } from "@/server/http/input";
 
-/** How one old API dialect renders an error: its status codes and its envelope. */
+/**
+ * What a handler may be given instead of the process's globals: tests pass their database and
+ * pg-boss; Next passes nothing.
+ */
+export interface HandlerDeps {
+  db?: Db;
+  boss?: PgBoss;
+}
+
+/** The second argument Next gives a route handler (the path's parameters), with the test's deps beside them. */
+export interface RouteContext<P extends string> extends HandlerDeps {
+  params: Promise<Record<P, string>>;
+}
+
+/** The same for a route without path parameters. */
+export type RouteDeps = HandlerDeps & { params?: Promise<object> };
+
+/** How one face renders an error: its status codes and its envelope. */
 export type ErrorRenderer = (err: DomainError) => Response;
 
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);

@@ -53,6 +53,7 @@ export const ROUTE_CASES: Record<string, Partial<Record<Method, RouteCase>>> = {
   "app/infer/route.ts": { POST: { path: () => "/infer", json: (w) => ({ model_id: W(w) }) } },
   "app/infer/base64/route.ts": { POST: { path: () => "/infer/base64", json: (w) => ({ image: "aGVsbG8=", model_id: W(w) }) } },
   "app/api/weights/route.ts": { POST: { path: () => "/api/weights", json: () => ({}), write: true } },
+  "app/api/datasets/route.ts": { POST: { path: () => "/api/datasets", json: () => ({}), write: true } },
   "app/api/weights/[id]/download/route.ts": { GET: { path: (w) => `/api/weights/${W(w)}/download`, params: (w) => ({ id: W(w) }), owned: true } },
   "app/api/v1/augmentation/route.ts": {
     GET: { path: () => "/api/v1/augmentation" },

@@ -2,12 +2,12 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey, revokeApiKey } from "@/server/auth/api-keys";
-import { getJob } from "@/server/compat/handlers/recognition";
-import { getV1Experiment } from "@/server/compat/handlers/studio-v1-experiments";
-import { getTaskStatus } from "@/server/compat/handlers/task-status";
-import { bearer, createDialectWorld, getRequest, setExperimentState, type DialectWorld } from "@/server/compat/handlers/testing";
-import { getTraining } from "@/server/compat/handlers/training-metrics";
-import { taskStatus } from "@/server/compat/handlers/training-module";
+import { getJob } from "@/server/compat/recognition/jobs";
+import { getV1Experiment } from "@/server/compat/studio-v1/experiments";
+import { getTaskStatus } from "@/server/compat/task-status/handlers";
+import { bearer, createDialectWorld, getRequest, setExperimentState, type DialectWorld, routeContext } from "@/server/compat/shared/testing";
+import { getTraining } from "@/server/compat/training-metrics/handlers";
+import { taskStatus } from "@/server/compat/training-module/handlers";
 import { createExperiment } from "@/server/experiments/lifecycle";
 import { appendLog, unleased } from "@/server/experiments/lease";
 import { createFastRouter } from "./fast-routes";
@@ -40,11 +40,11 @@ afterAll(async () => {
 function pairs(id: number) {
   const deps = { db: w.tdb.db };
   return [
-    { path: `/task_status/${id}`, direct: (req: Request) => getTaskStatus(req, { taskId: String(id) }, deps) },
-    { path: `/api/v2/training/${id}`, direct: (req: Request) => getTraining(req, { taskId: String(id) }, deps) },
-    { path: `/api/v1/experiments/${id}`, direct: (req: Request) => getV1Experiment(req, { id: String(id) }, deps) },
-    { path: `/training/task_status/default/${id}`, direct: (req: Request) => taskStatus(req, { projectName: "default", taskId: String(id) }, deps) },
-    { path: `/train/${id}`, direct: (req: Request) => getJob(req, { jobId: String(id) }, deps) },
+    { path: `/task_status/${id}`, direct: (req: Request) => getTaskStatus(req, routeContext({ task_id: String(id) }, deps)) },
+    { path: `/api/v2/training/${id}`, direct: (req: Request) => getTraining(req, routeContext({ task_id: String(id) }, deps)) },
+    { path: `/api/v1/experiments/${id}`, direct: (req: Request) => getV1Experiment(req, routeContext({ id: String(id) }, deps)) },
+    { path: `/training/task_status/default/${id}`, direct: (req: Request) => taskStatus(req, routeContext({ project_name: "default", task_id: String(id) }, deps)) },
+    { path: `/train/${id}`, direct: (req: Request) => getJob(req, routeContext({ job_id: String(id) }, deps)) },
   ];
 }
 

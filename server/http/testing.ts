@@ -8,7 +8,7 @@ import { ctxFor, seedTeam, seedUser } from "@/db/testing/fixtures";
 import { createTestDb, type TestDb } from "@/db/testing/test-db";
 import { createApiKey, revokeApiKey } from "@/server/auth/api-keys";
 import { revokeApiJwt, signApiJwt, verifyApiJwt } from "@/server/auth/jwt";
-import { insertReadyDataset } from "@/server/compat/handlers/testing";
+import { insertReadyDataset } from "@/server/compat/shared/testing";
 import { itemFile } from "@/server/datasets/storage";
 import type { Ctx } from "@/server/context";
 import { env, resetEnvCache } from "@/server/env";

@@ -1,6 +1,5 @@
-import type { Db } from "@/db/client";
-import { withCaller } from "@/server/compat/http";
-import { studioV1Error } from "@/server/compat/studio-v1";
+import { withCaller, type RouteDeps } from "@/server/http/handler";
+import { studioV1Error } from "@/server/compat/studio-v1/mapper";
 import { Invalid } from "@/server/errors";
 import { parsePathId } from "@/server/http/input";
 import { parsePredictParams, predictImages } from "./service";
@@ -10,7 +9,7 @@ import { receiveImages } from "./upload";
  * `POST /api/inference/predict`: the Inference page's upload (multipart `images`, repeatable, with
  * `weights_id` and the predict parameters as fields) → the predict result. Errors as `{detail}`.
  */
-export function predictUploadRoute(req: Request, deps: { db?: Db } = {}): Promise<Response> {
+export function predictUploadRoute(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
     studioV1Error,
@@ -20,6 +19,6 @@ export function predictUploadRoute(req: Request, deps: { db?: Db } = {}): Promis
       if (!id) throw new Invalid("weights_id is required", { weights_id: ["required"] });
       return Response.json(await predictImages(ctx, parsePathId(id, "Weights"), images, parsePredictParams(fields)));
     },
-    { multipart: true, db: deps.db },
+    { multipart: true, db: route.db },
   );
 }

@@ -1,4 +1,4 @@
-import { trainingWsRoute } from "@/server/compat/handlers/training-ws";
+import { trainingWsRoute } from "@/server/compat/studio-v1/training-ws";
 import { experimentTopic } from "@/server/experiments/topic";
 import { datasetTopic } from "@/server/datasets/topic";
 import { inferenceStreamRoute } from "./inference-stream-route";

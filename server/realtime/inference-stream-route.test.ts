@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { createDialectWorld, type DialectWorld } from "@/server/compat/handlers/testing";
+import { createDialectWorld, type DialectWorld } from "@/server/compat/shared/testing";
 import { resetEnvCache } from "@/server/env";
 import { closeInferenceWorker } from "@/server/inference/client";
 import { predictParams } from "@/server/inference/schemas";

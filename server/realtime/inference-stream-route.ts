@@ -1,5 +1,5 @@
 import type { WebSocket } from "ws";
-import { parseV1ModelId } from "@/server/compat/studio-v1-inference";
+import { parseV1ModelId } from "@/server/compat/studio-v1/inference-mapper";
 import type { Ctx } from "@/server/context";
 import { DomainError } from "@/server/errors";
 import { parsePredictParams, predictImages, decodeBase64Image } from "@/server/inference/service";

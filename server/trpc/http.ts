@@ -4,9 +4,8 @@ import { readBodyText } from "@/server/http/input";
 import { appRouter } from "@/server/trpc/root";
 import { createTrpcContext } from "@/server/trpc/init";
 
-export const dynamic = "force-dynamic";
-
-async function handler(req: Request) {
+/** `/api/trpc/*`: the studio's procedures over HTTP. */
+export async function trpcRoute(req: Request) {
   // The body is read here, within STUDIO_JSON_MAX_KB, so tRPC never buffers more than that.
   let bodyRefusal: DomainError | undefined;
   let limited = req;
@@ -25,5 +24,3 @@ async function handler(req: Request) {
     createContext: () => createTrpcContext(limited, undefined, { bodyRefusal }),
   });
 }
-
-export { handler as GET, handler as POST };

@@ -1,6 +1,5 @@
-import type { Db } from "@/db/client";
-import { withCaller } from "@/server/compat/http";
-import { studioV1Error } from "@/server/compat/studio-v1";
+import { withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
+import { studioV1Error } from "@/server/compat/studio-v1/mapper";
 import { parsePathId } from "@/server/http/input";
 import { downloadResponse, weightsDownload } from "./download";
 import { importUploadedWeights } from "./upload";
@@ -11,11 +10,12 @@ import { importUploadedWeights } from "./upload";
  */
 
 /** `POST /api/weights` (multipart) → 201 and the new entry. */
-export function uploadWeightsRoute(req: Request, deps: { db?: Db } = {}): Promise<Response> {
-  return withCaller(req, studioV1Error, async (ctx) => Response.json(await importUploadedWeights(ctx, req), { status: 201 }), { multipart: true, db: deps.db });
+export function uploadWeightsRoute(req: Request, route: RouteDeps = {}): Promise<Response> {
+  return withCaller(req, studioV1Error, async (ctx) => Response.json(await importUploadedWeights(ctx, req), { status: 201 }), { multipart: true, db: route.db });
 }
 
 /** `GET /api/weights/{id}/download`: the file as an attachment, streamed, with Range requests. */
-export function downloadWeightsRoute(req: Request, params: { id: string }, deps: { db?: Db } = {}): Promise<Response> {
-  return withCaller(req, studioV1Error, async (ctx) => downloadResponse(await weightsDownload(ctx, parsePathId(params.id, "Weights")), req), { db: deps.db });
+export async function downloadWeightsRoute(req: Request, route: RouteContext<"id">): Promise<Response> {
+  const { id } = await route.params;
+  return withCaller(req, studioV1Error, async (ctx) => downloadResponse(await weightsDownload(ctx, parsePathId(id, "Weights")), req), { db: route.db });
 }

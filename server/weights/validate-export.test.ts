@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { datasetItems, datasets, experiments, validationPredictions, weights } from "@/db/schema";
 import { ctxFor, seedMemberAndOutsider, seedUser } from "@/db/testing/fixtures";
 import { createTestDb, type TestDb } from "@/db/testing/test-db";
-import { exportFormats, exportModel, validateModel } from "@/server/compat/handlers/training-module-weights";
-import { exportV1Weights } from "@/server/compat/handlers/studio-v1-weights";
-import { bearer, jsonRequest, getRequest } from "@/server/compat/handlers/testing";
+import { exportFormats, exportModel, validateModel } from "@/server/compat/training-module/weights-handlers";
+import { exportV1Weights } from "@/server/compat/studio-v1/weights";
+import { bearer, jsonRequest, getRequest, routeContext } from "@/server/compat/shared/testing";
 import { createApiKey } from "@/server/auth/api-keys";
 import type { Ctx } from "@/server/context";
 import { datasetDir } from "@/server/datasets/storage";
@@ -211,7 +211,7 @@ describe("export", () => {
 
 describe("old clients", () => {
   it("seed 000 validate_model answers the document's fields after the job", async () => {
-    const res = await validateModel(jsonRequest("POST", `/training/validate_model/default/${detector.experimentId}`, { imgsz: 64, batch: 4, conf: 0.001, iou: 0.6, device: "auto", save_json: true, plots: true }, bearer(key)), { projectName: "default", taskId: String(detector.experimentId) }, { db: tdb.db, boss });
+    const res = await validateModel(jsonRequest("POST", `/training/validate_model/default/${detector.experimentId}`, { imgsz: 64, batch: 4, conf: 0.001, iou: 0.6, device: "auto", save_json: true, plots: true }, bearer(key)), routeContext({ project_name: "default", task_id: String(detector.experimentId) }, { db: tdb.db, boss }));
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body.success).toBe(true);
@@ -219,12 +219,12 @@ describe("old clients", () => {
     expect(Object.keys(body.data.metrics.class_metrics)).toEqual(["red_square", "green_circle"]);
     expect(body.data.metrics.class_metrics.red_square).toHaveProperty("AP50");
     expect(body.data.results_path).toMatch(/^validations\/\d+$/);
-    const missing = await validateModel(jsonRequest("POST", "/x", {}, bearer(key)), { projectName: "default", taskId: "999999" }, { db: tdb.db, boss });
+    const missing = await validateModel(jsonRequest("POST", "/x", {}, bearer(key)), routeContext({ project_name: "default", task_id: "999999" }, { db: tdb.db, boss }));
     expect(missing.status).toBe(404);
   });
 
   it("seed 000 export_model answers {export_path, format, file_size_mb, description}; export_formats lists TorchScript as unavailable and asking for it is a 400", async () => {
-    const res = await exportModel(jsonRequest("POST", "/x", { format: "onnx", half: false, int8: false, dynamic: false, simplify: true, opset: 12, batch: 1 }, bearer(key)), { projectName: "default", taskId: String(classifier.experimentId) }, { db: tdb.db, boss });
+    const res = await exportModel(jsonRequest("POST", "/x", { format: "onnx", half: false, int8: false, dynamic: false, simplify: true, opset: 12, batch: 1 }, bearer(key)), routeContext({ project_name: "default", task_id: String(classifier.experimentId) }, { db: tdb.db, boss }));
     const body = await res.json();
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body.data).toMatchObject({ format: "onnx", description: "ONNX - 跨平台推理格式", export_path: expect.stringMatching(/^weights\/[0-9a-f]{64}\/weights\.onnx$/) });
@@ -233,13 +233,13 @@ describe("old clients", () => {
     const formats = await (await exportFormats(getRequest("/training/export_formats", bearer(key)), { db: tdb.db })).json();
     expect(formats.formats.onnx).toMatchObject({ name: "ONNX", description: "跨平台推理格式，广泛支持", extension: ".onnx", recommended: true, available: true });
     expect(formats.formats.torchscript).toMatchObject({ name: "TorchScript", extension: ".torchscript", available: false });
-    const torchscript = await exportModel(jsonRequest("POST", "/x", { format: "torchscript" }, bearer(key)), { projectName: "default", taskId: String(classifier.experimentId) }, { db: tdb.db, boss });
+    const torchscript = await exportModel(jsonRequest("POST", "/x", { format: "torchscript" }, bearer(key)), routeContext({ project_name: "default", task_id: String(classifier.experimentId) }, { db: tdb.db, boss }));
     expect(torchscript.status).toBe(400);
     expect((await torchscript.json()).error).toMatch(/supported formats: onnx, tfjs/);
   });
 
   it("seed 002 export answers the child entry {id, status}; another team's weights are a 404", async () => {
-    const res = await exportV1Weights(jsonRequest("POST", "/x", { format: "tfjs" }, bearer(key)), { id: String(classifier.entry.id) }, { db: tdb.db, boss });
+    const res = await exportV1Weights(jsonRequest("POST", "/x", { format: "tfjs" }, bearer(key)), routeContext({ id: String(classifier.entry.id) }, { db: tdb.db, boss }));
     expect(res.status).toBe(201);
     const body = await res.json();
     expect(body).toEqual({ id: expect.any(Number), status: "processing" });
@@ -247,7 +247,7 @@ describe("old clients", () => {
     expect(done.status, done.error ?? "").toBe("ready");
     expect(parityOf(done).fixedBatch.maxDifference).toBeLessThan(1e-4);
     const otherKey = (await createApiKey(outsider, { name: "other" })).key;
-    const hidden = await exportV1Weights(jsonRequest("POST", "/x", { format: "onnx" }, bearer(otherKey)), { id: String(classifier.entry.id) }, { db: tdb.db, boss });
+    const hidden = await exportV1Weights(jsonRequest("POST", "/x", { format: "onnx" }, bearer(otherKey)), routeContext({ id: String(classifier.entry.id) }, { db: tdb.db, boss }));
     expect(hidden.status).toBe(404);
   });
 });

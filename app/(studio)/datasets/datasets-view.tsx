@@ -26,7 +26,7 @@ class UploadError extends Error {
 function uploadZip(form: FormData, onProgress: (percent: number) => void): Promise<{ id: number }> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", "/api/v1/datasets");
+    xhr.open("POST", "/api/datasets");
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(Math.round((100 * e.loaded) / e.total));
     xhr.onload = () => {
       const body = JSON.parse(xhr.responseText || "{}");

@@ -1,5 +1,2 @@
-import { healthRoute } from "@/server/system/health-route";
-
+export { healthRoute as GET } from "@/server/system/health-route";
 export const dynamic = "force-dynamic";
-
-export const GET = (req: Request) => healthRoute(req);

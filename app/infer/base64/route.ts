@@ -1,7 +1,2 @@
-import { inferBase64 } from "@/server/compat/handlers/recognition-infer";
-
+export { inferBase64 as POST } from "@/server/compat/recognition/infer";
 export const dynamic = "force-dynamic";
-
-export async function POST(req: Request) {
-  return inferBase64(req);
-}

@@ -1,9 +1,2 @@
-import { getMetrics } from "@/server/compat/handlers/recognition-models";
-
+export { getMetrics as GET } from "@/server/compat/recognition/models";
 export const dynamic = "force-dynamic";
-
-type Params = { params: Promise<{ model_id: string }> };
-
-export async function GET(req: Request, { params }: Params) {
-  return getMetrics(req, { modelId: (await params).model_id });
-}

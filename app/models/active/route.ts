@@ -1,11 +1,2 @@
-import { getActiveModel, setActiveModel } from "@/server/compat/handlers/recognition-models";
-
+export { getActiveModel as GET, setActiveModel as POST } from "@/server/compat/recognition/models";
 export const dynamic = "force-dynamic";
-
-export async function GET(req: Request) {
-  return getActiveModel(req);
-}
-
-export async function POST(req: Request) {
-  return setActiveModel(req);
-}

@@ -1,7 +1,2 @@
-import { availableModels } from "@/server/compat/handlers/training-module";
-
+export { availableModels as GET } from "@/server/compat/training-module/handlers";
 export const dynamic = "force-dynamic";
-
-export async function GET(req: Request) {
-  return availableModels(req);
-}

@@ -1,7 +1,2 @@
-import { createTask } from "@/server/compat/handlers/training-module";
-
+export { createTask as POST } from "@/server/compat/training-module/handlers";
 export const dynamic = "force-dynamic";
-
-export async function POST(req: Request) {
-  return createTask(req);
-}

@@ -1,7 +1,2 @@
-import { deleteTask } from "@/server/compat/handlers/training-module";
-
+export { deleteTask as POST } from "@/server/compat/training-module/handlers";
 export const dynamic = "force-dynamic";
-
-export async function POST(req: Request) {
-  return deleteTask(req);
-}

@@ -1,7 +1,2 @@
-import { exportFormats } from "@/server/compat/handlers/training-module-weights";
-
+export { exportFormats as GET } from "@/server/compat/training-module/weights-handlers";
 export const dynamic = "force-dynamic";
-
-export async function GET(req: Request) {
-  return exportFormats(req);
-}

@@ -1,7 +1,2 @@
-import { saveConfig } from "@/server/compat/handlers/training-module";
-
+export { saveConfig as POST } from "@/server/compat/training-module/handlers";
 export const dynamic = "force-dynamic";
-
-export async function POST(req: Request) {
-  return saveConfig(req);
-}

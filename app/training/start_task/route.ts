@@ -1,7 +1,2 @@
-import { startTask } from "@/server/compat/handlers/training-module";
-
+export { startTask as POST } from "@/server/compat/training-module/handlers";
 export const dynamic = "force-dynamic";
-
-export async function POST(req: Request) {
-  return startTask(req);
-}

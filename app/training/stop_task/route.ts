@@ -1,7 +1,2 @@
-import { stopTask } from "@/server/compat/handlers/training-module";
-
+export { stopTask as POST } from "@/server/compat/training-module/handlers";
 export const dynamic = "force-dynamic";
-
-export async function POST(req: Request) {
-  return stopTask(req);
-}

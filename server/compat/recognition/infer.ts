@@ -1,14 +1,13 @@
 import { and, eq } from "drizzle-orm";
 import { activeModels, projects, weights } from "@/db/schema";
-import { withCaller } from "@/server/compat/http";
+import { withCaller, type RouteDeps } from "@/server/http/handler";
 import type { Ctx } from "@/server/context";
 import { Invalid, NotFound } from "@/server/errors";
 import { containsNul, readBodyText } from "@/server/http/input";
 import { decodeBase64Image, MAX_IMAGE_BYTES, parsePredictParams, predictImages } from "@/server/inference/service";
 import { receiveImages } from "@/server/inference/upload";
-import { parseRecognitionBase64, recognitionInference } from "../recognition-infer";
-import { studioV1Error } from "../studio-v1";
-import type { CompatDeps } from "./deps";
+import { parseRecognitionBase64, recognitionInference } from "./infer-mapper";
+import { studioV1Error } from "@/server/compat/studio-v1/mapper";
 
 /** Seed 003 (`/infer`): the model is a weights entry of the team, by id or name; none given: the team's active model. */
 
@@ -41,7 +40,7 @@ function parseJsonText(text: string): unknown {
 }
 
 /** Multipart `file` (also `image`, `images`) + `model_id`. */
-export function inferUpload(req: Request, deps: CompatDeps = {}): Promise<Response> {
+export function inferUpload(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
     studioV1Error,
@@ -50,12 +49,12 @@ export function inferUpload(req: Request, deps: CompatDeps = {}): Promise<Respon
       const result = await predictImages(ctx, await resolveModel(ctx, fields.model_id), images.slice(0, 1), parsePredictParams(fields));
       return Response.json(recognitionInference(result));
     },
-    { multipart: true, db: deps.db },
+    { multipart: true, db: route.db },
   );
 }
 
 /** `{image, model_id}`: the image as base64 or a data URL (a body of up to the image cap, not the JSON limit). */
-export function inferBase64(req: Request, deps: CompatDeps = {}): Promise<Response> {
+export function inferBase64(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
     studioV1Error,
@@ -66,6 +65,6 @@ export function inferBase64(req: Request, deps: CompatDeps = {}): Promise<Respon
       const result = await predictImages(ctx, await resolveModel(ctx, input.modelId), [image], parsePredictParams(input.rest));
       return Response.json(recognitionInference(result));
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }

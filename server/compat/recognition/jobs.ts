@@ -1,19 +1,19 @@
-import { readJson, withCaller } from "@/server/compat/http";
-import { studioV1Error } from "@/server/compat/studio-v1";
+import { readJson, withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
+import { studioV1Error } from "@/server/compat/studio-v1/mapper";
 import { createExperiment, stopExperiment } from "@/server/experiments/lifecycle";
 import { getExperiment, listExperiments } from "@/server/experiments/queries";
 import { datasetForOldClients } from "@/server/projects/default-dataset";
 import { defaultProject } from "@/server/projects/service";
-import { parseRecognitionJobId, parseRecognitionStart, RECOGNITION_MESSAGES, recognitionJob } from "../recognition";
-import { queueDeps, type CompatDeps } from "./deps";
+import { parseRecognitionJobId, parseRecognitionStart, RECOGNITION_MESSAGES, recognitionJob } from "./mapper";
+import { queueDeps } from "@/server/compat/shared/deps";
 
 /** Seed 003 (`/train`): jobs are the team's experiments; new ones go to the team's default project. */
 
-export function listJobs(req: Request, deps: CompatDeps = {}): Promise<Response> {
-  return withCaller(req, studioV1Error, async (ctx) => Response.json((await listExperiments(ctx, { limit: 500 })).map(recognitionJob)), { db: deps.db });
+export function listJobs(req: Request, route: RouteDeps = {}): Promise<Response> {
+  return withCaller(req, studioV1Error, async (ctx) => Response.json((await listExperiments(ctx, { limit: 500 })).map(recognitionJob)), { db: route.db });
 }
 
-export function startJob(req: Request, deps: CompatDeps = {}): Promise<Response> {
+export function startJob(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
     studioV1Error,
@@ -32,26 +32,28 @@ export function startJob(req: Request, deps: CompatDeps = {}): Promise<Response>
           device: input.device,
           start: true,
         },
-        queueDeps(deps),
+        queueDeps(route),
       );
       return Response.json({ ...recognitionJob(experiment), message: RECOGNITION_MESSAGES.started });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
-export function getJob(req: Request, params: { jobId: string }, deps: CompatDeps = {}): Promise<Response> {
-  return withCaller(req, studioV1Error, async (ctx) => Response.json(recognitionJob(await getExperiment(ctx, parseRecognitionJobId(params.jobId)))), { db: deps.db });
+export async function getJob(req: Request, route: RouteContext<"job_id">): Promise<Response> {
+  const params = await route.params;
+  return withCaller(req, studioV1Error, async (ctx) => Response.json(recognitionJob(await getExperiment(ctx, parseRecognitionJobId(params.job_id)))), { db: route.db });
 }
 
-export function stopJob(req: Request, params: { jobId: string }, deps: CompatDeps = {}): Promise<Response> {
+export async function stopJob(req: Request, route: RouteContext<"job_id">): Promise<Response> {
+  const params = await route.params;
   return withCaller(
     req,
     studioV1Error,
     async (ctx) => {
-      const experiment = await stopExperiment(ctx, parseRecognitionJobId(params.jobId));
+      const experiment = await stopExperiment(ctx, parseRecognitionJobId(params.job_id));
       return Response.json({ ...recognitionJob(experiment), message: RECOGNITION_MESSAGES.stopped });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { NotFound } from "@/server/errors";
-import { experimentRow } from "./experiment-fixture";
-import { parseRecognitionJobId, parseRecognitionStart, recognitionJob } from "./recognition";
+import { experimentRow } from "@/server/compat/shared/experiment-fixture";
+import { parseRecognitionJobId, parseRecognitionStart, recognitionJob } from "./mapper";
 
 describe("seed 003 recognition backend: /train jobs", () => {
   it("renders a job as the mock's dict, now from a real run", () => {

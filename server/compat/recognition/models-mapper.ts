@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { ValidationSpeed } from "@/db/schema";
 import { invalidFromZod } from "@/server/errors";
 import type { WeightsView } from "@/server/weights/queries";
-import { round } from "./experiment-common";
+import { round } from "@/server/compat/shared/experiment-common";
 
 /**
  * Mapper for the old recognition backend's models and metrics (seed 003, `/models`, `/metrics`): its

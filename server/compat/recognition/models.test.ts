@@ -1,8 +1,8 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { datasetItems, projects, validations, weights, type WeightsMetrics } from "@/db/schema";
-import { bearer, createDialectWorld, getRequest, jsonRequest, type DialectWorld } from "./testing";
-import { evaluateModel, getActiveModel, getMetrics, listMetrics, listModels, setActiveModel } from "./recognition-models";
+import { bearer, createDialectWorld, getRequest, jsonRequest, type DialectWorld, routeContext } from "@/server/compat/shared/testing";
+import { evaluateModel, getActiveModel, getMetrics, listMetrics, listModels, setActiveModel } from "./models";
 
 let w: DialectWorld;
 let signs: number;
@@ -105,7 +105,7 @@ describe("seed 003 GET /models and /models/active", () => {
 
 describe("seed 003 /metrics", () => {
   it("answers the document's fields from the latest validation: figures, inference_time in ms and last_updated as a date", async () => {
-    const res = await getMetrics(getRequest(`/metrics/${signs}`, bearer(w.key)), { modelId: String(signs) }, deps());
+    const res = await getMetrics(getRequest(`/metrics/${signs}`, bearer(w.key)), routeContext({ model_id: String(signs) }, deps()));
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ accuracy: 0.92, precision: 0.94, recall: 0.91, f1_score: 0.925, inference_time: 45, last_updated: "2023-11-15" });
   });
@@ -116,11 +116,11 @@ describe("seed 003 /metrics", () => {
     expect(all[String(unvalidated)]).toEqual({ accuracy: null, precision: null, recall: null, f1_score: null, inference_time: null, last_updated: null });
     // A training-time validation measured no speed.
     expect(all[String(detector)]).toEqual({ accuracy: 0.55, precision: 0.8, recall: 0.7, f1_score: 0.75, inference_time: null, last_updated: "2024-01-02" });
-    expect((await getMetrics(getRequest(`/metrics/${theirs}`, bearer(w.key)), { modelId: String(theirs) }, deps())).status).toBe(404);
+    expect((await getMetrics(getRequest(`/metrics/${theirs}`, bearer(w.key)), routeContext({ model_id: String(theirs) }, deps()))).status).toBe(404);
   });
 
   it("POST /metrics/{id}/evaluate queues a validation job on the dataset the weights were trained on", async () => {
-    const res = await evaluateModel(jsonRequest("POST", `/metrics/${signs}/evaluate`, {}, bearer(w.key)), { modelId: String(signs) }, deps());
+    const res = await evaluateModel(jsonRequest("POST", `/metrics/${signs}/evaluate`, {}, bearer(w.key)), routeContext({ model_id: String(signs) }, deps()));
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body).toEqual({ model_id: String(signs), evaluation_id: expect.any(String), status: "pending", dataset_id: w.datasetId, split: "val", message: "模型评估已启动" });
@@ -129,7 +129,7 @@ describe("seed 003 /metrics", () => {
     const jobs = await w.boss.fetch("weights.validate", { batchSize: 10 });
     expect(jobs?.map((job) => job.data)).toContainEqual({ validationId: row.id });
 
-    const noDataset = await evaluateModel(jsonRequest("POST", `/metrics/${detector}/evaluate`, {}, bearer(w.key)), { modelId: String(detector) }, deps());
+    const noDataset = await evaluateModel(jsonRequest("POST", `/metrics/${detector}/evaluate`, {}, bearer(w.key)), routeContext({ model_id: String(detector) }, deps()));
     expect(noDataset.status).toBe(400);
     expect((await noDataset.json()).detail).toMatch(/name no dataset/);
   });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { datasets, experimentMetrics, experiments } from "@/db/schema";
 import { env, resetEnvCache } from "@/server/env";
 import { createExperiment } from "@/server/experiments/lifecycle";
-import { getJob, listJobs, startJob, stopJob } from "./recognition";
+import { getJob, listJobs, startJob, stopJob } from "@/server/compat/recognition/jobs";
 import {
   controlV1Experiment,
   createV1Experiment,
@@ -14,10 +14,10 @@ import {
   getV1ExperimentMetrics,
   listV1Experiments,
   renameV1Experiment,
-} from "./studio-v1-experiments";
-import { getTaskStatus } from "./task-status";
-import { bearer, createDialectWorld, getRequest, jsonRequest, setExperimentState, type DialectWorld } from "./testing";
-import { getTraining, startTraining } from "./training-metrics";
+} from "@/server/compat/studio-v1/experiments";
+import { getTaskStatus } from "@/server/compat/task-status/handlers";
+import { bearer, createDialectWorld, getRequest, jsonRequest, setExperimentState, type DialectWorld, routeContext } from "./testing";
+import { getTraining, startTraining } from "@/server/compat/training-metrics/handlers";
 
 let w: DialectWorld;
 let importRoot: string;
@@ -43,7 +43,7 @@ afterAll(async () => {
 describe("seed 004 /task_status/<task_id>", () => {
   it("answers pending, then progress with '25.0%', then success; failure is code 1 with HTTP 500", async () => {
     const { id } = await experimentIn("status");
-    const ask = async () => getTaskStatus(getRequest(`/task_status/${id}`, bearer(w.key)), { taskId: String(id) }, deps());
+    const ask = async () => getTaskStatus(getRequest(`/task_status/${id}`, bearer(w.key)), routeContext({ task_id: String(id) }, deps()));
     const created = await ask();
     expect(created.status).toBe(200);
     expect(await created.json()).toEqual({ code: 0, message: "任务等待中", data: { task_id: String(id), status: "pending" } });
@@ -75,9 +75,9 @@ describe("seed 004 /task_status/<task_id>", () => {
 
   it("answers 401 without a key; another team's task is unknown: the document's failure, as for a missing one", async () => {
     const { id } = await experimentIn("status-private");
-    expect((await getTaskStatus(getRequest(`/task_status/${id}`), { taskId: String(id) }, deps())).status).toBe(401);
-    const other = await getTaskStatus(getRequest(`/task_status/${id}`, bearer(w.otherKey)), { taskId: String(id) }, deps());
-    const missing = await getTaskStatus(getRequest("/task_status/999999", bearer(w.otherKey)), { taskId: "999999" }, deps());
+    expect((await getTaskStatus(getRequest(`/task_status/${id}`), routeContext({ task_id: String(id) }, deps()))).status).toBe(401);
+    const other = await getTaskStatus(getRequest(`/task_status/${id}`, bearer(w.otherKey)), routeContext({ task_id: String(id) }, deps()));
+    const missing = await getTaskStatus(getRequest("/task_status/999999", bearer(w.otherKey)), routeContext({ task_id: "999999" }, deps()));
     expect([other.status, missing.status]).toEqual([500, 500]);
     expect(await other.json()).toEqual({ code: 1, message: "训练失败", data: { task_id: String(id), status: "failure", error: "任务不存在" } });
     expect((await missing.json()).data).toEqual({ task_id: "999999", status: "failure", error: "任务不存在" });
@@ -102,27 +102,27 @@ describe("seed 002 /api/v1/experiments", () => {
     expect(running.map((e: { id: number }) => e.id)).not.toContain(id);
     expect((await listV1Experiments(getRequest("/api/v1/experiments?status=done", bearer(w.key)), deps())).status).toBe(400);
 
-    const renamed = await renameV1Experiment(jsonRequest("PUT", `/api/v1/experiments/${id}`, { name: "New Name" }, bearer(w.key)), { id: String(id) }, deps());
+    const renamed = await renameV1Experiment(jsonRequest("PUT", `/api/v1/experiments/${id}`, { name: "New Name" }, bearer(w.key)), routeContext({ id: String(id) }, deps()));
     expect(renamed.status).toBe(204);
     expect((await w.tdb.db.select().from(experiments).where(eq(experiments.id, id)))[0].name).toBe("New Name");
 
     await setExperimentState(w.tdb, id, { status: "running" });
-    const refused = await deleteV1Experiment(new Request(`http://studio.test/api/v1/experiments/${id}`, { method: "DELETE", headers: bearer(w.key) }), { id: String(id) }, deps());
+    const refused = await deleteV1Experiment(new Request(`http://studio.test/api/v1/experiments/${id}`, { method: "DELETE", headers: bearer(w.key) }), routeContext({ id: String(id) }, deps()));
     expect(refused.status).toBe(422);
 
-    const paused = await controlV1Experiment(jsonRequest("POST", `/api/v1/experiments/${id}/control`, { action: "pause" }, bearer(w.key)), { id: String(id) }, deps());
+    const paused = await controlV1Experiment(jsonRequest("POST", `/api/v1/experiments/${id}/control`, { action: "pause" }, bearer(w.key)), routeContext({ id: String(id) }, deps()));
     expect((await paused.json()).status).toBe("pausing");
     // Paused after 2 of 3 epochs: resuming for 5 in all shows 2/5 = 40%, the share the run reports next.
     await setExperimentState(w.tdb, id, { status: "paused", currentEpoch: 2, totalEpochs: 3, progress: 66.7 });
-    const resumed = await controlV1Experiment(jsonRequest("POST", `/api/v1/experiments/${id}/control`, { action: "resume", epochs: 5 }, bearer(w.key)), { id: String(id) }, deps());
+    const resumed = await controlV1Experiment(jsonRequest("POST", `/api/v1/experiments/${id}/control`, { action: "resume", epochs: 5 }, bearer(w.key)), routeContext({ id: String(id) }, deps()));
     expect(await resumed.json()).toMatchObject({ status: "queued", total_epochs: 5 });
     expect((await w.tdb.db.select().from(experiments).where(eq(experiments.id, id)))[0].progress).toBeCloseTo(40, 5);
-    const stopped = await controlV1Experiment(jsonRequest("POST", `/api/v1/experiments/${id}/control`, { action: "stop" }, bearer(w.key)), { id: String(id) }, deps());
+    const stopped = await controlV1Experiment(jsonRequest("POST", `/api/v1/experiments/${id}/control`, { action: "stop" }, bearer(w.key)), routeContext({ id: String(id) }, deps()));
     expect((await stopped.json()).status).toBe("stopped");
-    const bad = await controlV1Experiment(jsonRequest("POST", `/api/v1/experiments/${id}/control`, { action: "restart" }, bearer(w.key)), { id: String(id) }, deps());
+    const bad = await controlV1Experiment(jsonRequest("POST", `/api/v1/experiments/${id}/control`, { action: "restart" }, bearer(w.key)), routeContext({ id: String(id) }, deps()));
     expect(bad.status).toBe(400);
 
-    const deleted = await deleteV1Experiment(new Request(`http://studio.test/api/v1/experiments/${id}`, { method: "DELETE", headers: bearer(w.key) }), { id: String(id) }, deps());
+    const deleted = await deleteV1Experiment(new Request(`http://studio.test/api/v1/experiments/${id}`, { method: "DELETE", headers: bearer(w.key) }), routeContext({ id: String(id) }, deps()));
     expect(deleted.status).toBe(204);
   });
 
@@ -133,12 +133,12 @@ describe("seed 002 /api/v1/experiments", () => {
       { experimentId: id, epoch: 1, step: 5, values: { train_loss: 0.95 } },
       { experimentId: id, epoch: 2, step: 0, values: { train_loss: 0.6, val_loss: 0.7, top1_acc: 0.75 } },
     ]);
-    const res = await getV1ExperimentMetrics(getRequest(`/api/v1/experiments/${id}/metrics`, bearer(w.key)), { id: String(id) }, deps());
+    const res = await getV1ExperimentMetrics(getRequest(`/api/v1/experiments/${id}/metrics`, bearer(w.key)), routeContext({ id: String(id) }, deps()));
     expect(await res.json()).toEqual([
       { epoch: 1, train_loss: 0.9, val_loss: 1.1, val_metric: 0.5 },
       { epoch: 2, train_loss: 0.6, val_loss: 0.7, val_metric: 0.75 },
     ]);
-    const other = await getV1ExperimentMetrics(getRequest(`/api/v1/experiments/${id}/metrics`, bearer(w.otherKey)), { id: String(id) }, deps());
+    const other = await getV1ExperimentMetrics(getRequest(`/api/v1/experiments/${id}/metrics`, bearer(w.otherKey)), routeContext({ id: String(id) }, deps()));
     expect(other.status).toBe(404);
     expect(await other.json()).toEqual({ detail: `Experiment ${id} not found` });
     expect((await listV1Experiments(getRequest("/api/v1/experiments"), deps())).status).toBe(401);
@@ -159,14 +159,14 @@ describe("seed 003 /train", () => {
     expect(job).toMatchObject({ job_id: expect.stringMatching(/^\d+$/), model_id: "reference-cnn", status: "pending", progress: 0, message: "训练任务已启动" });
     expect(job.metrics).toEqual({ current_epoch: 0, total_epochs: 4, last_updated: expect.any(String) });
 
-    const fetched = await (await getJob(getRequest(`/train/${job.job_id}`, bearer(w.key)), { jobId: job.job_id }, deps())).json();
+    const fetched = await (await getJob(getRequest(`/train/${job.job_id}`, bearer(w.key)), routeContext({ job_id: job.job_id }, deps()))).json();
     expect(fetched.job_id).toBe(job.job_id);
     const list = await (await listJobs(getRequest("/train", bearer(w.key)), deps())).json();
     expect(list.map((j: { job_id: string }) => j.job_id)).toContain(job.job_id);
 
-    const stopped = await stopJob(new Request(`http://studio.test/train/${job.job_id}`, { method: "DELETE", headers: bearer(w.key) }), { jobId: job.job_id }, deps());
+    const stopped = await stopJob(new Request(`http://studio.test/train/${job.job_id}`, { method: "DELETE", headers: bearer(w.key) }), routeContext({ job_id: job.job_id }, deps()));
     expect(await stopped.json()).toMatchObject({ job_id: job.job_id, status: "stopped", message: "训练任务已停止" });
-    const other = await getJob(getRequest(`/train/${job.job_id}`, bearer(w.otherKey)), { jobId: job.job_id }, deps());
+    const other = await getJob(getRequest(`/train/${job.job_id}`, bearer(w.otherKey)), routeContext({ job_id: job.job_id }, deps()));
     expect(other.status).toBe(404);
   });
 
@@ -215,7 +215,7 @@ describe("seed 001 /api/v2/training", () => {
     expect(dataset.description).toContain(await realpath(root));
 
     await setExperimentState(w.tdb, row.id, { status: "running", currentEpoch: 3, progress: 30, latestMetrics: { train_loss: 0.5234, train_acc: 0.8245 } });
-    const status = await (await getTraining(getRequest(`/api/v2/training/${task.task_id}`, bearer(w.key)), { taskId: task.task_id }, deps())).json();
+    const status = await (await getTraining(getRequest(`/api/v2/training/${task.task_id}`, bearer(w.key)), routeContext({ task_id: task.task_id }, deps()))).json();
     expect(status).toMatchObject({ status: "running", current_epoch: 3, total_epochs: 10, latest_metrics: { epoch: 3, total_epochs: 10, train_loss: 0.5234, train_acc: 82.45 } });
   });
 
@@ -242,7 +242,7 @@ describe("seed 001 /api/v2/training", () => {
 
   it("answers 401 without credentials and 404 for another team's task", async () => {
     const { id } = await experimentIn("v2-private");
-    expect((await getTraining(getRequest(`/api/v2/training/${id}`), { taskId: String(id) }, deps())).status).toBe(401);
-    expect((await getTraining(getRequest(`/api/v2/training/${id}`, bearer(w.otherKey)), { taskId: String(id) }, deps())).status).toBe(404);
+    expect((await getTraining(getRequest(`/api/v2/training/${id}`), routeContext({ task_id: String(id) }, deps()))).status).toBe(401);
+    expect((await getTraining(getRequest(`/api/v2/training/${id}`, bearer(w.otherKey)), routeContext({ task_id: String(id) }, deps()))).status).toBe(404);
   });
 });

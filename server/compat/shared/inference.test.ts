@@ -13,8 +13,8 @@ import { inferenceFixture, testImage } from "@/server/inference/testing";
 import { defaultProject } from "@/server/projects/service";
 import { importUploadedWeights } from "@/server/weights/upload";
 import { uploadRequest } from "@/server/weights/testing";
-import { inferBase64, inferUpload } from "./recognition-infer";
-import { v1InferenceDevices, v1InferencePredict, v1InferenceStreamStart, v1InferenceStreamStop } from "./studio-v1-inference";
+import { inferBase64, inferUpload } from "@/server/compat/recognition/infer";
+import { v1InferenceDevices, v1InferencePredict, v1InferenceStreamStart, v1InferenceStreamStop } from "@/server/compat/studio-v1/inference";
 import { createDialectWorld, type DialectWorld } from "./testing";
 
 let w: DialectWorld;

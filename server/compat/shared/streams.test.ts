@@ -7,8 +7,8 @@ import { appendLog, claimLease, finishRun, recordMetrics } from "@/server/experi
 import { createExperiment } from "@/server/experiments/lifecycle";
 import { startRealtimeServer, type RealtimeServer } from "@/server/realtime/server";
 import { topicWakeups } from "@/server/events/topic-wakeups";
-import { streamTrainingLogs } from "./training-metrics";
-import { bearer, createDialectWorld, type DialectWorld } from "./testing";
+import { streamTrainingLogs } from "@/server/compat/training-metrics/handlers";
+import { bearer, createDialectWorld, type DialectWorld, routeContext } from "./testing";
 
 let w: DialectWorld;
 let sseServer: http.Server;
@@ -24,7 +24,7 @@ function startSseServer(): Promise<void> {
     const taskId = /^\/api\/v2\/training\/([^/]+)\/logs/.exec(req.url ?? "")?.[1] ?? "";
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers.set(name, value);
-    const response = await streamTrainingLogs(new Request(`http://studio.test${req.url}`, { headers, signal: aborted.signal }), { taskId }, { db: w.tdb.db, wakeups: topicWakeups(w.tdb.url), idleCheckMs: 60_000 });
+    const response = await streamTrainingLogs(new Request(`http://studio.test${req.url}`, { headers, signal: aborted.signal }), routeContext({ task_id: taskId }, { db: w.tdb.db, wakeups: topicWakeups(w.tdb.url), idleCheckMs: 60_000 }));
     res.writeHead(response.status, Object.fromEntries(response.headers));
     const reader = response.body?.getReader();
     for (let chunk = await reader?.read(); chunk && !chunk.done; chunk = await reader?.read()) res.write(chunk.value);

@@ -9,6 +9,7 @@ import { studioSecret } from "@/server/auth/secret";
 import type { Ctx } from "@/server/context";
 import { startBoss, stopBoss } from "@/server/jobs/boss";
 import { jobRegistry } from "@/server/jobs/index";
+import type { HandlerDeps, RouteContext } from "@/server/http/handler";
 
 /**
  * A database with two teams for the dialect handlers' tests: ours (a member with an API key, the
@@ -85,4 +86,9 @@ export function getRequest(path: string, headers: Record<string, string> = {}): 
 export async function sessionCookie(userId: number, teamId: number): Promise<string> {
   const token = await encode({ token: { sub: String(userId), teamId }, secret: studioSecret() });
   return `next-auth.session-token=${token}`;
+}
+
+/** The context Next gives a handler for these path parameters, with the test's database and queue beside them. */
+export function routeContext<P extends string, D extends HandlerDeps>(params: Record<P, string>, deps?: D): RouteContext<P> & D {
+  return { ...(deps as D), params: Promise.resolve(params) };
 }

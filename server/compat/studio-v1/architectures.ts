@@ -1,12 +1,11 @@
 import { z } from "zod";
 import { architectures } from "@/db/schema";
 import { createArchitecture, deleteArchitecture, getArchitecture, listArchitectures, updateArchitecture } from "@/server/architectures/service";
-import { readJson, withCaller } from "@/server/compat/http";
+import { readJson, withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
 import { invalidFromZod } from "@/server/errors";
 import { defaultProject } from "@/server/projects/service";
-import { parseStudioV1Id, studioV1Error } from "../studio-v1";
-import type { CompatDeps } from "./deps";
-import { isoSecondsZ } from "@/server/compat/experiment-common";
+import { parseStudioV1Id, studioV1Error } from "./mapper";
+import { isoSecondsZ } from "@/server/compat/shared/experiment-common";
 
 /** Seed 002 §2.4.A (`/api/v1/models/architectures…`): the graphs of the old studio's model builder. */
 
@@ -41,12 +40,12 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
   return parsed.data;
 }
 
-export function listV1Architectures(req: Request, deps: CompatDeps = {}): Promise<Response> {
-  return withCaller(req, studioV1Error, async (ctx) => Response.json((await listArchitectures(ctx)).map(studioV1Architecture)), { db: deps.db });
+export function listV1Architectures(req: Request, route: RouteDeps = {}): Promise<Response> {
+  return withCaller(req, studioV1Error, async (ctx) => Response.json((await listArchitectures(ctx)).map(studioV1Architecture)), { db: route.db });
 }
 
 /** The old studio has no projects: new graphs go to the team's default project. */
-export function createV1Architecture(req: Request, deps: CompatDeps = {}): Promise<Response> {
+export function createV1Architecture(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
     studioV1Error,
@@ -62,12 +61,13 @@ export function createV1Architecture(req: Request, deps: CompatDeps = {}): Promi
       });
       return Response.json(studioV1Architecture(row), { status: 201 });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
 /** PUT overwrites: name and graph (nodes and edges together, or nodes alone keeping no edges). */
-export function updateV1Architecture(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+export async function updateV1Architecture(req: Request, route: RouteContext<"id">): Promise<Response> {
+  const params = await route.params;
   return withCaller(
     req,
     studioV1Error,
@@ -79,11 +79,12 @@ export function updateV1Architecture(req: Request, params: { id: string }, deps:
       const row = await updateArchitecture(ctx, { id, name: body.name, description: body.description, graph });
       return Response.json(studioV1Architecture(row));
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
-export function deleteV1Architecture(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+export async function deleteV1Architecture(req: Request, route: RouteContext<"id">): Promise<Response> {
+  const params = await route.params;
   return withCaller(
     req,
     studioV1Error,
@@ -91,6 +92,6 @@ export function deleteV1Architecture(req: Request, params: { id: string }, deps:
       await deleteArchitecture(ctx, parseStudioV1Id(params.id, "Architecture"));
       return new Response(null, { status: 204 });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }

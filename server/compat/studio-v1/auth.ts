@@ -1,10 +1,9 @@
 import { getDb } from "@/db/client";
 import { apiLogin, apiLogout } from "@/server/auth/api-login";
 import { clientIp } from "@/server/auth/request";
-import { readJson } from "@/server/compat/http";
+import { readJson, type RouteDeps } from "@/server/http/handler";
 import { DomainError, Invalid } from "@/server/errors";
-import { studioV1Error, studioV1User } from "../studio-v1";
-import type { CompatDeps } from "./deps";
+import { studioV1Error, studioV1User } from "./mapper";
 
 /** Errors in seed 002's envelope; anything unexpected is a 500 without internals. */
 async function answer(req: Request, handler: () => Promise<Response>): Promise<Response> {
@@ -18,18 +17,18 @@ async function answer(req: Request, handler: () => Promise<Response>): Promise<R
 }
 
 /** Seed 002 `POST /api/v1/auth/login {email, password}` → `{token, user}`: the one route open without credentials. */
-export function loginV1(req: Request, deps: CompatDeps = {}): Promise<Response> {
+export function loginV1(req: Request, route: RouteDeps = {}): Promise<Response> {
   return answer(req, async () => {
     if (!(req.headers.get("content-type") ?? "").toLowerCase().startsWith("application/json")) throw new Invalid("Content-Type must be application/json");
-    const { token, expiresAt, caller } = await apiLogin(deps.db ?? getDb().db, await readJson(req), clientIp(req.headers));
+    const { token, expiresAt, caller } = await apiLogin(route.db ?? getDb().db, await readJson(req), clientIp(req.headers));
     return Response.json({ token, token_type: "bearer", expires_at: expiresAt.toISOString(), user: studioV1User(caller) });
   });
 }
 
 /** Seed 002 `POST /api/v1/auth/logout`: revokes the presented JWT → 204. */
-export function logoutV1(req: Request, deps: CompatDeps = {}): Promise<Response> {
+export function logoutV1(req: Request, route: RouteDeps = {}): Promise<Response> {
   return answer(req, async () => {
-    await apiLogout(deps.db ?? getDb().db, req.headers.get("authorization"));
+    await apiLogout(route.db ?? getDb().db, req.headers.get("authorization"));
     return new Response(null, { status: 204 });
   });
 }

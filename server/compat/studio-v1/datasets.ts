@@ -1,18 +1,18 @@
 // The old studio dialect (seed 002 §2.2, `/api/v1/datasets`): field names and status codes as its clients expect.
 
-import { rm } from "node:fs/promises";
 import { z } from "zod";
 import type { datasets } from "@/db/schema";
-import { readJson } from "@/server/compat/http";
+import { readJson, withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
+import { importQueue } from "@/server/compat/shared/deps";
+import { studioV1Error } from "./mapper";
 import type { Ctx } from "@/server/context";
-import { env } from "@/server/env";
 import { freeText, INT32_MAX, parsePathId, recordId } from "@/server/http/input";
-import { Invalid, invalidFromZod } from "@/server/errors";
+import { invalidFromZod } from "@/server/errors";
 import { defaultProject } from "@/server/projects/service";
-import { datasetName, splitRatiosInput } from "./schemas";
-import { deleteDataset, getDataset, listDatasets, previewDataset, startDatasetImport, updateDataset, type EnqueueImport } from "./service";
-import { receiveZipUpload } from "./upload";
-import { isoSecondsZ } from "@/server/compat/experiment-common";
+import { datasetName, splitRatiosInput } from "@/server/datasets/schemas";
+import { deleteDataset, getDataset, listDatasets, previewDataset, startDatasetImport, updateDataset, type EnqueueImport } from "@/server/datasets/service";
+import { importUploadedDataset } from "@/server/datasets/upload";
+import { isoSecondsZ } from "@/server/compat/shared/experiment-common";
 
 type DatasetRow = typeof datasets.$inferSelect;
 
@@ -88,21 +88,7 @@ const createJson = z.object({
 /** `POST /api/v1/datasets`: multipart `.zip` (`file`, `name`, `description?`, `project_id?`) or JSON `{name, path}`. */
 export async function createDatasetV1(req: Request, ctx: Ctx, enqueue?: EnqueueImport) {
   const type = req.headers.get("content-type") ?? "";
-  if (type.startsWith("multipart/form-data")) {
-    const upload = await receiveZipUpload(req, env().STUDIO_UPLOAD_MAX_MB * 1024 * 1024);
-    try {
-      const name = datasetName.safeParse(upload.fields.name ?? upload.filename.replace(/\.zip$/i, ""));
-      if (!name.success) throw new Invalid(`name: ${name.error.issues[0].message}`, { name: name.error.issues.map((i) => i.message) });
-      const projectId = upload.fields.project_id ? parsePathId(upload.fields.project_id, "Project") : (await defaultProject(ctx)).id;
-      const description = freeText(2000).safeParse(upload.fields.description ?? "");
-      if (!description.success) throw invalidFromZod(description.error.issues.map((i) => ({ ...i, path: ["description"] })));
-      const row = await startDatasetImport(ctx, { projectId, name: name.data, description: description.data, source: { kind: "zip", file: upload.file } }, enqueue);
-      return Response.json(datasetV1(row), { status: 201 });
-    } catch (err) {
-      await rm(upload.file, { force: true });
-      throw err;
-    }
-  }
+  if (type.startsWith("multipart/form-data")) return Response.json(datasetV1(await importUploadedDataset(ctx, req, enqueue)), { status: 201 });
   const parsed = createJson.safeParse(await readJson(req));
   if (!parsed.success) throw invalidFromZod(parsed.error.issues);
   const input = parsed.data;
@@ -162,4 +148,34 @@ export async function updateDatasetV1(req: Request, ctx: Ctx, id: number) {
 export async function deleteDatasetV1(ctx: Ctx, id: number) {
   await deleteDataset(ctx, id);
   return new Response(null, { status: 204 });
+}
+
+// The route handlers: each wraps auth itself and calls the function above for the caller's team.
+
+export function listV1Datasets(req: Request, route: RouteDeps = {}): Promise<Response> {
+  return withCaller(req, studioV1Error, (ctx) => listDatasetsV1(ctx, new URL(req.url)), { db: route.db });
+}
+
+export function createV1Dataset(req: Request, route: RouteDeps = {}): Promise<Response> {
+  return withCaller(req, studioV1Error, (ctx) => createDatasetV1(req, ctx, importQueue(route)), { multipart: true, db: route.db });
+}
+
+export async function getV1Dataset(req: Request, route: RouteContext<"id">): Promise<Response> {
+  const { id } = await route.params;
+  return withCaller(req, studioV1Error, (ctx) => getDatasetV1(ctx, parsePathId(id, "Dataset")), { db: route.db });
+}
+
+export async function updateV1Dataset(req: Request, route: RouteContext<"id">): Promise<Response> {
+  const { id } = await route.params;
+  return withCaller(req, studioV1Error, (ctx) => updateDatasetV1(req, ctx, parsePathId(id, "Dataset")), { db: route.db });
+}
+
+export async function deleteV1Dataset(req: Request, route: RouteContext<"id">): Promise<Response> {
+  const { id } = await route.params;
+  return withCaller(req, studioV1Error, (ctx) => deleteDatasetV1(ctx, parsePathId(id, "Dataset")), { db: route.db });
+}
+
+export async function previewV1Dataset(req: Request, route: RouteContext<"id">): Promise<Response> {
+  const { id } = await route.params;
+  return withCaller(req, studioV1Error, (ctx) => previewDatasetV1(ctx, parsePathId(id, "Dataset"), new URL(req.url)), { db: route.db });
 }

@@ -1,4 +1,4 @@
-import { readJson, withCaller } from "@/server/compat/http";
+import { readJson, withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
 import { findTeamDataset } from "@/server/datasets/training";
 import { createExperiment, deleteExperiment, pauseExperiment, renameExperiment, resumeExperiment, stopExperiment } from "@/server/experiments/lifecycle";
 import { getExperiment, getExperimentMetrics, listExperiments } from "@/server/experiments/queries";
@@ -11,12 +11,12 @@ import {
   studioV1Error,
   studioV1Experiment,
   studioV1MetricHistory,
-} from "../studio-v1";
-import { queueDeps, type CompatDeps } from "./deps";
+} from "./mapper";
+import { queueDeps } from "@/server/compat/shared/deps";
 
 /** Seed 002 §2.5 (`/api/v1/experiments…`). */
 
-export function listV1Experiments(req: Request, deps: CompatDeps = {}): Promise<Response> {
+export function listV1Experiments(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
     studioV1Error,
@@ -24,12 +24,12 @@ export function listV1Experiments(req: Request, deps: CompatDeps = {}): Promise<
       const status = parseStudioV1StatusFilter(new URL(req.url).searchParams.get("status"));
       return Response.json((await listExperiments(ctx, { status, limit: 500 })).map(studioV1Experiment));
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
 /** Creates and queues at once (201); training runs on a worker. The experiment goes to its dataset's project. */
-export function createV1Experiment(req: Request, deps: CompatDeps = {}): Promise<Response> {
+export function createV1Experiment(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
     studioV1Error,
@@ -49,15 +49,16 @@ export function createV1Experiment(req: Request, deps: CompatDeps = {}): Promise
           device: input.device,
           start: true,
         },
-        queueDeps(deps),
+        queueDeps(route),
       );
       return Response.json(studioV1Experiment(experiment), { status: 201 });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
-export function renameV1Experiment(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+export async function renameV1Experiment(req: Request, route: RouteContext<"id">): Promise<Response> {
+  const params = await route.params;
   return withCaller(
     req,
     studioV1Error,
@@ -66,11 +67,12 @@ export function renameV1Experiment(req: Request, params: { id: string }, deps: C
       await renameExperiment(ctx, { id, ...parseStudioV1Rename(await readJson(req)) });
       return new Response(null, { status: 204 });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
-export function deleteV1Experiment(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+export async function deleteV1Experiment(req: Request, route: RouteContext<"id">): Promise<Response> {
+  const params = await route.params;
   return withCaller(
     req,
     studioV1Error,
@@ -78,11 +80,12 @@ export function deleteV1Experiment(req: Request, params: { id: string }, deps: C
       await deleteExperiment(ctx, parseStudioV1Id(params.id, "Experiment"));
       return new Response(null, { status: 204 });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
-export function controlV1Experiment(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+export async function controlV1Experiment(req: Request, route: RouteContext<"id">): Promise<Response> {
+  const params = await route.params;
   return withCaller(
     req,
     studioV1Error,
@@ -94,17 +97,19 @@ export function controlV1Experiment(req: Request, params: { id: string }, deps: 
           ? await stopExperiment(ctx, id)
           : command.action === "pause"
             ? await pauseExperiment(ctx, id)
-            : await resumeExperiment(ctx, { id, epochs: command.epochs, lr0: command.lr0, patience: command.patience }, queueDeps(deps));
+            : await resumeExperiment(ctx, { id, epochs: command.epochs, lr0: command.lr0, patience: command.patience }, queueDeps(route));
       return Response.json(studioV1Experiment(experiment));
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
-export function getV1ExperimentMetrics(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
-  return withCaller(req, studioV1Error, async (ctx) => Response.json(studioV1MetricHistory(await getExperimentMetrics(ctx, parseStudioV1Id(params.id, "Experiment")))), { db: deps.db });
+export async function getV1ExperimentMetrics(req: Request, route: RouteContext<"id">): Promise<Response> {
+  const params = await route.params;
+  return withCaller(req, studioV1Error, async (ctx) => Response.json(studioV1MetricHistory(await getExperimentMetrics(ctx, parseStudioV1Id(params.id, "Experiment")))), { db: route.db });
 }
 
-export function getV1Experiment(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
-  return withCaller(req, studioV1Error, async (ctx) => Response.json(studioV1Experiment(await getExperiment(ctx, parseStudioV1Id(params.id, "Experiment")))), { db: deps.db });
+export async function getV1Experiment(req: Request, route: RouteContext<"id">): Promise<Response> {
+  const params = await route.params;
+  return withCaller(req, studioV1Error, async (ctx) => Response.json(studioV1Experiment(await getExperiment(ctx, parseStudioV1Id(params.id, "Experiment")))), { db: route.db });
 }

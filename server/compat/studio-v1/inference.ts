@@ -1,20 +1,19 @@
-import { readJson, withCaller } from "@/server/compat/http";
+import { readJson, withCaller, type RouteDeps } from "@/server/http/handler";
 import { listInferenceDevices } from "@/server/inference/devices";
 import { parsePredictParams, predictImages } from "@/server/inference/service";
 import { startTeamStream, stopTeamStream } from "@/server/inference/streams";
 import { receiveImages } from "@/server/inference/upload";
-import { studioV1Error } from "../studio-v1";
-import { parseV1ModelId, parseV1StreamStart, studioV1Devices, studioV1StreamStatus } from "../studio-v1-inference";
-import type { CompatDeps } from "./deps";
+import { studioV1Error } from "./mapper";
+import { parseV1ModelId, parseV1StreamStart, studioV1Devices, studioV1StreamStatus } from "./inference-mapper";
 
 /** Seed 002 §2.6 (`/api/v1/inference/…`). */
 
-export function v1InferenceDevices(req: Request, deps: CompatDeps = {}): Promise<Response> {
-  return withCaller(req, studioV1Error, async () => Response.json(studioV1Devices(await listInferenceDevices())), { db: deps.db });
+export function v1InferenceDevices(req: Request, route: RouteDeps = {}): Promise<Response> {
+  return withCaller(req, studioV1Error, async () => Response.json(studioV1Devices(await listInferenceDevices())), { db: route.db });
 }
 
 /** Multipart `images` (repeatable; `image`, `file` too) + `model_id` and the predict parameters → boxes, classes, confidences. */
-export function v1InferencePredict(req: Request, deps: CompatDeps = {}): Promise<Response> {
+export function v1InferencePredict(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
     studioV1Error,
@@ -22,12 +21,12 @@ export function v1InferencePredict(req: Request, deps: CompatDeps = {}): Promise
       const { images, fields } = await receiveImages(req);
       return Response.json(await predictImages(ctx, parseV1ModelId(fields.model_id), images, parsePredictParams(fields)));
     },
-    { multipart: true, db: deps.db },
+    { multipart: true, db: route.db },
   );
 }
 
 /** `{device_id, model_id}` → 201 `{status: "running", …}`: ffmpeg decodes the source and frames are predicted until stop. */
-export function v1InferenceStreamStart(req: Request, deps: CompatDeps = {}): Promise<Response> {
+export function v1InferenceStreamStart(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
     studioV1Error,
@@ -36,11 +35,11 @@ export function v1InferenceStreamStart(req: Request, deps: CompatDeps = {}): Pro
       const stream = await startTeamStream(ctx, input.deviceId, input.modelId, parsePredictParams(input.rest));
       return Response.json(studioV1StreamStatus("running", { device_id: input.deviceId, model_id: input.modelId, pid: stream.pid }), { status: 201 });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
 /** Releases the team's stream and its camera; stopping nothing is fine too. */
-export function v1InferenceStreamStop(req: Request, deps: CompatDeps = {}): Promise<Response> {
-  return withCaller(req, studioV1Error, async (ctx) => Response.json(studioV1StreamStatus("stopped", { was_running: stopTeamStream(ctx) })), { db: deps.db });
+export function v1InferenceStreamStop(req: Request, route: RouteDeps = {}): Promise<Response> {
+  return withCaller(req, studioV1Error, async (ctx) => Response.json(studioV1StreamStatus("stopped", { was_running: stopTeamStream(ctx) })), { db: route.db });
 }

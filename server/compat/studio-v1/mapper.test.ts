@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Conflict, Invalid, NotFound, Unauthorized } from "@/server/errors";
-import { experimentRow } from "./experiment-fixture";
+import { experimentRow } from "@/server/compat/shared/experiment-fixture";
 import {
   parseStudioV1Control,
   parseStudioV1CreateExperiment,
@@ -13,7 +13,7 @@ import {
   studioV1MetricHistory,
   studioV1MetricsPacket,
   studioV1StatusPacket,
-} from "./studio-v1";
+} from "./mapper";
 
 // Packets of seed 002 §3.2 (training log and monitoring stream).
 const seedLogPacket = { type: "log", data: "[INFO] Epoch 10/100: box_loss: 0.042, cls_loss: 0.012" };

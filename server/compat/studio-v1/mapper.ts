@@ -4,7 +4,7 @@ import type { Caller } from "@/server/context";
 import type { SystemLogRow } from "@/server/system/logs";
 import type { HostStats } from "@/server/system/stats";
 import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, RateLimited, TooLarge, Unavailable, Unauthorized } from "@/server/errors";
-import { epochLoss, isoSecondsZ, round, type Experiment, type ExperimentLog, type ExperimentMetricPoint, type ExperimentStatus } from "./experiment-common";
+import { epochLoss, isoSecondsZ, round, type Experiment, type ExperimentLog, type ExperimentMetricPoint, type ExperimentStatus } from "@/server/compat/shared/experiment-common";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
 
 /**

@@ -3,8 +3,8 @@ import { seedUser } from "@/db/testing/fixtures";
 import { createApiKey } from "@/server/auth/api-keys";
 import { loadCaller } from "@/server/auth/callers";
 import { createSystemLogSink } from "@/server/system/logs";
-import { getV1SystemLogs, getV1SystemStats } from "./studio-v1-system";
-import { bearer, createDialectWorld, getRequest, type DialectWorld } from "./testing";
+import { getV1SystemLogs, getV1SystemStats } from "./system";
+import { bearer, createDialectWorld, getRequest, type DialectWorld } from "@/server/compat/shared/testing";
 
 let w: DialectWorld;
 let adminKey: string;

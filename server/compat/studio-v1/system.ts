@@ -1,17 +1,16 @@
 import os from "node:os";
-import { withCaller } from "@/server/compat/http";
+import { withCaller, type RouteDeps } from "@/server/http/handler";
 import { env } from "@/server/env";
 import { invalidFromZod } from "@/server/errors";
 import { listSystemLogs, listSystemLogsInput } from "@/server/system/logs";
 import { currentHostStats } from "@/server/system/stats";
-import { studioV1Error, studioV1SystemLog, studioV1SystemStats } from "../studio-v1";
-import type { CompatDeps } from "./deps";
+import { studioV1Error, studioV1SystemLog, studioV1SystemStats } from "./mapper";
 
 /** Seed 002 §2.1 (`/api/v1/system/…`). */
 
 const gb = (bytes: number) => Math.round((bytes / 2 ** 30) * 10) / 10;
 
-export function getV1SystemStats(req: Request, deps: CompatDeps = {}): Promise<Response> {
+export function getV1SystemStats(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
     studioV1Error,
@@ -20,11 +19,11 @@ export function getV1SystemStats(req: Request, deps: CompatDeps = {}): Promise<R
       const host = { cores: os.availableParallelism(), memoryUsedGb: gb(os.totalmem() - os.freemem()), memoryTotalGb: gb(os.totalmem()) };
       return Response.json(studioV1SystemStats(stats, host));
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
-export function getV1SystemLogs(req: Request, deps: CompatDeps = {}): Promise<Response> {
+export function getV1SystemLogs(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
     studioV1Error,
@@ -34,6 +33,6 @@ export function getV1SystemLogs(req: Request, deps: CompatDeps = {}): Promise<Re
       if (!parsed.success) throw invalidFromZod(parsed.error.issues);
       return Response.json((await listSystemLogs(ctx, parsed.data)).map(studioV1SystemLog));
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }

@@ -4,7 +4,7 @@ import type { Ctx } from "@/server/context";
 import { NotFound } from "@/server/errors";
 import { getExperiment, getExperimentLogs } from "@/server/experiments/queries";
 import type { WsRouteHandler } from "@/server/realtime/ws-routes";
-import { parseStudioV1Id, studioV1LogPacket, studioV1MetricsPacket, studioV1StatusPacket, type StudioV1TrainingPacket } from "../studio-v1";
+import { parseStudioV1Id, studioV1LogPacket, studioV1MetricsPacket, studioV1StatusPacket, type StudioV1TrainingPacket } from "./mapper";
 
 const PAGE = 500;
 

@@ -4,7 +4,7 @@ import { invalidFromZod } from "@/server/errors";
 import { freeText, nameText, recordId } from "@/server/http/input";
 import type { WeightsView } from "@/server/weights/queries";
 import { weightsDescription, weightsName, weightsTags } from "@/server/weights/schemas";
-import { isoSecondsZ, round } from "./experiment-common";
+import { isoSecondsZ, round } from "@/server/compat/shared/experiment-common";
 
 /**
  * Mapper for seed 002 §2.4.B (`/api/v1/models/weights…`): the weights library as the old studio's

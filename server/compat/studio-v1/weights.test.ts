@@ -10,8 +10,8 @@ import { loadCaller } from "@/server/auth/callers";
 import { resetEnvCache } from "@/server/env";
 import { weightsFilePath } from "@/server/weights/storage";
 import { ioFixture, uploadRequest, writeTinyCheckpoint } from "@/server/weights/testing";
-import { deleteV1Weights, downloadV1Weights, getV1Weights, importV1Weights, listV1Weights, saveV1ExperimentWeights, updateV1Weights } from "./studio-v1-weights";
-import { bearer, createDialectWorld, getRequest, jsonRequest, type DialectWorld } from "./testing";
+import { deleteV1Weights, downloadV1Weights, getV1Weights, importV1Weights, listV1Weights, saveV1ExperimentWeights, updateV1Weights } from "./weights";
+import { bearer, createDialectWorld, getRequest, jsonRequest, type DialectWorld, routeContext } from "@/server/compat/shared/testing";
 
 let w: DialectWorld;
 let work: string;
@@ -88,8 +88,8 @@ describe("seed 002 §2.4.B /api/v1/models/weights", () => {
 
     const other = await listV1Weights(getRequest("/api/v1/models/weights", bearer(w.otherKey)), deps());
     expect(await other.json()).toEqual([]);
-    expect((await getV1Weights(getRequest(`/api/v1/models/weights/${body.id}`, bearer(w.otherKey)), { id: String(body.id) }, deps())).status).toBe(404);
-    expect((await deleteV1Weights(request("DELETE", `/api/v1/models/weights/${body.id}`, w.key), { id: String(body.id) }, deps())).status).toBe(204);
+    expect((await getV1Weights(getRequest(`/api/v1/models/weights/${body.id}`, bearer(w.otherKey)), routeContext({ id: String(body.id) }, deps()))).status).toBe(404);
+    expect((await deleteV1Weights(request("DELETE", `/api/v1/models/weights/${body.id}`, w.key), routeContext({ id: String(body.id) }, deps()))).status).toBe(204);
   });
 
   it("POST {path} imports a server file under the import roots → 201; outside them or unreadable → 400 naming why", async () => {
@@ -113,49 +113,49 @@ describe("seed 002 §2.4.B /api/v1/models/weights", () => {
     const missingPath = await importV1Weights(jsonRequest("POST", "/api/v1/models/weights", {}, bearer(w.key)), deps());
     expect(missingPath.status).toBe(400);
     expect((await missingPath.json()).errors.path).toBeDefined();
-    await deleteV1Weights(request("DELETE", `/api/v1/models/weights/${body.id}`, w.key), { id: String(body.id) }, deps());
+    await deleteV1Weights(request("DELETE", `/api/v1/models/weights/${body.id}`, w.key), routeContext({ id: String(body.id) }, deps()));
   });
 
   it("PUT {tags, name, description} → 204 and the change shows; bad tags → 400", async () => {
     const { body } = await uploadOnnx(w.key);
     const id = { id: String(body.id) };
-    const put = await updateV1Weights(jsonRequest("PUT", `/api/v1/models/weights/${body.id}`, { tags: ["best", "deploy"] }, bearer(w.key)), id, deps());
+    const put = await updateV1Weights(jsonRequest("PUT", `/api/v1/models/weights/${body.id}`, { tags: ["best", "deploy"] }, bearer(w.key)), routeContext(id, deps()));
     expect(put.status).toBe(204);
     expect(await put.text()).toBe("");
-    const renamed = await updateV1Weights(jsonRequest("PUT", `/api/v1/models/weights/${body.id}`, { name: "prod", description: "shipped" }, bearer(w.key)), id, deps());
+    const renamed = await updateV1Weights(jsonRequest("PUT", `/api/v1/models/weights/${body.id}`, { name: "prod", description: "shipped" }, bearer(w.key)), routeContext(id, deps()));
     expect(renamed.status).toBe(204);
-    const after = await (await getV1Weights(getRequest(`/api/v1/models/weights/${body.id}`, bearer(w.key)), id, deps())).json();
+    const after = await (await getV1Weights(getRequest(`/api/v1/models/weights/${body.id}`, bearer(w.key)), routeContext(id, deps()))).json();
     expect(after).toMatchObject({ name: "prod", description: "shipped", tags: ["best", "deploy"] });
 
-    await updateV1Weights(jsonRequest("PUT", `/api/v1/models/weights/${body.id}`, { remark: "the remark" }, bearer(w.key)), id, deps());
-    expect(await (await getV1Weights(getRequest(`/api/v1/models/weights/${body.id}`, bearer(w.key)), id, deps())).json()).toMatchObject({ name: "prod", description: "the remark" });
+    await updateV1Weights(jsonRequest("PUT", `/api/v1/models/weights/${body.id}`, { remark: "the remark" }, bearer(w.key)), routeContext(id, deps()));
+    expect(await (await getV1Weights(getRequest(`/api/v1/models/weights/${body.id}`, bearer(w.key)), routeContext(id, deps()))).json()).toMatchObject({ name: "prod", description: "the remark" });
 
-    const bad = await updateV1Weights(jsonRequest("PUT", `/api/v1/models/weights/${body.id}`, { tags: "best" }, bearer(w.key)), id, deps());
+    const bad = await updateV1Weights(jsonRequest("PUT", `/api/v1/models/weights/${body.id}`, { tags: "best" }, bearer(w.key)), routeContext(id, deps()));
     expect(bad.status).toBe(400);
-    const viewer = await updateV1Weights(jsonRequest("PUT", `/api/v1/models/weights/${body.id}`, { tags: [] }, bearer(viewerKey)), id, deps());
+    const viewer = await updateV1Weights(jsonRequest("PUT", `/api/v1/models/weights/${body.id}`, { tags: [] }, bearer(viewerKey)), routeContext(id, deps()));
     expect(viewer.status).toBe(403);
-    const outsider = await updateV1Weights(jsonRequest("PUT", `/api/v1/models/weights/${body.id}`, { tags: [] }, bearer(w.otherKey)), id, deps());
+    const outsider = await updateV1Weights(jsonRequest("PUT", `/api/v1/models/weights/${body.id}`, { tags: [] }, bearer(w.otherKey)), routeContext(id, deps()));
     expect(outsider.status).toBe(404);
-    await deleteV1Weights(request("DELETE", `/api/v1/models/weights/${body.id}`, w.key), id, deps());
+    await deleteV1Weights(request("DELETE", `/api/v1/models/weights/${body.id}`, w.key), routeContext(id, deps()));
   });
 
   it("GET /download is an attachment with the uploaded bytes, and honours Range", async () => {
     const { body } = await uploadOnnx(w.key);
     const id = { id: String(body.id) };
-    const whole = await downloadV1Weights(getRequest(`/api/v1/models/weights/${body.id}/download`, bearer(viewerKey)), id, deps());
+    const whole = await downloadV1Weights(getRequest(`/api/v1/models/weights/${body.id}/download`, bearer(viewerKey)), routeContext(id, deps()));
     expect(whole.status).toBe(200);
     expect(whole.headers.get("content-disposition")).toBe(`attachment; filename="detector.onnx"; filename*=UTF-8''detector.onnx`);
     expect(whole.headers.get("accept-ranges")).toBe("bytes");
     expect(sha256(new Uint8Array(await whole.arrayBuffer()))).toBe(sha256(onnx));
 
-    const part = await downloadV1Weights(getRequest(`/api/v1/models/weights/${body.id}/download`, { ...bearer(w.key), range: "bytes=0-15" }), id, deps());
+    const part = await downloadV1Weights(getRequest(`/api/v1/models/weights/${body.id}/download`, { ...bearer(w.key), range: "bytes=0-15" }), routeContext(id, deps()));
     expect(part.status).toBe(206);
     expect(part.headers.get("content-range")).toBe(`bytes 0-15/${onnx.length}`);
     expect(Buffer.from(await part.arrayBuffer())).toEqual(onnx.subarray(0, 16));
 
-    expect((await downloadV1Weights(getRequest(`/api/v1/models/weights/${body.id}/download`, bearer(w.otherKey)), id, deps())).status).toBe(404);
-    expect((await downloadV1Weights(getRequest(`/api/v1/models/weights/${body.id}/download`), id, deps())).status).toBe(401);
-    await deleteV1Weights(request("DELETE", `/api/v1/models/weights/${body.id}`, w.key), id, deps());
+    expect((await downloadV1Weights(getRequest(`/api/v1/models/weights/${body.id}/download`, bearer(w.otherKey)), routeContext(id, deps()))).status).toBe(404);
+    expect((await downloadV1Weights(getRequest(`/api/v1/models/weights/${body.id}/download`), routeContext(id, deps()))).status).toBe(401);
+    await deleteV1Weights(request("DELETE", `/api/v1/models/weights/${body.id}`, w.key), routeContext(id, deps()));
   });
 
   it("DELETE → 204 and the file is gone from disk; 422 with the reason while a running experiment uses it; viewers 403", async () => {
@@ -167,17 +167,17 @@ describe("seed 002 §2.4.B /api/v1/models/weights", () => {
       .values({ projectId: w.defaultProjectId, name: "from-weights", datasetId: w.datasetId, hyperparameters: { weights: body.id }, status: "running" })
       .returning();
 
-    const refused = await deleteV1Weights(request("DELETE", `/api/v1/models/weights/${body.id}`, w.key), id, deps());
+    const refused = await deleteV1Weights(request("DELETE", `/api/v1/models/weights/${body.id}`, w.key), routeContext(id, deps()));
     expect(refused.status).toBe(422);
     expect((await refused.json()).detail).toContain(`experiment(s) ${run.id} (running)`);
-    expect((await deleteV1Weights(request("DELETE", `/api/v1/models/weights/${body.id}`, viewerKey), id, deps())).status).toBe(403);
+    expect((await deleteV1Weights(request("DELETE", `/api/v1/models/weights/${body.id}`, viewerKey), routeContext(id, deps()))).status).toBe(403);
     expect((await stat(file)).size).toBe(onnx.length);
 
     await w.tdb.db.delete(experiments);
-    const deleted = await deleteV1Weights(request("DELETE", `/api/v1/models/weights/${body.id}`, w.key), id, deps());
+    const deleted = await deleteV1Weights(request("DELETE", `/api/v1/models/weights/${body.id}`, w.key), routeContext(id, deps()));
     expect(deleted.status).toBe(204);
     await expect(stat(file)).rejects.toThrow(/ENOENT/);
-    expect((await getV1Weights(getRequest(`/api/v1/models/weights/${body.id}`, bearer(w.key)), id, deps())).status).toBe(404);
+    expect((await getV1Weights(getRequest(`/api/v1/models/weights/${body.id}`, bearer(w.key)), routeContext(id, deps()))).status).toBe(404);
   });
 
   it("POST multipart from a viewer → 403 and nothing stored; without credentials → 401", async () => {
@@ -201,23 +201,23 @@ describe("seed 002 §2.5 POST /api/v1/experiments/{id}/save", () => {
       .returning();
     const id = { id: String(run.id) };
 
-    const best = await saveV1ExperimentWeights(request("POST", `/api/v1/experiments/${run.id}/save`, w.key), id, deps());
+    const best = await saveV1ExperimentWeights(request("POST", `/api/v1/experiments/${run.id}/save`, w.key), routeContext(id, deps()));
     expect(best.status).toBe(201);
     const entry = await best.json();
     expect(Object.keys(entry).sort()).toEqual(ENTRY_FIELDS);
     expect(entry).toMatchObject({ name: "saved-best", format: "ckpt", task: "classify", experiment_id: run.id, epoch: 4, dataset_id: w.datasetId, accuracy: 0.9, architecture: "reference-cnn", classes: ["cat", "dog"], tags: ["best"] });
 
-    const last = await saveV1ExperimentWeights(jsonRequest("POST", `/api/v1/experiments/${run.id}/save`, { which: "last" }, bearer(w.key)), id, deps());
+    const last = await saveV1ExperimentWeights(jsonRequest("POST", `/api/v1/experiments/${run.id}/save`, { which: "last" }, bearer(w.key)), routeContext(id, deps()));
     expect(last.status).toBe(201);
     expect(await last.json()).toMatchObject({ name: "saved-last", epoch: 5, accuracy: 0.85 });
 
-    const wrong = await saveV1ExperimentWeights(jsonRequest("POST", `/api/v1/experiments/${run.id}/save`, { which: "latest" }, bearer(w.key)), id, deps());
+    const wrong = await saveV1ExperimentWeights(jsonRequest("POST", `/api/v1/experiments/${run.id}/save`, { which: "latest" }, bearer(w.key)), routeContext(id, deps()));
     expect(wrong.status).toBe(400);
-    expect((await saveV1ExperimentWeights(request("POST", `/api/v1/experiments/${run.id}/save`, w.otherKey), id, deps())).status).toBe(404);
-    expect((await saveV1ExperimentWeights(request("POST", `/api/v1/experiments/${run.id}/save`, viewerKey), id, deps())).status).toBe(403);
+    expect((await saveV1ExperimentWeights(request("POST", `/api/v1/experiments/${run.id}/save`, w.otherKey), routeContext(id, deps()))).status).toBe(404);
+    expect((await saveV1ExperimentWeights(request("POST", `/api/v1/experiments/${run.id}/save`, viewerKey), routeContext(id, deps()))).status).toBe(403);
 
     const [fresh] = await w.tdb.db.insert(experiments).values({ projectId: w.defaultProjectId, name: "not-trained", datasetId: w.datasetId, hyperparameters: {}, status: "queued" }).returning();
-    const none = await saveV1ExperimentWeights(request("POST", `/api/v1/experiments/${fresh.id}/save`, w.key), { id: String(fresh.id) }, deps());
+    const none = await saveV1ExperimentWeights(request("POST", `/api/v1/experiments/${fresh.id}/save`, w.key), routeContext({ id: String(fresh.id) }, deps()));
     expect(none.status).toBe(422);
     expect((await none.json()).detail).toMatch(/has no best checkpoint yet/);
   });

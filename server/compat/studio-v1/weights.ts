@@ -1,4 +1,4 @@
-import { readJson, withCaller } from "@/server/compat/http";
+import { readJson, withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
 import { defaultProject } from "@/server/projects/service";
 import {
   deleteWeights,
@@ -13,24 +13,23 @@ import {
 } from "@/server/weights/service";
 import { exportWeights } from "@/server/weights/export";
 import { validateWeights } from "@/server/weights/validate";
-import { parseStudioV1Id, studioV1Error } from "../studio-v1";
-import { parseTrainingModuleExport, parseTrainingModuleValidate } from "../training-module-weights";
-import { parseStudioV1Save, parseStudioV1WeightsImport, parseStudioV1WeightsQuery, parseStudioV1WeightsUpdate, studioV1Weights } from "../studio-v1-weights";
-import type { CompatDeps } from "./deps";
+import { parseStudioV1Id, studioV1Error } from "./mapper";
+import { parseTrainingModuleExport, parseTrainingModuleValidate } from "@/server/compat/training-module/weights-mapper";
+import { parseStudioV1Save, parseStudioV1WeightsImport, parseStudioV1WeightsQuery, parseStudioV1WeightsUpdate, studioV1Weights } from "./weights-mapper";
 
 /** Seed 002 §2.4.B (`/api/v1/models/weights…`) and §2.5's `POST /experiments/{id}/save`. */
 
-export function listV1Weights(req: Request, deps: CompatDeps = {}): Promise<Response> {
+export function listV1Weights(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
     studioV1Error,
     async (ctx) => Response.json((await listWeights(ctx, parseStudioV1WeightsQuery(new URL(req.url).searchParams))).map(studioV1Weights)),
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
 /** Multipart (`file`, optional `name`, `description`, `tags`, `project_id`, `model`) or JSON `{path}` → 201 and the entry. */
-export function importV1Weights(req: Request, deps: CompatDeps = {}): Promise<Response> {
+export function importV1Weights(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
     studioV1Error,
@@ -42,16 +41,18 @@ export function importV1Weights(req: Request, deps: CompatDeps = {}): Promise<Re
       const entry = await importWeightsFromPath(ctx, { ...input, projectId: input.projectId ?? (await defaultProject(ctx)).id });
       return Response.json(studioV1Weights(entry), { status: 201 });
     },
-    { multipart: true, db: deps.db },
+    { multipart: true, db: route.db },
   );
 }
 
-export function getV1Weights(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
-  return withCaller(req, studioV1Error, async (ctx) => Response.json(studioV1Weights(await getWeights(ctx, parseStudioV1Id(params.id, "Weights")))), { db: deps.db });
+export async function getV1Weights(req: Request, route: RouteContext<"id">): Promise<Response> {
+  const params = await route.params;
+  return withCaller(req, studioV1Error, async (ctx) => Response.json(studioV1Weights(await getWeights(ctx, parseStudioV1Id(params.id, "Weights")))), { db: route.db });
 }
 
 /** → 204, as the document's status table says for updates. */
-export function updateV1Weights(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+export async function updateV1Weights(req: Request, route: RouteContext<"id">): Promise<Response> {
+  const params = await route.params;
   return withCaller(
     req,
     studioV1Error,
@@ -60,12 +61,13 @@ export function updateV1Weights(req: Request, params: { id: string }, deps: Comp
       await updateWeights(ctx, { id, ...parseStudioV1WeightsUpdate(await readJson(req)) });
       return new Response(null, { status: 204 });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
 /** → 204 with the file gone from disk (unless another entry holds the same content); 422 with the reason while in use. */
-export function deleteV1Weights(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+export async function deleteV1Weights(req: Request, route: RouteContext<"id">): Promise<Response> {
+  const params = await route.params;
   return withCaller(
     req,
     studioV1Error,
@@ -73,17 +75,19 @@ export function deleteV1Weights(req: Request, params: { id: string }, deps: Comp
       await deleteWeights(ctx, parseStudioV1Id(params.id, "Weights"));
       return new Response(null, { status: 204 });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
 /** The file as `Content-Disposition: attachment`, streamed, with Range requests (206). */
-export function downloadV1Weights(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
-  return withCaller(req, studioV1Error, async (ctx) => downloadResponse(await weightsDownload(ctx, parseStudioV1Id(params.id, "Weights")), req), { db: deps.db });
+export async function downloadV1Weights(req: Request, route: RouteContext<"id">): Promise<Response> {
+  const params = await route.params;
+  return withCaller(req, studioV1Error, async (ctx) => downloadResponse(await weightsDownload(ctx, parseStudioV1Id(params.id, "Weights")), req), { db: route.db });
 }
 
 /** Copies the run's best checkpoint (or `{which: "last"}`) into the library → 201 and the new entry. */
-export function saveV1ExperimentWeights(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+export async function saveV1ExperimentWeights(req: Request, route: RouteContext<"id">): Promise<Response> {
+  const params = await route.params;
   return withCaller(
     req,
     studioV1Error,
@@ -92,7 +96,7 @@ export function saveV1ExperimentWeights(req: Request, params: { id: string }, de
       const input = parseStudioV1Save(await readJson(req), new URL(req.url).searchParams);
       return Response.json(studioV1Weights(await saveExperimentWeights(ctx, id, input)), { status: 201 });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
@@ -101,16 +105,17 @@ export function saveV1ExperimentWeights(req: Request, params: { id: string }, de
  * (`format`, `opset`, `half`, `int8`, `dynamic`, `simplify`, `batch`, `imgsz`) → 201 and the child entry
  * `{id, status: "processing"}`, whose download works once the job is done.
  */
-export function exportV1Weights(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+export async function exportV1Weights(req: Request, route: RouteContext<"id">): Promise<Response> {
+  const params = await route.params;
   return withCaller(
     req,
     studioV1Error,
     async (ctx) => {
       const weightsId = parseStudioV1Id(params.id, "Weights");
-      const child = await exportWeights(ctx, { ...parseTrainingModuleExport(await readJson(req)), weightsId }, { boss: deps.boss });
+      const child = await exportWeights(ctx, { ...parseTrainingModuleExport(await readJson(req)), weightsId }, { boss: route.boss });
       return Response.json({ id: child.id, status: child.status }, { status: 201 });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
@@ -119,15 +124,16 @@ export function exportV1Weights(req: Request, params: { id: string }, deps: Comp
  * (`dataset_id`, `split`, `imgsz`, `batch`, `conf`, `iou`, `device`, `save_json`, `plots`) → 201 and the
  * queued validation `{id, status}`; the entry's metrics follow once it is done.
  */
-export function validateV1Weights(req: Request, params: { id: string }, deps: CompatDeps = {}): Promise<Response> {
+export async function validateV1Weights(req: Request, route: RouteContext<"id">): Promise<Response> {
+  const params = await route.params;
   return withCaller(
     req,
     studioV1Error,
     async (ctx) => {
       const weightsId = parseStudioV1Id(params.id, "Weights");
-      const validation = await validateWeights(ctx, { ...parseTrainingModuleValidate(await readJson(req)), weightsId }, { boss: deps.boss });
+      const validation = await validateWeights(ctx, { ...parseTrainingModuleValidate(await readJson(req)), weightsId }, { boss: route.boss });
       return Response.json({ id: validation.id, status: validation.status }, { status: 201 });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }

@@ -1,18 +1,18 @@
 import { and, eq } from "drizzle-orm";
 import { experimentLogs } from "@/db/schema";
-import { withCaller } from "@/server/compat/http";
+import { withCaller, type RouteContext } from "@/server/http/handler";
 import { env } from "@/server/env";
 import { getExperiment } from "@/server/experiments/queries";
-import { parseTaskStatusId, taskStatusError, taskStatusReply } from "../task-status";
-import type { CompatDeps } from "./deps";
+import { parseTaskStatusId, taskStatusError, taskStatusReply } from "./mapper";
 
 /** Seed 004: `GET /task_status/<task_id>`. */
-export function getTaskStatus(req: Request, params: { taskId: string }, deps: CompatDeps = {}): Promise<Response> {
+export async function getTaskStatus(req: Request, route: RouteContext<"task_id">): Promise<Response> {
+  const params = await route.params;
   return withCaller(
     req,
-    (err) => taskStatusError(err, params.taskId),
+    (err) => taskStatusError(err, params.task_id),
     async (ctx) => {
-      const experiment = await getExperiment(ctx, parseTaskStatusId(params.taskId));
+      const experiment = await getExperiment(ctx, parseTaskStatusId(params.task_id));
       // Clients poll this hard: the latest line's stage by its unique (experiment, seq) key; the experiment is the caller's, checked above.
       const [latest] =
         experiment.logSeq > 0
@@ -24,6 +24,6 @@ export function getTaskStatus(req: Request, params: { taskId: string }, deps: Co
       const reply = taskStatusReply(experiment, latest?.stage ?? null, env().dataDir);
       return Response.json(reply.body, { status: reply.httpStatus });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { NotFound, Unauthorized } from "@/server/errors";
-import { experimentRow } from "./experiment-fixture";
-import { parseTaskStatusId, taskStatusError, taskStatusFinalMetrics, taskStatusReply } from "./task-status";
+import { experimentRow } from "@/server/compat/shared/experiment-fixture";
+import { parseTaskStatusId, taskStatusError, taskStatusFinalMetrics, taskStatusReply } from "./mapper";
 
 // Examples from seed 004, with our integer id (rendered as a string) in place of the UUID.
 const TASK = "123";

@@ -1,5 +1,5 @@
 import { DomainError, Invalid, NotFound, RateLimited, TooLarge, Unavailable, Unauthorized, Forbidden } from "@/server/errors";
-import { bestWeightsFile, relativeRunDir, round, type Experiment, type ExperimentLog, type ExperimentStatus } from "./experiment-common";
+import { bestWeightsFile, relativeRunDir, round, type Experiment, type ExperimentLog, type ExperimentStatus } from "@/server/compat/shared/experiment-common";
 import { parsePathId } from "@/server/http/input";
 
 /**

@@ -1,8 +1,8 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { databaseUrl } from "@/db/client";
-import { readJson, withCaller } from "@/server/compat/http";
-import { studioV1Error } from "@/server/compat/studio-v1";
+import { readJson, withCaller, type HandlerDeps, type RouteContext, type RouteDeps } from "@/server/http/handler";
+import { studioV1Error } from "@/server/compat/studio-v1/mapper";
 import type { Ctx } from "@/server/context";
 import { resolveImportPath } from "@/server/datasets/import";
 import { deleteDataset, startDatasetImport } from "@/server/datasets/service";
@@ -12,7 +12,7 @@ import { topicWakeups, type TopicWakeups } from "@/server/events/topic-wakeups";
 import { createExperiment } from "@/server/experiments/lifecycle";
 import { getExperiment, getExperimentLogs } from "@/server/experiments/queries";
 import { defaultProject } from "@/server/projects/service";
-import { isFinished } from "../experiment-common";
+import { isFinished } from "@/server/compat/shared/experiment-common";
 import {
   parseTrainingMetricsStart,
   parseTrainingMetricsTaskId,
@@ -23,8 +23,8 @@ import {
   trainingMetricsLogEntry,
   trainingMetricsTask,
   type TrainingMetricsStart,
-} from "../training-metrics";
-import { importQueue, queueDeps, type CompatDeps } from "./deps";
+} from "./mapper";
+import { importQueue, queueDeps } from "@/server/compat/shared/deps";
 
 /** Seed 001 (`/api/v2/training/…`), errors in the FastAPI shape `{detail}`. */
 
@@ -52,7 +52,7 @@ async function datasetFolder(input: TrainingMetricsStart, roots: string[]): Prom
   return { root, classes };
 }
 
-export function startTraining(req: Request, deps: CompatDeps = {}): Promise<Response> {
+export function startTraining(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
     studioV1Error,
@@ -65,24 +65,24 @@ export function startTraining(req: Request, deps: CompatDeps = {}): Promise<Resp
       }
       // Checked now, like the data folders, so a bad folder is a 4xx and not a late failure; the run copies its results there.
       if (input.savePath !== undefined) await resolveImportPath(input.savePath, roots);
-      const experiment = await importAndTrain(ctx, input, root, deps);
+      const experiment = await importAndTrain(ctx, input, root, route);
       return Response.json(trainingMetricsTask(experiment));
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
-async function importAndTrain(ctx: Ctx, input: TrainingMetricsStart, root: string, deps: CompatDeps) {
+async function importAndTrain(ctx: Ctx, input: TrainingMetricsStart, root: string, route: HandlerDeps) {
   const project = await defaultProject(ctx);
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
   const name = input.name ?? `${path.basename(root)}-${stamp}`;
-  const dataset = await startDatasetImport(ctx, { projectId: project.id, name, description: `Imported for training from ${root}`, source: { kind: "path", path: root } }, importQueue(deps));
+  const dataset = await startDatasetImport(ctx, { projectId: project.id, name, description: `Imported for training from ${root}`, source: { kind: "path", path: root } }, importQueue(route));
   // The run waits for the import to finish before it trains.
   try {
     return await createExperiment(
       ctx,
       { projectId: project.id, name, datasetId: dataset.id, model: input.model, hyperparameters: input.hyperparameters, device: input.device, saveDir: input.savePath, start: true },
-      queueDeps(deps),
+      queueDeps(route),
     );
   } catch (err) {
     // The dataset was imported for this run only: a refused run leaves none behind.
@@ -91,11 +91,12 @@ async function importAndTrain(ctx: Ctx, input: TrainingMetricsStart, root: strin
   }
 }
 
-export function getTraining(req: Request, params: { taskId: string }, deps: CompatDeps = {}): Promise<Response> {
-  return withCaller(req, studioV1Error, async (ctx) => Response.json(trainingMetricsTask(await getExperiment(ctx, parseTrainingMetricsTaskId(params.taskId)))), { db: deps.db });
+export async function getTraining(req: Request, route: RouteContext<"task_id">): Promise<Response> {
+  const params = await route.params;
+  return withCaller(req, studioV1Error, async (ctx) => Response.json(trainingMetricsTask(await getExperiment(ctx, parseTrainingMetricsTaskId(params.task_id)))), { db: route.db });
 }
 
-export interface LogStreamOptions extends CompatDeps {
+export interface LogStreamOptions extends HandlerDeps {
   /** Wakes the stream when the run publishes an event (default: this process's LISTEN connection). */
   wakeups?: TopicWakeups;
   /** How long the stream waits for an event before reading the logs table anyway. */
@@ -111,17 +112,18 @@ const PAGE = 500;
  * reconnects), woken by the run's events instead of polling. The stream ends after the last line
  * of a finished run.
  */
-export function streamTrainingLogs(req: Request, params: { taskId: string }, options: LogStreamOptions = {}): Promise<Response> {
-  const idleCheckMs = options.idleCheckMs ?? 5_000;
-  const keepaliveMs = options.keepaliveMs ?? 15_000;
+export async function streamTrainingLogs(req: Request, route: RouteContext<"task_id"> & LogStreamOptions): Promise<Response> {
+  const params = await route.params;
+  const idleCheckMs = route.idleCheckMs ?? 5_000;
+  const keepaliveMs = route.keepaliveMs ?? 15_000;
   return withCaller(
     req,
     studioV1Error,
     async (ctx) => {
-      const id = parseTrainingMetricsTaskId(params.taskId);
+      const id = parseTrainingMetricsTaskId(params.task_id);
       let after = sseResumeAfter(req.headers.get("last-event-id"), new URL(req.url).searchParams.get("since"));
       await getExperiment(ctx, id);
-      const wakeups = options.wakeups ?? topicWakeups(databaseUrl());
+      const wakeups = route.wakeups ?? topicWakeups(databaseUrl());
       // Watching before the first read: an event that comes while the table is read still wakes the next wait.
       const events = await wakeups.watch(`experiment:${id}`);
       const encoder = new TextEncoder();
@@ -174,6 +176,6 @@ export function streamTrainingLogs(req: Request, params: { taskId: string }, opt
         headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache, no-transform", "x-accel-buffering": "no" },
       });
     },
-    { db: options.db },
+    { db: route.db },
   );
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Invalid, NotFound } from "@/server/errors";
-import { experimentRow, logRow } from "./experiment-fixture";
+import { experimentRow, logRow } from "@/server/compat/shared/experiment-fixture";
 import {
   parseTrainingMetricsStart,
   parseTrainingMetricsTaskId,
@@ -9,7 +9,7 @@ import {
   trainingMetricsLogEntry,
   trainingMetricsTask,
   trainingMetricsValues,
-} from "./training-metrics";
+} from "./mapper";
 
 // Examples from seed 001 (training metrics update log).
 const seedTask = {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { invalidFromZod } from "@/server/errors";
-import { engineHyperparameters, epochLoss, legacyStatus, pythonIsoTime, round, type Experiment, type ExperimentLog } from "./experiment-common";
+import { engineHyperparameters, epochLoss, legacyStatus, pythonIsoTime, round, type Experiment, type ExperimentLog } from "@/server/compat/shared/experiment-common";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
 
 /**

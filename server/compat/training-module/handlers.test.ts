@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { datasets, experimentMetrics, experiments, trainingConfigs, workers } from "@/db/schema";
 import { setDefaultDataset } from "@/server/projects/default-dataset";
-import { bearer, createDialectWorld, getRequest, insertReadyDataset, jsonRequest, sessionCookie, setExperimentState, type DialectWorld } from "./testing";
-import { availableModels, createTask, dashboard, deleteTask, listConfigs, listTasks, saveConfig, startTask, stopTask, taskStatus } from "./training-module";
+import { bearer, createDialectWorld, getRequest, insertReadyDataset, jsonRequest, sessionCookie, setExperimentState, type DialectWorld, routeContext } from "@/server/compat/shared/testing";
+import { availableModels, createTask, dashboard, deleteTask, listConfigs, listTasks, saveConfig, startTask, stopTask, taskStatus } from "./handlers";
 
 let w: DialectWorld;
 
@@ -84,7 +84,7 @@ describe("seed 000 routes: tasks", () => {
     await setExperimentState(w.tdb, task_id, { status: "running", progress: 50, currentEpoch: 1, startedAt: new Date("2024-09-15T10:05:00Z"), latestMetrics: { top1_acc: 0.5 } });
     await w.tdb.db.insert(experimentMetrics).values({ experimentId: task_id, epoch: 1, step: 0, values: { train_loss: 0.7 } });
 
-    const status = await taskStatus(getRequest(`/training/task_status/default/${task_id}`, bearer(w.key)), { projectName: "default", taskId: String(task_id) }, deps());
+    const status = await taskStatus(getRequest(`/training/task_status/default/${task_id}`, bearer(w.key)), routeContext({ project_name: "default", task_id: String(task_id) }, deps()));
     const { success, task } = await status.json();
     expect(success).toBe(true);
     expect(task).toMatchObject({ id: task_id, task_name: "lifecycle", model_type: "reference-cnn", status: "running", progress: 50, started_at: "2024-09-15T10:05:00", error_message: null, model_path: null, metrics: { top1_acc: 0.5 } });
@@ -93,7 +93,7 @@ describe("seed 000 routes: tasks", () => {
     const again = await startTask(jsonRequest("POST", "/training/start_task", ref, bearer(w.key)), deps());
     expect(again.status).toBe(409);
 
-    const list = await (await listTasks(getRequest("/training/tasks/default", bearer(w.key)), { projectName: "default" }, deps())).json();
+    const list = await (await listTasks(getRequest("/training/tasks/default", bearer(w.key)), routeContext({ project_name: "default" }, deps()))).json();
     expect(list.tasks.find((t: { id: number }) => t.id === task_id)).toEqual({ id: task_id, task_name: "lifecycle", model_type: "reference-cnn", status: "running", progress: 50, created_at: expect.any(String) });
 
     const refused = await deleteTask(jsonRequest("POST", "/training/delete_task", ref, bearer(w.key)), deps());
@@ -130,7 +130,7 @@ describe("seed 000 routes: tasks", () => {
 
   it("hides another team's task behind 404", async () => {
     const { task_id } = await (await create({ task_name: "private" })).json();
-    const res = await taskStatus(getRequest(`/training/task_status/default/${task_id}`, bearer(w.otherKey)), { projectName: "default", taskId: String(task_id) }, deps());
+    const res = await taskStatus(getRequest(`/training/task_status/default/${task_id}`, bearer(w.otherKey)), routeContext({ project_name: "default", task_id: String(task_id) }, deps()));
     expect(res.status).toBe(404);
     const stop = await stopTask(jsonRequest("POST", "/training/stop_task", { project_name: "default", task_id }, bearer(w.otherKey)), deps());
     expect(stop.status).toBe(404);
@@ -150,7 +150,7 @@ describe("seed 000 routes: training configs", () => {
     const saved = await saveConfig(jsonRequest("POST", "/training/save_config", body, bearer(w.key)), deps());
     const { success, config_id } = await saved.json();
     expect(success).toBe(true);
-    const list = await (await listConfigs(getRequest("/training/configs/default", bearer(w.key)), { projectName: "default" }, deps())).json();
+    const list = await (await listConfigs(getRequest("/training/configs/default", bearer(w.key)), routeContext({ project_name: "default" }, deps()))).json();
     expect(list).toEqual({
       success: true,
       configs: [{ id: config_id, config_name: "高精度配置", model_type: "yolov8l", epochs: 200, batch_size: 8, learning_rate: 0.005, created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/) }],
@@ -171,7 +171,7 @@ describe("seed 000 routes: training configs", () => {
     ]);
     expect(kept.extra).toEqual({ copy_paste: 0.1, note: "夜间" });
     expect(kept.hyperparameters).toMatchObject({ patience: 30 });
-    const other = await listConfigs(getRequest("/training/configs/default", bearer(w.otherKey)), { projectName: "default" }, deps());
+    const other = await listConfigs(getRequest("/training/configs/default", bearer(w.otherKey)), routeContext({ project_name: "default" }, deps()));
     expect((await other.json()).configs).toEqual([]);
   });
 
@@ -194,14 +194,14 @@ describe("seed 000 routes: training configs", () => {
 
 describe("seed 000 routes: the HTML dashboard", () => {
   it("sends a visitor without a session to the login page", async () => {
-    const res = await dashboard(getRequest("/training/default"), { projectName: "default" }, deps());
+    const res = await dashboard(getRequest("/training/default"), routeContext({ project_name: "default" }, deps()));
     expect(res.status).toBe(302);
     expect(res.headers.get("location")).toBe("/login?callbackUrl=%2Ftraining%2Fdefault");
   });
 
   it("renders the project's tasks for a logged-in user, escaped", async () => {
     await create({ task_name: "<b>escaped</b>" });
-    const res = await dashboard(getRequest("/training/default", { cookie: await sessionCookie(w.userId, w.teamId) }), { projectName: "default" }, deps());
+    const res = await dashboard(getRequest("/training/default", { cookie: await sessionCookie(w.userId, w.teamId) }), routeContext({ project_name: "default" }, deps()));
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/text\/html/);
     const html = await res.text();
@@ -211,14 +211,14 @@ describe("seed 000 routes: the HTML dashboard", () => {
 
   it("also shows the project's configs and the training hosts' status, as its document says", async () => {
     await w.tdb.db.insert(workers).values({ kind: "training", host: "gpu-box-1", pid: 4242, slots: 2, devices: [{ device: "cuda:0", backend: "tensorflow", description: "RTX" }], version: "test" });
-    const html = await (await dashboard(getRequest("/training/default", { cookie: await sessionCookie(w.userId, w.teamId) }), { projectName: "default" }, deps())).text();
+    const html = await (await dashboard(getRequest("/training/default", { cookie: await sessionCookie(w.userId, w.teamId) }), routeContext({ project_name: "default" }, deps()))).text();
     expect(html).toMatch(/<h2>训练配置<\/h2>[\s\S]*高精度配置/);
     expect(html).toMatch(/<td>gpu-box-1<\/td><td>在线<\/td><td>2<\/td><td>cuda:0<\/td>/);
     expect(html).toMatch(/可用并发 2（1 个在线训练节点）/);
   });
 
   it("answers 404 for a project the user's team does not have", async () => {
-    const res = await dashboard(getRequest("/training/elsewhere", { cookie: await sessionCookie(w.userId, w.teamId) }), { projectName: "elsewhere" }, deps());
+    const res = await dashboard(getRequest("/training/elsewhere", { cookie: await sessionCookie(w.userId, w.teamId) }), routeContext({ project_name: "elsewhere" }, deps()));
     expect(res.status).toBe(404);
   });
 });

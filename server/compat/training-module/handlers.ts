@@ -2,7 +2,7 @@ import { and, asc, eq } from "drizzle-orm";
 import { getDb, isDatabaseUnavailable } from "@/db/client";
 import { experimentMetrics } from "@/db/schema";
 import { authenticate } from "@/server/auth/callers";
-import { readJson, withCaller } from "@/server/compat/http";
+import { readJson, withCaller, type HandlerDeps, type RouteContext, type RouteDeps } from "@/server/http/handler";
 import type { Ctx } from "@/server/context";
 import { NotFound, Unavailable } from "@/server/errors";
 import { env } from "@/server/env";
@@ -29,8 +29,8 @@ import {
   trainingModuleTaskDetail,
   trainingModuleTaskSummary,
   type TrainingModuleCreateTask,
-} from "../training-module";
-import { queueDeps, type CompatDeps } from "./deps";
+} from "./mapper";
+import { queueDeps } from "@/server/compat/shared/deps";
 
 /** Seed 000 (`/training/…`): each export is one route's logic; the route files in app/training call them. */
 
@@ -58,7 +58,7 @@ async function modelOrWeights(ctx: Ctx, projectId: number, input: TrainingModule
   return { model: fineTuneModel(entry), hyperparameters: { ...input.hyperparameters, weights: entry.id } };
 }
 
-export function createTask(req: Request, deps: CompatDeps = {}): Promise<Response> {
+export function createTask(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
     trainingModuleError,
@@ -71,18 +71,18 @@ export function createTask(req: Request, deps: CompatDeps = {}): Promise<Respons
       const experiment = await createExperiment(
         ctx,
         { projectId: project.id, name: input.name, datasetId, ...model, splitRatios: input.splitRatios, hyperparameters, device: input.device, start: false },
-        queueDeps(deps),
+        queueDeps(route),
       );
       return Response.json({ success: true, task_id: experiment.id });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
 /** start_task, stop_task and delete_task: `{project_name, task_id}` in, `{success, message}` out. */
 function taskCommand(
   req: Request,
-  deps: CompatDeps,
+  route: HandlerDeps,
   command: (ctx: Ctx, task: Awaited<ReturnType<typeof projectTask>>) => Promise<unknown>,
   message: string,
 ): Promise<Response> {
@@ -94,37 +94,38 @@ function taskCommand(
       await command(ctx, await projectTask(ctx, ref.projectName, ref.taskId));
       return Response.json({ success: true, message });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
-export function startTask(req: Request, deps: CompatDeps = {}): Promise<Response> {
+export function startTask(req: Request, route: RouteDeps = {}): Promise<Response> {
   return taskCommand(
     req,
-    deps,
+    route,
     // A stopped or failed task starts again from its last checkpoint; a running one is a 409.
     (ctx, task) =>
       ["paused", "stopped", "failed"].includes(task.status)
-        ? resumeExperiment(ctx, { id: task.id }, queueDeps(deps))
-        : startExperiment(ctx, task.id, queueDeps(deps)),
+        ? resumeExperiment(ctx, { id: task.id }, queueDeps(route))
+        : startExperiment(ctx, task.id, queueDeps(route)),
     TRAINING_MODULE_MESSAGES.started,
   );
 }
 
-export function stopTask(req: Request, deps: CompatDeps = {}): Promise<Response> {
-  return taskCommand(req, deps, (ctx, task) => stopExperiment(ctx, task.id), TRAINING_MODULE_MESSAGES.stopped);
+export function stopTask(req: Request, route: RouteDeps = {}): Promise<Response> {
+  return taskCommand(req, route, (ctx, task) => stopExperiment(ctx, task.id), TRAINING_MODULE_MESSAGES.stopped);
 }
 
-export function deleteTask(req: Request, deps: CompatDeps = {}): Promise<Response> {
-  return taskCommand(req, deps, (ctx, task) => deleteExperiment(ctx, task.id), TRAINING_MODULE_MESSAGES.deleted);
+export function deleteTask(req: Request, route: RouteDeps = {}): Promise<Response> {
+  return taskCommand(req, route, (ctx, task) => deleteExperiment(ctx, task.id), TRAINING_MODULE_MESSAGES.deleted);
 }
 
-export function taskStatus(req: Request, params: { projectName: string; taskId: string }, deps: CompatDeps = {}): Promise<Response> {
+export async function taskStatus(req: Request, route: RouteContext<"project_name" | "task_id">): Promise<Response> {
+  const params = await route.params;
   return withCaller(
     req,
     trainingModuleError,
     async (ctx) => {
-      const task = await projectTask(ctx, params.projectName, parseTrainingModuleTaskIdParam(params.taskId));
+      const task = await projectTask(ctx, params.project_name, parseTrainingModuleTaskIdParam(params.task_id));
       // The epoch rows with their times (the service's points carry no time); the task is the caller's, checked above.
       const epochs = await ctx.db
         .select()
@@ -133,36 +134,38 @@ export function taskStatus(req: Request, params: { projectName: string; taskId: 
         .orderBy(asc(experimentMetrics.epoch));
       return Response.json({ success: true, task: trainingModuleTaskDetail(task, epochs, env().dataDir) });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
-export function listTasks(req: Request, params: { projectName: string }, deps: CompatDeps = {}): Promise<Response> {
+export async function listTasks(req: Request, route: RouteContext<"project_name">): Promise<Response> {
+  const params = await route.params;
   return withCaller(
     req,
     trainingModuleError,
     async (ctx) => {
-      const project = await getProjectByName(ctx, params.projectName);
+      const project = await getProjectByName(ctx, params.project_name);
       const tasks = await listExperiments(ctx, { projectId: project.id, limit: 500 });
       return Response.json({ success: true, tasks: tasks.map(trainingModuleTaskSummary) });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
-export function availableModels(req: Request, deps: CompatDeps = {}): Promise<Response> {
-  return withCaller(req, trainingModuleError, async () => Response.json(trainingModuleAvailableModels(zooModels, await availableDevices())), { db: deps.db });
+export function availableModels(req: Request, route: RouteDeps = {}): Promise<Response> {
+  return withCaller(req, trainingModuleError, async () => Response.json(trainingModuleAvailableModels(zooModels, await availableDevices())), { db: route.db });
 }
 
 /**
  * The HTML dashboard. A page, so a visitor without a session is sent to the login page (and back
  * here afterwards) instead of getting a JSON error.
  */
-export async function dashboard(req: Request, params: { projectName: string }, deps: CompatDeps = {}): Promise<Response> {
+export async function dashboard(req: Request, route: RouteContext<"project_name">): Promise<Response> {
+  const params = await route.params;
   const html = (body: string, status: number) => new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
   const page = (title: string, message: string, status: number) => html(`<!doctype html><meta charset="utf-8"><title>${title}</title><p>${escapeHtml(message)}</p>`, status);
   try {
-    const db = deps.db ?? getDb().db;
+    const db = route.db ?? getDb().db;
     const caller = await authenticate(db, { authorization: req.headers.get("authorization"), cookie: req.headers.get("cookie") });
     const here = new URL(req.url);
     if (!caller) {
@@ -171,7 +174,7 @@ export async function dashboard(req: Request, params: { projectName: string }, d
       return new Response(null, { status: 302, headers: { location: `${login.pathname}${login.search}` } });
     }
     const ctx = { db, caller };
-    const project = await getProjectByName(ctx, params.projectName);
+    const project = await getProjectByName(ctx, params.project_name);
     const [tasks, configs, hosts] = await Promise.all([
       listExperiments(ctx, { projectId: project.id, limit: 500 }),
       listTrainingConfigs(ctx, { projectId: project.id }),
@@ -186,7 +189,7 @@ export async function dashboard(req: Request, params: { projectName: string }, d
   }
 }
 
-export function saveConfig(req: Request, deps: CompatDeps = {}): Promise<Response> {
+export function saveConfig(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
     trainingModuleError,
@@ -204,19 +207,20 @@ export function saveConfig(req: Request, deps: CompatDeps = {}): Promise<Respons
       });
       return Response.json({ success: true, config_id: config.id });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }
 
-export function listConfigs(req: Request, params: { projectName: string }, deps: CompatDeps = {}): Promise<Response> {
+export async function listConfigs(req: Request, route: RouteContext<"project_name">): Promise<Response> {
+  const params = await route.params;
   return withCaller(
     req,
     trainingModuleError,
     async (ctx) => {
-      const project = await getProjectByName(ctx, params.projectName);
+      const project = await getProjectByName(ctx, params.project_name);
       const configs = await listTrainingConfigs(ctx, { projectId: project.id });
       return Response.json({ success: true, configs: configs.map(trainingModuleConfig) });
     },
-    { db: deps.db },
+    { db: route.db },
   );
 }

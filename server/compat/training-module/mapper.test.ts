@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Conflict, DomainError, Invalid, NotFound, Unauthorized } from "@/server/errors";
-import { legacyStatus } from "./experiment-common";
-import { experimentRow } from "./experiment-fixture";
+import { legacyStatus } from "@/server/compat/shared/experiment-common";
+import { experimentRow } from "@/server/compat/shared/experiment-fixture";
 import {
   parseTrainingModuleCreateTask,
   parseTrainingModuleSaveConfig,
@@ -12,7 +12,7 @@ import {
   trainingModuleError,
   trainingModuleTaskDetail,
   trainingModuleTaskSummary,
-} from "./training-module";
+} from "./mapper";
 
 // Examples from seed 000 (VisioFirm training module API).
 const seedTaskStatus = {

@@ -10,7 +10,7 @@ import {
   pythonIsoTime,
   type Experiment,
   type ExperimentMetricPoint,
-} from "./experiment-common";
+} from "@/server/compat/shared/experiment-common";
 
 /**
  * Mapper for the old training module (seed 000, `/training/…`): `{success: true, …}` bodies,

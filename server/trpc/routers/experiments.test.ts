@@ -1,6 +1,6 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDialectWorld, setExperimentState, type DialectWorld } from "@/server/compat/handlers/testing";
+import { createDialectWorld, setExperimentState, type DialectWorld } from "@/server/compat/shared/testing";
 import { env } from "@/server/env";
 import { createExperiment } from "@/server/experiments/lifecycle";
 import { createCallerFactory } from "../init";

@@ -1,7 +1,2 @@
-import { predictUploadRoute } from "@/server/inference/routes";
-
+export { predictUploadRoute as POST } from "@/server/inference/routes";
 export const dynamic = "force-dynamic";
-
-export async function POST(req: Request) {
-  return predictUploadRoute(req);
-}

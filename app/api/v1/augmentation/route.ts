@@ -1,13 +1,2 @@
-import { withCaller } from "@/server/compat/http";
-import { studioV1Error } from "@/server/compat/studio-v1";
-import { createAugmentationV1, listAugmentationsV1 } from "@/server/augmentations/rest-v1";
-
+export { listV1Augmentations as GET, createV1Augmentation as POST } from "@/server/compat/studio-v1/augmentations";
 export const dynamic = "force-dynamic";
-
-export async function GET(req: Request) {
-  return withCaller(req, studioV1Error, (ctx) => listAugmentationsV1(ctx));
-}
-
-export async function POST(req: Request) {
-  return withCaller(req, studioV1Error, (ctx) => createAugmentationV1(req, ctx));
-}

@@ -1,11 +1,2 @@
-import { createV1Experiment, listV1Experiments } from "@/server/compat/handlers/studio-v1-experiments";
-
+export { listV1Experiments as GET, createV1Experiment as POST } from "@/server/compat/studio-v1/experiments";
 export const dynamic = "force-dynamic";
-
-export async function GET(req: Request) {
-  return listV1Experiments(req);
-}
-
-export async function POST(req: Request) {
-  return createV1Experiment(req);
-}

@@ -1,7 +1,2 @@
-import { listConfigs } from "@/server/compat/handlers/training-module";
-
+export { listConfigs as GET } from "@/server/compat/training-module/handlers";
 export const dynamic = "force-dynamic";
-
-export async function GET(req: Request, { params }: { params: Promise<{ project_name: string }> }) {
-  return listConfigs(req, { projectName: (await params).project_name });
-}

@@ -1,7 +1,2 @@
-import { v1InferenceDevices } from "@/server/compat/handlers/studio-v1-inference";
-
+export { v1InferenceDevices as GET } from "@/server/compat/studio-v1/inference";
 export const dynamic = "force-dynamic";
-
-export async function GET(req: Request) {
-  return v1InferenceDevices(req);
-}

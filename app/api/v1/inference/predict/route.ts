@@ -1,7 +1,2 @@
-import { v1InferencePredict } from "@/server/compat/handlers/studio-v1-inference";
-
+export { v1InferencePredict as POST } from "@/server/compat/studio-v1/inference";
 export const dynamic = "force-dynamic";
-
-export async function POST(req: Request) {
-  return v1InferencePredict(req);
-}

@@ -1,11 +1,2 @@
-import { importV1Weights, listV1Weights } from "@/server/compat/handlers/studio-v1-weights";
-
+export { listV1Weights as GET, importV1Weights as POST } from "@/server/compat/studio-v1/weights";
 export const dynamic = "force-dynamic";
-
-export async function GET(req: Request) {
-  return listV1Weights(req);
-}
-
-export async function POST(req: Request) {
-  return importV1Weights(req);
-}

@@ -1,7 +1,2 @@
-import { getV1SystemStats } from "@/server/compat/handlers/studio-v1-system";
-
+export { getV1SystemStats as GET } from "@/server/compat/studio-v1/system";
 export const dynamic = "force-dynamic";
-
-export async function GET(req: Request) {
-  return getV1SystemStats(req);
-}

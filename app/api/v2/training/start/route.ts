@@ -1,7 +1,2 @@
-import { startTraining } from "@/server/compat/handlers/training-metrics";
-
+export { startTraining as POST } from "@/server/compat/training-metrics/handlers";
 export const dynamic = "force-dynamic";
-
-export async function POST(req: Request) {
-  return startTraining(req);
-}

@@ -1,8 +1,2 @@
-import { validateModel } from "@/server/compat/handlers/training-module-weights";
-
+export { validateModel as POST } from "@/server/compat/training-module/weights-handlers";
 export const dynamic = "force-dynamic";
-
-export async function POST(req: Request, { params }: { params: Promise<{ project_name: string; task_id: string }> }) {
-  const { project_name, task_id } = await params;
-  return validateModel(req, { projectName: project_name, taskId: task_id });
-}

@@ -1,7 +1,2 @@
-import { getV1ExperimentMetrics } from "@/server/compat/handlers/studio-v1-experiments";
-
+export { getV1ExperimentMetrics as GET } from "@/server/compat/studio-v1/experiments";
 export const dynamic = "force-dynamic";
-
-export async function GET(req: Request, { params }: { params: Promise<{ id: string }> }) {
-  return getV1ExperimentMetrics(req, await params);
-}

@@ -1,7 +1,2 @@
-import { saveV1ExperimentWeights } from "@/server/compat/handlers/studio-v1-weights";
-
+export { saveV1ExperimentWeights as POST } from "@/server/compat/studio-v1/weights";
 export const dynamic = "force-dynamic";
-
-export async function POST(req: Request, { params }: { params: Promise<{ id: string }> }) {
-  return saveV1ExperimentWeights(req, await params);
-}

@@ -1,7 +1,2 @@
-import { v1InferenceStreamStop } from "@/server/compat/handlers/studio-v1-inference";
-
+export { v1InferenceStreamStop as POST } from "@/server/compat/studio-v1/inference";
 export const dynamic = "force-dynamic";
-
-export async function POST(req: Request) {
-  return v1InferenceStreamStop(req);
-}

@@ -1,8 +1,2 @@
-import { streamTrainingLogs } from "@/server/compat/handlers/training-metrics";
-
+export { streamTrainingLogs as GET } from "@/server/compat/training-metrics/handlers";
 export const dynamic = "force-dynamic";
-
-/** Server-Sent Events; resumable with Last-Event-ID or ?since=<seq>. */
-export async function GET(req: Request, { params }: { params: Promise<{ task_id: string }> }) {
-  return streamTrainingLogs(req, { taskId: (await params).task_id });
-}

@@ -1,7 +1,2 @@
-import { validateV1Weights } from "@/server/compat/handlers/studio-v1-weights";
-
+export { validateV1Weights as POST } from "@/server/compat/studio-v1/weights";
 export const dynamic = "force-dynamic";
-
-export async function POST(req: Request, { params }: { params: Promise<{ id: string }> }) {
-  return validateV1Weights(req, await params);
-}
