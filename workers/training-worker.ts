@@ -1,9 +1,10 @@
 import { getDb } from "@/db/client";
 import { env } from "@/server/env";
-import { killRunProcesses } from "@/server/experiments/job";
+import { killRunProcesses, runningChildren } from "@/server/experiments/job";
 import { startReaper } from "@/server/experiments/reaper";
 import { jobRegistry } from "@/server/jobs";
 import { runWorker } from "@/server/jobs/worker-process";
+import { startHostSampler } from "@/server/system/sampler";
 
 /** A training worker: works the studio's pg-boss queues, one training job per slot, and beats a heartbeat. */
 const { db, close } = getDb();
@@ -11,6 +12,8 @@ const slots = env().STUDIO_WORKER_SLOTS ?? 1;
 const worker = await runWorker({ db, databaseUrl: env().DATABASE_URL!, registry: jobRegistry, slots });
 // Every worker reaps: a run whose worker died is recovered by whichever worker is left.
 const reaper = startReaper(db, worker.boss);
+// One worker per host samples it once a second (system_samples, /ws/system, the fleet page).
+const sampler = startHostSampler({ db, workerId: () => worker.workerId, dataDir: env().dataDir, runs: () => runningChildren });
 console.log(`[worker] ${worker.workerId} ready: pid ${process.pid}, ${slots} slot(s), queues ${jobRegistry.jobs.map((j) => `${j.name} v${j.version}`).join(", ")}`);
 
 let stopping = false;
@@ -20,6 +23,7 @@ async function shutdown(signal: string) {
   console.log(`[worker] ${signal}: stopping; running runs are re-queued from their last checkpoint`);
   try {
     reaper.stop();
+    await sampler.stop();
     killRunProcesses(signal);
     await worker.stop(25_000);
     await close();

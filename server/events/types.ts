@@ -88,6 +88,31 @@ export const studioEventSchema = z
       totalEpochs: z.number().int(),
       error: z.string().max(2000).nullable(),
     }),
+    /** A training host's 1 s sample (topic `system`): what /ws/system and the fleet page show; the system_samples row has the rest. */
+    z.object({
+      ...eventBase,
+      type: z.literal("system.sample"),
+      host: z.string().min(1).max(255),
+      at: z.string(),
+      cpuPercent: z.number(),
+      memoryUsed: z.number(),
+      memoryTotal: z.number(),
+      diskUsed: z.number().nullable(),
+      diskTotal: z.number().nullable(),
+      gpus: z
+        .array(
+          z.object({
+            index: z.number().int(),
+            name: z.string().max(200),
+            utilPercent: z.number().nullable(),
+            memoryUsedMiB: z.number().nullable(),
+            memoryTotalMiB: z.number().nullable(),
+            temperatureC: z.number().nullable(),
+          }),
+        )
+        .max(32),
+      gpuUnavailable: z.string().max(500).nullable(),
+    }),
   ])
   .superRefine((event, issues) => {
     if ((event.teamId === null) !== (event.topic === SYSTEM_TOPIC)) {

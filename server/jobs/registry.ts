@@ -47,6 +47,8 @@ export interface JobDefinition<Name extends string = string, Payload extends z.Z
   expireInSeconds?: number;
   /** Run one of these per worker slot (training), instead of one per worker process. */
   perSlot?: boolean;
+  /** A cron expression (UTC): pg-boss queues the job on this schedule, once for all its instances. */
+  schedule?: string;
   /** Imported the first time a worker runs the job. */
   loadHandler(): Promise<JobHandler<Payload>>;
 }
@@ -109,6 +111,7 @@ export async function createQueues(boss: PgBoss, registry: JobRegistry): Promise
   for (const job of registry.jobs) {
     await boss.createQueue(job.name, { name: job.name, ...queueOptions(job) });
     await boss.updateQueue(job.name, { name: job.name, ...queueOptions(job) });
+    if (job.schedule) await boss.schedule(job.name, job.schedule, {}, { tz: "UTC" });
   }
 }
 
