@@ -21,8 +21,6 @@ import { publishStatus } from "./lease";
 import { getExperiment, type ExperimentView } from "./queries";
 import { createExperimentInput, defaultHyperparameters, type CreateExperimentInput, type resumeExperimentInput } from "./schemas";
 
-export type { QueueDeps };
-
 /** States in which a run process may be alive; delete and start are refused then. */
 export const ACTIVE_STATUSES: ExperimentStatus[] = ["running", "pausing", "stopping"];
 const RESUMABLE: ExperimentStatus[] = ["paused", "stopped", "failed", "completed"];

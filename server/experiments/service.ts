@@ -9,7 +9,6 @@ export {
   resumeExperiment,
   startExperiment,
   stopExperiment,
-  type QueueDeps,
 } from "./lifecycle";
 export { compareExperiments, getExperiment, getExperimentLogs, getExperimentMetrics, listExperiments, type ExperimentView, type LogRow, type MetricPoint } from "./queries";
 export { defaultHyperparameters, type CreateExperimentInput, type Hyperparameters } from "./schemas";

@@ -1,6 +1,6 @@
 import type { EnqueueImport } from "@/server/datasets/service";
-import type { QueueDeps } from "@/server/experiments/lifecycle";
 import type { HandlerDeps } from "@/server/http/handler";
+import { enqueue, type QueueDeps } from "@/server/jobs/enqueue";
 
 export function queueDeps(deps: HandlerDeps): QueueDeps {
   return deps.boss ? { boss: deps.boss } : {};
@@ -10,8 +10,5 @@ export function queueDeps(deps: HandlerDeps): QueueDeps {
 export function importQueue(deps: HandlerDeps): EnqueueImport | undefined {
   const boss = deps.boss;
   if (!boss) return undefined;
-  return async (payload) => {
-    const [{ enqueueJob }, { jobRegistry }] = await Promise.all([import("@/server/jobs/registry"), import("@/server/jobs/index")]);
-    return enqueueJob(boss, jobRegistry, "datasets.import", payload);
-  };
+  return (payload) => enqueue("datasets.import", payload, { boss });
 }
