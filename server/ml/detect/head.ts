@@ -119,6 +119,7 @@ function convParams(conv: HeadConv): { trainable: number; nonTrainable: number }
 
 registerLayerType<DetectHeadData>({
   type: "Detect",
+  category: "head",
   aliases: ["YOLOv8Detect", "DetectHead"],
   description: "YOLOv8 anchor-free detection head over P3/P4/P5 (DFL box branch + class branch per level); raw output [anchors, 4*reg_max + nc]",
   inputs: { min: 1, max: 5 },

@@ -1,3 +1,4 @@
+import { blockTypes, findBlockType, innerNodeId, type BlockTypeDef } from "./blocks";
 import { findLayerType, LayerError, layerTypeNames, type LayerTypeDef, type Shape } from "./registry";
 import { GraphError, mergedEdges, modelGraphSchema, type GraphNode, type ModelGraph } from "./schema";
 import "./layers";
@@ -16,6 +17,10 @@ export interface NodeSummary {
   params: number;
   trainableParams: number;
   flops: number;
+  /** The ids this node reads (inner nodes only, which have no edges of their own). */
+  inputs?: string[];
+  /** A block's inner nodes, as the engine runs them (ids `<block>_<inner>`). */
+  inner?: NodeSummary[];
 }
 
 export interface GraphSummary {
@@ -30,7 +35,7 @@ export interface GraphSummary {
   outputIds: string[];
 }
 
-/** A node after validation: its definition, parsed data and its inputs in edge order. */
+/** A layer after validation (blocks are planned as their inner layers): definition, parsed data, inputs in edge order. */
 export interface PlannedNode {
   node: GraphNode;
   def: LayerTypeDef;
@@ -38,6 +43,8 @@ export interface PlannedNode {
   inputIds: string[];
   inputShapes: Shape[];
   outputShape: Shape;
+  /** The type of the block whose expansion holds this layer directly, if any. */
+  parentBlock?: string;
 }
 
 export interface GraphPlan {
@@ -58,22 +65,26 @@ function parseGraph(graph: ModelGraph): ModelGraph {
   return parsed.data;
 }
 
-function resolveDefinition(node: GraphNode): { def: LayerTypeDef; data: unknown } {
-  const def = findLayerType(node.type);
-  if (!def) {
+type Resolved = { kind: "layer"; def: LayerTypeDef; data: unknown } | { kind: "block"; def: BlockTypeDef; data: unknown };
+
+/** The node's layer type or block and its parsed data; errors name `topId` (the node itself, or the block it is inside). */
+function resolveDefinition(node: GraphNode, topId = node.id): Resolved {
+  const layer = findLayerType(node.type);
+  const block = layer ? undefined : findBlockType(node.type);
+  if (!layer && !block) {
     throw new GraphError(
-      `node "${node.id}": unknown type "${node.type}"; known types: ${layerTypeNames().join(", ")}`,
-      node.id,
+      `node "${node.id}": unknown type "${node.type}"; known types: ${[...layerTypeNames(), ...blockTypes().map((b) => b.type)].join(", ")}`,
+      topId,
       "type",
     );
   }
-  const parsed = def.dataSchema.safeParse(node.data ?? {});
+  const parsed = (layer ?? block)!.dataSchema.safeParse(node.data ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue.path.join(".");
-    throw new GraphError(`${label(node)}: ${field ? `field "${field}": ` : ""}${issue.message}`, node.id, field || undefined);
+    throw new GraphError(`${label(node)}: ${field ? `field "${field}": ` : ""}${issue.message}`, topId, field || undefined);
   }
-  return { def, data: parsed.data };
+  return layer ? { kind: "layer", def: layer, data: parsed.data } : { kind: "block", def: block!, data: parsed.data };
 }
 
 /** Walks back along unprocessed predecessors until a node repeats: that loop is a cycle. */
@@ -156,42 +167,83 @@ export function planGraph(graph: ModelGraph, inputShape: Shape): GraphPlan {
 
   const shapes = new Map<string, Shape>();
   const planned: PlannedNode[] = [];
-  for (const id of order) {
-    const node = byId.get(id)!;
-    const { def, data } = resolved.get(id)!;
-    const inputIds = predecessors.get(id)!;
+  const taken = new Set(nodes.map((n) => n.id));
+  /** A layer node, top-level or inside a block; errors name the top-level node `topId`. */
+  const planLayer = (node: GraphNode, def: LayerTypeDef, data: unknown, inputIds: string[], topId: string, parentBlock?: string) => {
     const inputShapes = def.type === "Input" ? [inputShape] : inputIds.map((i) => shapes.get(i)!);
+    const where = node.id === topId ? label(node) : `${label(byId.get(topId)!)} at inner node "${node.id}" (${node.type})`;
     let outputShape: Shape;
     try {
       outputShape = def.inferShape(inputShapes, data);
     } catch (error) {
-      if (error instanceof LayerError) throw new GraphError(`${label(node)}: ${error.message}`, id, error.field);
+      if (error instanceof LayerError) throw new GraphError(`${where}: ${error.message}`, topId, node.id === topId ? error.field : undefined);
       throw error;
     }
     if (outputShape.some((d) => d <= 0)) {
-      throw new GraphError(`${label(node)}: output shape [${outputShape.join(", ")}] has an empty axis; the input is too small`, id);
+      throw new GraphError(`${where}: output shape [${outputShape.join(", ")}] has an empty axis; the input is too small`, topId);
     }
-    shapes.set(id, outputShape);
-    planned.push({ node, def, data, inputIds, inputShapes, outputShape });
+    shapes.set(node.id, outputShape);
+    planned.push({ node, def, data, inputIds, inputShapes, outputShape, ...(parentBlock && { parentBlock }) });
+  };
+  /** Plans a block's inner graph in place and returns the id of the node that gives its output. */
+  const planBlock = (blockId: string, def: BlockTypeDef, data: unknown, inputIds: string[], topId: string): string => {
+    let expansion;
+    try {
+      expansion = def.expand(inputIds.map((i) => shapes.get(i)!), data);
+    } catch (error) {
+      if (error instanceof LayerError) throw new GraphError(`${label(byId.get(topId)!)}: ${error.message}`, topId, error.field);
+      throw error;
+    }
+    const local = new Map<string, string>();
+    for (const inner of expansion.nodes) {
+      const id = innerNodeId(blockId, inner.id);
+      if (inner.id !== "" && taken.has(id)) {
+        throw new GraphError(`${label(byId.get(topId)!)} expands to a node "${id}", an id another node already has; rename that node`, topId, "id");
+      }
+      taken.add(id);
+      const innerInputs = inner.inputs.map((ref) => (ref.startsWith("$") ? inputIds[Number(ref.slice(1))] : local.get(ref)!));
+      const node: GraphNode = { id, type: inner.type, data: inner.data };
+      const resolvedInner = resolveDefinition(node, topId);
+      if (resolvedInner.kind === "block") local.set(inner.id, planBlock(id, resolvedInner.def, resolvedInner.data, innerInputs, topId));
+      else {
+        planLayer(node, resolvedInner.def, resolvedInner.data, innerInputs, topId, def.type);
+        local.set(inner.id, id);
+      }
+    }
+    return local.get(expansion.output)!;
+  };
+
+  const outputOf = new Map<string, string>();
+  const summaries: NodeSummary[] = [];
+  for (const id of order) {
+    const node = byId.get(id)!;
+    const resolvedNode = resolved.get(id)!;
+    const inputIds = predecessors.get(id)!.map((p) => outputOf.get(p)!);
+    const first = planned.length;
+    if (resolvedNode.kind === "block") outputOf.set(id, planBlock(id, resolvedNode.def, resolvedNode.data, inputIds, id));
+    else {
+      planLayer(node, resolvedNode.def, resolvedNode.data, inputIds, id);
+      outputOf.set(id, id);
+    }
+    const parts = planned.slice(first).map(nodeSummary);
+    const total = (pick: (s: NodeSummary) => number) => parts.reduce((sum, s) => sum + pick(s), 0);
+    summaries.push({
+      id,
+      type: resolvedNode.def.type,
+      outputShape: shapes.get(outputOf.get(id)!)!,
+      params: total((s) => s.params),
+      trainableParams: total((s) => s.trainableParams),
+      flops: total((s) => s.flops),
+      ...(resolvedNode.kind === "block" && { inner: parts }),
+    });
   }
 
-  const summaries = planned.map(({ node, def, data, inputShapes, outputShape }): NodeSummary => {
-    const params = def.params(inputShapes, data, outputShape);
-    return {
-      id: node.id,
-      type: def.type,
-      outputShape,
-      params: params.trainable + params.nonTrainable,
-      trainableParams: params.trainable,
-      flops: def.flops(inputShapes, data, outputShape),
-    };
-  });
   const outputIds = nodes.filter((n) => successors.get(n.id)!.length === 0).map((n) => n.id);
   const sum = (pick: (s: NodeSummary) => number) => summaries.reduce((total, s) => total + pick(s), 0);
   return {
     nodes: planned,
     inputId: inputNodes[0].id,
-    outputIds,
+    outputIds: outputIds.map((id) => outputOf.get(id)!),
     summary: {
       order,
       nodes: summaries,
@@ -199,9 +251,22 @@ export function planGraph(graph: ModelGraph, inputShape: Shape): GraphPlan {
       totalTrainableParams: sum((s) => s.trainableParams),
       totalFlops: sum((s) => s.flops),
       inputShape: [...inputShape],
-      outputShapes: outputIds.map((id) => shapes.get(id)!),
+      outputShapes: outputIds.map((id) => shapes.get(outputOf.get(id)!)!),
       outputIds,
     },
+  };
+}
+
+function nodeSummary({ node, def, data, inputIds, inputShapes, outputShape }: PlannedNode): NodeSummary {
+  const params = def.params(inputShapes, data, outputShape);
+  return {
+    id: node.id,
+    type: def.type,
+    outputShape,
+    params: params.trainable + params.nonTrainable,
+    trainableParams: params.trainable,
+    flops: def.flops(inputShapes, data, outputShape),
+    inputs: inputIds,
   };
 }
 

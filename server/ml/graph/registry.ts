@@ -40,11 +40,16 @@ export interface OnnxNodeContext<D> {
   layerWeights(layerName?: string): LayerWeight[];
 }
 
+/** Palette groups of the model builder. */
+export const LAYER_CATEGORIES = ["input", "convolution", "normalization", "activation", "pooling", "merge", "shape", "linear", "regularization", "block", "head"] as const;
+export type LayerCategory = (typeof LAYER_CATEGORIES)[number];
+
 /** A node type: validation, shape inference, cost, TF.js construction and ONNX emission in one place. */
 export interface LayerTypeDef<D = unknown> {
   type: string;
   aliases?: string[];
   description: string;
+  category: LayerCategory;
   /** How many incoming edges the node accepts. */
   inputs: { min: number; max: number };
   dataSchema: z.ZodType<D>;

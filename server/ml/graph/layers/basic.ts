@@ -32,6 +32,7 @@ const inputSchema = withAliases(
  */
 registerLayerType<z.output<typeof inputSchema>>({
   type: "Input",
+  category: "input",
   aliases: ["InputLayer", "Image", "Data"],
   description: "the image input [H, W, C] (size set by imgsz)",
   inputs: { min: 0, max: 0 },
@@ -64,6 +65,7 @@ const batchNormSchema = withAliases(
 
 registerLayerType<z.output<typeof batchNormSchema>>({
   type: "BatchNorm",
+  category: "normalization",
   aliases: ["BatchNorm2d", "BatchNormalization", "BN", "BatchNorm1d"],
   description: "batch normalisation over the channel (last) axis",
   inputs: { min: 1, max: 1 },
@@ -95,6 +97,7 @@ function activationType(type: string, aliases: string[], activation: FusedActiva
   return {
     type,
     aliases,
+    category: "activation",
     description: `${activation} activation`,
     inputs: { min: 1, max: 1 },
     dataSchema: z.object({}) as unknown as z.ZodType<Record<string, never>>,
@@ -123,6 +126,7 @@ const leakySchema = withAliases(
 
 registerLayerType<z.output<typeof leakySchema>>({
   type: "LeakyReLU",
+  category: "activation",
   aliases: ["LeakyRelu"],
   description: "leaky ReLU (alpha = negative slope, default 0.01 as in PyTorch)",
   inputs: { min: 1, max: 1 },
@@ -140,6 +144,7 @@ registerLayerType<z.output<typeof leakySchema>>({
 
 registerLayerType({
   type: "Softmax",
+  category: "activation",
   description: "softmax over the channel (last) axis; a graph ending here outputs probabilities",
   inputs: { min: 1, max: 1 },
   dataSchema: z.object({}),
@@ -158,6 +163,7 @@ const dropoutSchema = withAliases({ rate: ["p", "dropout"] }, z.object({ rate: n
 
 registerLayerType<z.output<typeof dropoutSchema>>({
   type: "Dropout",
+  category: "regularization",
   aliases: ["Dropout2d"],
   description: "dropout while training, identity in inference",
   inputs: { min: 1, max: 1 },
@@ -175,6 +181,7 @@ registerLayerType<z.output<typeof dropoutSchema>>({
 
 registerLayerType({
   type: "Flatten",
+  category: "shape",
   description: "[H, W, C] → [H·W·C] in TF.js (NHWC) order",
   inputs: { min: 1, max: 1 },
   dataSchema: z.object({}),
@@ -205,6 +212,7 @@ type DenseData = z.output<typeof denseSchema>;
 
 registerLayerType<DenseData>({
   type: "Dense",
+  category: "linear",
   aliases: ["Linear", "FullyConnected", "FC"],
   description: "fully connected layer on a vector [F] (put Flatten or GlobalAvgPool before it)",
   inputs: { min: 1, max: 1 },

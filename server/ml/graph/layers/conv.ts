@@ -181,6 +181,7 @@ function concatFloat(parts: Float32Array[]): Float32Array {
 
 registerLayerType<Conv2dData>({
   type: "Conv2d",
+  category: "convolution",
   aliases: ["Conv", "Conv2D", "Convolution"],
   description: "2-D convolution (optional groups, bias, dilation and fused activation)",
   inputs: { min: 1, max: 1 },
@@ -220,6 +221,7 @@ registerLayerType<Conv2dData>({
 
 registerLayerType<DepthwiseData>({
   type: "DepthwiseConv2d",
+  category: "convolution",
   aliases: ["DepthwiseConv2D", "DWConv", "DepthwiseConv"],
   description: "depthwise 2-D convolution (one filter set per input channel, depth_multiplier outputs each)",
   inputs: { min: 1, max: 1 },

@@ -8,6 +8,7 @@ const describe = (shapes: number[][]) => shapes.map((s) => `[${s.join(", ")}]`).
 
 registerLayerType({
   type: "Add",
+  category: "merge",
   aliases: ["Sum", "Residual"],
   description: "elementwise sum of inputs of identical shape (skip connections)",
   inputs: { min: 2, max: Infinity },
@@ -36,6 +37,7 @@ registerLayerType({
 
 registerLayerType({
   type: "Concat",
+  category: "merge",
   aliases: ["Concatenate", "Cat"],
   description: "concatenation along channels; spatial sizes must match",
   inputs: { min: 2, max: Infinity },
@@ -65,6 +67,7 @@ const upsampleSchema = withAliases(
 
 registerLayerType<z.output<typeof upsampleSchema>>({
   type: "Upsample",
+  category: "shape",
   aliases: ["UpSampling2D", "Upsampling", "UpSample"],
   description: "nearest-neighbour upsampling by an integer scale",
   inputs: { min: 1, max: 1 },
@@ -101,6 +104,7 @@ const sliceSchema = withAliases(
 
 registerLayerType<z.output<typeof sliceSchema>>({
   type: "Slice",
+  category: "shape",
   aliases: ["ChannelSlice"],
   description: "channels [start, end) of the input",
   inputs: { min: 1, max: 1 },

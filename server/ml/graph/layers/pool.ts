@@ -36,6 +36,7 @@ const poolFlops = (_inputs: number[][], data: PoolData, output: number[]) => pro
 
 registerLayerType<PoolData>({
   type: "MaxPool",
+  category: "pooling",
   aliases: ["MaxPool2d", "MaxPooling2D", "MaxPool2D"],
   description: "max pooling; an explicit padding is PyTorch's (padded pixels never win), 'same' is TF's",
   inputs: { min: 1, max: 1 },
@@ -66,6 +67,7 @@ registerLayerType<PoolData>({
 
 registerLayerType<PoolData>({
   type: "AvgPool",
+  category: "pooling",
   aliases: ["AvgPool2d", "AveragePooling2D", "AvgPool2D", "AveragePool"],
   description: "average pooling; 'same' averages only real pixels, an explicit padding counts the zeros (PyTorch default)",
   inputs: { min: 1, max: 1 },
@@ -97,6 +99,7 @@ registerLayerType<PoolData>({
 
 registerLayerType({
   type: "GlobalAvgPool",
+  category: "pooling",
   aliases: ["GlobalAveragePooling2D", "GAP", "AdaptiveAvgPool2d", "GlobalAvgPool2d", "GlobalAveragePool"],
   description: "mean over H and W: [H, W, C] → [C]",
   inputs: { min: 1, max: 1 },
@@ -130,6 +133,7 @@ const zeroPaddingSchema = withAliases(
 
 registerLayerType<z.output<typeof zeroPaddingSchema>>({
   type: "ZeroPadding",
+  category: "shape",
   aliases: ["ZeroPadding2D", "ZeroPad2d", "Pad"],
   description: "pads H and W with zeros: padding = int | [ph, pw] | [top, bottom, left, right]",
   inputs: { min: 1, max: 1 },
