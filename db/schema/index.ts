@@ -5,5 +5,6 @@ export * from "./datasets";
 export * from "./experiments";
 export * from "./weights";
 export * from "./validations";
+export * from "./validation-outcomes";
 export * from "./active-models";
 export * from "./system-samples";

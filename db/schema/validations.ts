@@ -1,4 +1,4 @@
-import { index, integer, jsonb, pgTable, real, text, timestamp } from "drizzle-orm/pg-core";
+import { boolean, index, integer, jsonb, pgTable, real, text, timestamp } from "drizzle-orm/pg-core";
 import { users } from "./auth";
 import { datasetItems, datasets } from "./datasets";
 import { experiments } from "./experiments";
@@ -57,6 +57,8 @@ export const validations = pgTable(
     speed: jsonb("speed").$type<ValidationSpeed>(),
     resultsDir: text("results_dir"),
     error: text("error"),
+    /** Its per-image outcomes and confusion cells are stored (validations recorded before they existed are derived on first read). */
+    outcomesRecorded: boolean("outcomes_recorded").notNull().default(false),
     createdBy: integer("created_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp("started_at", { withTimezone: true }),
@@ -102,5 +104,5 @@ export const validationPredictions = pgTable(
     /** Classification: whether top-1 is the label; detection: share of labelled boxes found at IoU 0.5. */
     correct: real("correct"),
   },
-  (t) => [index("validation_predictions_validation_idx").on(t.validationId)],
+  (t) => [index("validation_predictions_validation_idx").on(t.validationId), index("validation_predictions_path_idx").on(t.validationId, t.path)],
 );

@@ -12,6 +12,7 @@ import { nonMaxSuppression, type Detection } from "@/server/ml/detect/nms";
 import { toSourcePixels } from "@/server/ml/detect/predict";
 import { classificationMetrics } from "@/server/ml/metrics/classify";
 import { DetectionMetrics, type DetectionReport } from "@/server/ml/metrics/detect";
+import { classificationPrCurves, meanCurve } from "@/server/ml/metrics/pr-curve";
 import type { EngineModel } from "./validate-model";
 
 export interface ValidationItem {
@@ -80,6 +81,13 @@ async function prepare(item: ValidationItem, task: EngineModel["task"], imgsz: n
 
 const sourceBox = (b: Box, width: number, height: number): Xyxy => [(b.x - b.w / 2) * width, (b.y - b.h / 2) * height, (b.x + b.w / 2) * width, (b.y + b.h / 2) * height];
 const round = (v: number) => Math.round(v * 100) / 100;
+const round4 = (v: number) => Math.round(v * 10_000) / 10_000;
+
+/** PR curves at recall 0, .01 … 1 (detection at IoU .5; classification one-vs-rest): the mean over classes and each class. */
+function prCurveDetails(perClass: (number[] | null)[]) {
+  const mean = meanCurve(perClass);
+  return { precision: mean?.map(round4) ?? null, perClass: perClass.map((c) => c?.map(round4) ?? null) };
+}
 
 /** Share of labelled boxes that a prediction of their class covers at IoU ≥ 0.5 (each prediction used once). */
 function foundShare(predicted: PredictedBox[], truth: { box: Xyxy; cls: number }[]): number | null {
@@ -181,11 +189,13 @@ export async function validateItems(model: EngineModel, items: ValidationItem[],
   const perImage = (ms: number) => (seen > 0 ? ms / seen : 0);
   const speed = { preprocess: perImage(time.preprocess), inference: perImage(time.inference), postprocess: perImage(time.postprocess) };
   if (task === "classify") {
-    const m = classificationMetrics(Float32Array.from(scores), Int32Array.from(labels), nc);
+    const scoreRows = Float32Array.from(scores);
+    const labelList = Int32Array.from(labels);
+    const m = classificationMetrics(scoreRows, labelList, nc);
     const meanOf = (values: number[]) => values.reduce((a, b) => a + b, 0) / nc;
     return {
       metrics: { top1_acc: m.top1, top3_acc: m.top3, top5_acc: m.top5, macro_f1: m.macro_f1, micro_f1: m.micro_f1, precision: meanOf(m.precision), recall: meanOf(m.recall) },
-      details: { classNames, images: seen, precision: m.precision, recall: m.recall, confusion: m.confusion, skipped },
+      details: { classNames, images: seen, precision: m.precision, recall: m.recall, confusion: m.confusion, prCurve: prCurveDetails(classificationPrCurves(scoreRows, labelList, nc)), skipped },
       curves: null,
       speed,
       images,
@@ -196,7 +206,7 @@ export async function validateItems(model: EngineModel, items: ValidationItem[],
   const values = { precision: report.precision, recall: report.recall, f1: report.f1, mAP50: report.mAP50, mAP50_95: report.mAP50_95 };
   return {
     metrics: { ...values, fitness: detectionFitness(values) },
-    details: { classNames, images: seen, instances, imagesPerClass, perClass: report.perClass, confusion: report.confusion, bestConfidence: report.bestConfidence, skipped },
+    details: { classNames, images: seen, instances, imagesPerClass, perClass: report.perClass, confusion: report.confusion, bestConfidence: report.bestConfidence, prCurve: prCurveDetails(report.curves.pr.precision), skipped },
     curves: report.curves,
     speed,
     images,

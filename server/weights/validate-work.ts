@@ -3,6 +3,7 @@ import path from "node:path";
 import { eq } from "drizzle-orm";
 import type { Db, DbOrTx } from "@/db/client";
 import { experiments, validationPredictions, validations, weights, type WeightsMetrics } from "@/db/schema";
+import { recordImageOutcomes } from "@/server/analysis/outcomes";
 import { env } from "@/server/env";
 import { validationPlots, writePlots } from "@/server/ml/train/plots";
 import { weightsFilePath } from "./storage";
@@ -49,23 +50,37 @@ export async function recordOutcome(db: Db, row: ValidationRow, outcome: Validat
   await db.transaction(async (tx) => {
     await tx.delete(validationPredictions).where(eq(validationPredictions.validationId, row.id));
     for (let start = 0; start < outcome.images.length; start += PREDICTION_ROWS_PER_INSERT) {
-      await tx.insert(validationPredictions).values(
-        outcome.images.slice(start, start + PREDICTION_ROWS_PER_INSERT).map((image) => ({
-          validationId: row.id,
-          datasetItemId: image.item.id,
-          path: image.item.path,
-          width: image.width,
-          height: image.height,
-          predicted: image.predicted,
-          truth: image.truth,
-          correct: image.correct,
-        })),
-      );
+      const stored = await tx
+        .insert(validationPredictions)
+        .values(
+          outcome.images.slice(start, start + PREDICTION_ROWS_PER_INSERT).map((image) => ({
+            validationId: row.id,
+            datasetItemId: image.item.id,
+            path: image.item.path,
+            width: image.width,
+            height: image.height,
+            predicted: image.predicted,
+            truth: image.truth,
+            correct: image.correct,
+          })),
+        )
+        .returning({ id: validationPredictions.id, predicted: validationPredictions.predicted, truth: validationPredictions.truth });
+      await recordImageOutcomes(tx, row, stored);
     }
     const finishedAt = new Date();
     await tx
       .update(validations)
-      .set({ status: "completed", runtime, images: outcome.images.length, metrics: outcome.metrics, details: outcome.details, speed: outcome.speed, resultsDir: row.params.plots || row.params.saveJson ? resultsDir : null, finishedAt })
+      .set({
+        status: "completed",
+        runtime,
+        images: outcome.images.length,
+        metrics: outcome.metrics,
+        details: outcome.details,
+        speed: outcome.speed,
+        resultsDir: row.params.plots || row.params.saveJson ? resultsDir : null,
+        outcomesRecorded: true,
+        finishedAt,
+      })
       .where(eq(validations.id, row.id));
     if (row.weightsId !== null && row.purpose === "validation") {
       const metrics: WeightsMetrics = { values: outcome.metrics, source: "validation", datasetId: row.datasetId, split: row.split, validatedAt: finishedAt.toISOString() };

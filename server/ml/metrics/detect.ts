@@ -5,6 +5,7 @@
 
 import { iouAt, type Xyxy } from "../detect/boxes";
 import type { Detection } from "../detect/nms";
+import { CONFUSION_DEFAULTS, confusionPairs } from "./per-image";
 
 export interface GroundTruthBox {
   box: Xyxy;
@@ -72,8 +73,8 @@ export class DetectionMetrics {
     this.matches = Array.from({ length: numClasses }, () => []);
     this.instances = new Array(numClasses).fill(0);
     this.confusion = Array.from({ length: numClasses + 1 }, () => new Array(numClasses + 1).fill(0));
-    this.confusionConf = opts.confusionConf ?? 0.25;
-    this.confusionIou = opts.confusionIou ?? 0.45;
+    this.confusionConf = opts.confusionConf ?? CONFUSION_DEFAULTS.conf;
+    this.confusionIou = opts.confusionIou ?? CONFUSION_DEFAULTS.iou;
   }
 
   /** Add one image's detections (any order) and ground-truth boxes (same coordinate space). */
@@ -164,38 +165,9 @@ export class DetectionMetrics {
     }
   }
 
-  /** Ultralytics ConfusionMatrix.process_batch: class-agnostic matching, unique by detection then by ground truth. */
+  /** Ultralytics ConfusionMatrix.process_batch (per-image.ts, shared with the per-image results). */
   private addToConfusion(detections: Detection[], groundTruth: GroundTruthBox[]): void {
-    const bg = this.numClasses;
-    const dets = detections.filter((d) => d.score > this.confusionConf);
-    if (groundTruth.length === 0) {
-      for (const d of dets) this.confusion[d.cls][bg]++;
-      return;
-    }
-    const pairs: { g: number; d: number; iou: number }[] = [];
-    for (let g = 0; g < groundTruth.length; g++) {
-      for (let d = 0; d < dets.length; d++) {
-        const iou = iouAt(groundTruth[g].box, 0, dets[d].box, 0);
-        if (iou > this.confusionIou) pairs.push({ g, d, iou });
-      }
-    }
-    pairs.sort((a, b) => b.iou - a.iou);
-    const detUsed = new Set<number>();
-    const gtUsed = new Set<number>();
-    const gtToDet = new Map<number, number>();
-    for (const p of pairs) {
-      if (detUsed.has(p.d) || gtUsed.has(p.g)) continue;
-      detUsed.add(p.d);
-      gtUsed.add(p.g);
-      gtToDet.set(p.g, p.d);
-    }
-    groundTruth.forEach((g, gi) => {
-      const d = gtToDet.get(gi);
-      this.confusion[d === undefined ? bg : dets[d].cls][g.cls]++;
-    });
-    dets.forEach((d, di) => {
-      if (!detUsed.has(di)) this.confusion[d.cls][bg]++;
-    });
+    for (const [predicted, actual] of confusionPairs(detections, groundTruth, this.numClasses, { conf: this.confusionConf, iou: this.confusionIou })) this.confusion[predicted][actual]++;
   }
 }
 
