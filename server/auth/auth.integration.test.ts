@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDb, type TestDb } from "@/db/testing/test-db";
 import { ctxFor, seedTeam, seedUser } from "@/db/testing/fixtures";
 import { withCaller } from "@/server/http/handler";
-import { studioV1Error } from "@/server/compat/studio-v1/mapper";
 import { RateLimited, Unauthorized } from "@/server/errors";
 import { createProject } from "@/server/projects/service";
 import { callTrpc, TEST_ORIGIN } from "@/server/trpc/testing";
@@ -12,6 +11,7 @@ import { apiLogin, apiLogout } from "./api-login";
 import { authenticate } from "./callers";
 import { studioSecret } from "./secret";
 import { setUserDisabled } from "./users";
+import { restError } from "@/server/http/rest-error";
 
 let tdb: TestDb;
 let teamA: { id: number };
@@ -92,7 +92,7 @@ describe("who is calling", () => {
     await expect(apiLogin(tdb.db, { email: "viewer@a.io", password: "password123" }, "10.9.9.9")).rejects.toBeInstanceOf(RateLimited);
     // Another address is not locked out by someone else's guessing.
     await expect(apiLogin(tdb.db, { email: "viewer@a.io", password: "password123" }, "10.1.1.1")).resolves.toMatchObject({});
-    const res = studioV1Error(new RateLimited("Too many failed logins", 60));
+    const res = restError(new RateLimited("Too many failed logins", 60));
     expect(res.status).toBe(429);
   });
 });
@@ -148,14 +148,14 @@ describe("REST faces check the caller", () => {
   const ok = async () => Response.json({ ok: true });
 
   it("answers 401 in the dialect's envelope without credentials", async () => {
-    const res = await withCaller(new Request(`${TEST_ORIGIN}/api/v1/anything`), studioV1Error, ok, { db: tdb.db });
+    const res = await withCaller(new Request(`${TEST_ORIGIN}/api/v1/anything`), restError, ok, { db: tdb.db });
     expect(res.status).toBe(401);
     expect(await res.json()).toHaveProperty("detail");
   });
 
   it("accepts a Bearer API key", async () => {
     const key = await createApiKey(await ctxFor(tdb.db, member.id, teamA.id), { name: "rest" });
-    const res = await withCaller(new Request(`${TEST_ORIGIN}/api/v1/anything`, { headers: { authorization: `Bearer ${key.key}` } }), studioV1Error, ok, { db: tdb.db });
+    const res = await withCaller(new Request(`${TEST_ORIGIN}/api/v1/anything`, { headers: { authorization: `Bearer ${key.key}` } }), restError, ok, { db: tdb.db });
     expect(res.status).toBe(200);
   });
 
@@ -166,6 +166,6 @@ describe("REST faces check the caller", () => {
       headers: { authorization: `Bearer ${key.key}`, "content-type": "text/plain" },
       body: "x",
     });
-    expect((await withCaller(req, studioV1Error, ok, { db: tdb.db })).status).toBe(400);
+    expect((await withCaller(req, restError, ok, { db: tdb.db })).status).toBe(400);
   });
 });

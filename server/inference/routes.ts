@@ -1,9 +1,9 @@
 import { withCaller, type RouteDeps } from "@/server/http/handler";
-import { studioV1Error } from "@/server/compat/studio-v1/mapper";
 import { Invalid } from "@/server/errors";
 import { parsePathId } from "@/server/http/input";
 import { parsePredictParams, predictImages } from "./service";
 import { receiveImages } from "./upload";
+import { restError } from "@/server/http/rest-error";
 
 /**
  * `POST /api/inference/predict`: the Inference page's upload (multipart `images`, repeatable, with
@@ -12,7 +12,7 @@ import { receiveImages } from "./upload";
 export function predictUploadRoute(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const { images, fields } = await receiveImages(req);
       const id = fields.weights_id ?? fields.model_id;

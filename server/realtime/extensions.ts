@@ -1,8 +1,8 @@
+import { inferenceStreamRoute } from "@/server/compat/studio-v1/inference-ws";
+import { systemStatsRoute } from "@/server/compat/studio-v1/system-ws";
 import { trainingWsRoute } from "@/server/compat/studio-v1/training-ws";
 import { experimentTopic } from "@/server/experiments/topic";
 import { datasetTopic } from "@/server/datasets/topic";
-import { inferenceStreamRoute } from "./inference-stream-route";
-import { systemStatsRoute } from "./system-route";
 import { registerTopicKind } from "./topics";
 import { registerWsRoute } from "./ws-routes";
 

@@ -1,8 +1,8 @@
 import { withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
-import { studioV1Error } from "@/server/compat/studio-v1/mapper";
 import { parsePathId } from "@/server/http/input";
 import { downloadResponse, weightsDownload } from "./download";
 import { importUploadedWeights } from "./upload";
+import { restError } from "@/server/http/rest-error";
 
 /**
  * The studio's own HTTP routes for what tRPC cannot carry: the streamed upload (with the page's
@@ -11,11 +11,11 @@ import { importUploadedWeights } from "./upload";
 
 /** `POST /api/weights` (multipart) → 201 and the new entry. */
 export function uploadWeightsRoute(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return withCaller(req, studioV1Error, async (ctx) => Response.json(await importUploadedWeights(ctx, req), { status: 201 }), { multipart: true, db: route.db });
+  return withCaller(req, restError, async (ctx) => Response.json(await importUploadedWeights(ctx, req), { status: 201 }), { multipart: true, db: route.db });
 }
 
 /** `GET /api/weights/{id}/download`: the file as an attachment, streamed, with Range requests. */
 export async function downloadWeightsRoute(req: Request, route: RouteContext<"id">): Promise<Response> {
   const { id } = await route.params;
-  return withCaller(req, studioV1Error, async (ctx) => downloadResponse(await weightsDownload(ctx, parsePathId(id, "Weights")), req), { db: route.db });
+  return withCaller(req, restError, async (ctx) => downloadResponse(await weightsDownload(ctx, parsePathId(id, "Weights")), req), { db: route.db });
 }

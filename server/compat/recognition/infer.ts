@@ -7,7 +7,7 @@ import { containsNul, readBodyText } from "@/server/http/input";
 import { decodeBase64Image, MAX_IMAGE_BYTES, parsePredictParams, predictImages } from "@/server/inference/service";
 import { receiveImages } from "@/server/inference/upload";
 import { parseRecognitionBase64, recognitionInference } from "./infer-mapper";
-import { studioV1Error } from "@/server/compat/studio-v1/mapper";
+import { restError } from "@/server/http/rest-error";
 
 /** Seed 003 (`/infer`): the model is a weights entry of the team, by id or name; none given: the team's active model. */
 
@@ -43,7 +43,7 @@ function parseJsonText(text: string): unknown {
 export function inferUpload(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const { images, fields } = await receiveImages(req);
       const result = await predictImages(ctx, await resolveModel(ctx, fields.model_id), images.slice(0, 1), parsePredictParams(fields));
@@ -57,7 +57,7 @@ export function inferUpload(req: Request, route: RouteDeps = {}): Promise<Respon
 export function inferBase64(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const text = await readBodyText(req, Math.ceil((MAX_IMAGE_BYTES * 4) / 3) + 64 * 1024);
       const input = parseRecognitionBase64(parseJsonText(text));

@@ -1,22 +1,22 @@
 import { readJson, withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
-import { studioV1Error } from "@/server/compat/studio-v1/mapper";
 import { createExperiment, stopExperiment } from "@/server/experiments/lifecycle";
 import { getExperiment, listExperiments } from "@/server/experiments/queries";
 import { datasetForOldClients } from "@/server/projects/default-dataset";
 import { defaultProject } from "@/server/projects/service";
 import { parseRecognitionJobId, parseRecognitionStart, RECOGNITION_MESSAGES, recognitionJob } from "./mapper";
 import { queueDeps } from "@/server/compat/shared/deps";
+import { restError } from "@/server/http/rest-error";
 
 /** Seed 003 (`/train`): jobs are the team's experiments; new ones go to the team's default project. */
 
 export function listJobs(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return withCaller(req, studioV1Error, async (ctx) => Response.json((await listExperiments(ctx, { limit: 500 })).map(recognitionJob)), { db: route.db });
+  return withCaller(req, restError, async (ctx) => Response.json((await listExperiments(ctx, { limit: 500 })).map(recognitionJob)), { db: route.db });
 }
 
 export function startJob(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const input = parseRecognitionStart(await readJson(req));
       const project = await defaultProject(ctx);
@@ -42,14 +42,14 @@ export function startJob(req: Request, route: RouteDeps = {}): Promise<Response>
 
 export async function getJob(req: Request, route: RouteContext<"job_id">): Promise<Response> {
   const params = await route.params;
-  return withCaller(req, studioV1Error, async (ctx) => Response.json(recognitionJob(await getExperiment(ctx, parseRecognitionJobId(params.job_id)))), { db: route.db });
+  return withCaller(req, restError, async (ctx) => Response.json(recognitionJob(await getExperiment(ctx, parseRecognitionJobId(params.job_id)))), { db: route.db });
 }
 
 export async function stopJob(req: Request, route: RouteContext<"job_id">): Promise<Response> {
   const params = await route.params;
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const experiment = await stopExperiment(ctx, parseRecognitionJobId(params.job_id));
       return Response.json({ ...recognitionJob(experiment), message: RECOGNITION_MESSAGES.stopped });

@@ -1,18 +1,18 @@
 import { readJson, withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
-import { studioV1Error } from "@/server/compat/studio-v1/mapper";
 import { NotFound } from "@/server/errors";
 import { activeWeightsId, findWeightsByIdOrName, latestValidationSpeeds, setActiveWeights } from "@/server/weights/active-model";
 import { listWeights } from "@/server/weights/queries";
 import { validateWeights } from "@/server/weights/validate";
 import { parseActivateModel, parseEvaluateModel, recognitionEvaluation, recognitionMetrics, recognitionModel, RECOGNITION_MODEL_MESSAGES } from "./models-mapper";
 import { queueDeps } from "@/server/compat/shared/deps";
+import { restError } from "@/server/http/rest-error";
 
 /** Seed 003 (`/models`, `/metrics`): its models are the team's weights entries; errors are FastAPI's `{detail}`. */
 
 export function listModels(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const [entries, activeId] = await Promise.all([listWeights(ctx), activeWeightsId(ctx)]);
       return Response.json(entries.map((entry) => recognitionModel(entry, activeId)));
@@ -24,7 +24,7 @@ export function listModels(req: Request, route: RouteDeps = {}): Promise<Respons
 export function getActiveModel(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const activeId = await activeWeightsId(ctx);
       if (activeId === null) throw new NotFound("No active model: choose one with POST /models/active {model_id}");
@@ -37,7 +37,7 @@ export function getActiveModel(req: Request, route: RouteDeps = {}): Promise<Res
 export function setActiveModel(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const { modelId } = parseActivateModel(await readJson(req));
       const entry = await setActiveWeights(ctx, (await findWeightsByIdOrName(ctx, modelId)).id);
@@ -51,7 +51,7 @@ export function setActiveModel(req: Request, route: RouteDeps = {}): Promise<Res
 export function listMetrics(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const entries = await listWeights(ctx);
       const speeds = await latestValidationSpeeds(ctx, entries.map((entry) => entry.id));
@@ -65,7 +65,7 @@ export async function getMetrics(req: Request, route: RouteContext<"model_id">):
   const params = await route.params;
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const entry = await findWeightsByIdOrName(ctx, params.model_id);
       const speeds = await latestValidationSpeeds(ctx, [entry.id]);
@@ -80,7 +80,7 @@ export async function evaluateModel(req: Request, route: RouteContext<"model_id"
   const params = await route.params;
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const input = parseEvaluateModel(await readJson(req));
       const entry = await findWeightsByIdOrName(ctx, params.model_id);

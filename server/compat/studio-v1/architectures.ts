@@ -4,8 +4,9 @@ import { createArchitecture, deleteArchitecture, getArchitecture, listArchitectu
 import { readJson, withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
 import { invalidFromZod } from "@/server/errors";
 import { defaultProject } from "@/server/projects/service";
-import { parseStudioV1Id, studioV1Error } from "./mapper";
+import { parseStudioV1Id } from "./mapper";
 import { isoSecondsZ } from "@/server/compat/shared/experiment-common";
+import { restError } from "@/server/http/rest-error";
 
 /** Seed 002 §2.4.A (`/api/v1/models/architectures…`): the graphs of the old studio's model builder. */
 
@@ -41,14 +42,14 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
 }
 
 export function listV1Architectures(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return withCaller(req, studioV1Error, async (ctx) => Response.json((await listArchitectures(ctx)).map(studioV1Architecture)), { db: route.db });
+  return withCaller(req, restError, async (ctx) => Response.json((await listArchitectures(ctx)).map(studioV1Architecture)), { db: route.db });
 }
 
 /** The old studio has no projects: new graphs go to the team's default project. */
 export function createV1Architecture(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const body = parse(createBody, await readJson(req));
       const project = await defaultProject(ctx);
@@ -70,7 +71,7 @@ export async function updateV1Architecture(req: Request, route: RouteContext<"id
   const params = await route.params;
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const id = parseStudioV1Id(params.id, "Architecture");
       const body = parse(updateBody, await readJson(req));
@@ -87,7 +88,7 @@ export async function deleteV1Architecture(req: Request, route: RouteContext<"id
   const params = await route.params;
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       await deleteArchitecture(ctx, parseStudioV1Id(params.id, "Architecture"));
       return new Response(null, { status: 204 });

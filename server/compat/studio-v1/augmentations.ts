@@ -4,13 +4,13 @@ import { z } from "zod";
 import type { augmentations } from "@/db/schema";
 import { readJson, withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
 import { parsePathId } from "@/server/http/input";
-import { studioV1Error } from "./mapper";
 import type { Ctx } from "@/server/context";
 import { invalidFromZod } from "@/server/errors";
 import { defaultProject } from "@/server/projects/service";
 import { augmentationName } from "@/server/augmentations/schemas";
 import { createAugmentation, deleteAugmentation, listAugmentations, pipelineFlags, updateAugmentation } from "@/server/augmentations/service";
 import { isoSecondsZ } from "@/server/compat/shared/experiment-common";
+import { restError } from "@/server/http/rest-error";
 
 /** The pipeline as the client sent it, with `unknown_ops` flagging what training will refuse. */
 export function augmentationV1(row: typeof augmentations.$inferSelect) {
@@ -54,19 +54,19 @@ export async function deleteAugmentationV1(ctx: Ctx, id: number) {
 // The route handlers: each wraps auth itself and calls the function above for the caller's team.
 
 export function listV1Augmentations(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return withCaller(req, studioV1Error, (ctx) => listAugmentationsV1(ctx), { db: route.db });
+  return withCaller(req, restError, (ctx) => listAugmentationsV1(ctx), { db: route.db });
 }
 
 export function createV1Augmentation(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return withCaller(req, studioV1Error, (ctx) => createAugmentationV1(req, ctx), { db: route.db });
+  return withCaller(req, restError, (ctx) => createAugmentationV1(req, ctx), { db: route.db });
 }
 
 export async function updateV1Augmentation(req: Request, route: RouteContext<"id">): Promise<Response> {
   const { id } = await route.params;
-  return withCaller(req, studioV1Error, (ctx) => updateAugmentationV1(req, ctx, parsePathId(id, "Augmentation pipeline")), { db: route.db });
+  return withCaller(req, restError, (ctx) => updateAugmentationV1(req, ctx, parsePathId(id, "Augmentation pipeline")), { db: route.db });
 }
 
 export async function deleteV1Augmentation(req: Request, route: RouteContext<"id">): Promise<Response> {
   const { id } = await route.params;
-  return withCaller(req, studioV1Error, (ctx) => deleteAugmentationV1(ctx, parsePathId(id, "Augmentation pipeline")), { db: route.db });
+  return withCaller(req, restError, (ctx) => deleteAugmentationV1(ctx, parsePathId(id, "Augmentation pipeline")), { db: route.db });
 }

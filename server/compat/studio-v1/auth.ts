@@ -3,16 +3,17 @@ import { apiLogin, apiLogout } from "@/server/auth/api-login";
 import { clientIp } from "@/server/auth/request";
 import { readJson, type RouteDeps } from "@/server/http/handler";
 import { DomainError, Invalid } from "@/server/errors";
-import { studioV1Error, studioV1User } from "./mapper";
+import { studioV1User } from "./mapper";
+import { restError } from "@/server/http/rest-error";
 
 /** Errors in seed 002's envelope; anything unexpected is a 500 without internals. */
 async function answer(req: Request, handler: () => Promise<Response>): Promise<Response> {
   try {
     return await handler();
   } catch (err) {
-    if (err instanceof DomainError) return studioV1Error(err);
+    if (err instanceof DomainError) return restError(err);
     console.error(`[${req.method} ${new URL(req.url).pathname}]`, err);
-    return studioV1Error(new DomainError("Internal server error"));
+    return restError(new DomainError("Internal server error"));
   }
 }
 

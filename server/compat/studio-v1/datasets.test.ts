@@ -9,7 +9,6 @@ import { ctxFor, seedTeam, seedUser } from "@/db/testing/fixtures";
 import { createTestDb, type TestDb } from "@/db/testing/test-db";
 import { createApiKey } from "@/server/auth/api-keys";
 import { withCaller } from "@/server/http/handler";
-import { studioV1Error } from "./mapper";
 import { resetEnvCache } from "@/server/env";
 import { defaultProject } from "@/server/projects/service";
 import { insertReadyDataset } from "@/server/compat/shared/testing";
@@ -20,6 +19,7 @@ import { serveDatasetImage } from "@/server/datasets/images";
 import { createDatasetV1, deleteDatasetV1, getDatasetV1, listDatasetsV1, previewDatasetV1, updateDatasetV1 } from "./datasets";
 import { datasetDir, thumbsDir } from "@/server/datasets/storage";
 import { solidImage, writeTree, zipFolder } from "@/server/datasets/testing";
+import { restError } from "@/server/http/rest-error";
 
 let tdb: TestDb;
 let work: string;
@@ -52,7 +52,7 @@ afterAll(() => tdb.close());
 
 /** Calls a handler the way its route file does, through the real authentication. */
 function call(req: Request, handler: Parameters<typeof withCaller>[2], multipart = false) {
-  return withCaller(req, studioV1Error, handler, { db: tdb.db, multipart });
+  return withCaller(req, restError, handler, { db: tdb.db, multipart });
 }
 
 function request(method: string, url: string, init: { body?: BodyInit; json?: unknown; auth?: string } = {}) {

@@ -4,7 +4,6 @@ import { z } from "zod";
 import type { datasets } from "@/db/schema";
 import { readJson, withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
 import { importQueue } from "@/server/compat/shared/deps";
-import { studioV1Error } from "./mapper";
 import type { Ctx } from "@/server/context";
 import { freeText, INT32_MAX, parsePathId, recordId } from "@/server/http/input";
 import { invalidFromZod } from "@/server/errors";
@@ -13,6 +12,7 @@ import { datasetName, splitRatiosInput } from "@/server/datasets/schemas";
 import { deleteDataset, getDataset, listDatasets, previewDataset, startDatasetImport, updateDataset, type EnqueueImport } from "@/server/datasets/service";
 import { importUploadedDataset } from "@/server/datasets/upload";
 import { isoSecondsZ } from "@/server/compat/shared/experiment-common";
+import { restError } from "@/server/http/rest-error";
 
 type DatasetRow = typeof datasets.$inferSelect;
 
@@ -153,29 +153,29 @@ export async function deleteDatasetV1(ctx: Ctx, id: number) {
 // The route handlers: each wraps auth itself and calls the function above for the caller's team.
 
 export function listV1Datasets(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return withCaller(req, studioV1Error, (ctx) => listDatasetsV1(ctx, new URL(req.url)), { db: route.db });
+  return withCaller(req, restError, (ctx) => listDatasetsV1(ctx, new URL(req.url)), { db: route.db });
 }
 
 export function createV1Dataset(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return withCaller(req, studioV1Error, (ctx) => createDatasetV1(req, ctx, importQueue(route)), { multipart: true, db: route.db });
+  return withCaller(req, restError, (ctx) => createDatasetV1(req, ctx, importQueue(route)), { multipart: true, db: route.db });
 }
 
 export async function getV1Dataset(req: Request, route: RouteContext<"id">): Promise<Response> {
   const { id } = await route.params;
-  return withCaller(req, studioV1Error, (ctx) => getDatasetV1(ctx, parsePathId(id, "Dataset")), { db: route.db });
+  return withCaller(req, restError, (ctx) => getDatasetV1(ctx, parsePathId(id, "Dataset")), { db: route.db });
 }
 
 export async function updateV1Dataset(req: Request, route: RouteContext<"id">): Promise<Response> {
   const { id } = await route.params;
-  return withCaller(req, studioV1Error, (ctx) => updateDatasetV1(req, ctx, parsePathId(id, "Dataset")), { db: route.db });
+  return withCaller(req, restError, (ctx) => updateDatasetV1(req, ctx, parsePathId(id, "Dataset")), { db: route.db });
 }
 
 export async function deleteV1Dataset(req: Request, route: RouteContext<"id">): Promise<Response> {
   const { id } = await route.params;
-  return withCaller(req, studioV1Error, (ctx) => deleteDatasetV1(ctx, parsePathId(id, "Dataset")), { db: route.db });
+  return withCaller(req, restError, (ctx) => deleteDatasetV1(ctx, parsePathId(id, "Dataset")), { db: route.db });
 }
 
 export async function previewV1Dataset(req: Request, route: RouteContext<"id">): Promise<Response> {
   const { id } = await route.params;
-  return withCaller(req, studioV1Error, (ctx) => previewDatasetV1(ctx, parsePathId(id, "Dataset"), new URL(req.url)), { db: route.db });
+  return withCaller(req, restError, (ctx) => previewDatasetV1(ctx, parsePathId(id, "Dataset"), new URL(req.url)), { db: route.db });
 }

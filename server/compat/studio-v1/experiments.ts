@@ -8,18 +8,18 @@ import {
   parseStudioV1Id,
   parseStudioV1Rename,
   parseStudioV1StatusFilter,
-  studioV1Error,
   studioV1Experiment,
   studioV1MetricHistory,
 } from "./mapper";
 import { queueDeps } from "@/server/compat/shared/deps";
+import { restError } from "@/server/http/rest-error";
 
 /** Seed 002 §2.5 (`/api/v1/experiments…`). */
 
 export function listV1Experiments(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const status = parseStudioV1StatusFilter(new URL(req.url).searchParams.get("status"));
       return Response.json((await listExperiments(ctx, { status, limit: 500 })).map(studioV1Experiment));
@@ -32,7 +32,7 @@ export function listV1Experiments(req: Request, route: RouteDeps = {}): Promise<
 export function createV1Experiment(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const input = parseStudioV1CreateExperiment(await readJson(req));
       const dataset = await findTeamDataset(ctx, input.datasetId);
@@ -61,7 +61,7 @@ export async function renameV1Experiment(req: Request, route: RouteContext<"id">
   const params = await route.params;
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const id = parseStudioV1Id(params.id, "Experiment");
       await renameExperiment(ctx, { id, ...parseStudioV1Rename(await readJson(req)) });
@@ -75,7 +75,7 @@ export async function deleteV1Experiment(req: Request, route: RouteContext<"id">
   const params = await route.params;
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       await deleteExperiment(ctx, parseStudioV1Id(params.id, "Experiment"));
       return new Response(null, { status: 204 });
@@ -88,7 +88,7 @@ export async function controlV1Experiment(req: Request, route: RouteContext<"id"
   const params = await route.params;
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const id = parseStudioV1Id(params.id, "Experiment");
       const command = parseStudioV1Control(await readJson(req));
@@ -106,10 +106,10 @@ export async function controlV1Experiment(req: Request, route: RouteContext<"id"
 
 export async function getV1ExperimentMetrics(req: Request, route: RouteContext<"id">): Promise<Response> {
   const params = await route.params;
-  return withCaller(req, studioV1Error, async (ctx) => Response.json(studioV1MetricHistory(await getExperimentMetrics(ctx, parseStudioV1Id(params.id, "Experiment")))), { db: route.db });
+  return withCaller(req, restError, async (ctx) => Response.json(studioV1MetricHistory(await getExperimentMetrics(ctx, parseStudioV1Id(params.id, "Experiment")))), { db: route.db });
 }
 
 export async function getV1Experiment(req: Request, route: RouteContext<"id">): Promise<Response> {
   const params = await route.params;
-  return withCaller(req, studioV1Error, async (ctx) => Response.json(studioV1Experiment(await getExperiment(ctx, parseStudioV1Id(params.id, "Experiment")))), { db: route.db });
+  return withCaller(req, restError, async (ctx) => Response.json(studioV1Experiment(await getExperiment(ctx, parseStudioV1Id(params.id, "Experiment")))), { db: route.db });
 }

@@ -7,13 +7,13 @@ import {
   parseStudioV1Id,
   parseStudioV1Rename,
   parseStudioV1StatusFilter,
-  studioV1Error,
   studioV1Experiment,
   studioV1LogPacket,
   studioV1MetricHistory,
   studioV1MetricsPacket,
   studioV1StatusPacket,
 } from "./mapper";
+import { restError } from "@/server/http/rest-error";
 
 // Packets of seed 002 §3.2 (training log and monitoring stream).
 const seedLogPacket = { type: "log", data: "[INFO] Epoch 10/100: box_loss: 0.042, cls_loss: 0.012" };
@@ -100,7 +100,7 @@ describe("seed 002 studio backend: errors (§1 status codes)", () => {
     [new NotFound("gone"), 404],
     [new Conflict("name taken"), 422],
   ])("renders %s with its status and {detail}", async (err, status) => {
-    const res = studioV1Error(err);
+    const res = restError(err);
     expect(res.status).toBe(status);
     expect(await res.json()).toEqual({ detail: err.message });
   });

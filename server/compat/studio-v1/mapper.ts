@@ -3,36 +3,14 @@ import { experimentStatuses } from "@/db/schema";
 import type { Caller } from "@/server/context";
 import type { SystemLogRow } from "@/server/system/logs";
 import type { HostStats } from "@/server/system/stats";
-import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, RateLimited, TooLarge, Unavailable, Unauthorized } from "@/server/errors";
+import { Invalid, invalidFromZod } from "@/server/errors";
 import { epochLoss, isoSecondsZ, round, type Experiment, type ExperimentLog, type ExperimentMetricPoint, type ExperimentStatus } from "@/server/compat/shared/experiment-common";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
 
 /**
- * Mapper for the old studio backend (seed 002, `/api/v1`): status codes 200/201/204/400/401/404/422,
- * errors as `{ detail, errors? }` (the FastAPI shape its clients parse), integer ids.
+ * Mapper for the old studio backend (seed 002, `/api/v1`): integer ids, the studio's own status
+ * names; errors in FastAPI's `{ detail, errors? }` (server/http/rest-error.ts).
  */
-export function studioV1Status(err: DomainError): number {
-  if (err instanceof Invalid) return 400;
-  if (err instanceof Unauthorized) return 401;
-  if (err instanceof Forbidden) return 403;
-  if (err instanceof NotFound) return 404;
-  if (err instanceof Conflict) return 422;
-  if (err instanceof TooLarge) return 413;
-  if (err instanceof Unavailable) return 503;
-  if (err instanceof RateLimited) return 429;
-  return 500;
-}
-
-export function studioV1ErrorBody(err: DomainError): { detail: string; errors?: Record<string, string[]> } {
-  return err.fields ? { detail: err.message, errors: err.fields } : { detail: err.message };
-}
-
-export function studioV1Error(err: DomainError): Response {
-  const headers: Record<string, string> = {};
-  if (err instanceof RateLimited) headers["Retry-After"] = String(err.retryAfterSeconds);
-  if (err instanceof Unauthorized) headers["WWW-Authenticate"] = "Bearer";
-  return Response.json(studioV1ErrorBody(err), { status: studioV1Status(err), headers });
-}
 
 export function studioV1User(caller: Caller) {
   return {

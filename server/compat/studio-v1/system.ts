@@ -4,7 +4,8 @@ import { env } from "@/server/env";
 import { invalidFromZod } from "@/server/errors";
 import { listSystemLogs, listSystemLogsInput } from "@/server/system/logs";
 import { currentHostStats } from "@/server/system/stats";
-import { studioV1Error, studioV1SystemLog, studioV1SystemStats } from "./mapper";
+import { studioV1SystemLog, studioV1SystemStats } from "./mapper";
+import { restError } from "@/server/http/rest-error";
 
 /** Seed 002 §2.1 (`/api/v1/system/…`). */
 
@@ -13,7 +14,7 @@ const gb = (bytes: number) => Math.round((bytes / 2 ** 30) * 10) / 10;
 export function getV1SystemStats(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async () => {
       const stats = await currentHostStats(env().dataDir);
       const host = { cores: os.availableParallelism(), memoryUsedGb: gb(os.totalmem() - os.freemem()), memoryTotalGb: gb(os.totalmem()) };
@@ -26,7 +27,7 @@ export function getV1SystemStats(req: Request, route: RouteDeps = {}): Promise<R
 export function getV1SystemLogs(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const query = Object.fromEntries(new URL(req.url).searchParams);
       const parsed = listSystemLogsInput.safeParse(query);

@@ -13,16 +13,17 @@ import {
 } from "@/server/weights/service";
 import { exportWeights } from "@/server/weights/export";
 import { validateWeights } from "@/server/weights/validate";
-import { parseStudioV1Id, studioV1Error } from "./mapper";
+import { parseStudioV1Id } from "./mapper";
 import { parseTrainingModuleExport, parseTrainingModuleValidate } from "@/server/compat/training-module/weights-mapper";
 import { parseStudioV1Save, parseStudioV1WeightsImport, parseStudioV1WeightsQuery, parseStudioV1WeightsUpdate, studioV1Weights } from "./weights-mapper";
+import { restError } from "@/server/http/rest-error";
 
 /** Seed 002 §2.4.B (`/api/v1/models/weights…`) and §2.5's `POST /experiments/{id}/save`. */
 
 export function listV1Weights(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => Response.json((await listWeights(ctx, parseStudioV1WeightsQuery(new URL(req.url).searchParams))).map(studioV1Weights)),
     { db: route.db },
   );
@@ -32,7 +33,7 @@ export function listV1Weights(req: Request, route: RouteDeps = {}): Promise<Resp
 export function importV1Weights(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       if ((req.headers.get("content-type") ?? "").toLowerCase().startsWith("multipart/form-data")) {
         return Response.json(studioV1Weights(await importUploadedWeights(ctx, req)), { status: 201 });
@@ -47,7 +48,7 @@ export function importV1Weights(req: Request, route: RouteDeps = {}): Promise<Re
 
 export async function getV1Weights(req: Request, route: RouteContext<"id">): Promise<Response> {
   const params = await route.params;
-  return withCaller(req, studioV1Error, async (ctx) => Response.json(studioV1Weights(await getWeights(ctx, parseStudioV1Id(params.id, "Weights")))), { db: route.db });
+  return withCaller(req, restError, async (ctx) => Response.json(studioV1Weights(await getWeights(ctx, parseStudioV1Id(params.id, "Weights")))), { db: route.db });
 }
 
 /** → 204, as the document's status table says for updates. */
@@ -55,7 +56,7 @@ export async function updateV1Weights(req: Request, route: RouteContext<"id">): 
   const params = await route.params;
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const id = parseStudioV1Id(params.id, "Weights");
       await updateWeights(ctx, { id, ...parseStudioV1WeightsUpdate(await readJson(req)) });
@@ -70,7 +71,7 @@ export async function deleteV1Weights(req: Request, route: RouteContext<"id">): 
   const params = await route.params;
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       await deleteWeights(ctx, parseStudioV1Id(params.id, "Weights"));
       return new Response(null, { status: 204 });
@@ -82,7 +83,7 @@ export async function deleteV1Weights(req: Request, route: RouteContext<"id">): 
 /** The file as `Content-Disposition: attachment`, streamed, with Range requests (206). */
 export async function downloadV1Weights(req: Request, route: RouteContext<"id">): Promise<Response> {
   const params = await route.params;
-  return withCaller(req, studioV1Error, async (ctx) => downloadResponse(await weightsDownload(ctx, parseStudioV1Id(params.id, "Weights")), req), { db: route.db });
+  return withCaller(req, restError, async (ctx) => downloadResponse(await weightsDownload(ctx, parseStudioV1Id(params.id, "Weights")), req), { db: route.db });
 }
 
 /** Copies the run's best checkpoint (or `{which: "last"}`) into the library → 201 and the new entry. */
@@ -90,7 +91,7 @@ export async function saveV1ExperimentWeights(req: Request, route: RouteContext<
   const params = await route.params;
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const id = parseStudioV1Id(params.id, "Experiment");
       const input = parseStudioV1Save(await readJson(req), new URL(req.url).searchParams);
@@ -109,7 +110,7 @@ export async function exportV1Weights(req: Request, route: RouteContext<"id">): 
   const params = await route.params;
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const weightsId = parseStudioV1Id(params.id, "Weights");
       const child = await exportWeights(ctx, { ...parseTrainingModuleExport(await readJson(req)), weightsId }, { boss: route.boss });
@@ -128,7 +129,7 @@ export async function validateV1Weights(req: Request, route: RouteContext<"id">)
   const params = await route.params;
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const weightsId = parseStudioV1Id(params.id, "Weights");
       const validation = await validateWeights(ctx, { ...parseTrainingModuleValidate(await readJson(req)), weightsId }, { boss: route.boss });

@@ -2,7 +2,6 @@ import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { databaseUrl } from "@/db/client";
 import { readJson, withCaller, type HandlerDeps, type RouteContext, type RouteDeps } from "@/server/http/handler";
-import { studioV1Error } from "@/server/compat/studio-v1/mapper";
 import type { Ctx } from "@/server/context";
 import { resolveImportPath } from "@/server/datasets/import";
 import { deleteDataset, startDatasetImport } from "@/server/datasets/service";
@@ -25,6 +24,7 @@ import {
   type TrainingMetricsStart,
 } from "./mapper";
 import { importQueue, queueDeps } from "@/server/compat/shared/deps";
+import { restError } from "@/server/http/rest-error";
 
 /** Seed 001 (`/api/v2/training/…`), errors in the FastAPI shape `{detail}`. */
 
@@ -55,7 +55,7 @@ async function datasetFolder(input: TrainingMetricsStart, roots: string[]): Prom
 export function startTraining(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const input = parseTrainingMetricsStart(await readJson(req));
       const roots = env().importRoots;
@@ -93,7 +93,7 @@ async function importAndTrain(ctx: Ctx, input: TrainingMetricsStart, root: strin
 
 export async function getTraining(req: Request, route: RouteContext<"task_id">): Promise<Response> {
   const params = await route.params;
-  return withCaller(req, studioV1Error, async (ctx) => Response.json(trainingMetricsTask(await getExperiment(ctx, parseTrainingMetricsTaskId(params.task_id)))), { db: route.db });
+  return withCaller(req, restError, async (ctx) => Response.json(trainingMetricsTask(await getExperiment(ctx, parseTrainingMetricsTaskId(params.task_id)))), { db: route.db });
 }
 
 export interface LogStreamOptions extends HandlerDeps {
@@ -118,7 +118,7 @@ export async function streamTrainingLogs(req: Request, route: RouteContext<"task
   const keepaliveMs = route.keepaliveMs ?? 15_000;
   return withCaller(
     req,
-    studioV1Error,
+    restError,
     async (ctx) => {
       const id = parseTrainingMetricsTaskId(params.task_id);
       let after = sseResumeAfter(req.headers.get("last-event-id"), new URL(req.url).searchParams.get("since"));

@@ -13,7 +13,7 @@ import { ORIGIN } from "@/server/http/testing";
 import { defaultProject } from "@/server/projects/service";
 import { importUploadedWeights } from "@/server/weights/upload";
 import { uploadRequest } from "@/server/weights/testing";
-import { startRealtimeServer, type RealtimeServer } from "./server";
+import { startRealtimeServer, type RealtimeServer } from "@/server/realtime/server";
 
 let w: DialectWorld;
 let server: RealtimeServer;

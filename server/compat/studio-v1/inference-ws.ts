@@ -1,11 +1,11 @@
 import type { WebSocket } from "ws";
-import { parseV1ModelId } from "@/server/compat/studio-v1/inference-mapper";
+import { parseV1ModelId } from "./inference-mapper";
 import type { Ctx } from "@/server/context";
 import { DomainError } from "@/server/errors";
 import { parsePredictParams, predictImages, decodeBase64Image } from "@/server/inference/service";
 import { startInferenceStream, type InferenceStream, type StreamFrame } from "@/server/inference/streams";
 import type { PredictParams } from "@/server/inference/schemas";
-import type { WsRouteHandler } from "./ws-routes";
+import type { WsRouteHandler } from "@/server/realtime/ws-routes";
 
 /** A client with more than this unsent gets no new frame until it catches up. */
 const MAX_BUFFERED = 1024 * 1024;
