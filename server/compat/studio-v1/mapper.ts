@@ -2,7 +2,7 @@ import { z } from "zod";
 import { experimentStatuses } from "@/db/schema";
 import type { Caller } from "@/server/context";
 import type { SystemLogRow } from "@/server/system/logs";
-import type { HostStats } from "@/server/system/stats";
+import type { HostStats, SampleFacts } from "@/server/system/stats";
 import { Invalid, invalidFromZod } from "@/server/errors";
 import { epochLoss, isoSecondsZ, round, type Experiment, type ExperimentLog, type ExperimentMetricPoint, type ExperimentStatus } from "@/server/compat/shared/experiment-common";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
@@ -76,14 +76,20 @@ export function studioV1MetricHistory(points: Pick<ExperimentMetricPoint, "epoch
 
 /**
  * §2.1 `GET /system/stats`: the document shows `{gpu: {util, temp}, cpu: {…}}`; the rest is what
- * `/ws/system` reports too. GPU figures are null on a host without one.
+ * `/ws/system` reports too, for the training host sampled (`host`). GPU figures are null on a host
+ * without one (`gpu.unavailable` says why), every figure is null when no host is sampled (`reason`).
  */
-export function studioV1SystemStats(stats: HostStats, host: { cores: number; memoryUsedGb: number; memoryTotalGb: number }) {
+export function studioV1SystemStats(stats: HostStats, reading: { host: string | null; facts: SampleFacts | null; reason: string | null }) {
+  const { facts } = reading;
+  const gb = (bytes: number) => Math.round((bytes / 2 ** 30) * 10) / 10;
   return {
-    gpu: { util: stats.gpu_util, temp: stats.gpu_temp, vram_used: stats.vram_used, vram_total: stats.vram_total },
-    cpu: { util: stats.cpu_load, cores: host.cores },
-    memory: { used: host.memoryUsedGb, total: host.memoryTotalGb },
+    gpu: { util: stats.gpu_util, temp: stats.gpu_temp, vram_used: stats.vram_used, vram_total: stats.vram_total, unavailable: facts?.gpuUnavailable ?? null },
+    cpu: { util: stats.cpu_load, cores: facts?.cores ?? null },
+    memory: { used: facts ? gb(facts.memoryUsed) : null, total: facts ? gb(facts.memoryTotal) : null },
     disk: { usage: stats.disk_usage },
+    host: reading.host,
+    sampled_at: facts ? isoSecondsZ(facts.at) : null,
+    reason: reading.reason,
   };
 }
 

@@ -112,7 +112,7 @@ function isSampleEvent(event: StudioEvent): event is SampleEvent {
  * vram_total, cpu_load, disk_usage, ping}}` once a second, for `?host=` or the busiest training host;
  * `ping` is this connection's last round trip in ms. An unknown host closes with 4404.
  */
-export const systemStatsWsRoute: WsRouteHandler = async (socket, { query, db, onEvent }) => {
+export const systemStatsRoute: WsRouteHandler = async (socket, { query, db, onEvent }) => {
   const host = query.get("host");
   if (host !== null) {
     try {

@@ -1,24 +1,22 @@
-import os from "node:os";
 import { withCaller, type RouteDeps } from "@/server/http/handler";
-import { env } from "@/server/env";
-import { invalidFromZod } from "@/server/errors";
+import { Invalid, invalidFromZod } from "@/server/errors";
 import { listSystemLogs, listSystemLogsInput } from "@/server/system/logs";
-import { currentHostStats } from "@/server/system/stats";
+import { currentFacts, hostStatsOf } from "@/server/system/stats";
 import { studioV1SystemLog, studioV1SystemStats } from "./mapper";
 import { restError } from "@/server/http/rest-error";
 
 /** Seed 002 §2.1 (`/api/v1/system/…`). */
 
-const gb = (bytes: number) => Math.round((bytes / 2 ** 30) * 10) / 10;
-
+/** The newest 1 s sample of `?host=` (default: the busiest training host), as /ws/system sends it. */
 export function getV1SystemStats(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(
     req,
     restError,
-    async () => {
-      const stats = await currentHostStats(env().dataDir);
-      const host = { cores: os.availableParallelism(), memoryUsedGb: gb(os.totalmem() - os.freemem()), memoryTotalGb: gb(os.totalmem()) };
-      return Response.json(studioV1SystemStats(stats, host));
+    async (ctx) => {
+      const host = new URL(req.url).searchParams.get("host");
+      if (host !== null && !host.trim()) throw new Invalid("host must name a training host", { host: ["must not be empty"] });
+      const reading = await currentFacts(ctx.db, host ?? undefined);
+      return Response.json(studioV1SystemStats(hostStatsOf(reading.facts), reading));
     },
     { db: route.db },
   );
