@@ -23,8 +23,13 @@ export function createTrainExperimentJob(options: TrainJobOptions = {}) {
     expireInSeconds: 23 * 3600,
     perSlot: true,
     loadHandler: async () => {
-      const { runTrainJob } = await import("./job");
-      return (payload, { db }) => runTrainJob(db, payload, options);
+      const [{ runTrainJob }, { validateBestEpoch }] = await Promise.all([import("./job"), import("@/server/weights/validate-best-epoch")]);
+      return async (payload, { db, boss }) => {
+        const outcome = await runTrainJob(db, payload, options);
+        // An ended run's best epoch gets a validation with per-image results (paused or re-queued runs do not).
+        if (outcome.outcome === "finished" || outcome.outcome === "killed") await validateBestEpoch(db, payload.experimentId, { boss });
+        return outcome;
+      };
     },
   });
 }
