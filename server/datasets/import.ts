@@ -12,7 +12,7 @@ import { datasetImportFailures, datasetItems, datasets, projects, type DatasetSp
 import { publish } from "@/server/events/bus";
 import { detectFormat, type DetectedFormat } from "@/server/ml/data/detect-format";
 import { mapPool, type DetectIndex } from "@/server/ml/data/detect-index";
-import { readImageFolder, DEFAULT_SPLIT_RATIOS, type ClassifyIndex, type SplitRatios } from "@/server/ml/data/imagefolder";
+import { DatasetError, readImageFolder, DEFAULT_SPLIT_RATIOS, type ClassifyIndex, type SplitRatios } from "@/server/ml/data/imagefolder";
 import { readImageSize, ImageDecodeError, DEFAULT_MAX_PIXELS } from "@/server/ml/data/image";
 import { readCoco } from "@/server/ml/data/coco";
 import { readVoc } from "@/server/ml/data/voc";
@@ -228,7 +228,8 @@ export async function runDatasetImport(db: Db, payload: ImportPayload, options: 
 }
 
 function describeFailure(err: unknown): string {
-  if (err instanceof Error && ["DatasetError", "UnsafeArchive", "Invalid", "ImageDecodeError"].includes(err.name)) return err.message;
+  // The dataset's own faults are the user's to read as they are; anything else is ours.
+  if (err instanceof DatasetError || err instanceof ImageDecodeError || err instanceof Invalid) return err.message;
   console.error("[datasets.import]", err);
   return `import failed: ${err instanceof Error ? err.message : String(err)}`;
 }

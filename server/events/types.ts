@@ -125,4 +125,3 @@ export const studioEventSchema = z
   });
 
 export type StudioEvent = z.infer<typeof studioEventSchema>;
-export type StudioEventType = StudioEvent["type"];

@@ -7,14 +7,10 @@
 import { readFileSync } from "node:fs";
 import type { Ctx } from "@/server/context";
 import { commandEnvironment, env } from "@/server/env";
-import { Forbidden, Invalid } from "@/server/errors";
+import { Forbidden, Invalid, PermanentError } from "@/server/errors";
 
-export class CommandRefused extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "CommandRefused";
-  }
-}
+/** The worker's host or the experiment's creator does not allow the command: trying again cannot help. */
+export class CommandRefused extends PermanentError {}
 
 /** Characters a shell would treat as syntax; without a shell they would silently become arguments. */
 const SHELL_SYNTAX = new Set([";", "|", "&", "<", ">", "(", ")", "$", "`"]);

@@ -11,16 +11,24 @@ import readline from "node:readline";
 import { eq } from "drizzle-orm";
 import { connect, retryWhileUnavailable, type Db } from "@/db/client";
 import { architectures, augmentations, experiments, projects, users, type ExperimentStatus, type LogStage } from "@/db/schema";
-import type { Caller } from "@/server/context";
+import { systemContext } from "@/server/context";
 import { getDatasetForTraining, type TrainingDataset } from "@/server/datasets/training";
-import { Conflict, DomainError } from "@/server/errors";
-import { initBackend, parseDevice, type BackendInfo } from "@/server/ml/backend/index";
+import { Conflict, DomainError, PermanentError } from "@/server/errors";
+import { AugmentPipelineError } from "@/server/ml/augment/pipeline";
+import { DeviceUnavailableError, initBackend, parseDevice, type BackendInfo } from "@/server/ml/backend/index";
+import { MissingKernelError } from "@/server/ml/backend/kernel-compose";
 import { prewarmGradientThreads } from "@/server/ml/backend/parallel";
-import { CHECKPOINT_EXTENSION } from "@/server/ml/train/checkpoint";
+import { ImageDecodeError } from "@/server/ml/data/image";
+import { DatasetError } from "@/server/ml/data/imagefolder";
+import { LayerError } from "@/server/ml/graph/registry";
+import { GraphError } from "@/server/ml/graph/schema";
+import { ClassMismatchError } from "@/server/ml/train/adapter";
+import { CHECKPOINT_EXTENSION, CheckpointError } from "@/server/ml/train/checkpoint";
+import { TrainError } from "@/server/ml/train/events";
 import { train, type TrainEvent, type TrainResult } from "@/server/ml/train/loop";
-import { trainConfigSchema } from "@/server/ml/train/config";
+import { TrainConfigError, trainConfigSchema } from "@/server/ml/train/config";
 import { resolveWorkers } from "@/server/ml/train/stepper";
-import { createRunFolder } from "@/server/ml/train/run-folder";
+import { createRunFolder, RunFolderError } from "@/server/ml/train/run-folder";
 import { fineTuneWeightsFile } from "@/server/weights/fine-tune";
 import "@/server/ml/detect/adapter";
 import { commandArgv, commandIdentity, CommandRefused, scrubbedEnvironment } from "./command";
@@ -30,43 +38,32 @@ import { createLogParser, type ParsedMetrics } from "./log-parser";
 import { pretrainedFileForRun } from "./pretrained";
 import { copyRunResults } from "./save-dir";
 
-/** Errors that a retry cannot fix: the run fails at once instead of being re-queued. */
-const PERMANENT_ERRORS = new Set([
-  "TrainConfigError",
-  "GraphError",
-  "LayerError",
-  "DatasetError",
-  "ImageDecodeError",
-  "ClassMismatchError",
-  "CheckpointError",
-  "RunFolderError",
-  "TrainError",
-  "DeviceUnavailableError",
-  "AugmentPipelineError",
-  "MissingKernelError",
-  "CommandFailed",
-  "CommandRefused",
-]);
+/** The engine's errors that a retry cannot fix (server/ml stands alone, so they cannot extend PermanentError). */
+const ENGINE_PERMANENT_ERRORS = [
+  TrainConfigError,
+  GraphError,
+  LayerError,
+  DatasetError,
+  ImageDecodeError,
+  ClassMismatchError,
+  CheckpointError,
+  RunFolderError,
+  TrainError,
+  DeviceUnavailableError,
+  AugmentPipelineError,
+  MissingKernelError,
+];
 
-export function isPermanentError(error: unknown): boolean {
-  if (error instanceof DomainError) return true;
-  const e = error as Error;
-  return PERMANENT_ERRORS.has(e?.name) || /out of memory|\bOOM\b|allocation failed|Invalid array length/i.test(e?.message ?? "");
+/** A run that fails with one of these fails at once instead of being re-queued; running out of memory would only repeat. */
+function isPermanentError(error: unknown): boolean {
+  if (error instanceof PermanentError || error instanceof DomainError) return true;
+  if (ENGINE_PERMANENT_ERRORS.some((type) => error instanceof type)) return true;
+  return /out of memory|\bOOM\b|allocation failed|Invalid array length/i.test((error as Error)?.message ?? "");
 }
 
-class CommandFailed extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "CommandFailed";
-  }
-}
+class CommandFailed extends PermanentError {}
 
 type RunRow = typeof experiments.$inferSelect & { projectName: string };
-
-/** The run acts for the experiment's team, as the member who created it. */
-function runCaller(row: RunRow, teamId: number): Caller {
-  return { userId: row.createdBy ?? 0, email: "", name: "training run", isAdmin: false, teamId, teamName: "", role: "member", via: "session" };
-}
 
 export async function runExperimentProcess(options: RunProcessOptions): Promise<number> {
   const handle = connect(options.databaseUrl, { max: 3 });
@@ -198,7 +195,7 @@ async function saveResults(db: Db, lease: Lease, saveDir: string) {
 
 async function loadDataset(db: Db, run: RunRow, options: RunProcessOptions, control: () => ExperimentStatus): Promise<TrainingDataset> {
   if (run.datasetId === null) throw new Conflict(`experiment ${run.id}'s dataset was deleted`);
-  const ctx = { db, caller: runCaller(run, options.teamId) };
+  const ctx = systemContext(db, options.teamId, { purpose: `training run ${run.id}`, onBehalfOf: run.createdBy });
   const deadline = Date.now() + (options.datasetWaitMs ?? 30 * 60_000);
   for (;;) {
     try {

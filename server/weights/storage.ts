@@ -4,7 +4,7 @@ import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { and, count, eq, ne, sql } from "drizzle-orm";
+import { count, eq, sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "@/db/client";
 import { weights, type WeightsFormat } from "@/db/schema";
 import { tmpDir } from "@/server/datasets/storage";
@@ -57,12 +57,6 @@ export async function removeContentIfUnused(db: Db, sha256: string): Promise<voi
     const [{ users }] = await tx.select({ users: count() }).from(weights).where(eq(weights.sha256, sha256));
     if (users === 0) await rm(contentDir(sha256), { recursive: true, force: true });
   });
-}
-
-/** How many other entries share an entry's file. */
-export async function sharingEntries(db: DbOrTx, id: number, sha256: string): Promise<number> {
-  const [{ n }] = await db.select({ n: count() }).from(weights).where(and(eq(weights.sha256, sha256), ne(weights.id, id)));
-  return n;
 }
 
 /** A file written to the tmp folder, hashed while it was written. */

@@ -185,10 +185,6 @@ export const elementwiseFlops = (_inputs: Shape[], _data: unknown, output: Shape
 
 export const noParams = () => ({ trainable: 0, nonTrainable: 0 });
 
-export function singleInput(inputs: tf.SymbolicTensor[]): tf.SymbolicTensor {
-  return inputs[0];
-}
-
 export function applyLayer(layer: tf.layers.Layer, input: tf.SymbolicTensor | tf.SymbolicTensor[]): tf.SymbolicTensor {
   return layer.apply(input) as tf.SymbolicTensor;
 }
