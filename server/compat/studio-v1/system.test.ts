@@ -3,6 +3,7 @@ import { seedUser } from "@/db/testing/fixtures";
 import { createApiKey } from "@/server/auth/api-keys";
 import { loadCaller } from "@/server/auth/callers";
 import { createSystemLogSink } from "@/server/system/logs";
+import { startTestSampler } from "@/server/system/testing";
 import { getV1SystemLogs, getV1SystemStats } from "./system";
 import { bearer, createDialectWorld, getRequest, type DialectWorld } from "@/server/compat/shared/testing";
 
@@ -23,17 +24,33 @@ afterAll(async () => w?.close());
 const deps = () => ({ db: w.tdb.db });
 
 describe("seed 002 /api/v1/system", () => {
-  it("GET /system/stats answers the document's {gpu: {util, temp}, cpu: {…}} with this host's real figures", async () => {
-    const res = await getV1SystemStats(getRequest("/api/v1/system/stats", bearer(w.key)), deps());
-    expect(res.status).toBe(200);
-    const body = await res.json();
-    expect(Object.keys(body).sort()).toEqual(["cpu", "disk", "gpu", "memory"]);
-    expect(Object.keys(body.gpu)).toEqual(expect.arrayContaining(["util", "temp"]));
-    expect(body.cpu.util).toBeGreaterThanOrEqual(0);
-    expect(body.cpu.util).toBeLessThanOrEqual(100);
-    expect(body.cpu.cores).toBeGreaterThanOrEqual(1);
-    expect(body.memory.total).toBeGreaterThan(0);
-    expect(body.memory.used).toBeLessThanOrEqual(body.memory.total);
+  it("GET /system/stats answers the document's {gpu: {util, temp}, cpu: {…}} from the training host's newest sample", async () => {
+    const empty = await getV1SystemStats(getRequest("/api/v1/system/stats", bearer(w.key)), deps());
+    expect(empty.status).toBe(200);
+    expect(await empty.json()).toMatchObject({ host: null, cpu: { util: null }, reason: expect.stringMatching(/no training host/) });
+
+    const sampler = await startTestSampler(w.tdb.db);
+    try {
+      await expect.poll(() => sampler.written, { timeout: 15_000 }).toBeGreaterThan(0);
+      for (const path of ["/api/v1/system/stats", `/api/v1/system/stats?host=${encodeURIComponent(sampler.host)}`]) {
+        const res = await getV1SystemStats(getRequest(path, bearer(w.key)), deps());
+        expect(res.status).toBe(200);
+        const body = await res.json();
+        expect(Object.keys(body).sort()).toEqual(["cpu", "disk", "gpu", "host", "memory", "reason", "sampled_at"]);
+        expect(Object.keys(body.gpu)).toEqual(expect.arrayContaining(["util", "temp"]));
+        expect(body).toMatchObject({ host: sampler.host, reason: null, gpu: { util: null, temp: null, unavailable: expect.stringMatching(/nvidia-smi/) } });
+        expect(body.cpu.util).toBeGreaterThanOrEqual(0);
+        expect(body.cpu.util).toBeLessThanOrEqual(100);
+        expect(body.cpu.cores).toBeGreaterThanOrEqual(1);
+        expect(body.memory.total).toBeGreaterThan(0);
+        expect(body.memory.used).toBeLessThanOrEqual(body.memory.total);
+      }
+      const unknown = await getV1SystemStats(getRequest("/api/v1/system/stats?host=elsewhere", bearer(w.key)), deps());
+      expect(unknown.status).toBe(404);
+      expect(await unknown.json()).toMatchObject({ detail: expect.stringContaining("elsewhere"), errors: { host: ["unknown host"] } });
+    } finally {
+      await sampler.stop();
+    }
   });
 
   it("GET /system/logs gives an administrator [{time, level, msg}] filtered by ?type and ?limit", async () => {
