@@ -15,7 +15,7 @@ import { Invalid } from "@/server/errors";
 import type { ValidationRow } from "@/server/weights/validate";
 import { bootstrapInterval, judgedBoxes, weightedMap50 } from "./bootstrap";
 import { parseOr } from "./predictions";
-import { diffImagesInput, diffInput, diffMetricInput, type DiffBucket, type DiffInput, type DiffMetricInput, type ModelRef } from "./schemas";
+import { diffImagesInput, diffInput, diffMetricInput, type DiffBucket, type DiffInput, type DiffMetricInput, type ModelRef, refOf } from "./schemas";
 import { latestValidation, refText } from "./targets";
 
 export interface ImageCounts {
@@ -111,7 +111,7 @@ export function diffModels(ctx: Ctx, rawInput: DiffInput) {
 }
 
 async function computeDiff(ctx: Ctx, input: z.output<typeof diffInput>) {
-  const { va, vb, a, b } = await sides(ctx, input.a, input.b, input.split);
+  const { va, vb, a, b } = await sides(ctx, refOf(input.a), refOf(input.b), input.split);
   const [ja, jb] = await Promise.all([judgeAt(ctx, va, input.conf), judgeAt(ctx, vb, input.conf)]);
   const buckets: Record<DiffBucket, DiffImage[]> = { regressions: [], fixes: [], both_wrong: [], both_right: [] };
   const perClass = va.classNames.map((name, cls) => ({ cls, name, regressions: 0, fixes: 0, both_wrong: 0, both_right: 0 }));
@@ -152,7 +152,7 @@ export async function diffImages(ctx: Ctx, rawInput: z.input<typeof diffImagesIn
  */
 export async function diffMetric(ctx: Ctx, rawInput: DiffMetricInput) {
   const input = parseOr(diffMetricInput, rawInput);
-  const { va, vb } = await sides(ctx, input.a, input.b, input.split);
+  const { va, vb } = await sides(ctx, refOf(input.a), refOf(input.b), input.split);
   const [ra, rb] = await Promise.all([allOutcomes(ctx, va), allOutcomes(ctx, vb)]);
   const paths = [...ra.paths.keys()].filter((path) => rb.paths.has(path)).sort();
   const opts = { resamples: input.resamples, seed: input.seed };

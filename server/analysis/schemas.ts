@@ -9,9 +9,17 @@ export const modelRef = z
   .string()
   .trim()
   .regex(/^w?[1-9]\d{0,9}$/, "an experiment id (12) or a weights id with a w in front (w12)")
-  .transform((value) => ({ kind: value.startsWith("w") ? ("weights" as const) : ("experiment" as const), id: Number(value.replace(/^w/, "")) }))
-  .refine((ref) => ref.id <= INT32_MAX, `must be ≤ ${INT32_MAX}`);
-export type ModelRef = z.output<typeof modelRef>;
+  .refine((value) => Number(value.replace(/^w/, "")) <= INT32_MAX, `must be ≤ ${INT32_MAX}`);
+
+export interface ModelRef {
+  kind: "experiment" | "weights";
+  id: number;
+}
+
+/** A checked model reference (modelRef) as what it names. */
+export function refOf(value: string): ModelRef {
+  return { kind: value.startsWith("w") ? "weights" : "experiment", id: Number(value.replace(/^w/, "")) };
+}
 
 export const analysisSplit = z.enum(["val", "test"]).default("val");
 /** Outcomes at the chosen confidence: true positives, false positives, false negatives (missed labelled boxes / wrong labels). */

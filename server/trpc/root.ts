@@ -1,6 +1,7 @@
 import { router } from "./init";
 import { accountRouter } from "./routers/account";
 import { adminRouter } from "./routers/admin";
+import { analysisRouter } from "./routers/analysis";
 import { architecturesRouter } from "./routers/architectures";
 import { augmentationsRouter } from "./routers/augmentations";
 import { datasetsRouter } from "./routers/datasets";
@@ -14,6 +15,7 @@ import { weightsRouter } from "./routers/weights";
 export const appRouter = router({
   account: accountRouter,
   admin: adminRouter,
+  analysis: analysisRouter,
   architectures: architecturesRouter,
   augmentations: augmentationsRouter,
   datasets: datasetsRouter,
