@@ -80,13 +80,15 @@ describe("device ort", () => {
     const unsupported: ModelGraph = {
       nodes: [
         { id: "input", type: "Input" },
-        { id: "conv", type: "Conv2d", data: { filters: 4, kernel_size: 3, dilation: 2 } },
+        { id: "conv", type: "Conv2d", data: { filters: 4, kernel_size: 3 } },
+        { id: "softmax", type: "Softmax" },
         { id: "gap", type: "GlobalAvgPool" },
         { id: "fc", type: "Dense", data: { units: 3 } },
       ],
       edges: [
         { source: "input", target: "conv" },
-        { source: "conv", target: "gap" },
+        { source: "conv", target: "softmax" },
+        { source: "softmax", target: "gap" },
         { source: "gap", target: "fc" },
       ],
     };
@@ -99,7 +101,7 @@ describe("device ort", () => {
       const chosen = resolveTrainingBackend(info, { model, graph, inputShape: [32, 32, 3], adapter, log: (m) => logs.push(m) });
       expect(chosen.backend).toBe(expected);
       if (expected === "ort") expect(logs).toEqual([]);
-      else expect(logs).toEqual([`ONNX Runtime cannot train this model: node "conv" (Conv2d): dilated convolutions have no training graph yet. Training on TF.js instead: ${info.companion!.description}`]);
+      else expect(logs).toEqual([`ONNX Runtime cannot train this model: node "softmax" (Softmax): Softmax over images has no training graph yet. Training on TF.js instead: ${info.companion!.description}`]);
       model.dispose();
     }
   });

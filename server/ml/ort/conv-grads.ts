@@ -21,6 +21,12 @@ export interface ConvSpec {
   group: number;
   ho: number;
   wo: number;
+  /** [dh, dw]; absent: 1 × 1. */
+  dilation?: [number, number];
+}
+
+export function dilationOf(spec: ConvSpec): [number, number] {
+  return spec.dilation ?? [1, 1];
 }
 
 export const FILTER_GRAD_FORMS = ["im2col", "tap", "nhwc", "conv"] as const;
@@ -32,30 +38,57 @@ export function isDepthwise(spec: ConvSpec): boolean {
   return spec.group > 1 && spec.group === spec.c;
 }
 
-/** Filter-gradient forms that apply to this convolution (plain or depthwise; other groupings have none). */
+/**
+ * Filter-gradient forms that apply to this convolution: plain, depthwise, or (other groupings) a
+ * plain form per group of channels.
+ */
 export function filterGradForms(spec: ConvSpec): FilterGradForm[] {
-  if (spec.group === 1) return [...FILTER_GRAD_FORMS];
   if (isDepthwise(spec)) return ["depthwise_tap", "depthwise_conv"];
-  return [];
+  return [...FILTER_GRAD_FORMS];
 }
 
-/** Input-gradient forms that apply: the flipped conv needs stride 1 and pads < kernel. */
+/** Input-gradient forms that apply: the flipped conv needs stride 1 and pads within the dilated kernel. */
 export function inputGradForms(spec: ConvSpec): InputGradForm[] {
-  const flipOk = spec.sh === 1 && spec.sw === 1 && spec.pads.every((p, i) => p <= (i % 2 === 0 ? spec.kh : spec.kw) - 1);
-  const depthwiseFlipOk = spec.group === 1 || isDepthwise(spec);
-  return flipOk && depthwiseFlipOk ? ["flip", "convT"] : ["convT"];
+  const [dh, dw] = dilationOf(spec);
+  const flipOk = spec.sh === 1 && spec.sw === 1 && spec.pads.every((p, i) => p <= (i % 2 === 0 ? dh * (spec.kh - 1) : dw * (spec.kw - 1)));
+  return flipOk ? ["flip", "convT"] : ["convT"];
 }
 
-/** The k·k shifted (and strided) windows of the padded input, one per kernel tap, NCHW [n, c, ho, wo]. */
+/** The k·k shifted (dilated, strided) windows of the padded input, one per kernel tap, NCHW [n, c, ho, wo]. */
 function tapSlices(g: TrainGraph, xPadded: string, spec: ConvSpec, axes: [number, number]): string[] {
   const { kh, kw, sh, sw, ho, wo } = spec;
+  const [dh, dw] = dilationOf(spec);
   const taps: string[] = [];
   for (let a = 0; a < kh; a++) {
     for (let b = 0; b < kw; b++) {
-      taps.push(g.slice(xPadded, [a, b], [a + sh * (ho - 1) + 1, b + sw * (wo - 1) + 1], axes, [sh, sw]));
+      taps.push(g.slice(xPadded, [a * dh, b * dw], [a * dh + sh * (ho - 1) + 1, b * dw + sw * (wo - 1) + 1], axes, [sh, sw]));
     }
   }
   return taps;
+}
+
+/**
+ * The filter gradient of the "conv" forms, [.., .., oh, ow] for every offset of the window, cut to
+ * the kernel's taps: the first kh·kw offsets, every dilation-th one when dilated.
+ */
+function kernelTaps(g: TrainGraph, spec: ConvSpec, all: string): string {
+  const [dh, dw] = dilationOf(spec);
+  const [t, l, b, r] = spec.pads;
+  const oh = spec.h + t + b - spec.sh * (spec.ho - 1);
+  const ow = spec.w + l + r - spec.sw * (spec.wo - 1);
+  const spanH = dh * (spec.kh - 1) + 1;
+  const spanW = dw * (spec.kw - 1) + 1;
+  if (oh === spec.kh && ow === spec.kw) return all;
+  return g.slice(all, [0, 0], [spanH, spanW], [2, 3], [dh, dw]);
+}
+
+/** A grouped convolution's filter gradient: each group of channels is a plain convolution of its own. */
+function groupedFilterGrad(g: TrainGraph, spec: ConvSpec, form: FilterGradForm, x: string, dy: string): string {
+  const { group, c, co } = spec;
+  const part: ConvSpec = { ...spec, c: c / group, co: co / group, group: 1 };
+  const xs = g.ops("Split", [x, g.i64(new Array(group).fill(c / group))], group, { axis: 1 });
+  const dys = g.ops("Split", [dy, g.i64(new Array(group).fill(co / group))], group, { axis: 1 });
+  return g.op("Concat", xs.map((xg, i) => convFilterGrad(g, part, form, xg, dys[i])), { axis: 0 });
 }
 
 /**
@@ -65,6 +98,7 @@ function tapSlices(g: TrainGraph, xPadded: string, spec: ConvSpec, axes: [number
 export function convFilterGrad(g: TrainGraph, spec: ConvSpec, form: FilterGradForm, x: string, dy: string): string {
   const { n, c, co, kh, kw, ho, wo } = spec;
   const k2 = kh * kw;
+  if (spec.group > 1 && !isDepthwise(spec)) return groupedFilterGrad(g, spec, form, x, dy);
   switch (form) {
     case "im2col": {
       // col [n, c·k², ho·wo] from k² strided slices, then one batched MatMul summed over the batch.
@@ -94,14 +128,10 @@ export function convFilterGrad(g: TrainGraph, spec: ConvSpec, form: FilterGradFo
     }
     case "conv": {
       // The textbook form: a Conv over transposed tensors, the batch as channels and the stride as dilation.
-      const [t, l, b, r] = spec.pads;
       const xt = g.transpose(x, [1, 0, 2, 3]);
       const dyt = g.transpose(dy, [1, 0, 2, 3]);
-      let dwt = g.op("Conv", [xt, dyt], { kernel_shape: [ho, wo], pads: [t, l, b, r], dilations: [spec.sh, spec.sw] });
-      const oh = spec.h + t + b - spec.sh * (ho - 1);
-      const ow = spec.w + l + r - spec.sw * (wo - 1);
-      if (oh !== kh || ow !== kw) dwt = g.slice(dwt, [0, 0], [kh, kw], [2, 3]);
-      return g.transpose(dwt, [1, 0, 2, 3]);
+      const dwt = g.op("Conv", [xt, dyt], { kernel_shape: [ho, wo], pads: spec.pads, dilations: [spec.sh, spec.sw] });
+      return g.transpose(kernelTaps(g, spec, dwt), [1, 0, 2, 3]);
     }
     case "depthwise_tap": {
       // Depthwise (multiplier m): dW[c·m+j, 0, a, b] = Σ dY[:, c·m+j] · X_ab[:, c], one Mul + ReduceSum per tap.
@@ -116,15 +146,11 @@ export function convFilterGrad(g: TrainGraph, spec: ConvSpec, form: FilterGradFo
     case "depthwise_conv": {
       // Each channel's filter gradient is a correlation of its input with its output gradient, summed over
       // the batch: one grouped Conv with channels as groups and the batch as the in-group channels.
-      const [t, l, b, r] = spec.pads;
       const xg = g.reshape(g.transpose(x, [1, 0, 2, 3]), [1, c * n, spec.h, spec.w]);
       // weights [co, n, ho, wo]: output channel c·m+j correlates group c (its n images) with dY[:, c·m+j].
       const dyw = g.transpose(dy, [1, 0, 2, 3]);
-      let dw = g.op("Conv", [xg, dyw], { kernel_shape: [ho, wo], pads: [t, l, b, r], dilations: [spec.sh, spec.sw], group: c });
-      const oh = spec.h + t + b - spec.sh * (ho - 1);
-      const ow = spec.w + l + r - spec.sw * (wo - 1);
-      if (oh !== kh || ow !== kw) dw = g.slice(dw, [0, 0], [kh, kw], [2, 3]);
-      return g.reshape(dw, [co, 1, kh, kw]);
+      const dw = g.op("Conv", [xg, dyw], { kernel_shape: [ho, wo], pads: spec.pads, dilations: [spec.sh, spec.sw], group: c });
+      return g.reshape(kernelTaps(g, spec, dw), [co, 1, kh, kw]);
     }
   }
 }
@@ -133,24 +159,32 @@ export function convFilterGrad(g: TrainGraph, spec: ConvSpec, form: FilterGradFo
 export function convInputGrad(g: TrainGraph, spec: ConvSpec, form: InputGradForm, dy: string, weight: string): string {
   const { kh, kw, sh, sw, ho, wo, group } = spec;
   const [t, l, b, r] = spec.pads;
+  const [dh, dw] = dilationOf(spec);
+  const dilations: Record<string, number[]> = dh === 1 && dw === 1 ? {} : { dilations: [dh, dw] };
   if (form === "flip") {
     // Stride 1: correlate dY with the filter rotated 180°, input and output channels swapped.
     const flipped = g.slice(weight, [-1, -1], [-(2 ** 62), -(2 ** 62)], [2, 3], [-1, -1]);
     let swapped: string;
     if (group === 1) {
       swapped = g.transpose(flipped, [1, 0, 2, 3]); // [c, co, kh, kw]
-    } else {
+    } else if (isDepthwise(spec)) {
       // Depthwise with multiplier m: group c maps its m output gradients back to channel c.
       swapped = g.reshape(flipped, [spec.c, spec.co / spec.c, kh, kw]);
+    } else {
+      // [g·co/g, c/g, kh, kw] → [g·c/g, co/g, kh, kw]: in and out swapped within each group.
+      const perGroup = g.reshape(flipped, [group, spec.co / group, spec.c / group, kh, kw]);
+      swapped = g.reshape(g.transpose(perGroup, [0, 2, 1, 3, 4]), [spec.c, spec.co / group, kh, kw]);
     }
-    return g.op("Conv", [dy, swapped], { kernel_shape: [kh, kw], pads: [kh - 1 - t, kw - 1 - l, kh - 1 - b, kw - 1 - r], group });
+    const pads = [dh * (kh - 1) - t, dw * (kw - 1) - l, dh * (kh - 1) - b, dw * (kw - 1) - r];
+    return g.op("Conv", [dy, swapped], { kernel_shape: [kh, kw], pads, group, ...dilations });
   }
-  const outputPadding = [spec.h - (sh * (ho - 1) + kh - t - b), spec.w - (sw * (wo - 1) + kw - l - r)];
+  const outputPadding = [spec.h - (sh * (ho - 1) + dh * (kh - 1) + 1 - t - b), spec.w - (sw * (wo - 1) + dw * (kw - 1) + 1 - l - r)];
   return g.op("ConvTranspose", [dy, weight], {
     kernel_shape: [kh, kw],
     strides: [sh, sw],
     pads: [t, l, b, r],
     output_padding: outputPadding,
     group,
+    ...dilations,
   });
 }

@@ -10,7 +10,7 @@ import type { ConvSpec } from "./conv-grads";
  * `spec` is the layer's shape as a ConvSpec (pools: co = c, group 1).
  */
 export interface ChoicePoint {
-  kind: "conv-dw" | "conv-dx" | "maxpool";
+  kind: "conv-dw" | "conv-dx" | "maxpool" | "avgpool";
   spec: ConvSpec;
   candidates: string[];
 }
@@ -29,8 +29,12 @@ export interface EmitContext<D> {
   training: boolean;
   /** The graph input carrying this layer's weight `<node id>/<name>` (TF.js layout, e.g. HWIO kernels). */
   param(name: string): string;
+  /** The weight `<layer>/<name>` of a TF.js layer this node was built as (grouped convs, the Detect head's convs). */
+  paramOf(layer: string, name: string): string;
   /** Declares an extra output: a moving average `<node id>/<name>` updated from `tensor` with `momentum` (Keras sense). */
   movingAverage(name: string, tensor: string, dims: number[], momentum: number): void;
+  /** The same for the weight `<layer>/<name>`. */
+  movingAverageOf(layer: string, name: string, tensor: string, dims: number[], momentum: number): void;
   /**
    * A graph input `mask:<node id>` of `dims` that the trainer fills before every run with a fresh
    * dropout mask: 0 with probability `rate`, else 1/(1 − rate).
@@ -49,6 +53,8 @@ export interface BackwardContext<D> extends EmitContext<D> {
   needInputGrad: boolean[];
   /** Records the gradient of `<node id>/<name>` (same layout as the weight). */
   grad(name: string, tensor: string): void;
+  /** Records the gradient of `<layer>/<name>`. */
+  gradOf(layer: string, name: string, tensor: string): void;
 }
 
 export interface TrainingEmitter<D = unknown, T = unknown> {

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { TrainGraph } from "./builder";
 import { convFilterGrad, convInputGrad, type ConvSpec, type FilterGradForm, type InputGradForm } from "./conv-grads";
-import { maxPoolBackward, maxPoolForward, type MaxPoolForm } from "./pool-grads";
+import { avgPoolBackward, maxPoolBackward, maxPoolForward, type AvgPoolForm, type MaxPoolForm } from "./pool-grads";
 import type { ChoicePoint } from "./emitter";
 import { createOrtSession, ort, ortVersion, type OrtTarget } from "./session";
 import { choiceKey } from "./train-graph";
@@ -105,6 +105,8 @@ function microGraph(point: ChoicePoint, candidate: string): { bytes: Uint8Array;
     const tape = maxPoolForward(g, s, candidate as MaxPoolForm, x);
     g.output("y", tape.y, dyShape);
     g.output("out", maxPoolBackward(g, s, candidate as MaxPoolForm, tape, dy), [s.n, s.c, s.h, s.w]);
+  } else if (point.kind === "avgpool") {
+    g.output("out", avgPoolBackward(g, s, candidate as AvgPoolForm, dy, false), [s.n, s.c, s.h, s.w]);
   } else {
     const w = feed("w", [s.co, s.c / s.group, s.kh, s.kw], 3);
     g.output("out", convInputGrad(g, s, candidate as InputGradForm, dy, w), [s.n, s.c, s.h, s.w]);

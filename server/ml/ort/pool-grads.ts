@@ -52,3 +52,38 @@ export function maxPoolBackward(g: TrainGraph, spec: ConvSpec, form: MaxPoolForm
   const flat = g.op("ScatterElements", [zeros, g.reshape(tape.indices!, [-1]), g.reshape(dy, [-1])], { axis: 0, reduction: "add" });
   return g.reshape(flat, shape);
 }
+
+export type AvgPoolForm = "convT" | "resize";
+
+/** "resize" for non-overlapping unpadded k×k/k pools that tile the input: each value's share copied over its window. */
+export function avgPoolForms(spec: ConvSpec): AvgPoolForm[] {
+  return maxPoolForms(spec).includes("s2d") ? ["convT", "resize"] : ["convT"];
+}
+
+/** 1 / (the pixels each output window averages): real pixels only, or the whole window when pads count. */
+function windowShares(spec: ConvSpec, countPads: boolean): number[] | number {
+  const { kh, kw, sh, sw, ho, wo, h, w } = spec;
+  const [t, l] = spec.pads;
+  const noPads = spec.pads.every((p) => p === 0);
+  if (countPads || noPads) return 1 / (kh * kw);
+  const shares: number[] = [];
+  for (let i = 0; i < ho; i++) {
+    const rows = Math.min(i * sh - t + kh, h) - Math.max(i * sh - t, 0);
+    for (let j = 0; j < wo; j++) shares.push(1 / (rows * (Math.min(j * sw - l + kw, w) - Math.max(j * sw - l, 0))));
+  }
+  return shares;
+}
+
+/** dX [n, c, h, w] of an average pool from dy [n, c, ho, wo]: each output's gradient spread evenly over its window. */
+export function avgPoolBackward(g: TrainGraph, spec: ConvSpec, form: AvgPoolForm, dy: string, countPads: boolean): string {
+  const { c, kh, kw, sh, sw, ho, wo } = spec;
+  const shares = windowShares(spec, countPads);
+  const scaled = typeof shares === "number" ? g.scale(dy, shares) : g.mul(dy, g.f32Tensor(shares, [1, 1, ho, wo]));
+  if (form === "resize") {
+    return g.op("Resize", [scaled, "", g.f32Tensor([1, 1, kh, kw], [4])], { mode: "nearest", coordinate_transformation_mode: "asymmetric", nearest_mode: "floor" });
+  }
+  const [t, l, b, r] = spec.pads;
+  const ones = g.f32Tensor(new Array(c * kh * kw).fill(1), [c, 1, kh, kw]);
+  const outputPadding = [spec.h - (sh * (ho - 1) + kh - t - b), spec.w - (sw * (wo - 1) + kw - l - r)];
+  return g.op("ConvTranspose", [scaled, ones], { kernel_shape: [kh, kw], strides: [sh, sw], pads: [t, l, b, r], output_padding: outputPadding, group: c });
+}

@@ -9,6 +9,7 @@ import { TrainGraph, type Value } from "./builder";
 import { findTrainingEmitter, type BackwardContext, type ChoicePoint, type EmitContext, type TrainingEmitter } from "./emitter";
 import "./layers/basic";
 import "./layers/conv";
+import "./layers/pool";
 
 export interface WeightInfo {
   /** The TF.js weight's original name, `<node id>/<name>` ("conv1/kernel"). */
@@ -68,7 +69,8 @@ export class OrtGraphError extends Error {
 /** A stable key of a choice point: kind and every dimension of the layer shape. */
 export function choiceKey(point: Pick<ChoicePoint, "kind" | "spec">): string {
   const s = point.spec;
-  return `${point.kind}:n${s.n}c${s.c}h${s.h}w${s.w}o${s.co}k${s.kh}x${s.kw}s${s.sh}x${s.sw}p${s.pads.join(",")}g${s.group}`;
+  const dilation = s.dilation ? `d${s.dilation.join("x")}` : "";
+  return `${point.kind}:n${s.n}c${s.c}h${s.h}w${s.w}o${s.co}k${s.kh}x${s.kw}s${s.sh}x${s.sw}p${s.pads.join(",")}g${s.group}${dilation}`;
 }
 
 /** Why this graph cannot train on ONNX Runtime (a layer type or configuration without emitters), or null. */
@@ -136,6 +138,23 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
     const inputs = def.type === "Input" ? [{ name: imageInput, shape: [batch, ...inputShape] }] : planned.inputIds.map((id) => values.get(id)!);
     const used = new Set<string>();
     paramsOf.set(node.id, used);
+    const paramOf = (layer: string, name: string) => {
+      const full = `${layer}/${name}`;
+      const weight = weights.get(full);
+      if (!weight) throw new OrtGraphError(`node "${node.id}" (${def.type}) needs the weight ${full}, which the model does not have`);
+      if (!usedWeights.has(full)) {
+        usedWeights.add(full);
+        weightInputs.push(full);
+        g.input(full, weight.shape);
+      }
+      if (weight.trainable) used.add(full);
+      return full;
+    };
+    const movingAverageOf = (layer: string, name: string, tensor: string, dims: number[], momentum: number) => {
+      const full = `${layer}/${name}`;
+      if (!weights.has(full)) throw new OrtGraphError(`node "${node.id}" keeps a moving average ${full}, which the model does not have`);
+      movingAverages.push({ weight: full, output: g.output(`stat:${full}`, tensor, dims), momentum });
+    };
     const ctx: EmitContext<unknown> = {
       g,
       nodeId: node.id,
@@ -147,23 +166,10 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
       training,
       reluFoldedIntoConsumer: folded.has(node.id),
       reluFoldedFromInput: pools.has(node.id),
-      param(name) {
-        const full = `${node.id}/${name}`;
-        const weight = weights.get(full);
-        if (!weight) throw new OrtGraphError(`node "${node.id}" (${def.type}) needs the weight ${full}, which the model does not have`);
-        if (!usedWeights.has(full)) {
-          usedWeights.add(full);
-          weightInputs.push(full);
-          g.input(full, weight.shape);
-        }
-        if (weight.trainable) used.add(full);
-        return full;
-      },
-      movingAverage(name, tensor, dims, momentum) {
-        const full = `${node.id}/${name}`;
-        if (!weights.has(full)) throw new OrtGraphError(`node "${node.id}" keeps a moving average ${full}, which the model does not have`);
-        movingAverages.push({ weight: full, output: g.output(`stat:${full}`, tensor, dims), momentum });
-      },
+      param: (name) => paramOf(node.id, name),
+      paramOf,
+      movingAverage: (name, tensor, dims, momentum) => movingAverageOf(node.id, name, tensor, dims, momentum),
+      movingAverageOf,
       dropoutMask(dims, rate) {
         const name = g.input(`mask:${node.id}`, dims);
         masks.push({ input: name, dims, rate });
@@ -229,15 +235,12 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
     const dy = g.sum(terms);
     const base = contexts.get(id)!;
     const needInputGrad = planned.def.type === "Input" ? [] : planned.inputIds.map((input) => requiresGrad.get(input)!);
-    const ctx: BackwardContext<unknown> = {
-      ...base,
-      needInputGrad,
-      grad(name, tensor) {
-        const full = `${id}/${name}`;
-        if (grads.has(full)) throw new OrtGraphError(`node "${id}" records the gradient of ${full} twice`);
-        grads.set(full, tensor);
-      },
+    const gradOf = (layer: string, name: string, tensor: string) => {
+      const full = `${layer}/${name}`;
+      if (grads.has(full)) throw new OrtGraphError(`node "${id}" records the gradient of ${full} twice`);
+      grads.set(full, tensor);
     };
+    const ctx: BackwardContext<unknown> = { ...base, needInputGrad, grad: (name, tensor) => gradOf(id, name, tensor), gradOf };
     const emitter = findTrainingEmitter(planned.def.type)! as TrainingEmitter;
     const dxs = emitter.backward(ctx, tapes.get(id), dy);
     dxs.forEach((dx, i) => {

@@ -1,10 +1,7 @@
 // Training emitters of the parameter-light layer types: Input, activations, BatchNorm, Dense,
-// Flatten, pooling, Softmax and the merge/reshape nodes.
-import { onnxPads, type Padding } from "../../graph/layers/common";
+// Flatten, Softmax, Dropout and the merge/reshape nodes.
 import { float } from "../builder";
-import type { ConvSpec } from "../conv-grads";
-import { registerTrainingEmitter, type EmitContext } from "../emitter";
-import { maxPoolBackward, maxPoolForms, maxPoolForward, type MaxPoolForm, type MaxPoolTape } from "../pool-grads";
+import { registerTrainingEmitter } from "../emitter";
 import { activationBackward, activationForward, type ActivationName, type ActivationTape } from "./activation";
 
 const product = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
@@ -40,8 +37,8 @@ activationNode("LeakyReLU", "leaky_relu");
 
 // ---- BatchNorm (training mode: batch statistics; moving statistics as extra outputs)
 interface BatchNormTape {
-  x: string;
-  mean: string;
+  /** x − mean: backward from it avoids the cancellation of Σdy·x − mean·Σdy when |mean| ≫ std. */
+  centered: string;
   rstd: string;
   count: number;
   channels: number;
@@ -75,27 +72,26 @@ registerTrainingEmitter<{ eps: number; momentum: number }, BatchNormTape | null>
     const y = g.op("BatchNormalization", [x4, gamma, beta, mean, variance], { epsilon: float(data.eps) });
     ctx.movingAverage("moving_mean", mean, [channels], data.momentum);
     ctx.movingAverage("moving_variance", variance, [channels], data.momentum);
-    return { output: { name: unflatten(y), shape: input.shape }, tape: { x: x4, mean, rstd, count, channels, spatial } };
+    return { output: { name: unflatten(y), shape: input.shape }, tape: { centered, rstd, count, channels, spatial } };
   },
   backward(ctx, tape, dy) {
     const { g } = ctx;
-    const { x, mean, rstd, count, channels } = tape!;
+    const { centered, rstd, count, channels } = tape!;
     const shape = ctx.inputs[0].shape;
     const dy4 = tape!.spatial ? dy : g.reshape(dy, [shape[0], channels, 1, 1]);
     const sumDy = g.reduceSum(dy4, [0, 2, 3]);
-    const sumDyX = g.reduceSum(g.mul(dy4, x), [0, 2, 3]);
-    // Σ dy·x̂ = rstd·(Σ dy·x − mean·Σ dy)
-    const dGamma = g.mul(rstd, g.sub(sumDyX, g.mul(mean, sumDy)));
+    // Σ dy·x̂ = rstd·Σ dy·(x − mean)
+    const dGamma = g.mul(rstd, g.reduceSum(g.mul(dy4, centered), [0, 2, 3]));
     ctx.grad("beta", sumDy);
     ctx.grad("gamma", dGamma);
     if (!ctx.needInputGrad[0]) return [null];
-    // dx = k·dy + cx·x + c0 per channel, with k = γ·rstd, cx = −k·rstd·dγ/M, c0 = −k·Σdy/M − cx·mean.
+    // dx = k·dy + cx·(x − mean) + c0 per channel, with k = γ·rstd, cx = −k·rstd·dγ/M, c0 = −k·Σdy/M.
     const k = g.mul(ctx.param("gamma"), rstd);
     const cx = g.scale(g.mul(g.mul(k, rstd), dGamma), -1 / count);
-    const c0 = g.sub(g.scale(g.mul(k, sumDy), -1 / count), g.mul(cx, mean));
-    // cx·x + c0 in one pass: BatchNormalization with mean 0, variance 0 and epsilon 1.
+    const c0 = g.scale(g.mul(k, sumDy), -1 / count);
+    // cx·(x − mean) + c0 in one pass: BatchNormalization with mean 0, variance 0 and epsilon 1.
     const zeros = g.f32Tensor(new Array(channels).fill(0), [channels]);
-    const affine = g.op("BatchNormalization", [x, cx, c0, zeros, zeros], { epsilon: float(1) });
+    const affine = g.op("BatchNormalization", [centered, cx, c0, zeros, zeros], { epsilon: float(1) });
     const dx = g.add(g.mul(dy4, g.reshape(k, [1, channels, 1, 1])), affine);
     return [tape!.spatial ? dx : g.reshape(dx, shape)];
   },
@@ -146,58 +142,6 @@ registerTrainingEmitter<unknown, null>({
     if (shape.length !== 4) return [g.reshape(dy, shape)];
     const [n, c, h, w] = shape;
     return [g.transpose(g.reshape(dy, [n, h, w, c]), [0, 3, 1, 2])];
-  },
-});
-
-// ---- GlobalAvgPool: [N, C, H, W] → [N, C]
-registerTrainingEmitter<unknown, null>({
-  type: "GlobalAvgPool",
-  forward(ctx) {
-    const { g } = ctx;
-    const [n, c] = ctx.inputs[0].shape;
-    return { output: { name: g.reshape(g.op("GlobalAveragePool", [ctx.inputs[0].name]), [n, c]), shape: [n, c] }, tape: null };
-  },
-  backward(ctx, _tape, dy) {
-    const { g } = ctx;
-    const [n, c, h, w] = ctx.inputs[0].shape;
-    return [g.op("Expand", [g.scale(g.reshape(dy, [n, c, 1, 1]), 1 / (h * w)), g.i64([n, c, h, w])])];
-  },
-});
-
-// ---- MaxPool: backward routes the gradient through the forward's argmax indices.
-interface PoolData {
-  kernel_size: [number, number];
-  stride: [number, number];
-  padding: Padding;
-}
-
-function poolSpec(ctx: EmitContext<PoolData>): ConvSpec {
-  const { data } = ctx;
-  const [n, c, h, w] = ctx.inputs[0].shape;
-  const [ho, wo] = ctx.outputShape;
-  const pads = onnxPads(ctx.inputShapes[0], data.kernel_size, data.stride, [1, 1], data.padding) as ConvSpec["pads"];
-  const [kh, kw] = data.kernel_size;
-  const [sh, sw] = data.stride;
-  return { n, c, h, w, co: c, kh, kw, sh, sw, pads, group: 1, ho, wo };
-}
-
-registerTrainingEmitter<PoolData, { spec: ConvSpec; form: MaxPoolForm; pool: MaxPoolTape }>({
-  type: "MaxPool",
-  forward(ctx) {
-    const { g } = ctx;
-    const spec = poolSpec(ctx);
-    const shape = [spec.n, spec.c, spec.ho, spec.wo];
-    // Inference needs no indices; training picks the forward with the backward it serves.
-    const form = ctx.training ? ctx.choose("maxpool", spec, maxPoolForms(spec)) : "s2d";
-    const pool = maxPoolForward(g, spec, form, ctx.inputs[0].name);
-    return { output: { name: pool.y, shape }, tape: { spec, form, pool } };
-  },
-  backward(ctx, { spec, form, pool }, dy) {
-    if (!ctx.needInputGrad[0]) return [null];
-    const { g } = ctx;
-    // A ReLU before the pool: its mask at the argmax is (pooled > 0), applied here on 1/k² of the values.
-    const routed = ctx.reluFoldedFromInput ? g.mul(dy, g.op("Sign", [pool.y])) : dy;
-    return [maxPoolBackward(g, spec, form, pool, routed)];
   },
 });
 

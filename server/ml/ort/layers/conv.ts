@@ -1,4 +1,4 @@
-// Conv2d (plain and depthwise, + bias, + fused activation) and DepthwiseConv2d.
+// Conv2d (plain, depthwise or grouped, dilated or not, + bias, + fused activation) and DepthwiseConv2d.
 import { onnxPads, type Padding } from "../../graph/layers/common";
 import type { Shape } from "../../graph/registry";
 import type { Value } from "../builder";
@@ -40,11 +40,13 @@ function outChannels(data: ConvData, inChannels: number): number {
   return data.depth_multiplier !== undefined ? inChannels * data.depth_multiplier : data.filters!;
 }
 
-function unsupported(data: ConvData, [input]: Shape[]): string | null {
-  if (input.length !== 3) return "needs an image input";
-  if (data.dilation[0] !== 1 || data.dilation[1] !== 1) return "dilated convolutions have no training graph yet";
-  if (kindOf(data, input[2]) === "grouped") return "grouped convolutions (groups other than 1 or the input channels) have no training graph yet";
-  return null;
+function unsupported(_data: ConvData, [input]: Shape[]): string | null {
+  return input.length === 3 ? null : "needs an image input";
+}
+
+function groupsOf(data: ConvData, inChannels: number): number {
+  const kind = kindOf(data, inChannels);
+  return kind === "plain" ? 1 : kind === "depthwise" ? inChannels : data.groups!;
 }
 
 function specOf(ctx: EmitContext<ConvData>): ConvSpec {
@@ -52,7 +54,6 @@ function specOf(ctx: EmitContext<ConvData>): ConvSpec {
   const [n, c, h, w] = ctx.inputs[0].shape;
   const [ho, wo] = ctx.outputShape;
   const pads = onnxPads(ctx.inputShapes[0], data.kernel_size, data.stride, data.dilation, data.padding) as ConvSpec["pads"];
-  const depthwise = kindOf(data, c) === "depthwise";
   return {
     n,
     c,
@@ -64,9 +65,10 @@ function specOf(ctx: EmitContext<ConvData>): ConvSpec {
     sh: data.stride[0],
     sw: data.stride[1],
     pads,
-    group: depthwise ? c : 1,
+    group: groupsOf(data, c),
     ho,
     wo,
+    ...(data.dilation[0] !== 1 || data.dilation[1] !== 1 ? { dilation: data.dilation } : {}),
   };
 }
 
@@ -75,17 +77,26 @@ function kernelName(data: ConvData, inChannels: number): string {
   return kindOf(data, inChannels) === "depthwise" ? "depthwise_kernel" : "kernel";
 }
 
+/** TF.js builds a grouped Conv2d as one conv layer per group, `<node>_g<i>` (graph/layers/conv.ts). */
+const groupLayers = (ctx: EmitContext<ConvData>, groups: number) => Array.from({ length: groups }, (_, i) => `${ctx.nodeId}_g${i}`);
+
 function forward(ctx: EmitContext<ConvData>): { output: Value; tape: ConvTape } {
   const { g, data } = ctx;
   const spec = specOf(ctx);
   const x = ctx.inputs[0].name;
-  const kernel = ctx.param(kernelName(data, spec.c));
-  // HWIO → OIHW; a depthwise [kh, kw, c, m] is first read as [kh, kw, 1, c·m] (output channel c·m + j).
-  const hwio = spec.group === 1 ? kernel : g.reshape(kernel, [spec.kh, spec.kw, 1, spec.co]);
+  const grouped = kindOf(data, spec.c) === "grouped";
+  const layers = grouped ? groupLayers(ctx, spec.group) : [];
+  // HWIO → OIHW; a depthwise [kh, kw, c, m] is first read as [kh, kw, 1, c·m] (output channel c·m + j);
+  // the groups' HWIO kernels [kh, kw, c/g, co/g] side by side are the grouped conv's [kh, kw, c/g, co].
+  let hwio: string;
+  if (grouped) hwio = g.op("Concat", layers.map((layer) => ctx.paramOf(layer, "kernel")), { axis: 3 });
+  else if (spec.group === 1) hwio = ctx.param(kernelName(data, spec.c));
+  else hwio = g.reshape(ctx.param(kernelName(data, spec.c)), [spec.kh, spec.kw, 1, spec.co]);
   const weight = g.transpose(hwio, [3, 2, 0, 1]);
   const inputs = [x, weight];
-  if (data.bias) inputs.push(ctx.param("bias"));
-  const z = g.op("Conv", inputs, { kernel_shape: [spec.kh, spec.kw], strides: [spec.sh, spec.sw], pads: spec.pads, group: spec.group });
+  if (data.bias) inputs.push(grouped ? g.op("Concat", layers.map((layer) => ctx.paramOf(layer, "bias")), { axis: 0 }) : ctx.param("bias"));
+  const dilations: Record<string, number[]> = spec.dilation ? { dilations: spec.dilation } : {};
+  const z = g.op("Conv", inputs, { kernel_shape: [spec.kh, spec.kw], strides: [spec.sh, spec.sw], pads: spec.pads, group: spec.group, ...dilations });
   const act = activationForward(g, data.activation, z);
   return { output: { name: act.y, shape: [spec.n, spec.co, spec.ho, spec.wo] }, tape: { spec, x, weight, act } };
 }
@@ -94,12 +105,19 @@ function backward(ctx: BackwardContext<ConvData>, tape: ConvTape, dy: string): (
   const { g, data } = ctx;
   const { spec } = tape;
   const dz = activationBackward(g, tape.act, dy, ctx.reluFoldedIntoConsumer);
-  if (data.bias) ctx.grad("bias", g.reduceSum(dz, [0, 2, 3]));
+  const grouped = kindOf(data, spec.c) === "grouped";
+  const layers = grouped ? groupLayers(ctx, spec.group) : [];
+  const perGroup = (tensor: string, axis: number) => g.ops("Split", [tensor, g.i64(new Array(spec.group).fill(spec.co / spec.group))], spec.group, { axis });
+  if (data.bias) {
+    const db = g.reduceSum(dz, [0, 2, 3]);
+    if (grouped) perGroup(db, 0).forEach((part, i) => ctx.gradOf(layers[i], "bias", part));
+    else ctx.grad("bias", db);
+  }
   const dwForm = ctx.choose("conv-dw", spec, filterGradForms(spec));
   const dwOihw = convFilterGrad(g, spec, dwForm, tape.x, dz);
   const dwHwio = g.transpose(dwOihw, [2, 3, 1, 0]);
-  const kernel = kernelName(data, spec.c);
-  ctx.grad(kernel, spec.group === 1 ? dwHwio : g.reshape(dwHwio, [spec.kh, spec.kw, spec.c, spec.co / spec.c]));
+  if (grouped) perGroup(dwHwio, 3).forEach((part, i) => ctx.gradOf(layers[i], "kernel", part));
+  else ctx.grad(kernelName(data, spec.c), spec.group === 1 ? dwHwio : g.reshape(dwHwio, [spec.kh, spec.kw, spec.c, spec.co / spec.c]));
   if (!ctx.needInputGrad[0]) return [null];
   const dxForm = ctx.choose("conv-dx", spec, inputGradForms(spec));
   return [convInputGrad(g, spec, dxForm, dz, tape.weight)];
