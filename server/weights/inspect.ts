@@ -4,7 +4,7 @@ import type { WeightsFormat } from "@/db/schema";
 import { Invalid } from "@/server/errors";
 import { UnreadableWeightsError } from "@/server/ml/io/errors";
 import { readOnnxInfo } from "@/server/ml/io/onnx-info";
-import { readTorchCheckpoint } from "@/server/ml/io/torch-zip";
+import { readTorchMetadata } from "@/server/ml/io/torch-zip";
 import { CheckpointError, readCheckpointHeader } from "@/server/ml/train/checkpoint";
 import { readTfjsZip } from "./tfjs-zip";
 
@@ -104,6 +104,7 @@ async function inspectCheckpoint(file: string): Promise<WeightsInspection> {
       savedAt: header.savedAt,
       graph: header.graph !== undefined,
       weightTensors: header.weightSpecs.length,
+      parameters: header.weightSpecs.reduce((sum, spec) => sum + spec.shape.reduce((n, d) => n * d, 1), 0),
       weightBytes: header.weightBytes,
       optimizer: header.optimizer?.name ?? null,
       bestEpoch: progress.bestEpoch,
@@ -158,14 +159,9 @@ async function inspectTfjs(file: string): Promise<WeightsInspection> {
   };
 }
 
+/** From the archive's central directory and pickle only: a large checkpoint's tensors are never read. */
 async function inspectTorch(file: string): Promise<WeightsInspection> {
-  const checkpoint = await readTorchCheckpoint(file);
-  let parameters = 0;
-  const dtypes = new Set<string>();
-  for (const tensor of checkpoint.tensors.values()) {
-    parameters += tensor.shape.reduce((n, d) => n * d, 1);
-    dtypes.add(tensor.dtype);
-  }
+  const checkpoint = await readTorchMetadata(file);
   const yamlFile = typeof checkpoint.yaml?.yaml_file === "string" ? checkpoint.yaml.yaml_file : null;
   const imgsz = checkpoint.imgsz;
   const channels = typeof checkpoint.yaml?.ch === "number" ? checkpoint.yaml.ch : null;
@@ -181,9 +177,10 @@ async function inspectTorch(file: string): Promise<WeightsInspection> {
     details: {
       kind: checkpoint.kind,
       modelClass: checkpoint.modelClass,
-      tensors: checkpoint.tensors.size,
-      parameters,
-      dtypes: [...dtypes].sort(),
+      tensors: checkpoint.tensorCount,
+      parameters: checkpoint.parameters,
+      storageBytes: checkpoint.storageBytes,
+      dtypes: checkpoint.dtypes,
       nc: checkpoint.nc,
       stride: checkpoint.stride,
       yaml: checkpoint.yaml,

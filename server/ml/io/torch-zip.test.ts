@@ -3,7 +3,7 @@ import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { UnreadableWeightsError } from "./errors";
-import { openTorchArchive, readTorchCheckpoint } from "./torch-zip";
+import { openTorchArchive, readTorchCheckpoint, readTorchMetadata } from "./torch-zip";
 import type { LoadedTensor } from "./torch-zip";
 
 const fixture = (name: string) => path.join(import.meta.dirname, "fixtures", name);
@@ -94,5 +94,47 @@ describe("readTorchCheckpoint", () => {
       await expect(readTorchCheckpoint(fixture("malicious.pt"))).rejects.toThrow(/neither a state_dict .* nor a pickled nn.Module/);
       expect(existsSync(MARKER)).toBe(false);
     });
+  });
+});
+
+describe("readTorchMetadata", () => {
+  it("reads a yolov8x-sized checkpoint's metadata from its pickle alone: its 147 MB of storages are not even in the file", async () => {
+    const want = JSON.parse(await readFile(fixture("outline_yolov8x_like.expected.json"), "utf8"));
+    const metadata = await readTorchMetadata(fixture("outline_yolov8x_like.pt"), { requireStorages: false });
+    expect(metadata).toMatchObject({
+      kind: "ultralytics",
+      modelClass: "ultralytics.nn.tasks.DetectionModel",
+      names: want.names,
+      nc: 3,
+      task: "detect",
+      imgsz: [640, 640],
+      stride: want.stride,
+      parameters: want.parameters,
+      tensorCount: want.tensorCount,
+      storageBytes: want.storageBytes,
+      dtypes: ["float16", "int64"],
+      producerVersion: "8.1.0",
+    });
+    expect(metadata.yaml).toMatchObject({ scale: "x", yaml_file: "yolov8x.yaml" });
+    expect(metadata.batchNorms["model.19.bn"]).toEqual({ eps: 0.001, momentum: 0.03 });
+    // What reading the tensors would need is not there: the metadata never asked for it.
+    await expect(readTorchCheckpoint(fixture("outline_yolov8x_like.pt"))).rejects.toThrow(/tensor model\.0\.conv\.weight: storage \d+ is missing from the archive/);
+  });
+
+  it("refuses, from the central directory, a file whose storages are missing (what an import must not keep)", async () => {
+    await expect(readTorchMetadata(fixture("outline_yolov8x_like.pt"))).rejects.toThrow(/^tensor model\.0\.conv\.weight: storage \d+ is missing from the archive$/);
+  });
+
+  it("says what the full read says of real checkpoints, parameters counted without BatchNorm statistics", async () => {
+    for (const name of ["ultralytics_like.pt", "state_dict.pt", "zoo_resnet_fp16.pt"]) {
+      const full = await readTorchCheckpoint(fixture(name));
+      const metadata = await readTorchMetadata(fixture(name));
+      const { tensors, ...rest } = full;
+      expect(metadata, name).toMatchObject(rest);
+      expect(metadata.tensorCount, name).toBe(tensors.size);
+      const learned = [...tensors].filter(([key]) => !/\.(running_mean|running_var|num_batches_tracked)$/.test(key));
+      expect(metadata.parameters, name).toBe(learned.reduce((sum, [, t]) => sum + t.shape.reduce((n, d) => n * d, 1), 0));
+      expect(metadata.dtypes, name).toEqual([...new Set([...tensors.values()].map((t) => t.dtype))].sort());
+    }
   });
 });

@@ -1,8 +1,9 @@
 import { open as openFile } from "node:fs/promises";
 import { UnreadableWeightsError } from "./errors";
 import { classNamesFrom } from "./python-literal";
-import { PickleObject, TorchTensor, torchStorageFromPersistentId, unpickle } from "./unpickler";
+import { PickleObject, TorchTensor, torchStorageFromPersistentId, unpickle, type TorchStorage } from "./unpickler";
 import type { TorchDtype } from "./unpickler";
+import { gather, ITEM_BYTES, storageValues, type LoadedTensor } from "./torch-storage";
 import { sizeText, openZipArchive, type ZipLimits } from "./zip-archive";
 
 /**
@@ -12,16 +13,7 @@ import { sizeText, openZipArchive, type ZipLimits } from "./zip-archive";
  * time from their zip entries, and only those of the tensors asked for.
  */
 
-/** fp16 and bf16 become Float32Array; bool becomes Uint8Array (0/1). */
-export type TensorValues = Float64Array | Float32Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
-
-export interface LoadedTensor {
-  /** The dtype stored in the file. */
-  dtype: TorchDtype;
-  shape: number[];
-  /** Row-major (contiguous) values. */
-  data: TensorValues;
-}
+export type { LoadedTensor, TensorValues } from "./torch-storage";
 
 export interface TorchArchive {
   /** The unpickled object tree: inert data, globals as PickleGlobal, calls as PickleObject. */
@@ -30,21 +22,10 @@ export interface TorchArchive {
   /** The archive's format version (the `version` entry). */
   version: string | null;
   readTensor(tensor: TorchTensor): Promise<LoadedTensor>;
+  /** Why the storage's entry cannot hold it (missing, too short), from the central directory alone; null when it can. */
+  storageProblem(storage: TorchStorage): string | null;
   close(): void;
 }
-
-const ITEM_BYTES: Record<TorchDtype, number> = {
-  float64: 8,
-  float32: 4,
-  float16: 2,
-  bfloat16: 2,
-  int64: 8,
-  int32: 4,
-  int16: 2,
-  int8: 1,
-  uint8: 1,
-  bool: 1,
-};
 
 /** The pickle torch.save(_use_new_zipfile_serialization=False) starts with: protocol 2, LONG1 of its magic number. */
 const LEGACY_MAGIC = Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]);
@@ -76,97 +57,6 @@ const GB = 1024 ** 3;
 const TORCH_ZIP_LIMITS: ZipLimits = { maxEntries: 100_000, maxEntryBytes: 4 * GB, maxTotalBytes: 64 * GB, maxExpansion: 16 };
 const MAX_PICKLE_BYTES = 512 * 1024 * 1024;
 
-function halfBitsToFloat(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const mantissa = bits & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa ? NaN : sign * Infinity;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
-
-let halfTable: Float32Array | null = null;
-/** Every float16 bit pattern's value (256 KB), so widening a storage is one lookup per element. */
-function halfToFloatTable(): Float32Array {
-  halfTable ??= Float32Array.from({ length: 65536 }, (_, bits) => halfBitsToFloat(bits));
-  return halfTable;
-}
-
-/** The storage's elements as a typed array (fp16/bf16 widened to float32). */
-function storageValues(bytes: Uint8Array, dtype: TorchDtype, count: number, bigEndian: boolean): TensorValues {
-  const width = ITEM_BYTES[dtype];
-  const length = count * width;
-  // readEntry's buffers are fresh and exact, so this copies only for a storage with trailing bytes.
-  const buffer = bytes.byteOffset === 0 && bytes.buffer.byteLength === length ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + length);
-  if (bigEndian && width > 1) {
-    const view = new Uint8Array(buffer);
-    for (let i = 0; i < view.length; i += width) view.subarray(i, i + width).reverse();
-  }
-  switch (dtype) {
-    case "float64":
-      return new Float64Array(buffer);
-    case "float32":
-      return new Float32Array(buffer);
-    case "float16": {
-      const table = halfToFloatTable();
-      const halves = new Uint16Array(buffer);
-      const widened = new Float32Array(count);
-      for (let i = 0; i < count; i++) widened[i] = table[halves[i]];
-      return widened;
-    }
-    case "bfloat16": {
-      // bfloat16 is the upper half of a float32.
-      const widened = new Uint32Array(count);
-      const halves = new Uint16Array(buffer);
-      for (let i = 0; i < count; i++) widened[i] = halves[i] << 16;
-      return new Float32Array(widened.buffer);
-    }
-    case "int64":
-      return new BigInt64Array(buffer);
-    case "int32":
-      return new Int32Array(buffer);
-    case "int16":
-      return new Int16Array(buffer);
-    case "int8":
-      return new Int8Array(buffer);
-    case "uint8":
-    case "bool":
-      return new Uint8Array(buffer);
-  }
-}
-
-/** The view `storage[offset + Σ index·stride]` as a contiguous array. */
-function gather(values: TensorValues, tensor: TorchTensor): TensorValues {
-  const { size, stride, offset } = tensor;
-  const count = size.reduce((a, b) => a * b, 1);
-  if (count === 0) return values.slice(0, 0);
-  const last = offset + size.reduce((sum, n, axis) => sum + (n - 1) * stride[axis], 0);
-  if (offset < 0 || stride.some((s) => s < 0) || last >= values.length) {
-    throw new UnreadableWeightsError(`a tensor view [${size}] (offset ${offset}, stride [${stride}]) runs outside its storage of ${values.length} elements`);
-  }
-  let expected = 1;
-  let contiguous = true;
-  for (let axis = size.length - 1; axis >= 0; axis--) {
-    if (size[axis] !== 1 && stride[axis] !== expected) contiguous = false;
-    expected *= size[axis];
-  }
-  if (contiguous) return offset === 0 && count === values.length ? values : values.slice(offset, offset + count);
-  const out = values.slice(0, count);
-  const index = new Array<number>(size.length).fill(0);
-  let source = offset;
-  for (let i = 0; i < count; i++) {
-    out[i] = values[source];
-    // Advance the multi-index like an odometer, keeping `source` in step.
-    for (let axis = size.length - 1; axis >= 0; axis--) {
-      source += stride[axis];
-      if (++index[axis] < size[axis]) break;
-      source -= stride[axis] * size[axis];
-      index[axis] = 0;
-    }
-  }
-  return out;
-}
-
 /** Opens a checkpoint and unpickles its object tree; tensors are read on demand. */
 export async function openTorchArchive(path: string): Promise<TorchArchive> {
   await checkFormat(path);
@@ -187,6 +77,14 @@ export async function openTorchArchive(path: string): Promise<TorchArchive> {
     const byteorder = (await text("byteorder")) ?? "little";
     if (byteorder !== "little" && byteorder !== "big") throw new UnreadableWeightsError(`an unknown byte order "${byteorder}"`);
     const version = await text("version");
+    const storageProblem = (storage: TorchStorage): string | null => {
+      const entry = entries.get(`${prefix}data/${storage.key}`);
+      if (!entry) return `storage ${storage.key} is missing from the archive`;
+      if (entry.uncompressedSize < storage.numel * ITEM_BYTES[storage.dtype]) {
+        return `storage ${storage.key} holds ${entry.uncompressedSize} bytes, fewer than its ${storage.numel} ${storage.dtype} elements`;
+      }
+      return null;
+    };
     let root: unknown;
     try {
       root = unpickle(await zip.read(pickleEntry), { persistentLoad: torchStorageFromPersistentId });
@@ -197,14 +95,12 @@ export async function openTorchArchive(path: string): Promise<TorchArchive> {
       root,
       byteorder,
       version,
+      storageProblem,
       async readTensor(tensor) {
         const { storage } = tensor;
-        const entry = entries.get(`${prefix}data/${storage.key}`);
-        if (!entry) throw new UnreadableWeightsError(`storage ${storage.key} is missing from the archive`);
-        const width = ITEM_BYTES[storage.dtype];
-        if (entry.uncompressedSize < storage.numel * width) {
-          throw new UnreadableWeightsError(`storage ${storage.key} holds ${entry.uncompressedSize} bytes, fewer than its ${storage.numel} ${storage.dtype} elements`);
-        }
+        const problem = storageProblem(storage);
+        if (problem) throw new UnreadableWeightsError(problem);
+        const entry = entries.get(`${prefix}data/${storage.key}`)!;
         const values = storageValues(await zip.read(entry), storage.dtype, storage.numel, byteorder === "big");
         return { dtype: storage.dtype, shape: [...tensor.size], data: gather(values, tensor) };
       },
@@ -264,8 +160,8 @@ const isModule = (value: unknown): value is PickleObject =>
 const isStateDict = (value: unknown): value is Map<string, TorchTensor> =>
   value instanceof Map && value.size > 0 && [...value].every(([k, v]) => typeof k === "string" && v instanceof TorchTensor);
 
-/** A nn.Module's state-dict tensors and BatchNorm settings, by walking _parameters, _buffers and _modules. */
-function moduleTensors(module: PickleObject, batchNorms: Record<string, BatchNormSettings>): Map<string, TorchTensor> {
+/** A nn.Module's state-dict tensors and BatchNorm settings, by walking _parameters (named into `parameters`), _buffers and _modules. */
+function moduleTensors(module: PickleObject, batchNorms: Record<string, BatchNormSettings>, parameters: Set<string>): Map<string, TorchTensor> {
   const tensors = new Map<string, TorchTensor>();
   const visiting = new Set<PickleObject>();
   const walk = (node: PickleObject, prefix: string) => {
@@ -277,7 +173,9 @@ function moduleTensors(module: PickleObject, batchNorms: Record<string, BatchNor
       const entries = state.get(group);
       if (!(entries instanceof Map)) continue;
       for (const [name, tensor] of entries) {
-        if (tensor instanceof TorchTensor && !(group === "_buffers" && skip instanceof Set && skip.has(name))) tensors.set(prefix + String(name), tensor);
+        if (!(tensor instanceof TorchTensor) || (group === "_buffers" && skip instanceof Set && skip.has(name))) continue;
+        tensors.set(prefix + String(name), tensor);
+        if (group === "_parameters") parameters.add(prefix + String(name));
       }
     }
     if (/^torch\.nn\.modules\.batchnorm\.BatchNorm[123]d$/.test(node.className ?? "")) {
@@ -337,70 +235,129 @@ async function readAll(archive: TorchArchive, tensors: Map<string, TorchTensor>)
   return loaded;
 }
 
+/** What a checkpoint holds, read from its pickle alone: its tensors are still views of unread storages. */
+interface CheckpointOutline extends Omit<TorchCheckpoint, "tensors" | "stride"> {
+  tensors: Map<string, TorchTensor>;
+  /** A pickled module's parameters (the rest are buffers); null for a state dict, which does not say. */
+  parameterNames: Set<string> | null;
+  strideTensor: TorchTensor | null;
+}
+
 /**
- * Reads a plain state_dict (name → tensor; also under a "state_dict"/"model" key), a whole pickled
- * nn.Module, or an Ultralytics checkpoint ({model | ema: DetectionModel, train_args, …}) with what
- * it carries: class names, nc, task, yaml, imgsz, strides and every BatchNorm's eps/momentum.
+ * A plain state_dict (name → tensor; also under a "state_dict"/"model" key), a whole pickled nn.Module,
+ * or an Ultralytics checkpoint ({model | ema: DetectionModel, train_args, …}) with what it carries.
  */
+function outline(archive: TorchArchive): CheckpointOutline {
+  const root = archive.root;
+  const top = root instanceof Map ? root : null;
+  const batchNorms: Record<string, BatchNormSettings> = {};
+  const base: CheckpointOutline = {
+    kind: "state_dict",
+    tensors: new Map(),
+    parameterNames: null,
+    strideTensor: null,
+    modelClass: null,
+    batchNorms,
+    names: null,
+    nc: null,
+    task: null,
+    imgsz: null,
+    yaml: null,
+    trainArgs: null,
+    epoch: null,
+    date: null,
+    producerVersion: null,
+    archiveVersion: archive.version,
+  };
+
+  const stateDict = [root, top?.get("state_dict"), top?.get("model_state_dict"), top?.get("model")].find(isStateDict);
+  if (stateDict) return { ...base, tensors: stateDict };
+
+  const model = [top?.get("model"), top?.get("ema"), root].find(isModule);
+  if (!model) {
+    throw new UnreadableWeightsError("the checkpoint holds neither a state_dict (name → tensor) nor a pickled nn.Module");
+  }
+  const parameterNames = new Set<string>();
+  const tensors = moduleTensors(model, batchNorms, parameterNames);
+  if (tensors.size === 0) throw new UnreadableWeightsError("the pickled model has no tensors");
+  const attrs = model.state as Map<unknown, unknown>;
+  const className = model.className;
+  const trainArgs = plainRecord(top?.get("train_args")) ?? plainRecord(attrs.get("args"));
+  const yaml = plainRecord(attrs.get("yaml"));
+  const names = classNamesFrom(attrs.get("names"));
+  const strideTensor = attrs.get("stride");
+  const shortClass = className?.split(".").pop() ?? "";
+  const task = TASK_BY_CLASS[shortClass] ?? null;
+  const isUltralytics = className?.startsWith("ultralytics.") || top?.has("train_args") === true;
+  const field = (key: string) => top?.get(key);
+  return {
+    ...base,
+    kind: isUltralytics ? "ultralytics" : "module",
+    tensors,
+    parameterNames,
+    strideTensor: strideTensor instanceof TorchTensor ? strideTensor : null,
+    modelClass: className,
+    names,
+    nc: (typeof yaml?.nc === "number" ? yaml.nc : null) ?? names?.length ?? null,
+    task: (trainArgs && Object.values(TASK_BY_CLASS).find((t) => t === trainArgs.task)) ?? task,
+    imgsz: imgszFrom(trainArgs?.imgsz),
+    yaml,
+    trainArgs,
+    epoch: typeof field("epoch") === "number" ? (field("epoch") as number) : null,
+    date: typeof field("date") === "string" ? (field("date") as string) : null,
+    producerVersion: typeof field("version") === "string" ? (field("version") as string) : null,
+  };
+}
+
+/** Every tensor of the checkpoint read, with its class names, nc, task, yaml, imgsz, strides and BatchNorm eps/momentum. */
 export async function readTorchCheckpoint(path: string): Promise<TorchCheckpoint> {
   const archive = await openTorchArchive(path);
   try {
-    const root = archive.root;
-    const top = root instanceof Map ? root : null;
-    const batchNorms: Record<string, BatchNormSettings> = {};
-    const base: TorchCheckpoint = {
-      kind: "state_dict",
-      tensors: new Map(),
-      modelClass: null,
-      batchNorms,
-      names: null,
-      nc: null,
-      task: null,
-      imgsz: null,
-      stride: null,
-      yaml: null,
-      trainArgs: null,
-      epoch: null,
-      date: null,
-      producerVersion: null,
-      archiveVersion: archive.version,
-    };
+    const { tensors, parameterNames: _parameterNames, strideTensor, ...rest } = outline(archive);
+    const stride = strideTensor ? Array.from((await archive.readTensor(strideTensor)).data, Number) : null;
+    return { ...rest, tensors: await readAll(archive, tensors), stride };
+  } finally {
+    archive.close();
+  }
+}
 
-    const stateDict = [root, top?.get("state_dict"), top?.get("model_state_dict"), top?.get("model")].find(isStateDict);
-    if (stateDict) return { ...base, tensors: await readAll(archive, stateDict) };
+export interface TorchMetadata extends Omit<TorchCheckpoint, "tensors"> {
+  tensorCount: number;
+  /** Elements of the learned tensors: a module's parameters, or a state dict's tensors but BatchNorm statistics. */
+  parameters: number;
+  dtypes: TorchDtype[];
+  /** Bytes of the storages the tensors view, each counted once. */
+  storageBytes: number;
+}
 
-    const model = [top?.get("model"), top?.get("ema"), root].find(isModule);
-    if (!model) {
-      throw new UnreadableWeightsError("the checkpoint holds neither a state_dict (name → tensor) nor a pickled nn.Module");
+/** Strides are a handful of numbers; a "stride" larger than this is not one and stays unread. */
+const MAX_STRIDE_ELEMENTS = 16;
+const BATCH_NORM_STATISTICS = /\.(running_mean|running_var|num_batches_tracked)$/;
+
+/**
+ * What readTorchCheckpoint says of a file but its tensors' values, from the zip's central directory and
+ * data.pkl (and an Ultralytics model's few stride numbers): memory and time do not grow with the weights.
+ * Every storage must be in the archive at its size, unless `requireStorages` is false.
+ */
+export async function readTorchMetadata(path: string, options: { requireStorages?: boolean } = {}): Promise<TorchMetadata> {
+  const archive = await openTorchArchive(path);
+  try {
+    const { tensors, parameterNames, strideTensor, ...rest } = outline(archive);
+    for (const [name, tensor] of options.requireStorages === false ? [] : tensors) {
+      const problem = archive.storageProblem(tensor.storage);
+      if (problem) throw new UnreadableWeightsError(`tensor ${name}: ${problem}`);
     }
-    const tensors = await readAll(archive, moduleTensors(model, batchNorms));
-    if (tensors.size === 0) throw new UnreadableWeightsError("the pickled model has no tensors");
-    const attrs = model.state as Map<unknown, unknown>;
-    const className = model.className;
-    const trainArgs = plainRecord(top?.get("train_args")) ?? plainRecord(attrs.get("args"));
-    const yaml = plainRecord(attrs.get("yaml"));
-    const names = classNamesFrom(attrs.get("names"));
-    const strideTensor = attrs.get("stride");
-    const stride = strideTensor instanceof TorchTensor ? Array.from((await archive.readTensor(strideTensor)).data, Number) : null;
-    const shortClass = className?.split(".").pop() ?? "";
-    const task = TASK_BY_CLASS[shortClass] ?? null;
-    const isUltralytics = className?.startsWith("ultralytics.") || top?.has("train_args") === true;
-    const field = (key: string) => top?.get(key);
+    const numel = (tensor: TorchTensor) => tensor.size.reduce((n, d) => n * d, 1);
+    const learned = [...tensors].filter(([name]) => (parameterNames ? parameterNames.has(name) : !BATCH_NORM_STATISTICS.test(name)));
+    const storages = new Map([...tensors.values()].map((tensor) => [tensor.storage.key, tensor.storage]));
+    const readStride = strideTensor !== null && strideTensor.storage.numel <= MAX_STRIDE_ELEMENTS;
     return {
-      ...base,
-      kind: isUltralytics ? "ultralytics" : "module",
-      tensors,
-      modelClass: className,
-      names,
-      nc: (typeof yaml?.nc === "number" ? yaml.nc : null) ?? names?.length ?? null,
-      task: (trainArgs && Object.values(TASK_BY_CLASS).find((t) => t === trainArgs.task)) ?? task,
-      imgsz: imgszFrom(trainArgs?.imgsz),
-      stride,
-      yaml,
-      trainArgs,
-      epoch: typeof field("epoch") === "number" ? (field("epoch") as number) : null,
-      date: typeof field("date") === "string" ? (field("date") as string) : null,
-      producerVersion: typeof field("version") === "string" ? (field("version") as string) : null,
+      ...rest,
+      stride: readStride ? Array.from((await archive.readTensor(strideTensor)).data, Number) : null,
+      tensorCount: tensors.size,
+      parameters: learned.reduce((sum, [, tensor]) => sum + numel(tensor), 0),
+      dtypes: [...new Set([...tensors.values()].map((tensor) => tensor.dtype))].sort(),
+      storageBytes: [...storages.values()].reduce((sum, storage) => sum + storage.numel * ITEM_BYTES[storage.dtype], 0),
     };
   } finally {
     archive.close();

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll } from "vitest";
-import { mkdtemp, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, readdir, readFile, truncate, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -9,6 +9,7 @@ import {
   disposeContents,
   loadCheckpointModel,
   readCheckpoint,
+  readCheckpointHeader,
   resolveCheckpointPath,
   saveCheckpoint,
   transferWeights,
@@ -121,6 +122,32 @@ describe("checkpoints", () => {
     const cut = path.join(dir, "cut.ckpt");
     await writeFile(cut, bytes.subarray(0, bytes.length - 3));
     await expect(readCheckpoint(cut)).rejects.toThrow(/cut\.ckpt is truncated or corrupt/);
+    await expect(readCheckpointHeader(cut)).rejects.toThrow(/cut\.ckpt is truncated or corrupt/);
+    await expect(readCheckpointHeader(junk)).rejects.toThrow(/junk\.ckpt is not a studio checkpoint/);
+    const tiny = path.join(dir, "tiny.ckpt");
+    await writeFile(tiny, "TFS");
+    await expect(readCheckpointHeader(tiny)).rejects.toThrow(/tiny\.ckpt is not a studio checkpoint/);
+    const lying = path.join(dir, "lying.ckpt");
+    const header = Buffer.from(bytes);
+    header.writeUInt32LE(0xfffffff0, 8);
+    await writeFile(lying, header);
+    await expect(readCheckpointHeader(lying)).rejects.toThrow(/lying\.ckpt is truncated or corrupt: its header runs past the file's \d+ bytes/);
+  });
+
+  it("reads the header of a checkpoint far larger than memory without reading its weights", async () => {
+    const dir = await tempDir();
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2 })] });
+    const file = path.join(dir, "huge.ckpt");
+    await saveCheckpoint(file, { model, task: "classify", classNames: ["x", "y"], inputShape: [4, 1, 1], progress, seed: 0, config: {} });
+    const saved = await readCheckpointHeader(file);
+    // The same header declaring 6 GB of weights, the file extended to that size (sparse: nothing is written).
+    const header = Buffer.from(JSON.stringify({ ...saved, weightBytes: 6 * 1024 ** 3 }));
+    const prefix = Buffer.concat([Buffer.from("TFSCKPT1"), Buffer.alloc(4), header]);
+    prefix.writeUInt32LE(header.byteLength, 8);
+    await writeFile(file, prefix);
+    await truncate(file, prefix.byteLength + 6 * 1024 ** 3);
+    expect(await readCheckpointHeader(file)).toEqual({ ...saved, weightBytes: 6 * 1024 ** 3 });
+    await expect(readCheckpoint(file)).rejects.toThrow(/cannot read checkpoint .*huge\.ckpt/);
   });
 
   it("resolves run folders and extensionless paths to checkpoint files", async () => {

@@ -144,33 +144,56 @@ export async function writeFileAtomic(file: string, chunks: Iterable<Uint8Array>
   }
 }
 
-export async function readCheckpointHeader(file: string): Promise<CheckpointHeader> {
-  return (await readCheckpoint(file, { headerOnly: true })).header;
+/** The header of a checkpoint whose first bytes are `head`, checked against the file's size. */
+function parseHeader(file: string, head: Buffer, fileBytes: number): { header: CheckpointHeader; headerEnd: number } {
+  if (head.byteLength < 12 || head.toString("ascii", 0, 8) !== MAGIC) {
+    throw new CheckpointError(`${file} is not a studio checkpoint (bad magic bytes)`);
+  }
+  const headerEnd = 12 + head.readUInt32LE(8);
+  if (headerEnd > fileBytes) throw new CheckpointError(`${file} is truncated or corrupt: its header runs past the file's ${fileBytes} bytes`);
+  let header: CheckpointHeader;
+  try {
+    header = JSON.parse(head.toString("utf8", 12, headerEnd)) as CheckpointHeader;
+  } catch (error) {
+    throw new CheckpointError(`${file} has a corrupt header: ${(error as Error).message}`);
+  }
+  const expectedLength = headerEnd + header.weightBytes + (header.optimizer?.bytes ?? 0);
+  if (fileBytes !== expectedLength) {
+    throw new CheckpointError(`${file} is truncated or corrupt: ${fileBytes} bytes, expected ${expectedLength}`);
+  }
+  return { header, headerEnd };
 }
 
-export async function readCheckpoint(file: string, opts: { headerOnly?: boolean } = {}): Promise<CheckpointContents> {
+/** The header alone, read from the file's first bytes: a large checkpoint's weights are never read. */
+export async function readCheckpointHeader(file: string): Promise<CheckpointHeader> {
+  let handle;
+  try {
+    handle = await open(file, "r");
+  } catch (error) {
+    throw new CheckpointError(`cannot read checkpoint ${file}: ${(error as Error).message}`);
+  }
+  try {
+    const fileBytes = (await handle.stat()).size;
+    const prefix = Buffer.alloc(12);
+    const { bytesRead } = await handle.read(prefix, 0, prefix.byteLength, 0);
+    if (bytesRead < prefix.byteLength) return parseHeader(file, prefix.subarray(0, bytesRead), fileBytes).header;
+    // Never more than the file holds: a corrupt length is reported by parseHeader, not allocated.
+    const head = Buffer.alloc(12 + Math.min(prefix.readUInt32LE(8), fileBytes - 12));
+    await handle.read(head, 0, head.byteLength, 0);
+    return parseHeader(file, head, fileBytes).header;
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function readCheckpoint(file: string): Promise<CheckpointContents> {
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
   } catch (error) {
     throw new CheckpointError(`cannot read checkpoint ${file}: ${(error as Error).message}`);
   }
-  if (bytes.byteLength < 12 || bytes.toString("ascii", 0, 8) !== MAGIC) {
-    throw new CheckpointError(`${file} is not a studio checkpoint (bad magic bytes)`);
-  }
-  const headerLength = bytes.readUInt32LE(8);
-  const headerEnd = 12 + headerLength;
-  let header: CheckpointHeader;
-  try {
-    header = JSON.parse(bytes.toString("utf8", 12, headerEnd)) as CheckpointHeader;
-  } catch (error) {
-    throw new CheckpointError(`${file} has a corrupt header: ${(error as Error).message}`);
-  }
-  const expectedLength = headerEnd + header.weightBytes + (header.optimizer?.bytes ?? 0);
-  if (bytes.byteLength !== expectedLength) {
-    throw new CheckpointError(`${file} is truncated or corrupt: ${bytes.byteLength} bytes, expected ${expectedLength}`);
-  }
-  if (opts.headerOnly) return { header, weights: {} };
+  const { header, headerEnd } = parseHeader(file, bytes, bytes.byteLength);
   const slice = (start: number, length: number) => bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + start + length) as ArrayBuffer;
   const weights = tf.io.decodeWeights(slice(headerEnd, header.weightBytes), header.weightSpecs);
   const optimizer = header.optimizer
