@@ -11,6 +11,7 @@ import { ensureFirstAdmin } from "@/server/auth/users";
 import { studioSecret } from "@/server/auth/secret";
 import { createSystemLogSink, levelOf, type SystemLogSink } from "@/server/system/logs";
 import { env, resetEnvCache } from "@/server/env";
+import { sweepOrphanWeightsFiles } from "@/server/weights/storage";
 import { EXIT_CANNOT_START } from "./exit-codes";
 
 /**
@@ -108,6 +109,14 @@ await step("the first administrator could not be created", async () => {
   }
 });
 await step("the studio secret could not be read or created", () => studioSecret());
+// Weights files whose entries went with a deleted project or team while the studio was down or mid-delete.
+{
+  const handle = connect(databaseUrl, { max: 1 });
+  await sweepOrphanWeightsFiles(handle.db)
+    .then((removed) => removed.length > 0 && log(`removed ${removed.length} weights file(s) that no library entry names`))
+    .catch((error: unknown) => log(`could not sweep the weights folder: ${reason(error)}`))
+    .finally(() => handle.close());
+}
 
 const buildStamp = path.join(root, ".next", "studio-source-hash");
 const sourceHash = hashWebSources();

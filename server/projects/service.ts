@@ -3,6 +3,7 @@ import type { z } from "zod";
 import { projects } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
 import { Conflict, isUniqueViolation, NotFound } from "@/server/errors";
+import { sweepOrphanWeightsFiles } from "@/server/weights/storage";
 import type { createProjectInput, deleteProjectInput, renameProjectInput } from "./schemas";
 
 export async function listProjects(ctx: Ctx) {
@@ -69,4 +70,6 @@ export async function deleteProject(ctx: Ctx, input: z.infer<typeof deleteProjec
   const current = await getProject(ctx, input.id);
   if (current.name === "default") throw new Conflict("The default project cannot be deleted");
   await ctx.db.delete(projects).where(and(eq(projects.id, input.id), eq(projects.teamId, ctx.caller.teamId)));
+  // The cascade removed the project's weights entries; their files go now.
+  await sweepOrphanWeightsFiles(ctx.db);
 }

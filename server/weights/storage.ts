@@ -1,6 +1,6 @@
 import crypto from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -49,14 +49,31 @@ export async function lockContent(tx: DbOrTx, sha256: string): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(${CONTENT_LOCK}, hashtext(${sha256}))`);
 }
 
-/** Removes the content's folder when no entry names its sha256 any more. */
-export async function removeContentIfUnused(db: Db, sha256: string): Promise<void> {
-  if (!/^[0-9a-f]{64}$/.test(sha256)) return;
-  await db.transaction(async (tx) => {
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** Removes the content's folder when no entry names its sha256 any more; true when it did. */
+export async function removeContentIfUnused(db: Db, sha256: string): Promise<boolean> {
+  if (!SHA256.test(sha256)) return false;
+  return db.transaction(async (tx) => {
     await lockContent(tx, sha256);
     const [{ users }] = await tx.select({ users: count() }).from(weights).where(eq(weights.sha256, sha256));
     if (users === 0) await rm(contentDir(sha256), { recursive: true, force: true });
+    return users === 0;
   });
+}
+
+/**
+ * Removes the content folders no entry names: deleting a project (or team) removes its entries by
+ * cascade, which cannot remove files. Run on start and after such deletes; each folder is decided under
+ * its content's lock, so one being added meanwhile stays. Answers the sha256s removed.
+ */
+export async function sweepOrphanWeightsFiles(db: Db): Promise<string[]> {
+  const folders = (await readdir(weightsRoot(), { withFileTypes: true }).catch(() => [])).filter((entry) => entry.isDirectory() && SHA256.test(entry.name));
+  if (folders.length === 0) return [];
+  const used = new Set((await db.selectDistinct({ sha256: weights.sha256 }).from(weights)).map((row) => row.sha256));
+  const removed: string[] = [];
+  for (const { name } of folders) if (!used.has(name) && (await removeContentIfUnused(db, name))) removed.push(name);
+  return removed;
 }
 
 /** A file written to the tmp folder, hashed while it was written. */
