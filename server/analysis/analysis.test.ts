@@ -1,16 +1,15 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { datasetItems, datasets, experiments, validationOutcomes, validations, weights, type ImagePrediction, type ImageTruth } from "@/db/schema";
+import { validationOutcomes, validations, weights, type ImagePrediction, type ImageTruth } from "@/db/schema";
 import { seedMemberAndOutsider } from "@/db/testing/fixtures";
 import { createTestDb, type TestDb } from "@/db/testing/test-db";
 import type { Ctx } from "@/server/context";
 import { Conflict, Invalid, NotFound } from "@/server/errors";
 import { DetectionMetrics } from "@/server/ml/metrics/detect";
 import { defaultProject } from "@/server/projects/service";
-import { recordOutcome } from "@/server/weights/validate-work";
 import { diffImages, diffMetric, diffModels } from "./diff";
 import { cellImages, confusionMatrix, listPredictions } from "./predictions";
-import { A_CONFUSION, A_COUNTS, CLASSES, MODEL_A, MODEL_B, TRUTH } from "./testing";
+import { A_CONFUSION, A_COUNTS, insertRun, insertValDataset, insertValidation, MODEL_A, MODEL_B, TRUTH } from "./testing";
 
 let tdb: TestDb;
 let member: Ctx;
@@ -22,33 +21,10 @@ let runB: number;
 let weightsB: number;
 let validationA: number;
 
-const PARAMS = { imgsz: 64, batch: 4, conf: 0.001, iou: 0.7, device: "cpu", saveJson: false, plots: false, resplit: null };
-
-async function dataset(name: string, task: "detect" | "classify", classes: string[], truth: Record<string, ImageTruth>): Promise<number> {
-  const [row] = await tdb.db.insert(datasets).values({ projectId, name, task, status: "ready", classes, progress: 1 }).returning();
-  await tdb.db.insert(datasetItems).values(Object.keys(truth).map((path) => ({ datasetId: row.id, path, split: "val" as const, bytes: 1, sha256: path, width: 100, height: 100 })));
-  return row.id;
-}
-
-/** A completed validation recorded by the real recording code, from constructed predictions. */
-async function validated(target: { experimentId?: number; weightsId?: number }, datasetId: number, task: "detect" | "classify", predictions: Record<string, ImagePrediction>, truth: Record<string, ImageTruth>): Promise<number> {
-  const [row] = await tdb.db
-    .insert(validations)
-    .values({ projectId, ...target, datasetId, split: "val", task, classNames: CLASSES, params: PARAMS, status: "running" })
-    .returning();
-  const items = await tdb.db.select().from(datasetItems).where(eq(datasetItems.datasetId, datasetId));
-  const images = Object.entries(predictions).map(([path, predicted]) => {
-    const item = items.find((i) => i.path === path)!;
-    return { item: { id: item.id, file: `/nowhere/${path}`, path, width: 100, height: 100 }, width: 100, height: 100, predicted, truth: truth[path], correct: null };
-  });
-  await recordOutcome(tdb.db, row, { metrics: {}, details: {}, curves: null, speed: { preprocess: 0, inference: 0, postprocess: 0 }, images, skipped: [] }, "test");
-  return row.id;
-}
-
-async function run(name: string, datasetId: number, task: "detect" | "classify"): Promise<number> {
-  const [row] = await tdb.db.insert(experiments).values({ projectId, name, task, datasetId, model: "m", hyperparameters: {}, status: "completed" }).returning();
-  return row.id;
-}
+const dataset = (name: string, task: "detect" | "classify", truth: Record<string, ImageTruth>) => insertValDataset(tdb.db, projectId, name, task, truth);
+const run = (name: string, datasetId: number, task: "detect" | "classify") => insertRun(tdb.db, projectId, name, datasetId, task);
+const validated = (target: { experimentId?: number; weightsId?: number }, datasetId: number, task: "detect" | "classify", predictions: Record<string, ImagePrediction>, truth: Record<string, ImageTruth>) =>
+  insertValidation(tdb.db, projectId, target, datasetId, task, predictions, truth);
 
 const countsOf = (items: Awaited<ReturnType<typeof listPredictions>>["items"]) =>
   Object.fromEntries(items.map((i) => [i.path, [i.boxes.filter((b) => b.outcome === "tp").length, i.boxes.filter((b) => b.outcome === "fp").length, i.truths.filter((t) => !t.found).length]]));
@@ -58,7 +34,7 @@ beforeAll(async () => {
   tdb = await createTestDb();
   ({ member, outsider } = await seedMemberAndOutsider(tdb.db));
   projectId = (await defaultProject(member)).id;
-  detectData = await dataset("boxes", "detect", CLASSES, TRUTH);
+  detectData = await dataset("boxes", "detect", TRUTH);
   runA = await run("a", detectData, "detect");
   runB = await run("b", detectData, "detect");
   validationA = await validated({ experimentId: runA }, detectData, "detect", MODEL_A, TRUTH);
@@ -163,7 +139,7 @@ describe("diff of two models on the same split", () => {
     const fresh = await run("fresh", detectData, "detect");
     await expect(diffModels(member, { a: String(runA), b: String(fresh) })).rejects.toThrow(Conflict);
     await expect(diffModels(member, { a: String(runA), b: String(runB), split: "test" })).rejects.toThrow(Conflict);
-    const other = await dataset("other boxes", "detect", CLASSES, TRUTH);
+    const other = await dataset("other boxes", "detect", TRUTH);
     const elsewhere = await run("elsewhere", other, "detect");
     await validated({ experimentId: elsewhere }, other, "detect", MODEL_B, TRUTH);
     await expect(diffModels(member, { a: String(runA), b: String(elsewhere) })).rejects.toThrow(/different datasets/);
@@ -177,7 +153,7 @@ describe("classification", () => {
   let b: number;
 
   beforeAll(async () => {
-    const data = await dataset("pets", "classify", CLASSES, truth);
+    const data = await dataset("pets", "classify", truth);
     a = await run("cls-a", data, "classify");
     b = await run("cls-b", data, "classify");
     // A: right on 1, 3; wrong on 2 (says dog), 4 (says cat). B: right on 1, 2, 3; wrong on 4.

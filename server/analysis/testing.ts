@@ -1,7 +1,10 @@
 // Two constructed models' predictions on the same six images (classes cat = 0, dog = 1), with their
 // TP/FP/FN per image worked out by hand in the comments, for the per-image and diff tests.
 
-import type { ImagePrediction, ImageTruth } from "@/db/schema";
+import { eq } from "drizzle-orm";
+import type { Db } from "@/db/client";
+import { datasetItems, datasets, experiments, validations, type ImagePrediction, type ImageTruth } from "@/db/schema";
+import { recordOutcome } from "@/server/weights/validate-work";
 
 type Xyxy = [number, number, number, number];
 const box = (b: Xyxy, cls: number, score: number) => ({ box: b, cls, score });
@@ -50,3 +53,37 @@ export const A_CONFUSION = [
   [0, 1, 0],
   [0, 1, 0],
 ];
+
+const PARAMS = { imgsz: 64, batch: 4, conf: 0.001, iou: 0.7, device: "cpu", saveJson: false, plots: false, resplit: null };
+
+/** A ready dataset whose val split holds the given images (no files: the analysis reads only rows). */
+export async function insertValDataset(db: Db, projectId: number, name: string, task: "detect" | "classify", truth: Record<string, ImageTruth>): Promise<number> {
+  const [row] = await db.insert(datasets).values({ projectId, name, task, status: "ready", classes: CLASSES, progress: 1 }).returning();
+  await db.insert(datasetItems).values(Object.keys(truth).map((path) => ({ datasetId: row.id, path, split: "val" as const, bytes: 1, sha256: path, width: 100, height: 100 })));
+  return row.id;
+}
+
+export async function insertRun(db: Db, projectId: number, name: string, datasetId: number, task: "detect" | "classify"): Promise<number> {
+  const [row] = await db.insert(experiments).values({ projectId, name, task, datasetId, model: "m", hyperparameters: {}, status: "completed" }).returning();
+  return row.id;
+}
+
+/** A completed val validation recorded by the real recording code, from constructed predictions. */
+export async function insertValidation(
+  db: Db,
+  projectId: number,
+  target: { experimentId?: number; weightsId?: number },
+  datasetId: number,
+  task: "detect" | "classify",
+  predictions: Record<string, ImagePrediction>,
+  truth: Record<string, ImageTruth>,
+): Promise<number> {
+  const [row] = await db.insert(validations).values({ projectId, ...target, datasetId, split: "val", task, classNames: CLASSES, params: PARAMS, status: "running" }).returning();
+  const items = await db.select().from(datasetItems).where(eq(datasetItems.datasetId, datasetId));
+  const images = Object.entries(predictions).map(([path, predicted]) => {
+    const item = items.find((i) => i.path === path)!;
+    return { item: { id: item.id, file: `/nowhere/${path}`, path, width: 100, height: 100 }, width: 100, height: 100, predicted, truth: truth[path], correct: null };
+  });
+  await recordOutcome(db, row, { metrics: {}, details: {}, curves: null, speed: { preprocess: 0, inference: 0, postprocess: 0 }, images, skipped: [] }, "test");
+  return row.id;
+}

@@ -93,6 +93,11 @@ export const ROUTE_CASES: Record<string, Partial<Record<Method, RouteCase>>> = {
     POST: { path: (w) => `/api/v1/experiments/${E(w)}/save`, params: (w) => ({ id: E(w) }), json: () => ({ which: "best" }), owned: true, write: true },
   },
   "app/api/v1/experiments/[id]/metrics/route.ts": { GET: { path: (w) => `/api/v1/experiments/${E(w)}/metrics`, params: (w) => ({ id: E(w) }), owned: true } },
+  // The world's experiment has no validation: the member gets 422 (validate first), the outsider 404.
+  "app/api/v1/experiments/[id]/predictions/route.ts": { GET: { path: (w) => `/api/v1/experiments/${E(w)}/predictions?outcome=fp`, params: (w) => ({ id: E(w) }), owned: true } },
+  "app/api/v1/experiments/[id]/diff/[b]/route.ts": {
+    GET: { path: (w) => `/api/v1/experiments/${E(w)}/diff/w${W(w)}?split=val&conf=0.5`, params: (w) => ({ id: E(w), b: `w${W(w)}` }), owned: true },
+  },
   "app/api/v1/models/architectures/route.ts": {
     GET: { path: () => "/api/v1/models/architectures" },
     POST: { path: () => "/api/v1/models/architectures", json: () => ({ name: "new-net", nodes: [{ id: "in", type: "input" }], edges: [] }), write: true },

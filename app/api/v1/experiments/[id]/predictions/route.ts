@@ -1,0 +1,2 @@
+export { getV1Predictions as GET } from "@/server/compat/studio-v1/analysis";
+export const dynamic = "force-dynamic";
