@@ -4,6 +4,7 @@ import { readdir } from "node:fs/promises";
 import path from "node:path";
 import type { Box } from "../augment/geometry";
 import { createRng, shuffleInPlace } from "../augment/rng";
+import type { DetectFormat } from "./formats";
 import { DatasetError, DEFAULT_SPLIT_RATIOS, isImageFile, type SkippedFile, type Split, type SplitRatios } from "./imagefolder";
 
 export interface DetectBox extends Box {
@@ -29,7 +30,7 @@ export interface LabelProblem {
 
 export interface DetectIndex {
   root: string;
-  format: "yolo" | "coco" | "voc";
+  format: DetectFormat;
   task: "detect";
   classes: string[];
   items: DetectItem[];
@@ -37,6 +38,7 @@ export interface DetectIndex {
   skipped: SkippedFile[];
 }
 
+/** How any dataset reader splits images when the dataset has no split of its own. */
 export interface DetectReadOptions {
   /** Used when the dataset has no split of its own (or no val split): seeded split of the images. */
   ratios?: SplitRatios;
