@@ -4,8 +4,9 @@
 
 import * as tf from "@tensorflow/tfjs";
 import type { Box } from "../augment/geometry";
-import { assignTargets, type AssignerOptions } from "./assigner";
+import type { AssignerOptions } from "./assigner";
 import { REG_MAX, type AnchorGrid } from "./dfl";
+import { detectionTargets } from "./targets";
 
 export interface LossGains {
   box: number;
@@ -91,64 +92,15 @@ export function detectionLoss(raw: tf.Tensor, gtBoxes: Box[][], opts: DetectionL
 
     const scoresData = tf.sigmoid(logits).dataSync() as Float32Array;
     const boxesPx = predBoxes.mul(strideTensor).dataSync() as Float32Array;
-    const anchorPx = new Float32Array(anchors * 2);
-    for (let a = 0; a < anchors; a++) {
-      anchorPx[2 * a] = grid.points[2 * a] * grid.strides[a];
-      anchorPx[2 * a + 1] = grid.points[2 * a + 1] * grid.strides[a];
-    }
-
     // Dense per-anchor targets (background rows carry weight 0): no gather, whose gradient needs a
     // kernel (UnsortedSegmentSum) the WASM backend lacks.
-    const targetScores = new Float32Array(batch * anchors * nc);
-    const weights = new Float32Array(batch * anchors);
-    const targetBoxes = new Float32Array(batch * anchors * 4); // xyxy, grid units
-    const binWeights = new Float32Array(batch * anchors * 4 * regMax);
-    let positives = 0;
-    for (let b = 0; b < batch; b++) {
-      const boxes = gtBoxes[b];
-      const gtXyxy = new Float32Array(boxes.length * 4);
-      boxes.forEach((g, i) => gtXyxy.set([(g.x - g.w / 2) * imgsz, (g.y - g.h / 2) * imgsz, (g.x + g.w / 2) * imgsz, (g.y + g.h / 2) * imgsz], 4 * i));
-      const assigned = assignTargets(
-        {
-          predScores: scoresData.subarray(b * anchors * nc, (b + 1) * anchors * nc),
-          predBoxes: boxesPx.subarray(b * anchors * 4, (b + 1) * anchors * 4),
-          anchorPoints: anchorPx,
-          gtLabels: Int32Array.from(boxes, (g) => g.cls),
-          gtBoxes: gtXyxy,
-          numClasses: nc,
-        },
-        opts.assigner,
-      );
-      targetScores.set(assigned.targetScores, b * anchors * nc);
-      for (let a = 0; a < anchors; a++) {
-        const row = b * anchors + a;
-        const ax = grid.points[2 * a];
-        const ay = grid.points[2 * a + 1];
-        if (!assigned.fgMask[a]) {
-          // A unit box at the anchor keeps the (zero-weighted) CIoU finite.
-          targetBoxes.set([ax - 0.5, ay - 0.5, ax + 0.5, ay + 0.5], 4 * row);
-          continue;
-        }
-        positives++;
-        let weight = 0;
-        for (let c = 0; c < nc; c++) weight += assigned.targetScores[a * nc + c];
-        weights[row] = weight;
-        const s = grid.strides[a];
-        const [x1, y1, x2, y2] = Array.from(assigned.targetBoxes.subarray(4 * a, 4 * a + 4), (v) => v / s);
-        targetBoxes.set([x1, y1, x2, y2], 4 * row);
-        // DFL target: the distance splits its mass between the two neighbouring bins.
-        [ax - x1, ay - y1, x2 - ax, y2 - ay].forEach((d, side) => {
-          const t = Math.min(Math.max(d, 0), regMax - 1 - 0.01);
-          const left = Math.floor(t);
-          const base = (row * 4 + side) * regMax;
-          binWeights[base + left] = left + 1 - t;
-          binWeights[base + left + 1] = t - left;
-        });
-      }
-    }
-    let scoreSum = 0;
-    for (const v of targetScores) scoreSum += v;
-    const normaliser = Math.max(scoreSum, 1);
+    const { targetScores, weights, targetBoxes, binWeights, positives, normaliser } = detectionTargets(scoresData, boxesPx, gtBoxes, {
+      numClasses: nc,
+      imgsz,
+      grid,
+      regMax,
+      assigner: opts.assigner,
+    });
 
     const target = tf.tensor3d(targetScores, [batch, anchors, nc]);
     // Binary cross-entropy with logits, summed: max(x,0) - x*z + log(1 + exp(-|x|)).

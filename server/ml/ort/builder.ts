@@ -1,7 +1,12 @@
-// A thin layer over the exporter's OnnxGraph for training graphs: deduplicated constants, opset-17
-// reductions, named graph inputs and outputs. The protobuf writing stays in export/onnx-graph.ts.
-import { onnxFloat, OnnxGraph, type OnnxAttribute } from "../export/onnx-graph";
+// Training graphs as a list of ONNX nodes, written out through the exporter's OnnxGraph (protobuf
+// writing stays in export/). Deduplicated constants, opset-17 reductions, named inputs and outputs;
+// and a split at a marked node into two graphs (forward, then loss + backward) that hand over the
+// tensors the second reads, so JavaScript can run between them (detection's assigner).
+import { onnxFloat, OnnxGraph, type OnnxAttribute, type TensorData } from "../export/onnx-graph";
 import { TensorDataType } from "../export/onnx-proto";
+
+/** ONNX TensorProto.BOOL (the exporter never writes one). */
+const BOOL = 9;
 
 /** The opset training graphs are written in (ReduceMean/ReduceSumSquare take axes as attributes; ReduceSum as input). */
 export const TRAIN_OPSET = 17;
@@ -12,75 +17,134 @@ export interface Value {
   shape: number[];
 }
 
+interface NodeRecord {
+  type: string;
+  inputs: string[];
+  outputs: string[];
+  attributes: Record<string, OnnxAttribute>;
+  name: string;
+}
+
+interface Port {
+  name: string;
+  dims: (number | string)[];
+  elemType: number;
+}
+
+/** Element types of node outputs that are not float (everything else the emitters write is). */
+const INT64_OUTPUTS: Record<string, number[]> = { MaxPool: [1], ArgMax: [0], Shape: [0] };
+const BOOL_OPS = new Set(["Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Not"]);
+
+/** A tensor the forward graph hands to the backward graph: flattened, with its shape beside it. */
+export interface CutTensor {
+  /** Forward outputs, and the backward graph's inputs of the same names. */
+  flat: string;
+  shape: string;
+}
+
+export interface SplitGraphs {
+  forward: Uint8Array;
+  backward: Uint8Array;
+  /** The forward outputs the backward graph reads (feed them as they come). */
+  cuts: CutTensor[];
+  /** Graph inputs each part reads. */
+  forwardInputs: string[];
+  backwardInputs: string[];
+}
+
 export class TrainGraph {
-  readonly onnx = new OnnxGraph();
+  private readonly nodes: NodeRecord[] = [];
+  private readonly initializers = new Map<string, { values: TensorData; dims: number[] }>();
   private readonly constants = new Map<string, string>();
-  private readonly inputNames: string[] = [];
-  private readonly outputNames: string[] = [];
+  private readonly graphInputs: Port[] = [];
+  private readonly graphOutputs: Port[] = [];
+  private readonly names = new Set<string>();
+  private readonly elemTypes = new Map<string, number>();
+  private boundary: number | null = null;
   /** Prefix of node names, so a graph dump says which layer emitted what. */
   scope = "g";
 
+  private unique(base: string): string {
+    let name = base;
+    for (let i = 1; this.names.has(name); i++) name = `${base}_${i}`;
+    this.names.add(name);
+    return name;
+  }
+
+  private claim(name: string): string {
+    if (this.names.has(name)) throw new Error(`training graph tensor name "${name}" is already used`);
+    this.names.add(name);
+    return name;
+  }
+
   op(type: string, inputs: string[], attributes: Record<string, OnnxAttribute> = {}): string {
-    return this.onnx.op(type, inputs, attributes, `${this.scope}.${type}`);
+    return this.ops(type, inputs, 1, attributes)[0];
   }
 
   ops(type: string, inputs: string[], outputs: number, attributes: Record<string, OnnxAttribute> = {}): string[] {
-    return this.onnx.addNode(type, inputs, attributes, { name: `${this.scope}.${type}`, outputs });
+    const name = this.unique(`${this.scope}.${type}`);
+    const names = Array.from({ length: outputs }, (_, i) => this.unique(outputs === 1 ? `${name}_out` : `${name}_out${i}`));
+    this.record(type, inputs, names, attributes, name);
+    return names;
+  }
+
+  private record(type: string, inputs: string[], outputs: string[], attributes: Record<string, OnnxAttribute>, name: string): void {
+    this.nodes.push({ type, inputs, outputs, attributes, name });
+    outputs.forEach((output, i) => {
+      if (INT64_OUTPUTS[type]?.includes(i)) this.elemTypes.set(output, TensorDataType.INT64);
+      else if (BOOL_OPS.has(type)) this.elemTypes.set(output, BOOL);
+      else if (type === "Cast") this.elemTypes.set(output, attributes.to as number);
+    });
+  }
+
+  private constant(key: string, base: string, values: TensorData, dims: number[]): string {
+    let name = this.constants.get(key);
+    if (!name) {
+      name = this.unique(base);
+      this.initializers.set(name, { values, dims });
+      this.constants.set(key, name);
+    }
+    return name;
   }
 
   /** An int64 vector constant (shared by every use of the same values). */
   i64(values: number[]): string {
-    const key = `i64:${values.join(",")}`;
-    let name = this.constants.get(key);
-    if (!name) {
-      name = this.onnx.constInt64("c_i64", values);
-      this.constants.set(key, name);
-    }
-    return name;
+    return this.constant(`i64:${values.join(",")}`, "c_i64", BigInt64Array.from(values.map(BigInt)), [values.length]);
   }
 
   /** A float32 scalar constant (shared). */
   f32(value: number): string {
-    const key = `f32:${Math.fround(value)}`;
-    let name = this.constants.get(key);
-    if (!name) {
-      name = this.onnx.constFloat("c_f32", [value], []);
-      this.constants.set(key, name);
-    }
-    return name;
+    return this.constant(`f32:${Math.fround(value)}`, "c_f32", Float32Array.of(value), []);
   }
 
   /** A float32 tensor constant (shared). */
-  f32Tensor(values: number[], dims: number[]): string {
-    const key = `f32t:${dims.join("x")}:${values.join(",")}`;
-    let name = this.constants.get(key);
-    if (!name) {
-      name = this.onnx.constFloat("c_f32t", values, dims);
-      this.constants.set(key, name);
-    }
-    return name;
+  f32Tensor(values: ArrayLike<number>, dims: number[]): string {
+    return this.constant(`f32t:${dims.join("x")}:${Array.from(values).join(",")}`, "c_f32t", Float32Array.from(values), dims);
   }
 
   input(name: string, dims: number[], elemType: number = TensorDataType.FLOAT): string {
-    this.onnx.addInput(name, dims, elemType);
-    this.inputNames.push(name);
+    this.graphInputs.push({ name: this.claim(name), dims, elemType });
     return name;
   }
 
   /** Makes `tensor` a graph output called `name` (through an Identity, so outputs never alias inputs). */
   output(name: string, tensor: string, dims: number[]): string {
-    this.onnx.addNode("Identity", [tensor], {}, { name: `out.${name}`, outputs: [name] });
-    this.onnx.addOutput(name, dims);
-    this.outputNames.push(name);
+    this.record("Identity", [tensor], [this.claim(name)], {}, this.unique(`out.${name}`));
+    this.graphOutputs.push({ name, dims, elemType: this.elemTypes.get(tensor) ?? TensorDataType.FLOAT });
     return name;
   }
 
   get inputs(): readonly string[] {
-    return this.inputNames;
+    return this.graphInputs.map((i) => i.name);
   }
 
   get outputs(): readonly string[] {
-    return this.outputNames;
+    return this.graphOutputs.map((o) => o.name);
+  }
+
+  /** Nodes from here on (the loss and backward) go into the second graph of split(). */
+  markBoundary(): void {
+    this.boundary = this.nodes.length;
   }
 
   // ---- shorthands used by the emitters
@@ -107,6 +171,10 @@ export class TrainGraph {
 
   sub(a: string, b: string): string {
     return this.op("Sub", [a, b]);
+  }
+
+  div(a: string, b: string): string {
+    return this.op("Div", [a, b]);
   }
 
   scale(x: string, factor: number): string {
@@ -136,7 +204,59 @@ export class TrainGraph {
   }
 
   toBytes(graphName: string): Uint8Array {
-    return this.onnx.toBytes({ opset: TRAIN_OPSET, graphName, producerName: "training-studio ort trainer" });
+    return this.write(graphName, this.nodes, this.graphInputs, this.graphOutputs);
+  }
+
+  /**
+   * The forward graph (nodes before markBoundary) and the backward graph (the rest). Tensors of the
+   * forward that the backward reads leave the forward flattened, with their shapes as int64 outputs,
+   * and are reshaped back under their own names first thing in the backward: no shape is needed here.
+   */
+  split(graphName: string): SplitGraphs {
+    if (this.boundary === null) throw new Error("split() needs markBoundary() first");
+    const forwardNodes = this.nodes.slice(0, this.boundary);
+    const backwardNodes = this.nodes.slice(this.boundary);
+    const produced = new Set(forwardNodes.flatMap((n) => n.outputs));
+    const crossing = [...new Set(backwardNodes.flatMap((n) => n.inputs).filter((name) => produced.has(name)))];
+    const cuts: CutTensor[] = [];
+    const forwardCuts: NodeRecord[] = [];
+    const backwardCuts: NodeRecord[] = [];
+    const forwardOutputs = this.graphOutputs.filter((o) => produced.has(o.name));
+    const backwardOutputs = this.graphOutputs.filter((o) => !produced.has(o.name));
+    const cutPorts: Port[] = [];
+    const shapePorts: Port[] = [];
+    for (const [i, tensor] of crossing.entries()) {
+      const cut = { flat: `cut${i}`, shape: `cut${i}:shape` };
+      cuts.push(cut);
+      forwardCuts.push({ type: "Reshape", inputs: [tensor, this.i64([-1])], outputs: [cut.flat], attributes: {}, name: `cut${i}.flatten` });
+      forwardCuts.push({ type: "Shape", inputs: [tensor], outputs: [cut.shape], attributes: {}, name: `cut${i}.shape` });
+      backwardCuts.push({ type: "Reshape", inputs: [cut.flat, cut.shape], outputs: [tensor], attributes: {}, name: `cut${i}.unflatten` });
+      cutPorts.push({ name: cut.flat, dims: [`cut${i}_size`], elemType: this.elemTypes.get(tensor) ?? TensorDataType.FLOAT });
+      shapePorts.push({ name: cut.shape, dims: [`cut${i}_rank`], elemType: TensorDataType.INT64 });
+    }
+    const reads = (nodes: NodeRecord[]) => new Set(nodes.flatMap((n) => n.inputs));
+    const forwardReads = reads(forwardNodes);
+    const backwardReads = reads(backwardNodes);
+    const forwardInputs = this.graphInputs.filter((i) => forwardReads.has(i.name));
+    const backwardInputs = this.graphInputs.filter((i) => backwardReads.has(i.name));
+    const interleavedCutPorts = cutPorts.flatMap((port, i) => [port, shapePorts[i]]);
+    return {
+      forward: this.write(`${graphName}_forward`, [...forwardNodes, ...forwardCuts], forwardInputs, [...forwardOutputs, ...interleavedCutPorts]),
+      backward: this.write(`${graphName}_backward`, [...backwardCuts, ...backwardNodes], [...backwardInputs, ...interleavedCutPorts], backwardOutputs),
+      cuts,
+      forwardInputs: forwardInputs.map((i) => i.name),
+      backwardInputs: backwardInputs.map((i) => i.name),
+    };
+  }
+
+  private write(graphName: string, nodes: NodeRecord[], inputs: Port[], outputs: Port[]): Uint8Array {
+    const onnx = new OnnxGraph();
+    const used = new Set(nodes.flatMap((n) => n.inputs));
+    for (const [name, { values, dims }] of this.initializers) if (used.has(name)) onnx.addInitializer(name, values, dims);
+    for (const port of inputs) onnx.addInput(port.name, port.dims, port.elemType);
+    for (const node of nodes) onnx.addNode(node.type, node.inputs, node.attributes, { name: node.name, outputs: node.outputs });
+    for (const port of outputs) onnx.addOutput(port.name, port.dims, port.elemType);
+    return onnx.toBytes({ opset: TRAIN_OPSET, graphName, producerName: "training-studio ort trainer" });
   }
 }
 
