@@ -3,6 +3,7 @@ export * from "./projects";
 export * from "./system";
 export * from "./datasets";
 export * from "./experiments";
+export * from "./architecture-versions";
 export * from "./weights";
 export * from "./validations";
 export * from "./validation-outcomes";

@@ -1,20 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedMemberAndOutsider } from "@/db/testing/fixtures";
 import { createTestDb, type TestDb } from "@/db/testing/test-db";
-import { createApiKey } from "@/server/auth/api-keys";
-import { createV1Architecture, deleteV1Architecture, listV1Architectures, updateV1Architecture } from "@/server/compat/studio-v1/architectures";
 import type { Ctx } from "@/server/context";
 import { Invalid, NotFound } from "@/server/errors";
 import { zooGraph } from "@/server/ml/zoo/index";
+import { YOLOV8_YAML } from "@/server/ml/zoo/yolov8-yaml";
 import { defaultProject } from "@/server/projects/service";
 import { saveTrainingConfig, listTrainingConfigs, deleteTrainingConfig } from "@/server/training-configs/service";
-import { analyzeArchitecture, createArchitecture, getArchitecture } from "./service";
-import { routeContext } from "@/server/compat/shared/testing";
+import { exportYaml, inspectGraph } from "./editor";
+import { analyzeArchitecture, createArchitecture, getArchitecture, getArchitectureVersion, importArchitectureYaml, listArchitectures, listArchitectureVersions, updateArchitecture } from "./service";
 
 let tdb: TestDb;
 let member: Ctx;
 let outsider: Ctx;
-let key: string;
 let projectId: number;
 
 const graph = () => zooGraph("reference-cnn", { imgsz: 32, numClasses: 3 }) as unknown as { nodes: Record<string, unknown>[]; edges: Record<string, unknown>[] };
@@ -35,18 +33,10 @@ beforeAll(async () => {
   tdb = await createTestDb();
   ({ member, outsider } = await seedMemberAndOutsider(tdb.db));
   projectId = (await defaultProject(member)).id;
-  key = (await createApiKey(member, { name: "v1" })).key;
 });
 afterAll(async () => {
   await tdb?.close();
 });
-
-const v1 = (method: string, path: string, body?: unknown) =>
-  new Request(`http://studio.test/api/v1/models/architectures${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
 
 describe("architectures", () => {
   it("stores a graph with its per-node summary, hidden from other teams", async () => {
@@ -63,31 +53,53 @@ describe("architectures", () => {
   });
 });
 
-describe("seed 002 /api/v1/models/architectures", () => {
-  it("creates (201), lists, overwrites and deletes (204)", async () => {
-    const created = await createV1Architecture(v1("POST", "", { name: "builder graph", ...graph() }), { db: tdb.db });
-    expect(created.status).toBe(201);
-    const body = await created.json();
-    expect(body).toMatchObject({ id: expect.any(Number), name: "builder graph", nodes: expect.any(Array), edges: expect.any(Array), params: expect.any(Number) });
-
-    const listed = await (await listV1Architectures(v1("GET", ""), { db: tdb.db })).json();
-    expect(listed.map((a: { name: string }) => a.name)).toContain("builder graph");
-
-    const renamed = await updateV1Architecture(v1("PUT", `/${body.id}`, { name: "renamed", ...graph() }), routeContext({ id: String(body.id) }, { db: tdb.db }));
-    expect(renamed.status).toBe(200);
-    expect((await renamed.json()).name).toBe("renamed");
-
-    const bad = await updateV1Architecture(v1("PUT", `/${body.id}`, { name: "renamed", ...brokenGraph }), routeContext({ id: String(body.id) }, { db: tdb.db }));
-    expect(bad.status).toBe(400);
-    expect((await bad.json()).detail).toMatch(/fc/);
-
-    expect((await deleteV1Architecture(v1("DELETE", `/${body.id}`), routeContext({ id: String(body.id) }, { db: tdb.db }))).status).toBe(204);
-    expect((await deleteV1Architecture(v1("DELETE", `/${body.id}`), routeContext({ id: String(body.id) }, { db: tdb.db }))).status).toBe(404);
+describe("architecture versions", () => {
+  it("numbers every saved graph with who saved it and its totals; a rename alone adds none", async () => {
+    const row = await createArchitecture(member, { projectId, name: "versioned", description: "", task: "classify", graph: graph() });
+    const wider = graph();
+    (wider.nodes.find((n) => n.id === "conv3")!.data as Record<string, unknown>).filters = 96;
+    await updateArchitecture(member, { id: row.id, graph: wider });
+    await updateArchitecture(member, { id: row.id, name: "versioned (renamed)" });
+    const versions = await listArchitectureVersions(member, row.id);
+    expect(versions.map((v) => [v.version, v.name, v.author])).toEqual([
+      [2, "versioned", "m"],
+      [1, "versioned", "m"],
+    ]);
+    expect(versions[0].totalParams! - versions[1].totalParams!).toBe(analyzeArchitecture({ graph: wider }).totalParams - analyzeArchitecture({ graph: graph() }).totalParams);
+    expect((await getArchitectureVersion(member, row.id, 1)).graph).toEqual(graph());
+    await expect(getArchitectureVersion(member, row.id, 3)).rejects.toBeInstanceOf(NotFound);
+    await expect(listArchitectureVersions(outsider, row.id)).rejects.toBeInstanceOf(NotFound);
   });
 
-  it("answers 401 without credentials", async () => {
-    const res = await listV1Architectures(new Request("http://studio.test/api/v1/models/architectures"), { db: tdb.db });
-    expect(res.status).toBe(401);
+  it("lists when an experiment last used an architecture (null: never)", async () => {
+    const listed = await listArchitectures(member);
+    expect(listed.find((a) => a.name === "cnn")).toMatchObject({ lastUsedAt: null });
+  });
+});
+
+describe("Ultralytics YAML as an architecture", () => {
+  it("imports yolov8s.yaml (scale from the file name) as a detect architecture of blocks", async () => {
+    const { architecture, scale } = await importArchitectureYaml(member, { projectId, name: "v8s", description: "", yaml: YOLOV8_YAML, fileName: "yolov8s.yaml" });
+    expect([architecture.task, scale]).toEqual(["detect", "s"]);
+    expect((architecture.graph.nodes as { type: string }[]).filter((n) => n.type === "C2f")).toHaveLength(8);
+    expect(inspectGraph({ graph: architecture.graph as never, imgsz: 640 }).ultralytics).toMatchObject({ parameters: 11_166_560, gradients: 11_166_544 });
+    expect(exportYaml({ graph: architecture.graph as never, name: "v8s" })).toContain("  - [-1, 1, SPPF, [512, 5]] # 9");
+  });
+
+  it("refuses a YAML error naming the row, in the yaml field", async () => {
+    const error = await importArchitectureYaml(member, { projectId, name: "bad", description: "", yaml: YOLOV8_YAML.replace("SPPF", "SPPX") }).catch((e) => e);
+    expect(error).toBeInstanceOf(Invalid);
+    expect(error.fields.yaml[0]).toMatch(/^row 9 \(backbone\[9\]\) SPPX: unknown module/);
+  });
+});
+
+describe("the editor's live inspection", () => {
+  it("returns the compiler's error as data, naming the node and field", () => {
+    const mismatch = { nodes: [...graph().nodes, { id: "sum", type: "Add" }], edges: [...graph().edges, { source: "conv1", target: "sum" }, { source: "conv2", target: "sum" }] };
+    const { summary, error } = inspectGraph({ graph: mismatch, imgsz: 32 });
+    expect(summary).toBeNull();
+    expect(error).toMatchObject({ nodeId: "sum", message: expect.stringMatching(/node "sum" \(Add\)/) });
+    expect(inspectGraph({ graph: graph(), imgsz: 32 }).summary!.nodes.find((n) => n.id === "conv3")!.outputShape).toEqual([8, 8, 64]);
   });
 });
 

@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { architectures } from "@/db/schema";
-import { createArchitecture, deleteArchitecture, getArchitecture, listArchitectures, updateArchitecture } from "@/server/architectures/service";
+import { modelYaml } from "@/server/architectures/schemas";
+import { createArchitecture, deleteArchitecture, getArchitecture, importArchitectureYaml, listArchitectures, updateArchitecture } from "@/server/architectures/service";
+import { mergedEdges, type ModelGraph } from "@/server/ml/graph/index";
+import { repairGraph, withAdjacency } from "@/server/ml/graph/repair";
 import { readJson, withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
 import { invalidFromZod } from "@/server/errors";
 import { defaultProject } from "@/server/projects/service";
@@ -12,28 +15,44 @@ import { restError } from "@/server/http/rest-error";
 
 type Architecture = typeof architectures.$inferSelect;
 
-/** The seed's `{name, nodes, edges}` plus what the studio knows about the graph. */
-export function studioV1Architecture(row: Architecture) {
+/** The seed's `{name, nodes, edges}` (each node with its `inputs`/`outputs` arrays) plus what the studio knows about the graph. */
+export function studioV1Architecture(row: Architecture, warnings: string[] = []) {
   const summary = row.summary as { totalParams?: number; totalFlops?: number; outputShapes?: number[][] };
+  const graph = row.graph as unknown as ModelGraph;
   return {
     id: row.id,
     name: row.name,
     description: row.description,
     task: row.task,
-    nodes: row.graph.nodes,
-    edges: row.graph.edges,
+    nodes: withAdjacency(graph),
+    edges: mergedEdges(graph).map((e) => ({ id: `${e.source}->${e.target}`, source: e.source, target: e.target })),
     params: summary.totalParams ?? null,
     flops: summary.totalFlops ?? null,
     output_shapes: summary.outputShapes ?? null,
+    summary: row.summary,
+    warnings,
     created_at: isoSecondsZ(row.createdAt),
     updated_at: isoSecondsZ(row.updatedAt),
   };
 }
 
 const nodes = z.array(z.record(z.string(), z.unknown()), { error: "nodes must be a list of nodes" }).min(1, "a graph needs at least one node");
-const edges = z.array(z.record(z.string(), z.unknown()), { error: "edges must be a list of edges" }).default([]);
-const createBody = z.object({ name: z.string().trim().min(1).max(120), description: z.string().max(2000).optional(), task: z.enum(["classify", "detect"]).optional(), nodes, edges });
-const updateBody = z.object({ name: z.string().trim().min(1).max(120).optional(), description: z.string().max(2000).optional(), nodes: nodes.optional(), edges: edges.optional() });
+const edgeList = z.array(z.record(z.string(), z.unknown()), { error: "edges must be a list of edges" });
+const edges = edgeList.default([]);
+const name = z.string().trim().min(1).max(120);
+const yamlFields = { yaml: modelYaml, scale: z.string().trim().min(1).max(16).optional(), nc: z.number().int().min(1).max(10_000).optional() };
+/** `{name, nodes, edges}` as the document writes it, or `{name, yaml}` (an Ultralytics model YAML) for scripts. */
+export const createBody = z.union([
+  z.object({ name, description: z.string().max(2000).optional(), task: z.enum(["classify", "detect"]).optional(), nodes, edges }),
+  z.object({ name, description: z.string().max(2000).optional(), ...yamlFields }),
+]);
+export const updateBody = z.object({ name: name.optional(), description: z.string().max(2000).optional(), nodes: nodes.optional(), edges: edgeList.optional() });
+
+/** The document's own example has dangling `outputs` and no Input node: repaired, with warnings, rather than refused. */
+function repaired(graph: { nodes: Record<string, unknown>[]; edges: Record<string, unknown>[] }) {
+  const { graph: fixed, warnings } = repairGraph(graph as unknown as ModelGraph);
+  return { graph: fixed as unknown as { nodes: Record<string, unknown>[]; edges: Record<string, unknown>[] }, warnings };
+}
 
 function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
   const parsed = schema.safeParse(body);
@@ -42,7 +61,7 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
 }
 
 export function listV1Architectures(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return withCaller(req, restError, async (ctx) => Response.json((await listArchitectures(ctx)).map(studioV1Architecture)), { db: route.db });
+  return withCaller(req, restError, async (ctx) => Response.json((await listArchitectures(ctx)).map((row) => studioV1Architecture(row))), { db: route.db });
 }
 
 /** The old studio has no projects: new graphs go to the team's default project. */
@@ -53,20 +72,20 @@ export function createV1Architecture(req: Request, route: RouteDeps = {}): Promi
     async (ctx) => {
       const body = parse(createBody, await readJson(req));
       const project = await defaultProject(ctx);
-      const row = await createArchitecture(ctx, {
-        projectId: project.id,
-        name: body.name,
-        description: body.description ?? "",
-        task: body.task ?? "classify",
-        graph: { nodes: body.nodes, edges: body.edges },
-      });
-      return Response.json(studioV1Architecture(row), { status: 201 });
+      const description = body.description ?? "";
+      if ("yaml" in body) {
+        const { architecture, warnings } = await importArchitectureYaml(ctx, { projectId: project.id, name: body.name, description, yaml: body.yaml, scale: body.scale, nc: body.nc });
+        return Response.json(studioV1Architecture(architecture, warnings), { status: 201 });
+      }
+      const { graph, warnings } = repaired({ nodes: body.nodes, edges: body.edges });
+      const row = await createArchitecture(ctx, { projectId: project.id, name: body.name, description, task: body.task ?? "classify", graph });
+      return Response.json(studioV1Architecture(row, warnings), { status: 201 });
     },
     { db: route.db },
   );
 }
 
-/** PUT overwrites: name and graph (nodes and edges together, or nodes alone keeping no edges). */
+/** PUT saves (204, as the document's table says): name and graph; a body with only a name keeps the graph. */
 export async function updateV1Architecture(req: Request, route: RouteContext<"id">): Promise<Response> {
   const params = await route.params;
   return withCaller(
@@ -76,9 +95,9 @@ export async function updateV1Architecture(req: Request, route: RouteContext<"id
       const id = parseStudioV1Id(params.id, "Architecture");
       const body = parse(updateBody, await readJson(req));
       const current = await getArchitecture(ctx, id);
-      const graph = body.nodes ? { nodes: body.nodes, edges: body.edges ?? [] } : body.edges ? { nodes: current.graph.nodes as Record<string, unknown>[], edges: body.edges } : undefined;
-      const row = await updateArchitecture(ctx, { id, name: body.name, description: body.description, graph });
-      return Response.json(studioV1Architecture(row));
+      const given = body.nodes ? { nodes: body.nodes, edges: body.edges ?? [] } : body.edges ? { nodes: current.graph.nodes as Record<string, unknown>[], edges: body.edges } : undefined;
+      await updateArchitecture(ctx, { id, name: body.name, description: body.description, graph: given && repaired(given).graph });
+      return new Response(null, { status: 204 });
     },
     { db: route.db },
   );

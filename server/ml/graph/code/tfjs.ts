@@ -77,7 +77,9 @@ function emit(out: Emitter, layer: PlannedNode, name: string, inputs: string[]):
   const d = layer.data as D;
   const [shape] = layer.inputShapes;
   const [x] = inputs;
-  const put = (expr: string) => out.lines.push(`const ${name} = ${expr};`);
+  const put = (expr: string): void => {
+    out.lines.push(`const ${name} = ${expr};`);
+  };
   const activation = (a: unknown) => (a && a !== "linear" ? `, activation: "${tfActivation(a as FusedActivation)}"` : "");
   switch (layer.def.type) {
     case "Input":
