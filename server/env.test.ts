@@ -10,7 +10,7 @@ function withVariable(name: string, value: string): () => ReturnType<typeof env>
 
 const saved = { ...process.env };
 afterEach(() => {
-  for (const name of ["STUDIO_IMPORT_ROOTS"]) {
+  for (const name of ["STUDIO_IMPORT_ROOTS", "STUDIO_STREAM_URLS"]) {
     if (saved[name] === undefined) delete process.env[name];
     else process.env[name] = saved[name];
   }
@@ -26,5 +26,21 @@ describe("STUDIO_IMPORT_ROOTS", () => {
     expect(withVariable("STUDIO_IMPORT_ROOTS", "/srv/data:models")).toThrow(/STUDIO_IMPORT_ROOTS: each folder must be an absolute path/);
     expect(withVariable("STUDIO_IMPORT_ROOTS", "/srv/data:/")).toThrow(/STUDIO_IMPORT_ROOTS: the filesystem's root would let members read every file/);
     expect(withVariable("STUDIO_IMPORT_ROOTS", "/srv/../")).toThrow(/STUDIO_IMPORT_ROOTS: the filesystem's root/);
+  });
+});
+
+describe("STUDIO_STREAM_URLS", () => {
+  it("lists RTSP, RTMP and HTTP URLs separated by spaces or commas", () => {
+    expect(withVariable("STUDIO_STREAM_URLS", "rtsp://cam1.local:554/live, http://10.0.0.5/video.mjpg\nrtmp://relay/app")().streamUrls).toEqual([
+      "rtsp://cam1.local:554/live",
+      "http://10.0.0.5/video.mjpg",
+      "rtmp://relay/app",
+    ]);
+    expect(withVariable("STUDIO_STREAM_URLS", "")().streamUrls).toEqual([]);
+  });
+
+  it("refuses what is not a stream URL at start-up, naming it", () => {
+    expect(withVariable("STUDIO_STREAM_URLS", "rtsp://ok/live file:///etc/passwd")).toThrow(/STUDIO_STREAM_URLS: file:\/\/\/etc\/passwd: a stream URL is rtsp, rtsps, rtmp, rtmps, http, https, not file/);
+    expect(withVariable("STUDIO_STREAM_URLS", "camera-one")).toThrow(/STUDIO_STREAM_URLS: camera-one: not a URL/);
   });
 });

@@ -9,6 +9,20 @@ const booleanish = z
   .enum(["1", "0", "true", "false", "yes", "no"])
   .transform((v) => v === "1" || v === "true" || v === "yes");
 
+const STREAM_PROTOCOLS = ["rtsp:", "rtsps:", "rtmp:", "rtmps:", "http:", "https:"];
+
+const splitStreamUrls = (value: string) => value.split(/[\s,]+/).filter(Boolean);
+
+function streamUrlProblem(url: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "not a URL";
+  }
+  return STREAM_PROTOCOLS.includes(parsed.protocol) ? null : `a stream URL is ${STREAM_PROTOCOLS.map((p) => p.slice(0, -1)).join(", ")}, not ${parsed.protocol.slice(0, -1)}`;
+}
+
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("production"),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
@@ -36,6 +50,16 @@ const envSchema = z.object({
     .default("")
     .refine((value) => value.split(path.delimiter).filter(Boolean).every(path.isAbsolute), `each folder must be an absolute path (separate folders with "${path.delimiter}")`)
     .refine((value) => !value.split(path.delimiter).some((root) => root !== "" && path.resolve(root) === path.parse(path.resolve(root)).root), "the filesystem's root would let members read every file on the server; name the folders they may read"),
+  /** Video stream URLs (RTSP, RTMP, HTTP) inference streams may read, separated by spaces or commas; members pick them from the devices list. */
+  STUDIO_STREAM_URLS: z
+    .string()
+    .default("")
+    .superRefine((value, issue) => {
+      for (const url of splitStreamUrls(value)) {
+        const problem = streamUrlProblem(url);
+        if (problem) issue.addIssue({ code: "custom", message: `${url}: ${problem}` });
+      }
+    }),
   STUDIO_UPLOAD_MAX_MB: z.coerce.number().positive().default(2048),
   /** Largest JSON (and tRPC) request body; uploads have STUDIO_UPLOAD_MAX_MB. */
   STUDIO_JSON_MAX_KB: z.coerce.number().int().min(1).default(1024),
@@ -58,6 +82,7 @@ export type Env = z.infer<typeof envSchema> & {
   realtimePort: number;
   nextPort: number;
   importRoots: string[];
+  streamUrls: string[];
 };
 
 let cached: Env | undefined;
@@ -77,6 +102,7 @@ export function env(): Env {
     realtimePort: e.STUDIO_REALTIME_PORT ?? e.PORT + 1,
     nextPort: e.STUDIO_NEXT_PORT ?? e.PORT,
     importRoots: e.STUDIO_IMPORT_ROOTS.split(path.delimiter).filter(Boolean).map((p) => path.resolve(p)),
+    streamUrls: splitStreamUrls(e.STUDIO_STREAM_URLS),
   };
   return cached;
 }

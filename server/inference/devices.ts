@@ -7,8 +7,8 @@ import { cudaBuildPresent } from "./sessions";
 export interface InferenceDevices {
   /** Video capture devices of the host (`/dev/video*`), by their number. */
   cameras: { id: string; path: string }[];
-  /** Video files under the import roots a stream can read. */
-  sources: { id: string; kind: "file"; path: string }[];
+  /** Video files under the import roots, and the URLs of STUDIO_STREAM_URLS (credentials hidden), a stream can read. */
+  sources: { id: string; kind: "file" | "url"; path: string }[];
   /** Where models run: the CPU, and CUDA when onnxruntime-node's GPU build is installed. */
   compute: { id: string; kind: "cpu" | "cuda"; available: boolean }[];
   /** Streams decode with ffmpeg; without it they cannot start. */
@@ -38,6 +38,15 @@ async function videoFiles(dir: string, depth: number, found: string[]): Promise<
   }
 }
 
+/** A URL as members may see it: a user name and password in it are the camera's secret. */
+export function withoutCredentials(url: string): string {
+  const parsed = new URL(url);
+  if (!parsed.username && !parsed.password) return url;
+  parsed.username = "***";
+  parsed.password = "";
+  return parsed.href;
+}
+
 export function ffmpegAvailable(): Promise<boolean> {
   return new Promise((resolve) => execFile("ffmpeg", ["-version"], { timeout: 5000 }, (error) => resolve(!error)));
 }
@@ -48,7 +57,10 @@ export async function listInferenceDevices(): Promise<InferenceDevices> {
   const [cameras, ffmpeg] = await Promise.all([listCameras(), ffmpegAvailable()]);
   return {
     cameras,
-    sources: files.map((file, i) => ({ id: `file:${i + 1}`, kind: "file", path: file })),
+    sources: [
+      ...files.map((file, i) => ({ id: `file:${i + 1}`, kind: "file" as const, path: file })),
+      ...env().streamUrls.map((url, i) => ({ id: `url:${i + 1}`, kind: "url" as const, path: withoutCredentials(url) })),
+    ],
     compute: [
       { id: "cpu", kind: "cpu", available: true },
       { id: "cuda:0", kind: "cuda", available: cudaBuildPresent() },

@@ -7,7 +7,8 @@ import path from "node:path";
 import type { Ctx } from "@/server/context";
 import { env } from "@/server/env";
 import { Invalid, NotFound } from "@/server/errors";
-import { ffmpegAvailable, listCameras, listInferenceDevices } from "./devices";
+import { resolveImportPath } from "@/server/datasets/import";
+import { ffmpegAvailable, listCameras, listInferenceDevices, withoutCredentials } from "./devices";
 import type { PredictParams, PredictResult } from "./schemas";
 import { predictImages } from "./service";
 import { getWeights } from "@/server/weights/queries";
@@ -21,22 +22,36 @@ export interface StreamSource {
 /** Frames per second read from the source; inference takes the newest of them when it is free. */
 const STREAM_FPS = 15;
 
-/** A device id as the devices list gives it (`0`, `file:1`), an RTSP/HTTP URL, or a video file under an import root. */
+/**
+ * A device id as the devices list gives it (`0`, `file:1`, `url:1`), a URL of STUDIO_STREAM_URLS, or a
+ * video file under an import root. Any other URL or path is refused: ffmpeg would fetch or read it for the caller.
+ */
 export async function resolveStreamSource(deviceId: string): Promise<StreamSource> {
   if (/^\d+$/.test(deviceId)) {
     const camera = (await listCameras()).find((c) => c.id === deviceId);
     if (!camera) throw new NotFound(`Camera ${deviceId} not found on this host (no /dev/video${deviceId})`, { device_id: ["not found"] });
     return { input: camera.path, kind: "camera" };
   }
-  if (/^(rtsp|rtmp|https?):\/\//i.test(deviceId)) return { input: deviceId, kind: "url" };
+  const { streamUrls, importRoots } = env();
+  if (/^url:\d+$/.test(deviceId)) {
+    const url = streamUrls[Number(deviceId.slice("url:".length)) - 1];
+    if (!url) throw new NotFound(`Stream source ${deviceId} not found: this studio has ${streamUrls.length} stream URL(s) (STUDIO_STREAM_URLS)`, { device_id: ["not found"] });
+    return { input: url, kind: "url" };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(deviceId)) {
+    if (streamUrls.includes(deviceId)) return { input: deviceId, kind: "url" };
+    throw new Invalid(`${withoutCredentials(deviceId)} is not one of this studio's stream URLs: an administrator lists the URLs streams may read in STUDIO_STREAM_URLS; pick one (url:<n>) from the devices list`, {
+      device_id: ["not a configured stream URL"],
+    });
+  }
   if (deviceId.startsWith("file:")) {
     const source = (await listInferenceDevices()).sources.find((s) => s.id === deviceId);
     if (!source) throw new NotFound(`Stream source ${deviceId} not found`, { device_id: ["not found"] });
     return { input: source.path, kind: "file" };
   }
-  const full = path.resolve(deviceId);
-  if (env().importRoots.some((root) => full.startsWith(root + path.sep))) return { input: full, kind: "file" };
-  throw new NotFound(`Device ${deviceId} not found: use a camera number, file:<n> from the devices list, an RTSP/HTTP URL or a file under STUDIO_IMPORT_ROOTS`, { device_id: ["not found"] });
+  const file = path.isAbsolute(deviceId) && importRoots.length > 0 ? await resolveImportPath(deviceId, importRoots, "file").catch(() => null) : null;
+  if (file) return { input: file, kind: "file" };
+  throw new NotFound(`Device ${deviceId} not found: use a camera number, file:<n> or url:<n> from the devices list, or a video file under STUDIO_IMPORT_ROOTS`, { device_id: ["not found"] });
 }
 
 export interface StreamFrame {
@@ -140,10 +155,10 @@ export class InferenceStream extends EventEmitter {
   }
 }
 
-/** Starts a stream after checking what can be checked before spawning: ffmpeg present, source found. */
+/** Starts a stream after checking what can be checked before spawning: the source allowed and found, ffmpeg present. */
 export async function startInferenceStream(ctx: Ctx, deviceId: string, weightsId: number, params: PredictParams): Promise<InferenceStream> {
-  if (!(await ffmpegAvailable())) throw new Invalid("ffmpeg is not installed on this host: streams need it to decode the camera, URL or file (Debian: apt-get install ffmpeg)", { device_id: ["ffmpeg missing"] });
   const source = await resolveStreamSource(deviceId);
+  if (!(await ffmpegAvailable())) throw new Invalid("ffmpeg is not installed on this host: streams need it to decode the camera, URL or file (Debian: apt-get install ffmpeg)", { device_id: ["ffmpeg missing"] });
   await getWeights(ctx, weightsId);
   const stream = new InferenceStream(ctx, source, weightsId, params);
   stream.start();

@@ -1,11 +1,15 @@
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { activeModels } from "@/db/schema";
 import { resetEnvCache } from "@/server/env";
 import { closeInferenceWorker } from "@/server/inference/client";
+import { ffmpegAvailable } from "@/server/inference/devices";
 import { predictUploadRoute } from "@/server/inference/routes";
 import { predict } from "@/server/inference/service";
 import { predictParams } from "@/server/inference/schemas";
@@ -35,11 +39,24 @@ function multipart(url: string, files: { field: string; bytes: Uint8Array; name:
 const json = (url: string, body: unknown, key?: string) =>
   new Request(url, { method: "POST", body: JSON.stringify(body), headers: { ...auth(key), "content-type": "application/json" } });
 
+/** Serves work/served/ over HTTP: the configured stream URL the tests start. */
+let videoServer: http.Server;
+let streamUrl: string;
+
 beforeAll(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), "inference-routes-"));
   await mkdir(path.join(work, "imports"), { recursive: true });
+  await mkdir(path.join(work, "served"), { recursive: true });
+  videoServer = http.createServer((req, res) => {
+    createReadStream(path.join(work, "served", path.basename(req.url ?? "")))
+      .on("error", () => res.writeHead(404).end())
+      .pipe(res);
+  });
+  await new Promise<void>((resolve) => videoServer.listen(0, "127.0.0.1", resolve));
+  streamUrl = `http://127.0.0.1:${(videoServer.address() as AddressInfo).port}/clip.mp4`;
   process.env.STUDIO_DATA_DIR = path.join(work, "data");
   process.env.STUDIO_IMPORT_ROOTS = path.join(work, "imports");
+  process.env.STUDIO_STREAM_URLS = `${streamUrl} rtsp://viewer:s3cret@camera.invalid/live`;
   resetEnvCache();
   w = await createDialectWorld();
   const bytes = await readFile(inferenceFixture("ultralytics_detect.onnx"));
@@ -51,6 +68,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  delete process.env.STUDIO_STREAM_URLS;
+  videoServer?.close();
   await closeInferenceWorker();
   await w?.close();
   await rm(work, { recursive: true, force: true });
@@ -101,13 +120,44 @@ describe("seed 002 §2.6", () => {
     const body = await res.json();
     expect(Object.keys(body).sort()).toEqual(["cameras", "compute", "ffmpeg", "sources"]);
     expect(body.compute).toContainEqual({ id: "cpu", kind: "cpu", available: true });
+    expect(body.sources).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: "url:1", type: "url", path: streamUrl }),
+        expect.objectContaining({ id: "url:2", type: "url", path: "rtsp://***@camera.invalid/live" }),
+      ]),
+    );
+    expect(JSON.stringify(body)).not.toContain("s3cret");
+  });
+
+  it("stream/start reads only the stream URLs the studio is configured with (STUDIO_STREAM_URLS), by id or as written", async ({ skip }) => {
+    const start = (device_id: string) => v1InferenceStreamStart(json("http://t/api/v1/inference/stream/start", { device_id, model_id: detectorId }), { db: w.tdb.db });
+    for (const url of ["http://169.254.169.254/latest/meta-data", "file:///etc/passwd", "rtsp://viewer:s3cret@elsewhere.invalid/live"]) {
+      const res = await start(url);
+      expect(res.status, url).toBe(400);
+      const body = await res.json();
+      expect(body.detail, url).toMatch(/not one of this studio's stream URLs: an administrator lists the URLs streams may read in STUDIO_STREAM_URLS/);
+      expect(JSON.stringify(body)).not.toContain("s3cret");
+    }
+    expect((await start("url:9")).status).toBe(404);
+    if (!(await ffmpegAvailable())) return skip();
+    execFileSync("ffmpeg", ["-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "30", "-pix_fmt", "yuv420p", "-movflags", "+faststart", path.join(work, "served", "clip.mp4")]);
+    const stop = () => v1InferenceStreamStop(new Request("http://t/api/v1/inference/stream/stop", { method: "POST", headers: auth() }), { db: w.tdb.db });
+    for (const device of ["url:1", streamUrl]) {
+      const res = await start(device);
+      expect(res.status, device).toBe(201);
+      const started = await res.json();
+      expect(started).toMatchObject({ status: "running", device_id: device, pid: expect.any(Number) });
+      expect(await (await stop()).json()).toEqual({ status: "stopped", was_running: true });
+      await expect.poll(() => { try { process.kill(started.pid, 0); return "alive"; } catch { return "gone"; } }, { timeout: 10_000 }).toBe("gone");
+    }
   });
 
   it("stream/start runs ffmpeg on a video file and stream/stop releases it, twice over", async ({ skip }) => {
     const hasFfmpeg = (await (await v1InferenceDevices(new Request("http://t/", { headers: auth() }), { db: w.tdb.db })).json()).ffmpeg;
     const start = (body: unknown) => v1InferenceStreamStart(json("http://t/api/v1/inference/stream/start", body), { db: w.tdb.db });
     if (!hasFfmpeg) {
-      const res = await start({ device_id: "0", model_id: detectorId });
+      await writeFile(path.join(work, "imports", "unplayable.mp4"), "no ffmpeg to play it");
+      const res = await start({ device_id: path.join(work, "imports", "unplayable.mp4"), model_id: detectorId });
       expect(await res.json()).toMatchObject({ detail: expect.stringMatching(/ffmpeg is not installed/) });
       return skip();
     }

@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -6,6 +7,7 @@ import WebSocket from "ws";
 import { createDialectWorld, type DialectWorld } from "@/server/compat/shared/testing";
 import { resetEnvCache } from "@/server/env";
 import { closeInferenceWorker } from "@/server/inference/client";
+import { ffmpegAvailable } from "@/server/inference/devices";
 import { predictParams } from "@/server/inference/schemas";
 import { predictImages } from "@/server/inference/service";
 import { inferenceFixture, testImage } from "@/server/inference/testing";
@@ -23,6 +25,8 @@ let detectorId: number;
 beforeAll(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), "inference-ws-"));
   process.env.STUDIO_DATA_DIR = path.join(work, "data");
+  process.env.STUDIO_IMPORT_ROOTS = path.join(work, "videos");
+  await mkdir(path.join(work, "videos"), { recursive: true });
   resetEnvCache();
   w = await createDialectWorld();
   const bytes = await readFile(inferenceFixture("ultralytics_detect.onnx"));
@@ -31,6 +35,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  delete process.env.STUDIO_IMPORT_ROOTS;
   await server?.close();
   await closeInferenceWorker();
   await w?.close();
@@ -69,6 +74,24 @@ describe("/ws/inference/stream", () => {
     socket.send(JSON.stringify({ command: "start", model: "w999999" }));
     socket.send(png);
     expect((await next("error")).data.detail).toMatch(/not found/);
+    socket.close();
+  });
+
+  it("runs a server-side source from the devices list and pushes its frames with their detections until stop", async ({ skip }) => {
+    if (!(await ffmpegAvailable())) return skip();
+    execFileSync("ffmpeg", ["-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "20", "-pix_fmt", "yuv420p", path.join(work, "videos", "clip.mp4")]);
+    const { socket, next } = await connect();
+    await next("status");
+    socket.send(JSON.stringify({ command: "start", model: detectorId, camera: "file:1", format: "base64", conf: 0.01 }));
+    expect((await next("status")).data).toMatchObject({ status: "running", source: "server", camera: "file:1" });
+    const frame = await next("frame");
+    expect(frame.data.image).toMatch(/^data:image\/jpeg;base64,\/9j\//);
+    expect(frame.data).toMatchObject({ model_id: detectorId, frame: expect.any(Number), latency_ms: expect.any(Number) });
+    expect((frame.data.images as { width: number; height: number }[])[0]).toMatchObject({ width: 160, height: 120 });
+    socket.send(JSON.stringify({ command: "stop" }));
+    expect((await next("status")).data).toMatchObject({ status: "stopped" });
+    socket.send(JSON.stringify({ command: "start", model: detectorId, camera: "http://169.254.169.254/latest" }));
+    expect((await next("error")).data.detail).toMatch(/not one of this studio's stream URLs/);
     socket.close();
   });
 });
