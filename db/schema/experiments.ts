@@ -12,6 +12,19 @@ export const experimentTasks = ["classify", "detect"] as const;
 export const experimentStatuses = ["created", "queued", "running", "pausing", "paused", "stopping", "stopped", "completed", "failed"] as const;
 export type ExperimentStatus = (typeof experimentStatuses)[number];
 
+/** A worker is on the run (or will be, for `queued`): it holds on to its dataset and weights. */
+export const activeExperimentStatuses = ["queued", "running", "pausing", "stopping"] as const satisfies readonly ExperimentStatus[];
+/** A worker is on the run now. */
+export const runningExperimentStatuses = ["running", "pausing", "stopping"] as const satisfies readonly ExperimentStatus[];
+/** The experiment will not change by itself any more. */
+export const finishedExperimentStatuses = ["stopped", "completed", "failed"] as const satisfies readonly ExperimentStatus[];
+/** The run may go on from its last checkpoint. */
+export const resumableExperimentStatuses = ["paused", "stopped", "failed", "completed"] as const satisfies readonly ExperimentStatus[];
+
+export function isExperimentIn(status: ExperimentStatus, set: readonly ExperimentStatus[]): boolean {
+  return set.includes(status);
+}
+
 export const logLevels = ["info", "warn", "error"] as const;
 export const logStages = ["start", "epoch_start", "training", "validation", "epoch_end", "completed", "stopped", "failed"] as const;
 export type LogStage = (typeof logStages)[number];

@@ -1,14 +1,11 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
-import { datasetItems, datasets, projects } from "@/db/schema";
+import { activeExperimentStatuses, datasetItems, datasets, projects } from "@/db/schema";
 import type { Ctx } from "@/server/context";
 import { Conflict, NotFound } from "@/server/errors";
 import { splitByRatios, type DetectIndex } from "@/server/ml/data/detect-index";
 import type { ClassifyIndex, Split, SplitRatios } from "@/server/ml/data/imagefolder";
 import { datasetDir } from "./storage";
-
-/** Experiment states that hold on to their dataset. */
-export const ACTIVE_EXPERIMENT_STATUSES = ["queued", "running", "pausing", "stopping"] as const;
 
 /** The dataset row, if it belongs to the caller's team. */
 export async function findTeamDataset(ctx: Ctx, datasetId: number) {
@@ -100,7 +97,7 @@ export async function assertDatasetDeletable(db: DbOrTx, datasetId: number): Pro
   const [exists] = (await db.execute(sql`select to_regclass('experiments') is not null as present`)) as unknown as { present: boolean }[];
   if (!exists?.present) return;
   const inUse = (await db.execute(
-    sql`select id, status from experiments where dataset_id = ${datasetId} and status in ('queued','running','pausing','stopping') order by id limit 3`,
+    sql`select id, status from experiments where dataset_id = ${datasetId} and status in (${sql.join(activeExperimentStatuses.map((status) => sql`${status}`), sql`, `)}) order by id limit 3`,
   )) as unknown as { id: number; status: string }[];
   if (inUse.length > 0) {
     const which = inUse.map((e) => `${e.id} (${e.status})`).join(", ");

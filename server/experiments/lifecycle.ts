@@ -3,7 +3,7 @@ import path from "node:path";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { z } from "zod";
 import type { Db, DbOrTx } from "@/db/client";
-import { architectures, augmentations, experiments, projects, type ExperimentStatus } from "@/db/schema";
+import { architectures, augmentations, experiments, isExperimentIn, projects, resumableExperimentStatuses, type ExperimentStatus } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
 import { resolveImportPath } from "@/server/datasets/import";
 import { findTeamDataset } from "@/server/datasets/training";
@@ -20,10 +20,6 @@ import { checkStartingWeights } from "./pretrained";
 import { publishStatus } from "./lease";
 import { getExperiment, type ExperimentView } from "./queries";
 import { createExperimentInput, defaultHyperparameters, type CreateExperimentInput, type resumeExperimentInput } from "./schemas";
-
-/** States in which a run process may be alive; delete and start are refused then. */
-export const ACTIVE_STATUSES: ExperimentStatus[] = ["running", "pausing", "stopping"];
-const RESUMABLE: ExperimentStatus[] = ["paused", "stopped", "failed", "completed"];
 
 async function teamProject(ctx: Ctx, projectId: number) {
   const [project] = await ctx.db.select().from(projects).where(and(eq(projects.id, projectId), eq(projects.teamId, ctx.caller.teamId)));
@@ -163,7 +159,7 @@ export async function startExperiment(ctx: Ctx, id: number, deps: QueueDeps = {}
   requireRole(ctx, "member");
   const current = await getExperiment(ctx, id);
   if (current.status !== "created") {
-    throw new Conflict(`Experiment ${id} is ${current.status}; ${RESUMABLE.includes(current.status) ? "resume it instead" : "it has already started"}`);
+    throw new Conflict(`Experiment ${id} is ${current.status}; ${isExperimentIn(current.status, resumableExperimentStatuses) ? "resume it instead" : "it has already started"}`);
   }
   refuseWithoutDataset(current);
   await ctx.db.transaction(async (tx) => {
@@ -228,7 +224,7 @@ export async function pauseExperiment(ctx: Ctx, id: number): Promise<ExperimentV
 export async function resumeExperiment(ctx: Ctx, input: z.input<typeof resumeExperimentInput>, deps: QueueDeps = {}): Promise<ExperimentView> {
   requireRole(ctx, "member");
   const current = await getExperiment(ctx, input.id);
-  if (!RESUMABLE.includes(current.status)) throw new Conflict(`Experiment ${input.id} is ${current.status}; only paused, stopped, failed or completed experiments can be resumed`);
+  if (!isExperimentIn(current.status, resumableExperimentStatuses)) throw new Conflict(`Experiment ${input.id} is ${current.status}; only paused, stopped, failed or completed experiments can be resumed`);
   refuseWithoutDataset(current);
   const epochs = input.epochs ?? current.totalEpochs;
   if (current.status === "completed" && epochs <= current.currentEpoch) {

@@ -1,9 +1,10 @@
 import { and, asc, desc, eq, gt, ilike, inArray, sql, type SQL } from "drizzle-orm";
 import type { z } from "zod";
 import type { DbOrTx } from "@/db/client";
-import { architectures, datasets, experimentLogs, experimentMetrics, experiments, projects } from "@/db/schema";
+import { architectures, datasets, experimentLogs, experimentMetrics, experiments, isExperimentIn, projects, runningExperimentStatuses } from "@/db/schema";
 import type { Ctx } from "@/server/context";
 import { NotFound } from "@/server/errors";
+import { queuePlaces, type QueuePlace } from "./queue-order";
 import type { listExperimentsInput } from "./schemas";
 
 export type ExperimentRow = typeof experiments.$inferSelect;
@@ -19,26 +20,25 @@ export interface ExperimentView extends Omit<ExperimentRow, "leaseToken"> {
   etaSeconds: number | null;
 }
 
-const ACTIVE = ["running", "pausing", "stopping"] as const;
-
 const viewColumns = {
   experiment: experiments,
   projectName: projects.name,
   datasetName: datasets.name,
   architectureName: architectures.name,
-  queuePosition: sql<number | null>`case when ${experiments.status} = 'queued' then (
-      select count(*)::int + 1 from experiments ahead
-      where ahead.status = 'queued' and (ahead.queued_at, ahead.id) < (${experiments.queuedAt}, ${experiments.id})
-    ) end`,
 };
 
-function toView(row: { experiment: ExperimentRow; projectName: string; datasetName: string | null; architectureName: string | null; queuePosition: number | null }): ExperimentView {
+/** Queue places, read only when some of the rows wait in the queue. */
+async function placesFor(db: DbOrTx, rows: { experiment: ExperimentRow }[]): Promise<Map<number, QueuePlace>> {
+  return rows.some((row) => row.experiment.status === "queued") ? queuePlaces(db) : new Map();
+}
+
+function toView(row: { experiment: ExperimentRow; projectName: string; datasetName: string | null; architectureName: string | null }, places: Map<number, QueuePlace>): ExperimentView {
   const { leaseToken: _secret, ...experiment } = row.experiment;
   void _secret;
   const remainingEpochs = experiment.totalEpochs * (1 - experiment.progress / 100);
   const etaSeconds =
-    (ACTIVE as readonly string[]).includes(experiment.status) && experiment.epochSeconds ? Math.round(remainingEpochs * experiment.epochSeconds) : null;
-  return { ...experiment, projectName: row.projectName, datasetName: row.datasetName, architectureName: row.architectureName, queuePosition: row.queuePosition, etaSeconds };
+    isExperimentIn(experiment.status, runningExperimentStatuses) && experiment.epochSeconds ? Math.round(remainingEpochs * experiment.epochSeconds) : null;
+  return { ...experiment, projectName: row.projectName, datasetName: row.datasetName, architectureName: row.architectureName, queuePosition: places.get(experiment.id)?.position ?? null, etaSeconds };
 }
 
 function views(db: DbOrTx) {
@@ -69,7 +69,7 @@ export async function getExperiment(ctx: Ctx, id: number): Promise<ExperimentVie
   if (!statement) viewByIdStatements.set(ctx.db, (statement = prepareViewById(ctx.db)));
   const [row] = await statement.execute({ teamId: ctx.caller.teamId, id });
   if (!row) throw new NotFound(`Experiment ${id} not found`);
-  return toView(row);
+  return toView(row, await placesFor(ctx.db, [row]));
 }
 
 export async function listExperiments(ctx: Ctx, input: z.input<typeof listExperimentsInput> = {}): Promise<ExperimentView[]> {
@@ -83,7 +83,8 @@ export async function listExperiments(ctx: Ctx, input: z.input<typeof listExperi
   const rows = await selectViews(ctx, filters.length > 0 ? and(...filters) : undefined)
     .orderBy(...order)
     .limit(input.limit ?? 200);
-  return rows.map(toView);
+  const places = await placesFor(ctx.db, rows);
+  return rows.map((row) => toView(row, places));
 }
 
 export interface MetricPoint {
@@ -102,7 +103,30 @@ export async function getExperimentMetrics(ctx: Ctx, id: number): Promise<Metric
     .orderBy(asc(experimentMetrics.epoch), asc(experimentMetrics.step));
 }
 
+export type MetricRow = typeof experimentMetrics.$inferSelect;
+
+/** The per-epoch metrics rows (step 0) with the time each was written, oldest epoch first. */
+export async function getEpochMetrics(ctx: Ctx, id: number): Promise<MetricRow[]> {
+  await getExperiment(ctx, id);
+  return ctx.db
+    .select()
+    .from(experimentMetrics)
+    .where(and(eq(experimentMetrics.experimentId, id), eq(experimentMetrics.step, 0)))
+    .orderBy(asc(experimentMetrics.epoch));
+}
+
 export type LogRow = typeof experimentLogs.$inferSelect;
+
+/** The stage of the run's latest log line (null before any), by its unique (experiment, seq) key: clients poll this hard. */
+export async function latestLogStage(ctx: Ctx, experiment: Pick<ExperimentView, "id" | "logSeq">): Promise<LogRow["stage"] | null> {
+  if (experiment.logSeq === 0) return null;
+  await getExperiment(ctx, experiment.id);
+  const [latest] = await ctx.db
+    .select({ stage: experimentLogs.stage })
+    .from(experimentLogs)
+    .where(and(eq(experimentLogs.experimentId, experiment.id), eq(experimentLogs.seq, experiment.logSeq)));
+  return latest?.stage ?? null;
+}
 
 /** Log lines after sequence number `since`, oldest first. */
 export async function getExperimentLogs(ctx: Ctx, input: { id: number; since?: number; limit?: number }): Promise<LogRow[]> {
@@ -127,8 +151,9 @@ export async function compareExperiments(ctx: Ctx, ids: number[]) {
     .from(experimentMetrics)
     .where(and(inArray(experimentMetrics.experimentId, ids), eq(experimentMetrics.step, 0)))
     .orderBy(asc(experimentMetrics.epoch));
+  const places = await placesFor(ctx.db, views);
   return ids.map((id) => {
-    const view = toView(views.find((v) => v.experiment.id === id)!);
+    const view = toView(views.find((v) => v.experiment.id === id)!, places);
     return { experiment: view, epochs: points.filter((p) => p.experimentId === id).map(({ epoch, values }) => ({ epoch, values })) };
   });
 }

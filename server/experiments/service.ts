@@ -1,6 +1,5 @@
 /** The experiments domain's service functions, for every face (tRPC, each old dialect's REST routes). */
 export {
-  ACTIVE_STATUSES,
   cloneExperiment,
   createExperiment,
   deleteExperiment,

@@ -1,8 +1,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
-import { experiments, weights } from "@/db/schema";
+import { activeExperimentStatuses, experiments, weights } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
-import { ACTIVE_EXPERIMENT_STATUSES } from "@/server/datasets/training";
 import { Conflict } from "@/server/errors";
 import { getWeights } from "./queries";
 import { lockContent, removeContentIfUnused } from "./storage";
@@ -16,7 +15,7 @@ export async function assertWeightsDeletable(db: DbOrTx, id: number): Promise<vo
   const runs = await db
     .select({ id: experiments.id, status: experiments.status })
     .from(experiments)
-    .where(and(inArray(experiments.status, [...ACTIVE_EXPERIMENT_STATUSES]), sql`${experiments.hyperparameters} ->> 'weights' = ${String(id)}`))
+    .where(and(inArray(experiments.status, [...activeExperimentStatuses]), sql`${experiments.hyperparameters} ->> 'weights' = ${String(id)}`))
     .orderBy(experiments.id)
     .limit(3);
   if (runs.length > 0) {
