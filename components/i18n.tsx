@@ -38,6 +38,8 @@ const messages = {
     exporting: "Exporting: the file and its parity report appear here when the job is done.",
     notValidated: "Not validated yet", parentWeights: "Made from", epoch: "Epoch", saveToLibrary: "Save to library", savedToLibrary: "Saved to the weights library", serverFile: "Server file",
     startFrom: "Start from weights", fromScratch: "none (from scratch)",
+    fleet: "Fleet", noHosts: "No training host has registered yet.", slotsInUse: "{used} of {total} slots in use", notSampled: "not sampled", sampledAgo: "sampled {seconds} s ago", utilisation: "Utilisation", memory: "Memory", temperature: "Temperature", lastMinute: "Last minute", runsOnHost: "Runs", noRunsOnHost: "No run on this host.", anotherTeamsRun: "another team's run", queue: "Queue", queueEmpty: "No run is waiting.", run: "Run", waiting: "Waiting", priority: "Priority", setPriority: "Set",
+    systemCharts: "System", noSystemSamples: "No system samples for this run: they are recorded while it trains on a sampled host, and kept 30 days.", minutesAxis: "minutes", hostCpu: "host CPU %", processCpu: "run process CPU % (of one core)", gpuUtil: "GPU %", hostMemory: "host memory %", gpuMemory: "GPU memory %", processRss: "run process memory (GiB)", processGpuMemory: "run process GPU memory (GiB)",
   },
   zh: {
     datasets: "数据集", augmentations: "数据增强", models: "模型", experiments: "实验", weights: "权重库",
@@ -72,6 +74,8 @@ const messages = {
     exporting: "正在导出：任务完成后，文件和一致性报告会显示在这里。",
     notValidated: "尚未验证", parentWeights: "来源权重", epoch: "轮次", saveToLibrary: "保存到权重库", savedToLibrary: "已保存到权重库", serverFile: "服务器文件",
     startFrom: "从权重开始训练", fromScratch: "无（从头训练）",
+    fleet: "集群", noHosts: "还没有训练主机注册。", slotsInUse: "已用 {used}/{total} 个槽位", notSampled: "未采样", sampledAgo: "{seconds} 秒前采样", utilisation: "利用率", memory: "内存", temperature: "温度", lastMinute: "最近一分钟", runsOnHost: "运行中的实验", noRunsOnHost: "此主机上没有运行的实验。", anotherTeamsRun: "其他团队的实验", queue: "队列", queueEmpty: "没有等待中的实验。", run: "实验", waiting: "等待时间", priority: "优先级", setPriority: "设置",
+    systemCharts: "系统资源", noSystemSamples: "此实验没有系统采样：实验在已采样的主机上训练时才会记录，保留 30 天。", minutesAxis: "分钟", hostCpu: "主机 CPU %", processCpu: "实验进程 CPU %（单核）", gpuUtil: "GPU %", hostMemory: "主机内存 %", gpuMemory: "显存 %", processRss: "实验进程内存（GiB）", processGpuMemory: "实验进程显存（GiB）",
   },
 } as const;
 

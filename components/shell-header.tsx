@@ -15,6 +15,7 @@ const nav: { href: string; key: MessageKey }[] = [
   { href: "/weights", key: "weights" },
   { href: "/inference", key: "inference" },
   { href: "/system", key: "system" },
+  { href: "/fleet", key: "fleet" },
   { href: "/settings", key: "settings" },
 ];
 
