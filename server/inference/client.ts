@@ -3,18 +3,24 @@
 
 import { createRequire } from "node:module";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { PredictRequest, RunResult } from "./run";
 import { errorFromReply, type CacheStats, type WorkerReply, type WorkerRequest } from "./worker-protocol";
 
-// Resolved from the working directory (the repository root, where every studio process starts): route
-// handlers are bundled by Next.js, where import.meta.url does not point at this folder.
+// Found beside this module, whatever the working directory. Next.js bundles route handlers, but its
+// import.meta.url still names this source file (import.meta.dirname it leaves undefined); a literal
+// `new URL("./worker.ts", import.meta.url)` it would copy out as an asset without the modules it imports.
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
 function bootstrapUrl(): URL {
-  const root = process.cwd();
-  const tsxApi = pathToFileURL(createRequire(path.join(root, "package.json")).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
-  const entry = pathToFileURL(path.join(root, "server/inference/worker.ts")).href;
-  return new URL("data:text/javascript," + encodeURIComponent(`import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(entry)});`));
+  const tsxApi = pathToFileURL(createRequire(path.join(HERE, "client.ts")).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
+  const entry = pathToFileURL(path.join(HERE, "worker.ts")).href;
+  // The repository's tsconfig (its `@/` paths), which tsx would otherwise look for in the working directory.
+  const tsconfig = path.resolve(HERE, "../../tsconfig.json");
+  return new URL(
+    "data:text/javascript," + encodeURIComponent(`import { register } from ${JSON.stringify(tsxApi)}; register({ tsconfig: ${JSON.stringify(tsconfig)} }); await import(${JSON.stringify(entry)});`),
+  );
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -5,6 +5,7 @@ import { readdirSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import { Invalid } from "@/server/errors";
 import { readOnnxInfo, type OnnxInfo } from "@/server/ml/io/onnx-info";
@@ -24,7 +25,7 @@ let cudaPresent: boolean | undefined;
 /** The GPU build ships the CUDA provider library beside the binding; the CPU build only lists it. */
 export function cudaBuildPresent(): boolean {
   if (!ort.listSupportedBackends().some((backend) => backend.name === "cuda")) return false;
-  const binding = path.join(path.dirname(createRequire(path.join(process.cwd(), "package.json")).resolve("onnxruntime-node")), "..", "bin");
+  const binding = path.join(path.dirname(createRequire(fileURLToPath(import.meta.url)).resolve("onnxruntime-node")), "..", "bin");
   return readdirSync(binding, { recursive: true }).some((name) => String(name).endsWith(`${process.platform}/${process.arch}/libonnxruntime_providers_cuda.so`));
 }
 
