@@ -119,6 +119,7 @@ function convParams(conv: HeadConv): { trainable: number; nonTrainable: number }
 
 registerLayerType<DetectHeadData>({
   type: "Detect",
+  gradients: { tfjs: { examples: [{ inputShapes: [[8, 8, 8], [4, 4, 16], [2, 2, 16]], data: { nc: 2 } }] } },
   category: "head",
   aliases: ["YOLOv8Detect", "DetectHead"],
   description: "YOLOv8 anchor-free detection head over P3/P4/P5 (DFL box branch + class branch per level); raw output [anchors, 4*reg_max + nc]",

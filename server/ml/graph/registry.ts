@@ -40,6 +40,19 @@ export interface OnnxNodeContext<D> {
   layerWeights(layerName?: string): LayerWeight[];
 }
 
+/** A small instance of a node type: its input shapes (no batch axis) and its data, as a graph would give them. */
+export interface GradientExample {
+  inputShapes: Shape[];
+  data: Record<string, unknown>;
+}
+
+/**
+ * How the TF.js engine trains through a node type: instances whose backward pass the gradient-coverage
+ * check runs (cover each variant that builds differently: explicit padding, strides, groups…), or why
+ * no gradient flows through it.
+ */
+export type TfjsGradients = { examples: GradientExample[] } | { none: string };
+
 /** Palette groups of the model builder. */
 export const LAYER_CATEGORIES = ["input", "convolution", "normalization", "activation", "pooling", "merge", "shape", "linear", "regularization", "block", "head"] as const;
 export type LayerCategory = (typeof LAYER_CATEGORIES)[number];
@@ -60,6 +73,19 @@ export interface LayerTypeDef<D = unknown> {
   build(inputs: tf.SymbolicTensor[], data: D, ctx: BuildContext): tf.SymbolicTensor;
   /** Emits ONNX nodes and returns the name of the output tensor. */
   toOnnx(ctx: OnnxNodeContext<D>): string;
+  /** Optional so a type type-checks while it is written; gradient-coverage.test.ts fails for a type without it. */
+  gradients?: { tfjs: TfjsGradients };
+}
+
+/** One row of a layer's inside as an editor shows it (ids are local to the layer). */
+export interface InnerRow {
+  id: string;
+  type: string;
+  outputShape: Shape;
+  params: number;
+  trainableParams: number;
+  flops: number;
+  inputs: string[];
 }
 
 /** Thrown by a definition's `inferShape`; analyzeGraph turns it into a GraphError naming the node. */

@@ -32,6 +32,7 @@ const inputSchema = withAliases(
  */
 registerLayerType<z.output<typeof inputSchema>>({
   type: "Input",
+  gradients: { tfjs: { none: "the graph's input: no gradient flows past it" } },
   category: "input",
   aliases: ["InputLayer", "Image", "Data"],
   description: "the image input [H, W, C] (size set by imgsz)",
@@ -65,6 +66,7 @@ const batchNormSchema = withAliases(
 
 registerLayerType<z.output<typeof batchNormSchema>>({
   type: "BatchNorm",
+  gradients: { tfjs: { examples: [{ inputShapes: [[4, 4, 3]], data: {} }, { inputShapes: [[5]], data: { eps: 1e-3, momentum: 0.97 } }] } },
   category: "normalization",
   aliases: ["BatchNorm2d", "BatchNormalization", "BN", "BatchNorm1d"],
   description: "batch normalisation over the channel (last) axis",
@@ -100,6 +102,7 @@ function activationType(type: string, aliases: string[], activation: FusedActiva
     category: "activation",
     description: `${activation} activation`,
     inputs: { min: 1, max: 1 },
+    gradients: { tfjs: { examples: [{ inputShapes: [[4, 4, 3]], data: {} }] } },
     dataSchema: z.object({}) as unknown as z.ZodType<Record<string, never>>,
     inferShape: ([input]) => input,
     params: noParams,
@@ -126,6 +129,7 @@ const leakySchema = withAliases(
 
 registerLayerType<z.output<typeof leakySchema>>({
   type: "LeakyReLU",
+  gradients: { tfjs: { examples: [{ inputShapes: [[4, 4, 3]], data: { alpha: 0.1 } }] } },
   category: "activation",
   aliases: ["LeakyRelu"],
   description: "leaky ReLU (alpha = negative slope, default 0.01 as in PyTorch)",
@@ -144,6 +148,7 @@ registerLayerType<z.output<typeof leakySchema>>({
 
 registerLayerType({
   type: "Softmax",
+  gradients: { tfjs: { examples: [{ inputShapes: [[5]], data: {} }] } },
   category: "activation",
   description: "softmax over the channel (last) axis; a graph ending here outputs probabilities",
   inputs: { min: 1, max: 1 },
@@ -163,6 +168,7 @@ const dropoutSchema = withAliases({ rate: ["p", "dropout"] }, z.object({ rate: n
 
 registerLayerType<z.output<typeof dropoutSchema>>({
   type: "Dropout",
+  gradients: { tfjs: { examples: [{ inputShapes: [[6]], data: { rate: 0.25 } }] } },
   category: "regularization",
   aliases: ["Dropout2d"],
   description: "dropout while training, identity in inference",
@@ -181,6 +187,7 @@ registerLayerType<z.output<typeof dropoutSchema>>({
 
 registerLayerType({
   type: "Flatten",
+  gradients: { tfjs: { examples: [{ inputShapes: [[2, 2, 3]], data: {} }] } },
   category: "shape",
   description: "[H, W, C] → [H·W·C] in TF.js (NHWC) order",
   inputs: { min: 1, max: 1 },
@@ -212,6 +219,7 @@ type DenseData = z.output<typeof denseSchema>;
 
 registerLayerType<DenseData>({
   type: "Dense",
+  gradients: { tfjs: { examples: [{ inputShapes: [[6]], data: { units: 3 } }, { inputShapes: [[6]], data: { units: 3, bias: false, activation: "silu" } }] } },
   category: "linear",
   aliases: ["Linear", "FullyConnected", "FC"],
   description: "fully connected layer on a vector [F] (put Flatten or GlobalAvgPool before it)",

@@ -181,6 +181,18 @@ function concatFloat(parts: Float32Array[]): Float32Array {
 
 registerLayerType<Conv2dData>({
   type: "Conv2d",
+  gradients: {
+    tfjs: {
+      examples: [
+        { inputShapes: [[6, 6, 3]], data: { filters: 4, kernel_size: 3, padding: 1 } },
+        // PyTorch's padding at stride 2 on an even size: a pad layer, then a 'valid' conv.
+        { inputShapes: [[6, 6, 3]], data: { filters: 4, kernel_size: 3, stride: 2, padding: 1, bias: false } },
+        { inputShapes: [[5, 5, 3]], data: { filters: 4, kernel_size: 3, padding: "same", activation: "relu" } },
+        { inputShapes: [[4, 4, 4]], data: { filters: 4, kernel_size: 1, groups: 2 } },
+        { inputShapes: [[7, 7, 2]], data: { filters: 2, kernel_size: 3, dilation: 2, padding: 2 } },
+      ],
+    },
+  },
   category: "convolution",
   aliases: ["Conv", "Conv2D", "Convolution"],
   description: "2-D convolution (optional groups, bias, dilation and fused activation)",
@@ -221,6 +233,15 @@ registerLayerType<Conv2dData>({
 
 registerLayerType<DepthwiseData>({
   type: "DepthwiseConv2d",
+  gradients: {
+    tfjs: {
+      examples: [
+        { inputShapes: [[5, 5, 3]], data: { kernel_size: 3, padding: 1, activation: "relu6" } },
+        { inputShapes: [[6, 6, 3]], data: { kernel_size: 3, stride: 2, padding: 1, bias: false, depth_multiplier: 2 } },
+        { inputShapes: [[7, 7, 2]], data: { kernel_size: 3, dilation: 2, padding: 2 } },
+      ],
+    },
+  },
   category: "convolution",
   aliases: ["DepthwiseConv2D", "DWConv", "DepthwiseConv"],
   description: "depthwise 2-D convolution (one filter set per input channel, depth_multiplier outputs each)",

@@ -8,6 +8,7 @@ const describe = (shapes: number[][]) => shapes.map((s) => `[${s.join(", ")}]`).
 
 registerLayerType({
   type: "Add",
+  gradients: { tfjs: { examples: [{ inputShapes: [[4, 4, 3], [4, 4, 3], [4, 4, 3]], data: {} }] } },
   category: "merge",
   aliases: ["Sum", "Residual"],
   description: "elementwise sum of inputs of identical shape (skip connections)",
@@ -37,6 +38,7 @@ registerLayerType({
 
 registerLayerType({
   type: "Concat",
+  gradients: { tfjs: { examples: [{ inputShapes: [[4, 4, 3], [4, 4, 2]], data: {} }] } },
   category: "merge",
   aliases: ["Concatenate", "Cat"],
   description: "concatenation along channels; spatial sizes must match",
@@ -67,6 +69,7 @@ const upsampleSchema = withAliases(
 
 registerLayerType<z.output<typeof upsampleSchema>>({
   type: "Upsample",
+  gradients: { tfjs: { examples: [{ inputShapes: [[3, 3, 2]], data: { scale: 2 } }] } },
   category: "shape",
   aliases: ["UpSampling2D", "Upsampling", "UpSample"],
   description: "nearest-neighbour upsampling by an integer scale",
@@ -104,6 +107,7 @@ const sliceSchema = withAliases(
 
 registerLayerType<z.output<typeof sliceSchema>>({
   type: "Slice",
+  gradients: { tfjs: { examples: [{ inputShapes: [[4, 4, 6]], data: { start: 2, end: 5 } }] } },
   category: "shape",
   aliases: ["ChannelSlice"],
   description: "channels [start, end) of the input",

@@ -78,3 +78,43 @@ describe("Conv2d layer without bias or activation", () => {
     expect(rebuilt.getLayer("conv_json").constructor).toBe(ours.constructor);
   });
 });
+
+describe.each(["wasm", "cpu"] as const)("dilated Conv2d layer on %s", (backendName) => {
+  it.each([
+    { label: "bias and relu, same", args: { filters: 3, kernelSize: 3, dilationRate: 2, padding: "same", useBias: true, activation: "relu" } as Conv2DArgs },
+    { label: "no bias, 3x2 valid, dilation [2, 3]", args: { filters: 2, kernelSize: [3, 2], dilationRate: [2, 3], padding: "valid", useBias: false } as Conv2DArgs },
+  ])("gives TF.js's dilated output, and kernel gradients equal to finite differences: $label", async ({ args }) => {
+    await tf.setBackend(backendName);
+    const x = tf.tensor4d(seededValues(2 * 9 * 8 * 3, 3), [2, 9, 8, 3]);
+    const ours = conv2d({ ...args });
+    const reference = tf.layers.conv2d({ ...args });
+    for (const layer of [ours, reference]) {
+      layer.build(x.shape);
+      layer.setWeights(layer.weights.map((w, i) => tf.tensor(seededValues(w.shape.reduce((a, b) => a! * b!, 1)!, 20 + i), w.shape as number[])));
+    }
+    const y = tf.tidy(() => Array.from((ours.apply(x) as tf.Tensor).dataSync()));
+    const expected = tf.tidy(() => Array.from((reference.apply(x) as tf.Tensor).dataSync()));
+    y.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 4));
+
+    // Linear in the kernel before the activation: a probe of the pre-activation output keeps the loss linear.
+    const linear = conv2d({ ...args, activation: "linear" });
+    linear.build(x.shape);
+    linear.setWeights(ours.getWeights());
+    const probe = tf.tensor(seededValues(y.length, 5), (linear.computeOutputShape(x.shape) as number[]).map((d, i) => (i === 0 ? 2 : d)));
+    const loss = () => tf.sum(tf.mul(linear.apply(x) as tf.Tensor, probe)) as tf.Scalar;
+    const { grads } = tf.variableGrads(loss);
+    const kernel = linear.trainableWeights[0];
+    const analytic = grads[kernel.name].dataSync();
+    const base = kernel.read().dataSync().slice();
+    for (const index of [0, 7, base.length - 1]) {
+      const at = (delta: number) => {
+        const shifted = base.slice();
+        shifted[index] += delta;
+        kernel.write(tf.tensor(shifted, kernel.shape as number[]));
+        return tf.tidy(() => loss().dataSync()[0]);
+      };
+      expect((at(0.5) - at(-0.5)) / 1).toBeCloseTo(analytic[index], 2);
+    }
+    tf.dispose([x, probe, ...Object.values(grads)]);
+  });
+});

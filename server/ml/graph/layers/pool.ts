@@ -36,6 +36,16 @@ const poolFlops = (_inputs: number[][], data: PoolData, output: number[]) => pro
 
 registerLayerType<PoolData>({
   type: "MaxPool",
+  gradients: {
+    tfjs: {
+      examples: [
+        { inputShapes: [[4, 4, 3]], data: { kernel_size: 2 } },
+        // Explicit padding (ResNet's stem, SPPF): padded with -Infinity so it is never picked.
+        { inputShapes: [[6, 6, 3]], data: { kernel_size: 3, stride: 2, padding: 1 } },
+        { inputShapes: [[4, 4, 3]], data: { kernel_size: 5, stride: 1, padding: 2 } },
+      ],
+    },
+  },
   category: "pooling",
   aliases: ["MaxPool2d", "MaxPooling2D", "MaxPool2D"],
   description: "max pooling; an explicit padding is PyTorch's (padded pixels never win), 'same' is TF's",
@@ -67,6 +77,15 @@ registerLayerType<PoolData>({
 
 registerLayerType<PoolData>({
   type: "AvgPool",
+  gradients: {
+    tfjs: {
+      examples: [
+        { inputShapes: [[4, 4, 3]], data: { kernel_size: 2 } },
+        { inputShapes: [[5, 5, 3]], data: { kernel_size: 3, stride: 1, padding: 1 } },
+        { inputShapes: [[5, 5, 3]], data: { kernel_size: 3, stride: 2, padding: "same" } },
+      ],
+    },
+  },
   category: "pooling",
   aliases: ["AvgPool2d", "AveragePooling2D", "AvgPool2D", "AveragePool"],
   description: "average pooling; 'same' averages only real pixels, an explicit padding counts the zeros (PyTorch default)",
@@ -99,6 +118,7 @@ registerLayerType<PoolData>({
 
 registerLayerType({
   type: "GlobalAvgPool",
+  gradients: { tfjs: { examples: [{ inputShapes: [[4, 4, 3]], data: {} }] } },
   category: "pooling",
   aliases: ["GlobalAveragePooling2D", "GAP", "AdaptiveAvgPool2d", "GlobalAvgPool2d", "GlobalAveragePool"],
   description: "mean over H and W: [H, W, C] → [C]",
@@ -133,6 +153,7 @@ const zeroPaddingSchema = withAliases(
 
 registerLayerType<z.output<typeof zeroPaddingSchema>>({
   type: "ZeroPadding",
+  gradients: { tfjs: { examples: [{ inputShapes: [[4, 4, 3]], data: { padding: [1, 0, 2, 1] } }] } },
   category: "shape",
   aliases: ["ZeroPadding2D", "ZeroPad2d", "Pad"],
   description: "pads H and W with zeros: padding = int | [ph, pw] | [top, bottom, left, right]",
