@@ -120,11 +120,12 @@ export type LogRow = typeof experimentLogs.$inferSelect;
 /** The stage of the run's latest log line (null before any), by its unique (experiment, seq) key: clients poll this hard. */
 export async function latestLogStage(ctx: Ctx, experiment: Pick<ExperimentView, "id" | "logSeq">): Promise<LogRow["stage"] | null> {
   if (experiment.logSeq === 0) return null;
-  await getExperiment(ctx, experiment.id);
   const [latest] = await ctx.db
     .select({ stage: experimentLogs.stage })
     .from(experimentLogs)
-    .where(and(eq(experimentLogs.experimentId, experiment.id), eq(experimentLogs.seq, experiment.logSeq)));
+    .innerJoin(experiments, eq(experiments.id, experimentLogs.experimentId))
+    .innerJoin(projects, eq(projects.id, experiments.projectId))
+    .where(and(eq(experimentLogs.experimentId, experiment.id), eq(experimentLogs.seq, experiment.logSeq), eq(projects.teamId, ctx.caller.teamId)));
   return latest?.stage ?? null;
 }
 

@@ -6,6 +6,7 @@ import { trainConfigSchema } from "@/server/ml/train/config";
 const id = recordId;
 
 export const experimentName = nameText(120);
+export const experimentStatus = z.enum(experimentStatuses, { error: `status must be one of ${experimentStatuses.join(", ")}` });
 
 /**
  * The engine's hyper-parameters a user sets; the studio decides data, model, augmentation, device
@@ -104,7 +105,7 @@ export const resumeExperimentInput = z.object({
 export const listExperimentsInput = z
   .object({
     projectId: id.optional(),
-    status: z.enum(experimentStatuses).optional(),
+    status: experimentStatus.optional(),
     search: freeText(200).trim().optional(),
     /** A metric name in best_metrics, e.g. val_acc; highest first. */
     sortByMetric: freeText(60).trim().optional(),

@@ -11,3 +11,4 @@ export {
 } from "./lifecycle";
 export { compareExperiments, getExperiment, getExperimentLogs, getExperimentMetrics, listExperiments, type ExperimentView, type LogRow, type MetricPoint } from "./queries";
 export { defaultHyperparameters, type CreateExperimentInput, type Hyperparameters } from "./schemas";
+export { activeExperimentStatuses, finishedExperimentStatuses, isExperimentIn, resumableExperimentStatuses, type ExperimentStatus } from "@/db/schema/experiments";

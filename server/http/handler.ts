@@ -41,23 +41,40 @@ export async function withCaller(
 ): Promise<Response> {
   try {
     checkUrl(req.url);
-    const db = opts.db ?? getDb().db;
-    const caller = await authenticate(db, { authorization: req.headers.get("authorization"), cookie: req.headers.get("cookie") });
-    if (!caller) throw new Unauthorized("Missing or invalid credentials: send Authorization: Bearer <API key or token>");
+    const ctx = await requestContext(req, opts);
+    if (!ctx) throw new Unauthorized("Missing or invalid credentials: send Authorization: Bearer <API key or token>");
     if (MUTATING.has(req.method) && hasBody(req)) {
-      const refusal = checkMutationRequest(req.headers, { viaCookie: caller.via === "session", multipart: opts.multipart });
+      const refusal = checkMutationRequest(req.headers, { viaCookie: ctx.caller.via === "session", multipart: opts.multipart });
       if (refusal) throw refusal.startsWith("Content-Type") ? new Invalid(refusal) : new Forbidden(refusal);
-    } else if (MUTATING.has(req.method) && caller.via === "session") {
+    } else if (MUTATING.has(req.method) && ctx.caller.via === "session") {
       const refusal = checkMutationRequest(new Headers({ ...Object.fromEntries(req.headers), "content-type": "application/json" }), { viaCookie: true });
       if (refusal) throw new Forbidden(refusal);
     }
-    return await handler({ db, caller });
+    return await handler(ctx);
   } catch (err) {
-    if (err instanceof DomainError) return renderError(err);
-    if (isDatabaseUnavailable(err)) return renderError(new Unavailable());
+    const known = asDomainError(err);
+    if (known) return renderError(known);
     console.error(`[${req.method} ${new URL(req.url).pathname}]`, err);
     return renderError(new DomainError("Internal server error"));
   }
+}
+
+/** The given database, else the process's. */
+export function handlerDb(deps: HandlerDeps): Db {
+  return deps.db ?? getDb().db;
+}
+
+/** The request's caller with the database, or null without valid credentials (a page sends such a visitor to the login). */
+export async function requestContext(req: Request, deps: HandlerDeps = {}): Promise<Ctx | null> {
+  const db = handlerDb(deps);
+  const caller = await authenticate(db, { authorization: req.headers.get("authorization"), cookie: req.headers.get("cookie") });
+  return caller ? { db, caller } : null;
+}
+
+/** The domain's error for what a handler threw: a DomainError itself, an unreachable database as Unavailable; null for anything else. */
+export function asDomainError(err: unknown): DomainError | null {
+  if (err instanceof DomainError) return err;
+  return isDatabaseUnavailable(err) ? new Unavailable() : null;
 }
 
 function hasBody(req: Request): boolean {

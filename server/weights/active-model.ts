@@ -4,6 +4,8 @@ import { type Ctx, requireRole } from "@/server/context";
 import { Conflict, NotFound } from "@/server/errors";
 import { getWeights, type WeightsView } from "./queries";
 
+export type { ValidationSpeed };
+
 /**
  * The team's active model: the weights entry its recognition clients (seed 003) infer with, one per
  * team, kept in `active_models`.

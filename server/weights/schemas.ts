@@ -2,6 +2,7 @@ import { z } from "zod";
 import { weightsFormats } from "@/db/schema";
 import { freeText, nameText, recordId } from "@/server/http/input";
 
+export const weightsFormat = z.enum(weightsFormats, { error: `format must be one of ${weightsFormats.join(", ")}` });
 export const weightsName = nameText(200);
 export const weightsDescription = freeText(2000);
 /** Tags are short labels ("best", "deploy"); kept once each, in the order given. */
@@ -14,7 +15,7 @@ export const listWeightsInput = z
   .object({
     projectId: recordId.optional(),
     task: nameText(40).optional(),
-    format: z.enum(weightsFormats).optional(),
+    format: weightsFormat.optional(),
     tag: nameText(60).optional(),
     /** Matches name and description. */
     search: freeText(200).trim().optional(),

@@ -1,11 +1,10 @@
-import { and, eq } from "drizzle-orm";
-import { activeModels, projects, weights } from "@/db/schema";
 import { withCaller, type RouteDeps } from "@/server/http/handler";
 import type { Ctx } from "@/server/context";
-import { Invalid, NotFound } from "@/server/errors";
+import { Invalid } from "@/server/errors";
 import { containsNul, readBodyText } from "@/server/http/input";
 import { decodeBase64Image, MAX_IMAGE_BYTES, parsePredictParams, predictImages } from "@/server/inference/service";
 import { receiveImages } from "@/server/inference/upload";
+import { activeWeightsId, findWeightsByIdOrName } from "@/server/weights/active-model";
 import { parseRecognitionBase64, recognitionInference } from "./infer-mapper";
 import { restError } from "@/server/http/rest-error";
 
@@ -13,19 +12,13 @@ import { restError } from "@/server/http/rest-error";
 
 async function resolveModel(ctx: Ctx, modelId: string | undefined): Promise<number> {
   if (modelId === undefined || modelId === "") {
-    const [active] = await ctx.db.select({ id: activeModels.weightsId }).from(activeModels).where(eq(activeModels.teamId, ctx.caller.teamId));
-    if (!active) throw new Invalid("model_id is required: the team has no active model (POST /models/active)", { model_id: ["required"] });
-    return active.id;
+    const active = await activeWeightsId(ctx);
+    if (active === null) throw new Invalid("model_id is required: the team has no active model (POST /models/active)", { model_id: ["required"] });
+    return active;
   }
+  // An id is checked by the prediction itself; a name must be one of the team's entries.
   if (/^[1-9]\d{0,9}$/.test(modelId)) return Number(modelId);
-  const [named] = await ctx.db
-    .select({ id: weights.id })
-    .from(weights)
-    .innerJoin(projects, eq(projects.id, weights.projectId))
-    .where(and(eq(projects.teamId, ctx.caller.teamId), eq(weights.name, modelId)))
-    .limit(1);
-  if (!named) throw new NotFound(`Model ${modelId} not found`);
-  return named.id;
+  return (await findWeightsByIdOrName(ctx, modelId)).id;
 }
 
 function parseJsonText(text: string): unknown {

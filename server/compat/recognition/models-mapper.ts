@@ -1,6 +1,6 @@
 import { z } from "zod";
-import type { ValidationSpeed } from "@/db/schema";
 import { invalidFromZod } from "@/server/errors";
+import type { ValidationSpeed } from "@/server/weights/active-model";
 import type { WeightsView } from "@/server/weights/queries";
 import { round } from "@/server/compat/shared/experiment-common";
 
@@ -65,7 +65,7 @@ export function recognitionMetrics(entry: MetricsSource, speed: ValidationSpeed 
 
 const modelId = z.union([z.string().trim().min(1).max(200), z.number().int().positive()], { error: "model_id is required" }).transform(String);
 
-const activateBody = z.object({ model_id: modelId });
+export const activateBody = z.object({ model_id: modelId });
 
 export function parseActivateModel(body: unknown): { modelId: string } {
   const result = activateBody.safeParse(body);
@@ -73,7 +73,7 @@ export function parseActivateModel(body: unknown): { modelId: string } {
   return { modelId: result.data.model_id };
 }
 
-const evaluateBody = z
+export const evaluateBody = z
   .object({
     /** Ours: the dataset to evaluate on; default the one the weights were trained on. */
     dataset_id: z.number({ error: "dataset_id must be an integer id" }).int().positive().max(2_147_483_647).optional(),

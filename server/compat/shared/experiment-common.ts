@@ -1,19 +1,12 @@
 import path from "node:path";
-import type { experimentLogs, experimentMetrics, experiments } from "@/db/schema";
+import type { ExperimentRow, LogRow, MetricRow } from "@/server/experiments/queries";
 import { CHECKPOINT_EXTENSION } from "@/server/ml/train/checkpoint";
 
 /** What the old training dialects render, straight from the experiments domain's rows. */
-export type Experiment = Omit<typeof experiments.$inferSelect, "leaseToken">;
-export type ExperimentLog = typeof experimentLogs.$inferSelect;
-export type ExperimentMetricPoint = typeof experimentMetrics.$inferSelect;
+export type Experiment = Omit<ExperimentRow, "leaseToken">;
+export type ExperimentLog = LogRow;
+export type ExperimentMetricPoint = MetricRow;
 export type ExperimentStatus = Experiment["status"];
-
-/** States in which an experiment will not change by itself any more. */
-export const FINISHED_STATUSES: readonly ExperimentStatus[] = ["stopped", "completed", "failed"];
-
-export function isFinished(status: ExperimentStatus): boolean {
-  return FINISHED_STATUSES.includes(status);
-}
 
 /**
  * A time as the documents of seeds 000, 001 and 003 print it (`2024-09-15T10:00:00`, what their

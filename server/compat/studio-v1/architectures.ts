@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { architectures } from "@/db/schema";
 import { modelYaml } from "@/server/architectures/schemas";
 import { createArchitecture, deleteArchitecture, getArchitecture, importArchitectureYaml, listArchitectures, updateArchitecture } from "@/server/architectures/service";
 import { mergedEdges, type ModelGraph } from "@/server/ml/graph/index";
@@ -13,7 +12,7 @@ import { restError } from "@/server/http/rest-error";
 
 /** Seed 002 §2.4.A (`/api/v1/models/architectures…`): the graphs of the old studio's model builder. */
 
-type Architecture = typeof architectures.$inferSelect;
+type Architecture = Awaited<ReturnType<typeof getArchitecture>>;
 
 /** The seed's `{name, nodes, edges}` (each node with its `inputs`/`outputs` arrays) plus what the studio knows about the graph. */
 export function studioV1Architecture(row: Architecture, warnings: string[] = []) {

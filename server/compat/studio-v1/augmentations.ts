@@ -1,19 +1,18 @@
 // The old studio dialect (seed 002 §2.3, `/api/v1/augmentation`): `{name, desc, pipeline}`.
 
 import { z } from "zod";
-import type { augmentations } from "@/db/schema";
 import { readJson, withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
 import { parsePathId } from "@/server/http/input";
 import type { Ctx } from "@/server/context";
 import { invalidFromZod } from "@/server/errors";
 import { defaultProject } from "@/server/projects/service";
 import { augmentationName } from "@/server/augmentations/schemas";
-import { createAugmentation, deleteAugmentation, listAugmentations, pipelineFlags, updateAugmentation } from "@/server/augmentations/service";
+import { createAugmentation, deleteAugmentation, getAugmentation, listAugmentations, pipelineFlags, updateAugmentation } from "@/server/augmentations/service";
 import { isoSecondsZ } from "@/server/compat/shared/experiment-common";
 import { restError } from "@/server/http/rest-error";
 
 /** The pipeline as the client sent it, with `unknown_ops` flagging what training will refuse. */
-export function augmentationV1(row: typeof augmentations.$inferSelect) {
+export function augmentationV1(row: Awaited<ReturnType<typeof getAugmentation>>) {
   return {
     id: row.id,
     name: row.name,
@@ -25,14 +24,14 @@ export function augmentationV1(row: typeof augmentations.$inferSelect) {
   };
 }
 
-const body = z.object({ name: augmentationName, desc: z.string().max(2000).default(""), pipeline: z.unknown() });
+export const augmentationBody = z.object({ name: augmentationName, desc: z.string().max(2000).default(""), pipeline: z.unknown() });
 
 export async function listAugmentationsV1(ctx: Ctx) {
   return Response.json((await listAugmentations(ctx)).map(augmentationV1));
 }
 
 export async function createAugmentationV1(req: Request, ctx: Ctx) {
-  const parsed = body.safeParse(await readJson(req));
+  const parsed = augmentationBody.safeParse(await readJson(req));
   if (!parsed.success) throw invalidFromZod(parsed.error.issues);
   const row = await createAugmentation(ctx, { projectId: (await defaultProject(ctx)).id, name: parsed.data.name, description: parsed.data.desc, pipeline: parsed.data.pipeline ?? [] }, "as-sent");
   return Response.json(augmentationV1(row), { status: 201 });
@@ -40,7 +39,7 @@ export async function createAugmentationV1(req: Request, ctx: Ctx) {
 
 /** `PUT` replaces name, desc and pipeline → 204. */
 export async function updateAugmentationV1(req: Request, ctx: Ctx, id: number) {
-  const parsed = body.partial().safeParse(await readJson(req));
+  const parsed = augmentationBody.partial().safeParse(await readJson(req));
   if (!parsed.success) throw invalidFromZod(parsed.error.issues);
   await updateAugmentation(ctx, { id, name: parsed.data.name, description: parsed.data.desc, pipeline: parsed.data.pipeline }, "as-sent");
   return new Response(null, { status: 204 });

@@ -1,7 +1,6 @@
-import { getDb } from "@/db/client";
 import { apiLogin, apiLogout } from "@/server/auth/api-login";
 import { clientIp } from "@/server/auth/request";
-import { readJson, type RouteDeps } from "@/server/http/handler";
+import { handlerDb, readJson, type RouteDeps } from "@/server/http/handler";
 import { DomainError, Invalid } from "@/server/errors";
 import { studioV1User } from "./mapper";
 import { restError } from "@/server/http/rest-error";
@@ -21,7 +20,7 @@ async function answer(req: Request, handler: () => Promise<Response>): Promise<R
 export function loginV1(req: Request, route: RouteDeps = {}): Promise<Response> {
   return answer(req, async () => {
     if (!(req.headers.get("content-type") ?? "").toLowerCase().startsWith("application/json")) throw new Invalid("Content-Type must be application/json");
-    const { token, expiresAt, caller } = await apiLogin(route.db ?? getDb().db, await readJson(req), clientIp(req.headers));
+    const { token, expiresAt, caller } = await apiLogin(handlerDb(route), await readJson(req), clientIp(req.headers));
     return Response.json({ token, token_type: "bearer", expires_at: expiresAt.toISOString(), user: studioV1User(caller) });
   });
 }
@@ -29,7 +28,7 @@ export function loginV1(req: Request, route: RouteDeps = {}): Promise<Response> 
 /** Seed 002 `POST /api/v1/auth/logout`: revokes the presented JWT → 204. */
 export function logoutV1(req: Request, route: RouteDeps = {}): Promise<Response> {
   return answer(req, async () => {
-    await apiLogout(route.db ?? getDb().db, req.headers.get("authorization"));
+    await apiLogout(handlerDb(route), req.headers.get("authorization"));
     return new Response(null, { status: 204 });
   });
 }

@@ -1,7 +1,6 @@
 // The old studio dialect (seed 002 §2.2, `/api/v1/datasets`): field names and status codes as its clients expect.
 
 import { z } from "zod";
-import type { datasets } from "@/db/schema";
 import { readJson, withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
 import { importQueue } from "@/server/compat/shared/deps";
 import type { Ctx } from "@/server/context";
@@ -14,7 +13,7 @@ import { importUploadedDataset } from "@/server/datasets/upload";
 import { isoSecondsZ } from "@/server/compat/shared/experiment-common";
 import { restError } from "@/server/http/rest-error";
 
-type DatasetRow = typeof datasets.$inferSelect;
+type DatasetRow = Awaited<ReturnType<typeof getDataset>>;
 
 export function imageUrl(datasetId: number, itemId: number, thumb = false): string {
   return `/api/datasets/${datasetId}/images/${itemId}${thumb ? "?thumb=1" : ""}`;
@@ -64,7 +63,7 @@ export function datasetDetailV1(row: DatasetRow) {
 // Past this, an offset is no page anyone browses to.
 const MAX_PAGE = 1_000_000;
 
-const pageQuery = z.object({
+export const pageQuery = z.object({
   page: z.coerce.number().int().min(1).max(MAX_PAGE).default(1),
   size: z.coerce.number().int().min(1).max(100).default(20),
   q: freeText(200).optional(),
@@ -77,7 +76,7 @@ export async function listDatasetsV1(ctx: Ctx, url: URL) {
   return Response.json({ items: items.map(datasetV1), total, page: parsed.data.page, size: parsed.data.size });
 }
 
-const createJson = z.object({
+export const createJson = z.object({
   name: datasetName,
   description: freeText(2000).default(""),
   path: freeText(4096).min(1, "required"),
@@ -105,7 +104,7 @@ export async function getDatasetV1(ctx: Ctx, id: number) {
   return Response.json(datasetDetailV1(await getDataset(ctx, id)));
 }
 
-const previewQuery = z.object({
+export const previewQuery = z.object({
   page: z.coerce.number().int().min(1).max(MAX_PAGE).default(1),
   limit: z.coerce.number().int().min(1).max(200).default(24),
   split: z.enum(["train", "val", "test"]).optional(),
@@ -135,7 +134,7 @@ export async function previewDatasetV1(ctx: Ctx, id: number, url: URL) {
   });
 }
 
-const updateJson = z.object({ name: datasetName.optional(), description: freeText(2000).optional() });
+export const updateJson = z.object({ name: datasetName.optional(), description: freeText(2000).optional() });
 
 /** `PUT /api/v1/datasets/{id}` → 204, as the seed's status table says for updates. */
 export async function updateDatasetV1(req: Request, ctx: Ctx, id: number) {

@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { experimentStatuses } from "@/db/schema";
 import type { Caller } from "@/server/context";
 import type { SystemLogRow } from "@/server/system/logs";
 import type { HostStats, SampleFacts } from "@/server/system/stats";
 import { Invalid, invalidFromZod } from "@/server/errors";
 import { epochLoss, isoSecondsZ, round, type Experiment, type ExperimentLog, type ExperimentMetricPoint, type ExperimentStatus } from "@/server/compat/shared/experiment-common";
+import { experimentStatus } from "@/server/experiments/schemas";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
 
 /**
@@ -129,7 +129,7 @@ export function engineHyperparameterNames(hyperparams: Record<string, unknown>):
   return Object.fromEntries(Object.entries(hyperparams).map(([key, value]) => [HYPERPARAMETER_ALIASES[key] ?? key, value]));
 }
 
-const createExperimentBody = z.object({
+export const createExperimentBody = z.object({
   name: z.string({ error: "name is required" }).trim().min(1, { error: "name is required" }).max(200),
   task: z.enum(["classify", "detect"], { error: "task must be classify or detect" }).optional(),
   dataset_id: positiveId("dataset_id"),
@@ -174,7 +174,7 @@ export function parseStudioV1CreateExperiment(body: unknown): StudioV1CreateExpe
   };
 }
 
-const renameBody = z.object({ name: z.string({ error: "name is required" }).trim().min(1, { error: "name is required" }).max(200) });
+export const renameBody = z.object({ name: z.string({ error: "name is required" }).trim().min(1, { error: "name is required" }).max(200) });
 
 export function parseStudioV1Rename(body: unknown): { name: string } {
   const result = renameBody.safeParse(body);
@@ -182,7 +182,7 @@ export function parseStudioV1Rename(body: unknown): { name: string } {
   return result.data;
 }
 
-const controlBody = z.discriminatedUnion(
+export const controlBody = z.discriminatedUnion(
   "action",
   [
     z.object({ action: z.literal("stop") }),
@@ -212,8 +212,7 @@ export function parseStudioV1Id(value: string, what: string): number {
 
 export function parseStudioV1StatusFilter(value: string | null): ExperimentStatus | undefined {
   if (value === null || value === "") return undefined;
-  if (!(experimentStatuses as readonly string[]).includes(value)) {
-    throw new Invalid(`status must be one of ${experimentStatuses.join(", ")}`, { status: [`unknown status ${value}`] });
-  }
-  return value as ExperimentStatus;
+  const status = experimentStatus.safeParse(value);
+  if (!status.success) throw new Invalid(status.error.issues[0].message, { status: [`unknown status ${value}`] });
+  return status.data;
 }

@@ -1,9 +1,8 @@
 import { z } from "zod";
-import { weightsFormats } from "@/db/schema";
 import { invalidFromZod } from "@/server/errors";
 import { freeText, nameText, recordId } from "@/server/http/input";
 import type { WeightsView } from "@/server/weights/queries";
-import { weightsDescription, weightsName, weightsTags } from "@/server/weights/schemas";
+import { weightsDescription, weightsFormat, weightsName, weightsTags } from "@/server/weights/schemas";
 import { isoSecondsZ, round } from "@/server/compat/shared/experiment-common";
 
 /**
@@ -54,10 +53,10 @@ function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
   return parsed.data;
 }
 
-const listQuery = z.object({
+export const listQuery = z.object({
   q: freeText(200).trim().optional(),
   task: nameText(40).optional(),
-  format: z.enum(weightsFormats, { error: `format must be one of ${weightsFormats.join(", ")}` }).optional(),
+  format: weightsFormat.optional(),
   tag: nameText(60).optional(),
   project_id: z.coerce.number().pipe(recordId).optional(),
 });
@@ -67,7 +66,7 @@ export function parseStudioV1WeightsQuery(params: URLSearchParams) {
   return { search: query.q || undefined, task: query.task, format: query.format, tag: query.tag, projectId: query.project_id, limit: 1000 };
 }
 
-const importBody = z.object({
+export const importBody = z.object({
   path: freeText(4096).min(1, "required"),
   name: weightsName.optional(),
   description: weightsDescription.default(""),
@@ -87,7 +86,7 @@ export function parseStudioV1WeightsImport(body: unknown) {
  * PUT `{tags, name, description}` ("修改标签或备注", tags or remarks): what is given changes. The remark is
  * also taken as `desc` (the word §2.3 uses) or `remark`.
  */
-const updateBody = z.object({
+export const updateBody = z.object({
   name: weightsName.optional(),
   description: weightsDescription.optional(),
   desc: weightsDescription.optional(),
@@ -100,7 +99,7 @@ export function parseStudioV1WeightsUpdate(body: unknown) {
   return { name: input.name, description: input.description ?? input.desc ?? input.remark, tags: input.tags };
 }
 
-const saveBody = z.object({ which: z.enum(["best", "last"], { error: 'which must be "best" or "last"' }).default("best"), name: weightsName.optional() });
+export const saveBody = z.object({ which: z.enum(["best", "last"], { error: 'which must be "best" or "last"' }).default("best"), name: weightsName.optional() });
 
 /** `POST /experiments/{id}/save`: no body saves the best checkpoint; `{which: "last"}` (or `?which=last`) the last. */
 export function parseStudioV1Save(body: unknown, params: URLSearchParams) {

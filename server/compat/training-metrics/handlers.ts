@@ -10,8 +10,8 @@ import { Invalid, NotFound } from "@/server/errors";
 import { topicWakeups, type TopicWakeups } from "@/server/events/topic-wakeups";
 import { createExperiment } from "@/server/experiments/lifecycle";
 import { getExperiment, getExperimentLogs } from "@/server/experiments/queries";
+import { finishedExperimentStatuses, isExperimentIn } from "@/server/experiments/service";
 import { defaultProject } from "@/server/projects/service";
-import { isFinished } from "@/server/compat/shared/experiment-common";
 import {
   parseTrainingMetricsStart,
   parseTrainingMetricsTaskId,
@@ -154,7 +154,7 @@ export async function streamTrainingLogs(req: Request, route: RouteContext<"task
                 after = log.seq;
               }
               if (logs.length === PAGE) continue;
-              if (isFinished(experiment.status)) break;
+              if (isExperimentIn(experiment.status, finishedExperimentStatuses)) break;
               if (Date.now() - lastWrite >= keepaliveMs) send(SSE_KEEPALIVE);
               await events.wait(Math.min(idleCheckMs, keepaliveMs));
             }

@@ -1,13 +1,9 @@
-import { and, asc, eq } from "drizzle-orm";
-import { getDb, isDatabaseUnavailable } from "@/db/client";
-import { experimentMetrics } from "@/db/schema";
-import { authenticate } from "@/server/auth/callers";
-import { readJson, withCaller, type HandlerDeps, type RouteContext, type RouteDeps } from "@/server/http/handler";
+import { asDomainError, readJson, requestContext, withCaller, type HandlerDeps, type RouteContext, type RouteDeps } from "@/server/http/handler";
 import type { Ctx } from "@/server/context";
 import { NotFound, Unavailable } from "@/server/errors";
 import { env } from "@/server/env";
 import { createExperiment, deleteExperiment, resumeExperiment, startExperiment, stopExperiment } from "@/server/experiments/lifecycle";
-import { getExperiment, listExperiments } from "@/server/experiments/queries";
+import { getEpochMetrics, getExperiment, listExperiments } from "@/server/experiments/queries";
 import { availableDevices } from "@/server/ml/backend/index";
 import { zooModels } from "@/server/ml/zoo/index";
 import { datasetForOldClients } from "@/server/projects/default-dataset";
@@ -126,13 +122,7 @@ export async function taskStatus(req: Request, route: RouteContext<"project_name
     trainingModuleError,
     async (ctx) => {
       const task = await projectTask(ctx, params.project_name, parseTrainingModuleTaskIdParam(params.task_id));
-      // The epoch rows with their times (the service's points carry no time); the task is the caller's, checked above.
-      const epochs = await ctx.db
-        .select()
-        .from(experimentMetrics)
-        .where(and(eq(experimentMetrics.experimentId, task.id), eq(experimentMetrics.step, 0)))
-        .orderBy(asc(experimentMetrics.epoch));
-      return Response.json({ success: true, task: trainingModuleTaskDetail(task, epochs, env().dataDir) });
+      return Response.json({ success: true, task: trainingModuleTaskDetail(task, await getEpochMetrics(ctx, task.id), env().dataDir) });
     },
     { db: route.db },
   );
@@ -165,15 +155,13 @@ export async function dashboard(req: Request, route: RouteContext<"project_name"
   const html = (body: string, status: number) => new Response(body, { status, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
   const page = (title: string, message: string, status: number) => html(`<!doctype html><meta charset="utf-8"><title>${title}</title><p>${escapeHtml(message)}</p>`, status);
   try {
-    const db = route.db ?? getDb().db;
-    const caller = await authenticate(db, { authorization: req.headers.get("authorization"), cookie: req.headers.get("cookie") });
+    const ctx = await requestContext(req, route);
     const here = new URL(req.url);
-    if (!caller) {
+    if (!ctx) {
       const login = new URL("/login", here);
       login.searchParams.set("callbackUrl", here.pathname);
       return new Response(null, { status: 302, headers: { location: `${login.pathname}${login.search}` } });
     }
-    const ctx = { db, caller };
     const project = await getProjectByName(ctx, params.project_name);
     const [tasks, configs, hosts] = await Promise.all([
       listExperiments(ctx, { projectId: project.id, limit: 500 }),
@@ -183,8 +171,9 @@ export async function dashboard(req: Request, route: RouteContext<"project_name"
     const trainingHosts = hosts.filter((h) => h.kind === "training").map((h) => ({ ...h, devices: h.devices.map((d) => d.device) }));
     return html(trainingDashboardHtml(project.name, tasks.map(trainingModuleTaskSummary), configs.map(trainingModuleConfig), trainingHosts), 200);
   } catch (err) {
-    if (err instanceof NotFound) return page("404", err.message, 404);
-    if (err instanceof Unavailable || isDatabaseUnavailable(err)) return page("503", "数据库暂时不可用，请稍后刷新", 503);
+    const known = asDomainError(err);
+    if (known instanceof NotFound) return page("404", known.message, 404);
+    if (known instanceof Unavailable) return page("503", "数据库暂时不可用，请稍后刷新", 503);
     throw err;
   }
 }

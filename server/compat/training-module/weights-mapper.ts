@@ -1,8 +1,8 @@
 import { z } from "zod";
-import type { weights, validations } from "@/db/schema";
 import { invalidFromZod } from "@/server/errors";
 import { EXPORT_FORMATS, type ExportWeightsInput } from "@/server/weights/export";
-import type { ValidateWeightsInput } from "@/server/weights/validate";
+import type { WeightsRow } from "@/server/weights/queries";
+import type { ValidateWeightsInput, ValidationRow } from "@/server/weights/validate";
 
 /** Seed 000 §3 (export_model, validate_model) and §6.2 (export_formats): bodies in, the document's shapes out. */
 
@@ -12,7 +12,7 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
   return parsed.data;
 }
 
-const validateBody = z.object({
+export const validateBody = z.object({
   imgsz: z.number().int().optional(),
   batch: z.number().int().optional(),
   conf: z.number().optional(),
@@ -29,7 +29,7 @@ export function parseTrainingModuleValidate(body: unknown): Omit<ValidateWeights
   return { imgsz: input.imgsz, batch: input.batch, conf: input.conf, iou: input.iou, device: input.device, saveJson: input.save_json, plots: input.plots, split: input.split, datasetId: input.dataset_id };
 }
 
-const exportBody = z.object({
+export const exportBody = z.object({
   format: z.string().optional(),
   half: z.boolean().optional(),
   int8: z.boolean().optional(),
@@ -43,8 +43,6 @@ const exportBody = z.object({
 export function parseTrainingModuleExport(body: unknown): Omit<ExportWeightsInput, "experimentId" | "weightsId"> {
   return parse(exportBody, body);
 }
-
-type ValidationRow = typeof validations.$inferSelect;
 
 /** `data` of validate_model: Ultralytics' names (`mAP50-95`), per-class AP50 by class name, results relative to the storage root. */
 export function trainingModuleValidation(row: ValidationRow) {
@@ -71,7 +69,7 @@ export function trainingModuleValidation(row: ValidationRow) {
 }
 
 /** `data` of export_model: the child entry's stored file (relative to the storage root) and the format's description. */
-export function trainingModuleExport(entry: Pick<typeof weights.$inferSelect, "file" | "format" | "bytes">) {
+export function trainingModuleExport(entry: Pick<WeightsRow, "file" | "format" | "bytes">) {
   const format = EXPORT_FORMATS[entry.format as "onnx" | "tfjs"];
   return {
     export_path: entry.file,
