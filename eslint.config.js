@@ -9,7 +9,21 @@ export default tseslint.config(
       "no-restricted-properties": ["error", { object: "process", property: "env", message: "Read configuration through server/env.ts." }],
     },
   },
-  // Layers (../shared/DESIGN.md): the engine stands alone; pages and routes reach data through services.
+  // Layers (../shared/DESIGN.md): the engine stands alone; pages, routes and dialects reach data through services.
+  {
+    files: ["server/**"],
+    ignores: ["server/compat/**", "server/http/**", "server/realtime/extensions.ts", "**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["@/server/compat", "@/server/compat/*"], message: "Domain services serve every face; an old dialect's code calls them, never the other way round." }] }],
+    },
+  },
+  {
+    files: ["server/compat/**"],
+    ignores: ["**/*.test.ts", "server/compat/shared/testing.ts", "server/compat/shared/experiment-fixture.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["@/db", "@/db/*"], message: "A dialect reshapes what the domain services return; it never reads the database itself." }] }],
+    },
+  },
   {
     files: ["server/ml/**"],
     rules: {

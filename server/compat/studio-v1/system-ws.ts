@@ -1,8 +1,8 @@
 import type { WebSocket } from "ws";
-import type { Db } from "@/db/client";
 import { NotFound } from "@/server/errors";
 import type { StudioEvent } from "@/server/events/types";
 import type { WsRouteHandler } from "@/server/realtime/ws-routes";
+import type { Ctx } from "@/server/context";
 import { SAMPLE_STALE_MS, latestSample } from "@/server/system/samples";
 import { assertKnownHost, busiestHost, hostStatsOf, type HostStats, type SampleFacts } from "@/server/system/stats";
 
@@ -35,7 +35,7 @@ export function createSystemFeed(options: { intervalMs?: number; now?: () => num
   const now = options.now ?? Date.now;
   const latest = new Map<string, { figures: Figures; receivedAt: number }>();
   const listeners = new Set<Listener>();
-  let db: Db | undefined;
+  let db: Ctx["db"] | undefined;
   let busiest: { host: string | null; at: number; pending?: Promise<void> } = { host: null, at: -Infinity };
   let timer: NodeJS.Timeout | undefined;
   let ticks = 0;
@@ -77,7 +77,7 @@ export function createSystemFeed(options: { intervalMs?: number; now?: () => num
       const current = latest.get(host);
       if (!current || current.receivedAt <= receivedAt) latest.set(host, { figures, receivedAt });
     },
-    async add(socket: WebSocket, host: string | null, database: Db): Promise<void> {
+    async add(socket: WebSocket, host: string | null, database: Ctx["db"]): Promise<void> {
       db = database;
       const listener: Listener = { socket, host, pingMs: null, pingSentAt: 0 };
       socket.on("pong", () => (listener.pingMs = now() - listener.pingSentAt));
