@@ -15,6 +15,23 @@ export class TrainConfigError extends Error {
   }
 }
 
+/** `batch: AUTO_BATCH` asks AutoBatch to choose. */
+export const AUTO_BATCH = -1;
+
+export interface AutoBatchRecord {
+  fraction: number;
+  /** Which memory bounds the step, e.g. "WebAssembly heap of one thread (4 GiB)". */
+  memory: string;
+  freeBytes: number;
+  samples: { batch: number; peakBytes: number }[];
+  bytesPerImage: number;
+  interceptBytes: number;
+  perThread: number;
+  workers: number;
+  batch: number;
+  confirmedPeakBytes: number;
+}
+
 const isModelGraph = (value: unknown): value is ModelGraph =>
   typeof value === "object" && value !== null && Array.isArray((value as ModelGraph).nodes) && Array.isArray((value as ModelGraph).edges);
 
@@ -42,7 +59,13 @@ export const trainConfigSchema = z.object({
   /** Square input size in pixels; task default: 64 for classify, 640 for detect. */
   imgsz: integer("imgsz").min(32, { error: "imgsz must be ≥ 32" }).max(2048, { error: "imgsz must be ≤ 2048" }).optional(),
   epochs: integer("epochs").min(1, { error: "epochs must be ≥ 1" }).max(MAX_COUNT, { error: `epochs must be ≤ ${MAX_COUNT}` }).default(100),
-  batch: integer("batch").min(1, { error: "batch must be ≥ 1" }).max(MAX_BATCH, { error: `batch must be ≤ ${MAX_BATCH}` }).default(16),
+  /** -1: AutoBatch (train/autobatch.ts) picks the batch that uses 60% of the device's free memory. */
+  batch: integer("batch")
+    .refine((v) => v === AUTO_BATCH || v >= 1, { error: "batch must be ≥ 1, or -1 for AutoBatch (the batch that fills 60% of the device's free memory)" })
+    .refine((v) => v <= MAX_BATCH, { error: `batch must be ≤ ${MAX_BATCH}` })
+    .default(16),
+  /** Set by AutoBatch, never by a user: what it measured and chose (kept in args.json and checkpoints). */
+  autobatch: z.custom<AutoBatchRecord>((v) => typeof v === "object" && v !== null).optional(),
   optimizer: z.enum(["auto", ...optimizerNames], { error: `optimizer must be one of auto, ${optimizerNames.join(", ")}` }).default("auto"),
   lr0: number("lr0").positive({ error: "lr0 must be > 0" }).default(0.01),
   /** Final learning rate as a fraction of lr0. */

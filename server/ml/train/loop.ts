@@ -2,7 +2,8 @@ import path from "node:path";
 import { initBackend } from "../backend/index";
 import { createTaskAdapter, type PreparedTask, type TaskAdapter } from "./adapter";
 import { disposeContents, readCheckpoint, type CheckpointContents } from "./checkpoint";
-import { parseTrainConfig, type TrainConfigInput } from "./config";
+import { resolveAutoBatch } from "./autobatch";
+import { AUTO_BATCH, parseTrainConfig, type TrainConfigInput } from "./config";
 import { TrainError, type LogStage, type TrainEvent, type TrainHooks, type TrainResult } from "./events";
 import { checkpointEpoch } from "./phases/checkpoint";
 import { stopsEarly } from "./phases/early-stop";
@@ -53,6 +54,7 @@ export async function train(input: TrainConfigInput, hooks: TrainHooks = {}, opt
   let prepared: PreparedTask<{ size: number }>;
   try {
     const expect = resumeFrom && resumeFolder && { classNames: resumeFrom.header.classNames, source: resumeFolder.lastCheckpoint };
+    if (config.batch === AUTO_BATCH) config = await resolveAutoBatch(config, { adapter, backend, expect, log: (message) => pendingLogs.push({ message, level: "info" }) });
     prepared = await adapter.prepare(config, (message, level = "info") => pendingLogs.push({ message, level }), expect);
   } catch (error) {
     if (resumeFrom) disposeContents(resumeFrom);
