@@ -1,159 +1,175 @@
 "use client";
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState } from "react";
+import Link from "next/link";
+import { useCallback, useRef, useState } from "react";
+import { GraphBuilder } from "@/components/graph-editor/builder";
+import type { StoredGraph } from "@/components/graph-editor/model";
 import { useT } from "@/components/i18n";
 import { errorText, useTRPC } from "@/components/trpc";
+import { ArchitectureList, type ArchitectureRow } from "./architecture-list";
+import { CodeView } from "./code-view";
+import { OpenMenu, type Opened } from "./open-menu";
+import { Versions } from "./versions";
 
-const STARTER = JSON.stringify(
-  {
-    nodes: [
-      { id: "in", type: "Input" },
-      { id: "c1", type: "Conv2d", data: { out: 16, k: 3 } },
-      { id: "r1", type: "ReLU" },
-      { id: "gap", type: "GlobalAvgPool" },
-      { id: "fc", type: "Linear", data: { out: 3 } },
-    ],
-    edges: [
-      { source: "in", target: "c1" },
-      { source: "c1", target: "r1" },
-      { source: "r1", target: "gap" },
-      { source: "gap", target: "fc" },
-    ],
-  },
-  null,
-  2,
-);
+type Task = "classify" | "detect";
 
-type Graph = { nodes: Record<string, unknown>[]; edges: Record<string, unknown>[] };
-
-function parseGraph(text: string): { graph: Graph | null; error: string | null } {
-  try {
-    const value = JSON.parse(text) as Graph;
-    if (!Array.isArray(value?.nodes)) return { graph: null, error: "the JSON needs a nodes array" };
-    return { graph: { nodes: value.nodes, edges: Array.isArray(value.edges) ? value.edges : [] }, error: null };
-  } catch (error) {
-    return { graph: null, error: `not valid JSON: ${(error as Error).message}` };
-  }
+interface Editing {
+  id: number | null;
+  projectId: number | null;
+  name: string;
+  task: Task;
+  graph: StoredGraph;
+  /** Changes when another graph is opened, so the canvas reloads. */
+  key: string;
+  warnings: string[];
 }
 
-/** Architectures as JSON graphs with a live per-node shape summary from the engine (the visual builder comes later). */
+const STARTER: StoredGraph = {
+  nodes: [
+    { id: "input", type: "Input", data: {} },
+    { id: "conv1", type: "Conv2d", data: { filters: 16, kernel_size: 3, padding: 1, activation: "relu" } },
+    { id: "gap", type: "GlobalAvgPool", data: {} },
+    { id: "fc", type: "Dense", data: { units: 3 } },
+  ],
+  edges: [
+    { source: "input", target: "conv1" },
+    { source: "conv1", target: "gap" },
+    { source: "gap", target: "fc" },
+  ],
+};
+
+const defaultImgsz = (task: Task) => (task === "detect" ? 640 : 64);
+let opened = 0;
+
+/** The model builder: the team's architectures, the canvas, saving with versions, code and YAML views, and "Train this". */
 export function ArchitecturesView({ canEdit }: { canEdit: boolean }) {
   const { t } = useT();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const projects = useQuery(trpc.projects.list.queryOptions());
   const list = useQuery(trpc.architectures.list.queryOptions({}));
-  const [editing, setEditing] = useState<{ id: number | null; name: string; projectId: number | null; task: "classify" | "detect"; text: string }>({ id: null, name: "", projectId: null, task: "classify", text: STARTER });
-  const [debounced, setDebounced] = useState(editing.text);
+  const catalog = useQuery(trpc.architectures.nodeTypes.queryOptions());
+  const [editing, setEditing] = useState<Editing>({ id: null, projectId: null, name: "", task: "classify", graph: STARTER, key: "starter", warnings: [] });
   const [imgsz, setImgsz] = useState(64);
-  useEffect(() => {
-    const timer = setTimeout(() => setDebounced(editing.text), 400);
-    return () => clearTimeout(timer);
-  }, [editing.text]);
-  const parsed = parseGraph(debounced);
-  const analysis = useQuery({ ...trpc.architectures.analyze.queryOptions({ graph: parsed.graph ?? { nodes: [{}], edges: [] }, imgsz }), enabled: parsed.graph !== null, retry: false });
+  const [showVersions, setShowVersions] = useState(false);
+  const latest = useRef<StoredGraph>(STARTER);
+  const [graph, setGraph] = useState<StoredGraph>(STARTER);
+  const onGraphChange = useCallback((g: StoredGraph) => {
+    latest.current = g;
+    setGraph(g);
+  }, []);
 
-  const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.architectures.list.queryKey() });
-  const create = useMutation(trpc.architectures.create.mutationOptions({ onSuccess: (a) => { void invalidate(); setEditing((e) => ({ ...e, id: a.id })); } }));
+  const invalidate = () => {
+    void queryClient.invalidateQueries({ queryKey: trpc.architectures.list.queryKey() });
+    void queryClient.invalidateQueries({ queryKey: trpc.architectures.versions.queryKey() });
+  };
+  const create = useMutation(trpc.architectures.create.mutationOptions({ onSuccess: (a) => (invalidate(), setEditing((e) => ({ ...e, id: a.id, projectId: a.projectId, name: a.name }))) }));
   const update = useMutation(trpc.architectures.update.mutationOptions({ onSuccess: invalidate }));
   const remove = useMutation(trpc.architectures.delete.mutationOptions({ onSuccess: invalidate }));
   const projectId = editing.projectId ?? projects.data?.find((p) => p.name === "default")?.id ?? projects.data?.[0]?.id ?? null;
 
-  function save() {
-    const { graph } = parseGraph(editing.text);
-    if (!graph || !projectId) return;
-    if (editing.id) update.mutate({ id: editing.id, name: editing.name, graph });
-    else create.mutate({ projectId, name: editing.name, task: editing.task, description: "", graph });
+  function open(next: Omit<Editing, "key">) {
+    latest.current = next.graph;
+    setGraph(next.graph);
+    setEditing({ ...next, key: `${next.id ?? "new"}-${++opened}` });
+    setImgsz(defaultImgsz(next.task));
+    setShowVersions(false);
+  }
+  async function openSaved(id: number) {
+    const row = await queryClient.fetchQuery(trpc.architectures.byId.queryOptions({ id }));
+    open({ id: row.id, projectId: row.projectId, name: row.name, task: row.task, graph: row.graph as unknown as StoredGraph, warnings: [] });
+  }
+  async function openVersion(version: number) {
+    if (!editing.id) return;
+    const row = await queryClient.fetchQuery(trpc.architectures.version.queryOptions({ id: editing.id, version }));
+    open({ ...editing, graph: row.graph as unknown as StoredGraph, warnings: [t("versionOpened", { version })] });
+  }
+  function openNew(o: Opened) {
+    open({ id: null, projectId: null, name: o.name, task: o.task, graph: o.graph, warnings: o.warnings });
   }
 
-  const error = list.error ?? create.error ?? update.error ?? remove.error;
+  function save() {
+    const g = latest.current as never;
+    if (editing.id) update.mutate({ id: editing.id, name: editing.name, graph: g });
+    else if (projectId) create.mutate({ projectId, name: editing.name, task: editing.task, description: "", graph: g });
+  }
+  function saveAs() {
+    const name = window.prompt(t("saveAsName"), `${editing.name} copy`);
+    if (name && projectId) create.mutate({ projectId, name, task: editing.task, description: "", graph: latest.current as never });
+  }
+
+  const error = list.error ?? create.error ?? update.error ?? remove.error ?? catalog.error;
+  const saving = create.isPending || update.isPending;
   return (
     <>
       <h1>{t("architectures")}</h1>
-      {error && <p className="error" role="alert">{errorText(error)}</p>}
+      {error && (
+        <p className="error" role="alert">
+          {errorText(error)}
+        </p>
+      )}
       <div className="panel">
-        {list.data && list.data.length === 0 && <p className="empty">{t("noArchitectures")}</p>}
-        <table>
-          <tbody>
-            {list.data?.map((a) => {
-              const summary = a.summary as { totalParams?: number; totalFlops?: number };
-              return (
-                <tr key={a.id} data-testid="architecture-row">
-                  <td>
-                    <button className="link" onClick={() => setEditing({ id: a.id, name: a.name, projectId: a.projectId, task: a.task, text: JSON.stringify(a.graph, null, 2) })}>
-                      {a.name}
-                    </button>
-                  </td>
-                  <td>{a.task}</td>
-                  <td>{summary.totalParams?.toLocaleString()} params</td>
-                  <td>{summary.totalFlops?.toLocaleString()} FLOPs</td>
-                  <td>{canEdit && <button className="danger" onClick={() => window.confirm(`${t("delete")} ${a.name}?`) && remove.mutate({ id: a.id })}>{t("delete")}</button>}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <ArchitectureList
+          rows={(list.data ?? []) as ArchitectureRow[]}
+          canEdit={canEdit}
+          openId={editing.id}
+          onOpen={(id) => void openSaved(id)}
+          onDelete={(a) => window.confirm(t("confirmDelete", { name: a.name })) && remove.mutate({ id: a.id })}
+        />
       </div>
       <div className="panel">
-        <div className="row wrap">
-          <strong>{editing.id ? `${t("rename")} / ${t("save")} #${editing.id}` : t("newArchitecture")}</strong>
-          <input aria-label="architecture name" placeholder={t("name")} value={editing.name} onChange={(e) => setEditing({ ...editing, name: e.target.value })} />
-          {!editing.id && (
-            <select aria-label="task" value={editing.task} onChange={(e) => setEditing({ ...editing, task: e.target.value as "classify" | "detect" })}>
-              <option value="classify">classify</option>
-              <option value="detect">detect</option>
-            </select>
-          )}
+        <OpenMenu onOpen={openNew} />
+      </div>
+      <div className="panel">
+        <div className="row wrap" style={{ marginBottom: 8 }}>
+          <strong>{editing.id ? `#${editing.id}` : t("newArchitecture")}</strong>
+          <input aria-label={t("architectureName")} placeholder={t("name")} value={editing.name} onChange={(e) => setEditing({ ...editing, name: e.target.value })} />
+          <select aria-label={t("task")} value={editing.task} disabled={editing.id !== null} onChange={(e) => setEditing({ ...editing, task: e.target.value as Task })}>
+            <option value="classify">{t("classify")}</option>
+            <option value="detect">{t("detect")}</option>
+          </select>
           <label>
-            imgsz <input type="number" aria-label="imgsz" value={imgsz} min={8} onChange={(e) => setImgsz(Number(e.target.value) || 64)} style={{ width: "5em" }} />
+            imgsz <input type="number" aria-label="imgsz" value={imgsz} min={8} max={2048} step={32} onChange={(e) => setImgsz(Math.min(2048, Math.max(8, Number(e.target.value) || 64)))} style={{ width: "5.5em" }} />
           </label>
           {canEdit && (
-            <button className="primary" disabled={!editing.name || !parsed.graph || create.isPending || update.isPending} onClick={save}>
-              {t("save")}
-            </button>
+            <>
+              <button type="button" className="primary" disabled={!editing.name.trim() || saving || !projectId} onClick={save}>
+                {t("save")}
+              </button>
+              <button type="button" disabled={!editing.name.trim() || saving || !projectId} onClick={saveAs}>
+                {t("saveAs")}
+              </button>
+            </>
           )}
-          <button onClick={() => setEditing({ id: null, name: "", projectId: null, task: "classify", text: STARTER })}>{t("newArchitecture")}</button>
+          {editing.id && (
+            <>
+              <button type="button" onClick={() => setShowVersions((v) => !v)} aria-expanded={showVersions}>
+                {t("versionHistory")}
+              </button>
+              <Link style={{ padding: "7px 12px", border: "1px solid var(--line)", borderRadius: 6, background: "#fff" }} href={`/experiments/new?architecture=${editing.id}&project=${editing.projectId ?? ""}`} data-testid="train-this">
+                {t("trainThis")}
+              </Link>
+            </>
+          )}
+          <button type="button" onClick={() => open({ id: null, projectId: null, name: "", task: "classify", graph: STARTER, warnings: [] })}>
+            {t("newArchitecture")}
+          </button>
+          {(create.isSuccess || update.isSuccess) && !saving && <span className="muted">{t("saved")}</span>}
         </div>
-        <div className="row wrap" style={{ alignItems: "flex-start" }}>
-          <textarea aria-label="graph JSON" value={editing.text} onChange={(e) => setEditing({ ...editing, text: e.target.value })} rows={24} style={{ flex: 1, minWidth: 320, fontFamily: "monospace" }} />
-          <div style={{ flex: 1, minWidth: 320 }} data-testid="shape-summary">
-            {parsed.error && <p className="error">{parsed.error}</p>}
-            {analysis.error && <p className="error">{errorText(analysis.error)}</p>}
-            {analysis.data && (
-              <table>
-                <thead>
-                  <tr>
-                    <th>node</th>
-                    <th>type</th>
-                    <th>output</th>
-                    <th>params</th>
-                    <th>FLOPs</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {analysis.data.nodes.map((n) => (
-                    <tr key={n.id}>
-                      <td>{n.id}</td>
-                      <td>{n.type}</td>
-                      <td>[{n.outputShape.join(", ")}]</td>
-                      <td>{n.params.toLocaleString()}</td>
-                      <td>{n.flops.toLocaleString()}</td>
-                    </tr>
-                  ))}
-                  <tr>
-                    <td colSpan={3}>
-                      <strong>total</strong>
-                    </td>
-                    <td>{analysis.data.totalParams.toLocaleString()}</td>
-                    <td>{analysis.data.totalFlops.toLocaleString()}</td>
-                  </tr>
-                </tbody>
-              </table>
-            )}
-          </div>
-        </div>
+        {editing.warnings.map((w) => (
+          <p key={w} className="muted" role="status">
+            ⚠ {w}
+          </p>
+        ))}
+        {showVersions && editing.id && <Versions architectureId={editing.id} onOpen={(v) => void openVersion(v)} />}
+        {catalog.data ? (
+          <GraphBuilder graph={editing.graph} graphKey={editing.key} catalog={catalog.data} imgsz={imgsz} readOnly={!canEdit} onChange={onGraphChange} />
+        ) : (
+          <p className="muted">{t("analysing")}</p>
+        )}
       </div>
+      <CodeView graph={graph} imgsz={imgsz} name={editing.name || "model"} />
     </>
   );
 }

@@ -24,8 +24,8 @@ export const detectHeadSchema = withAliases(
 export type DetectHeadData = z.output<typeof detectHeadSchema>;
 
 /** PyTorch BatchNorm2d(eps=1e-3, momentum=0.03) as Ultralytics' Conv uses it, in Keras' momentum convention. */
-const BN_EPS = 1e-3;
-const BN_MOMENTUM = 0.97;
+export const BN_EPS = 1e-3;
+export const BN_MOMENTUM = 0.97;
 
 /** Hidden widths of the box (c2) and class (c3) branches, as Ultralytics' Detect chooses them. */
 export function detectBranchWidths(firstLevelChannels: number, data: DetectHeadData): { box: number; cls: number } {
@@ -35,7 +35,7 @@ export function detectBranchWidths(firstLevelChannels: number, data: DetectHeadD
   };
 }
 
-interface HeadConv {
+export interface HeadConv {
   name: string;
   kernel: number;
   inChannels: number;
@@ -46,7 +46,7 @@ interface HeadConv {
 }
 
 /** The convolutions of one level: [box branch, class branch], each a list applied in order. */
-function levelConvs(id: string, level: number, inChannels: number, first: number, data: DetectHeadData): HeadConv[][] {
+export function levelConvs(id: string, level: number, inChannels: number, first: number, data: DetectHeadData): HeadConv[][] {
   const { box, cls } = detectBranchWidths(first, data);
   const stride = data.strides[level];
   const branch = (kind: string, hidden: number, outputs: number, biasInit: number): HeadConv[] => [
@@ -147,6 +147,24 @@ registerLayerType<DetectHeadData>({
       const convs = levelConvs("", level, shape[2], inputs[0][2], data).flat();
       return total + convs.reduce((sum, c) => sum + 2 * shape[0] * shape[1] * c.kernel * c.kernel * c.inChannels * c.filters, 0);
     }, 0);
+  },
+  innerView(inputs, data) {
+    return inputs.flatMap(([h, w, c], level) =>
+      levelConvs("detect", level, c, inputs[0][2], data).flatMap((convs) =>
+        convs.map((conv, i) => {
+          const p = convParams(conv);
+          return {
+            id: conv.name,
+            type: conv.normalized ? "ConvBlock" : "Conv2d",
+            outputShape: [h, w, conv.filters],
+            params: p.trainable + p.nonTrainable,
+            trainableParams: p.trainable,
+            flops: 2 * h * w * conv.kernel * conv.kernel * conv.inChannels * conv.filters,
+            inputs: i === 0 ? [`input${level}`] : [convs[i - 1].name],
+          };
+        }),
+      ),
+    );
   },
   build(inputs, data, ctx) {
     const first = ctx.inputShapes[0][2];

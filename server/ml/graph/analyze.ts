@@ -235,6 +235,7 @@ export function planGraph(graph: ModelGraph, inputShape: Shape): GraphPlan {
       trainableParams: total((s) => s.trainableParams),
       flops: total((s) => s.flops),
       ...(resolvedNode.kind === "block" && { inner: parts }),
+      ...(resolvedNode.kind === "layer" && resolvedNode.def.innerView && { inner: resolvedNode.def.innerView(planned[first].inputShapes, planned[first].data) }),
     });
   }
 

@@ -45,12 +45,12 @@ interface SplitForm {
   test: number;
 }
 
-export function NewExperimentForm() {
+export function NewExperimentForm({ architectureId, projectId: initialProjectId }: { architectureId?: number; projectId?: number } = {}) {
   const { t } = useT();
   const trpc = useTRPC();
   const router = useRouter();
   const projects = useQuery(trpc.projects.list.queryOptions());
-  const [projectId, setProjectId] = useState<number | null>(null);
+  const [projectId, setProjectId] = useState<number | null>(initialProjectId ?? null);
   const scoped = projectId ? { projectId } : {};
   const datasets = useQuery({ ...trpc.datasets.list.queryOptions(scoped), enabled: projectId !== null });
   const architectures = useQuery({ ...trpc.architectures.list.queryOptions(scoped), enabled: projectId !== null });
@@ -63,7 +63,7 @@ export function NewExperimentForm() {
   const saveTemplate = useMutation(trpc.trainingConfigs.save.mutationOptions({ onSuccess: () => void templates.refetch() }));
 
   const [hyper, setHyper] = useState<Hyper>({});
-  const [modelChoice, setModelChoice] = useState("zoo:reference-cnn");
+  const [modelChoice, setModelChoice] = useState(architectureId ? `arch:${architectureId}` : "zoo:reference-cnn");
   const [device, setDevice] = useState("auto");
   const [split, setSplit] = useState<SplitForm>({ own: false, train: 80, val: 20, test: 0 });
   const [datasetId, setDatasetId] = useState("");
