@@ -16,6 +16,7 @@ const nav: { href: string; key: MessageKey }[] = [
   { href: "/inference", key: "inference" },
   { href: "/system", key: "system" },
   { href: "/fleet", key: "fleet" },
+  { href: "/docs", key: "apiDocs" },
   { href: "/settings", key: "settings" },
 ];
 

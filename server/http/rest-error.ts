@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { Conflict, DomainError, Forbidden, Invalid, NotFound, RateLimited, TooLarge, Unavailable, Unauthorized } from "@/server/errors";
 
 /**
@@ -15,6 +16,9 @@ export function restStatus(err: DomainError): number {
   if (err instanceof RateLimited) return 429;
   return 500;
 }
+
+/** restErrorBody's shape, for the API document. */
+export const restErrorEnvelope = z.object({ detail: z.string(), errors: z.record(z.string(), z.array(z.string())).optional() });
 
 export function restErrorBody(err: DomainError): { detail: string; errors?: Record<string, string[]> } {
   return err.fields ? { detail: err.message, errors: err.fields } : { detail: err.message };

@@ -41,6 +41,7 @@ export const ROUTE_CASES: Record<string, Partial<Record<Method, RouteCase>>> = {
     GET: { path: (w) => `/api/experiments/${E(w)}/plots/results.png`, params: (w) => ({ id: E(w), name: "results.png" }), owned: true },
   },
   "app/api/health/route.ts": { GET: { path: () => "/api/health", open: "load balancers poll it; details only for a logged-in caller" } },
+  "app/openapi.json/route.ts": { GET: { path: () => "/openapi.json" } },
   "app/api/trpc/[trpc]/route.ts": {
     GET: { path: (w) => `/api/trpc/experiments.byId?input=${trpcInput({ id: w.ids.experiment })}`, params: () => ({ trpc: "experiments.byId" }), owned: true },
     POST: { path: () => "/api/trpc/experiments.delete", params: () => ({ trpc: "experiments.delete" }), json: (w) => ({ json: { id: w.ids.experiment } }), owned: true, write: true },

@@ -10,7 +10,7 @@ import type { PredictResult } from "@/server/inference/schemas";
 
 const modelId = z.union([z.string().trim().min(1).max(200), z.number().int().positive()]).transform(String);
 
-const base64Body = z.object({
+export const base64Body = z.object({
   image: z.string({ error: "image is required (base64 or a data URL)" }).min(1, { error: "image is required (base64 or a data URL)" }),
   model_id: modelId.optional(),
 });

@@ -43,7 +43,7 @@ export function recognitionJob(experiment: JobSource) {
 const positiveInt = (field: string) =>
   z.number({ error: `${field} must be a number` }).int({ error: `${field} must be an integer` }).positive({ error: `${field} must be > 0` }).max(INT32_MAX, { error: `${field} must be ≤ ${INT32_MAX}` });
 
-const startBody = z.object({
+export const startBody = z.object({
   model_id: z.string({ error: "model_id is required" }).trim().min(1, { error: "model_id is required" }),
   epochs: positiveInt("epochs").optional(),
   /** Ours: the dialect had no datasets; needed when the default project holds more than one. */

@@ -18,7 +18,7 @@ export function parseModelRefSegment(value: string): ModelRef {
 
 const numberText = (schema: z.ZodNumber) => z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v), schema);
 
-const predictionsQuery = z.object({
+export const predictionsQuery = z.object({
   split: analysisSplit,
   class: z.string().max(200).optional(),
   outcome: outcomeFilter.optional(),
@@ -27,7 +27,7 @@ const predictionsQuery = z.object({
   page_size: numberText(z.number().int().min(1).max(200)).default(50),
 });
 
-const diffQuery = z.object({
+export const diffQuery = z.object({
   split: analysisSplit,
   conf: numberText(z.number().min(0).max(1)).default(0.25),
   seed: numberText(z.number().int().min(0).max(2_147_483_647)).default(0),

@@ -20,7 +20,7 @@ export function parseV1ModelId(value: unknown, field = "model_id"): number {
   }
 }
 
-const streamStartBody = z.object({
+export const streamStartBody = z.object({
   device_id: z.union([z.string().trim().min(1), z.number().int().min(0)], { error: "device_id is required" }).transform(String),
   model_id: z.union([z.string(), z.number()], { error: "model_id is required" }),
 });

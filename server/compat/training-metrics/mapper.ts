@@ -104,7 +104,7 @@ const positiveInt = (field: string) =>
   z.number({ error: `${field} must be a number` }).int({ error: `${field} must be an integer` }).positive({ error: `${field} must be > 0` }).max(INT32_MAX, { error: `${field} must be ≤ ${INT32_MAX}` });
 const folder = (field: string) => z.string({ error: `${field} is required` }).trim().min(1, { error: `${field} is required` });
 
-const startBody = z.object({
+export const startBody = z.object({
   model: z.string({ error: "model is required" }).trim().min(1, { error: "model is required" }),
   num_classes: positiveInt("num_classes").optional(),
   train_path: folder("train_path"),

@@ -173,7 +173,7 @@ function engineHyperparameters(input: { epochs?: number; batch_size?: number; le
   return out;
 }
 
-const createTaskBody = z.object({
+export const createTaskBody = z.object({
   project_name: projectName,
   task_name: z.string({ error: "task_name is required" }).trim().min(1, { error: "task_name is required" }),
   ...hyperparameterFields,
@@ -217,7 +217,7 @@ function round6(value: number): number {
   return Math.round(value * 1e6) / 1e6;
 }
 
-const taskRefBody = z.object({ project_name: projectName, task_id: taskId });
+export const taskRefBody = z.object({ project_name: projectName, task_id: taskId });
 
 /** Body of start_task, stop_task and delete_task. */
 export function parseTrainingModuleTaskRef(body: unknown): { projectName: string; taskId: number } {
@@ -230,7 +230,7 @@ export function parseTrainingModuleTaskIdParam(value: string): number {
   return parsePathId(value, "Task");
 }
 
-const saveConfigBody = z.object({
+export const saveConfigBody = z.object({
   project_name: projectName,
   config_name: z.string({ error: "config_name is required" }).trim().min(1, { error: "config_name is required" }),
   ...hyperparameterFields,
