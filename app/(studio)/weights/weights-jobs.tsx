@@ -81,7 +81,7 @@ export function ValidateWeights({ id, canEdit, onChanged }: { id: number; canEdi
           <tbody>
             {list.data.map((v) => (
               <tr key={v.id} data-testid="validation-row">
-                <td>{v.id}</td>
+                <td>{v.status === "completed" ? <a href={`/validations/${v.id}`}>{v.id}</a> : v.id}</td>
                 <td>
                   <span className="badge">{v.status}</span> {v.purpose === "parity" && <span className="muted">{t("parity")}</span>}
                   {v.error && <div className="error">{v.error}</div>}

@@ -10,6 +10,7 @@ import { useTopic } from "@/components/use-topic";
 import type { StudioEvent } from "@/server/events/types";
 import { lossSeries, metricSeries, type Point } from "../charts";
 import { formatDuration, formatMetric } from "../format";
+import { ExperimentAnalysis } from "./experiment-analysis";
 import { RunSystemCharts } from "./system-charts";
 
 type LogLine = { seq: number; level: string; stage: string; message: string; at: Date | string };
@@ -151,6 +152,7 @@ export function ExperimentDetail({ id, canEdit }: { id: number; canEdit: boolean
         <LineChart title="metrics" caption={t("metricsChart")} series={metricSeries(allPoints)} />
       </div>
       <PlotsPanel experimentId={id} plots={plots.data ?? []} />
+      <ExperimentAnalysis experimentId={id} ended={["completed", "stopped"].includes(e.status)} finishedAt={e.finishedAt} />
       {e.startedAt !== null && <RunSystemCharts experimentId={id} live={["running", "pausing", "stopping"].includes(e.status)} />}
       <div className="panel">
         <h2>{t("bestMetrics")} {e.bestEpoch !== null && <span className="muted">{t("bestEpoch", { epoch: e.bestEpoch })}</span>}</h2>
