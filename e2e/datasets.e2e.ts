@@ -46,11 +46,25 @@ test("upload a zip, watch the import, see statistics and thumbnails, preview a p
 
   await page.goto(`${baseUrl}/augmentations`);
   await page.getByLabel("pipeline name").fill(`flip-${Date.now()}`);
-  await page.getByLabel("pipeline json").fill(JSON.stringify([{ op: "hflip", p: 1 }, { op: "brightness", p: 1, amount: 0.3 }]));
+  // Op cards come from the op library's schemas: a probability and each parameter as a field.
+  await page.getByLabel("add op").selectOption("brightness");
+  await page.getByLabel("add op").selectOption("hflip");
+  await page.getByLabel("hflip p", { exact: true }).fill("1");
+  await page.getByLabel("brightness p", { exact: true }).fill("1");
+  await page.getByLabel("brightness amount", { exact: true }).fill("0.3");
+  // Drag hflip's card above brightness by its handle.
+  const handle = await page.getByTestId("op-handle").nth(1).boundingBox();
+  const first = await page.getByTestId("op-card").first().boundingBox();
+  await page.mouse.move(handle!.x + handle!.width / 2, handle!.y + handle!.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(first!.x + 40, first!.y + 5, { steps: 6 });
+  await page.mouse.up();
+  assert.deepEqual(await page.getByTestId("op-card").evaluateAll((cards) => cards.map((c) => c.getAttribute("data-op"))), ["hflip", "brightness"]);
+  assert.deepEqual(JSON.parse((await page.getByLabel("pipeline json").textContent()) ?? ""), [{ op: "hflip", p: 1 }, { op: "brightness", p: 1, amount: 0.3 }]);
   await page.getByRole("button", { name: /^save$|^保存$/i }).click();
   await page.getByTestId("pipeline-item").first().waitFor();
+  // The preview beside the cards follows the pipeline without a click.
   await page.getByLabel("preview dataset").selectOption({ label: name });
-  await page.getByRole("button", { name: /render preview|生成预览/i }).click();
   await page.getByTestId("preview-sample").first().waitFor({ timeout: 30_000 });
   assert.equal(await page.getByTestId("preview-sample").first().locator("img").count(), 4);
 
