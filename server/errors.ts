@@ -71,7 +71,27 @@ export function invalidFromZod(issues: { path: PropertyKey[]; message: string }[
 }
 
 /** PostgreSQL's unique_violation, as raised through drizzle and postgres.js. */
+/** Whether a failed query has this PostgreSQL SQLSTATE (drizzle may wrap the driver's error in `cause`). */
+function hasSqlState(err: unknown, state: string): boolean {
+  const e = err as { code?: string; cause?: { code?: string } } | undefined;
+  return e?.code === state || e?.cause?.code === state;
+}
+
 export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string } };
-  return e?.code === "23505" || e?.cause?.code === "23505";
+  return hasSqlState(err, "23505");
+}
+
+/** A row is still referenced by another (a delete the schema's foreign keys refuse). */
+export function isForeignKeyViolation(err: unknown): boolean {
+  return hasSqlState(err, "23503");
+}
+
+/** A lookup of a row that an input field names: its NotFound names the field too. */
+export async function referencedBy<T>(field: string, lookup: Promise<T>): Promise<T> {
+  try {
+    return await lookup;
+  } catch (err) {
+    if (err instanceof NotFound) throw new NotFound(err.message, { [field]: ["not found"] });
+    throw err;
+  }
 }

@@ -4,6 +4,7 @@ import { architectures, architectureVersions, experiments, projects, users } fro
 import { type Ctx, requireRole } from "@/server/context";
 import { Conflict, Invalid, isUniqueViolation, NotFound } from "@/server/errors";
 import { analyzeGraph, GraphError, type GraphSummary, type ModelGraph } from "@/server/ml/graph/index";
+import { getProject } from "@/server/projects/service";
 import { parseYaml } from "./editor";
 import type { analyzeArchitectureInput, createArchitectureInput, importYamlInput, listArchitecturesInput, updateArchitectureInput } from "./schemas";
 
@@ -22,11 +23,6 @@ export function analyzeArchitecture(input: z.input<typeof analyzeArchitectureInp
     }
     throw error;
   }
-}
-
-async function teamProjectId(ctx: Ctx, projectId: number) {
-  const [row] = await ctx.db.select({ id: projects.id }).from(projects).where(and(eq(projects.id, projectId), eq(projects.teamId, ctx.caller.teamId)));
-  if (!row) throw new NotFound(`Project ${projectId} not found`);
 }
 
 /** The team's architectures with when an experiment last used each (null: never). */
@@ -67,7 +63,7 @@ async function recordVersion(tx: Tx, ctx: Ctx, row: typeof architectures.$inferS
 
 export async function createArchitecture(ctx: Ctx, input: z.output<typeof createArchitectureInput>) {
   requireRole(ctx, "member");
-  await teamProjectId(ctx, input.projectId);
+  await getProject(ctx, input.projectId);
   const summary = analyzeArchitecture({ graph: input.graph });
   try {
     return await ctx.db.transaction(async (tx) => {

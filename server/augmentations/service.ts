@@ -2,11 +2,11 @@ import { and, asc, eq, type SQL } from "drizzle-orm";
 import type { z } from "zod";
 import { augmentations, datasetItems, projects } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
-import { Conflict, Invalid, isUniqueViolation, NotFound } from "@/server/errors";
+import { Conflict, Invalid, isForeignKeyViolation, isUniqueViolation, NotFound } from "@/server/errors";
 import { applyPipeline, createRng, formatPipelineIssue, validatePipeline, type AugmentPipeline } from "@/server/ml/augment";
 import { foreignOpName } from "@/server/ml/augment/foreign";
 import { decodeImage, encodeJpeg, resizeTo } from "@/server/ml/data/image";
-import { findTeamDataset } from "@/server/datasets/training";
+import { getDataset } from "@/server/datasets/queries";
 import { itemFile } from "@/server/datasets/storage";
 import { getProject } from "@/server/projects/service";
 import type { createAugmentationInput, listAugmentationsInput, previewAugmentationInput, updateAugmentationInput } from "./schemas";
@@ -111,8 +111,7 @@ export async function deleteAugmentation(ctx: Ctx, id: number) {
   try {
     await ctx.db.delete(augmentations).where(eq(augmentations.id, current.id));
   } catch (err) {
-    const code = (err as { code?: string; cause?: { code?: string } }).code ?? (err as { cause?: { code?: string } }).cause?.code;
-    if (code === "23503") throw new Conflict(`Augmentation pipeline ${current.name} is used by experiments`, { id: ["in use"] });
+    if (isForeignKeyViolation(err)) throw new Conflict(`Augmentation pipeline ${current.name} is used by experiments`, { id: ["in use"] });
     throw err;
   }
 }
@@ -134,7 +133,7 @@ const dataUrl = (jpeg: Buffer) => `data:image/jpeg;base64,${jpeg.toString("base6
  */
 export async function previewAugmentation(ctx: Ctx, input: z.infer<typeof previewAugmentationInput>) {
   const pipeline = checkPipeline(input.pipeline);
-  const dataset = await findTeamDataset(ctx, input.datasetId);
+  const dataset = await getDataset(ctx, input.datasetId);
   if (dataset.status !== "ready") throw new Conflict(`Dataset ${dataset.name} is not ready (status ${dataset.status})`);
   const items = await ctx.db
     .select({ id: datasetItems.id, path: datasetItems.path, boxes: datasetItems.boxes, label: datasetItems.label })

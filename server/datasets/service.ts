@@ -4,24 +4,20 @@ import type { z } from "zod";
 import { datasetImportFailures, datasetItems, datasets, projects, type DatasetSplitName, type DatasetSplits } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
 import { env } from "@/server/env";
-import { Conflict, Invalid, isUniqueViolation, NotFound } from "@/server/errors";
+import { Conflict, Invalid, isForeignKeyViolation, isUniqueViolation, NotFound } from "@/server/errors";
 import { getProject } from "@/server/projects/service";
 import { enqueue } from "@/server/jobs/enqueue";
 import { readWithReader, resolveImportPath } from "./import";
 import type { ImportPayload, ImportSource } from "./import-job";
 import type { importFromPathInput, listDatasetsInput, previewInput, resplitInput, updateDatasetInput } from "./schemas";
 import { datasetDir } from "./storage";
-import { assertDatasetDeletable, findTeamDataset, stratifiedSplit } from "./training";
+import { getDataset } from "./queries";
+import { assertDatasetDeletable, stratifiedSplit } from "./training";
 
 /** Queues the import job; tests pass their own to run the handler in-process. */
 export type EnqueueImport = (payload: ImportPayload) => Promise<unknown>;
 
 const enqueueWithBoss: EnqueueImport = (payload) => enqueue("datasets.import", payload);
-
-function isForeignKeyViolation(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string } };
-  return e?.code === "23503" || e?.cause?.code === "23503";
-}
 
 const duplicateName = (name: string) => new Conflict(`A dataset named "${name}" already exists in this project`, { name: ["already taken"] });
 
@@ -47,13 +43,11 @@ export async function listDatasets(ctx: Ctx, input: z.infer<typeof listDatasetsI
   return { items: rows.map((r) => r.dataset), total };
 }
 
-export async function getDataset(ctx: Ctx, id: number) {
-  return findTeamDataset(ctx, id);
-}
+export { getDataset } from "./queries";
 
 /** The dataset, or why its import failed (the row is gone then); NotFound when neither exists for the team. */
 export async function importState(ctx: Ctx, id: number) {
-  const dataset = await findTeamDataset(ctx, id).catch((err) => {
+  const dataset = await getDataset(ctx, id).catch((err) => {
     if (err instanceof NotFound) return null;
     throw err;
   });
@@ -125,7 +119,7 @@ export async function importFromPath(ctx: Ctx, input: z.infer<typeof importFromP
 
 export async function updateDataset(ctx: Ctx, input: z.infer<typeof updateDatasetInput>) {
   requireRole(ctx, "member");
-  const current = await findTeamDataset(ctx, input.id);
+  const current = await getDataset(ctx, input.id);
   try {
     const [row] = await ctx.db
       .update(datasets)
@@ -145,7 +139,7 @@ export async function updateDataset(ctx: Ctx, input: z.infer<typeof updateDatase
  */
 export async function deleteDataset(ctx: Ctx, id: number) {
   requireRole(ctx, "member");
-  const current = await findTeamDataset(ctx, id);
+  const current = await getDataset(ctx, id);
   try {
     await ctx.db.transaction(async (tx) => {
       await assertDatasetDeletable(tx, id);
@@ -171,7 +165,7 @@ function previewFilter(datasetId: number, task: "classify" | "detect", input: Pi
 
 /** One page of items (ordered by path) with labels; thumbnails and images are served by the image route. */
 export async function previewDataset(ctx: Ctx, input: z.infer<typeof previewInput>) {
-  const dataset = await findTeamDataset(ctx, input.id);
+  const dataset = await getDataset(ctx, input.id);
   const where = previewFilter(dataset.id, dataset.task, input);
   const items = await ctx.db
     .select({
@@ -194,7 +188,7 @@ export async function previewDataset(ctx: Ctx, input: z.infer<typeof previewInpu
 
 /** The stored item, for the image route (which checks the team through the dataset). */
 export async function getDatasetItem(ctx: Ctx, datasetId: number, itemId: number) {
-  await findTeamDataset(ctx, datasetId);
+  await getDataset(ctx, datasetId);
   const [item] = await ctx.db
     .select()
     .from(datasetItems)
@@ -209,7 +203,7 @@ export async function getDatasetItem(ctx: Ctx, datasetId: number, itemId: number
  */
 export async function resplitDataset(ctx: Ctx, input: z.infer<typeof resplitInput>) {
   requireRole(ctx, "member");
-  const dataset = await findTeamDataset(ctx, input.id);
+  const dataset = await getDataset(ctx, input.id);
   if (dataset.status !== "ready") throw new Conflict(`Dataset ${dataset.name} is not ready (status ${dataset.status})`);
   await assertDatasetDeletable(ctx.db, dataset.id).catch((err) => {
     throw new Conflict(err instanceof Error ? err.message.replace("before deleting", "before re-splitting") : String(err), { id: ["in use by an experiment"] });
@@ -247,5 +241,5 @@ export async function resplitDataset(ctx: Ctx, input: z.infer<typeof resplitInpu
     }
     await tx.update(datasets).set({ splits, stats, updatedAt: new Date() }).where(eq(datasets.id, dataset.id));
   });
-  return findTeamDataset(ctx, dataset.id);
+  return getDataset(ctx, dataset.id);
 }

@@ -1,22 +1,12 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { asc, eq, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
-import { activeExperimentStatuses, datasetItems, datasets, projects } from "@/db/schema";
+import { activeExperimentStatuses, datasetItems } from "@/db/schema";
 import type { Ctx } from "@/server/context";
-import { Conflict, NotFound } from "@/server/errors";
+import { Conflict } from "@/server/errors";
 import { splitByRatios, type DetectIndex } from "@/server/ml/data/detect-index";
 import type { ClassifyIndex, Split, SplitRatios } from "@/server/ml/data/imagefolder";
+import { getDataset } from "./queries";
 import { datasetDir } from "./storage";
-
-/** The dataset row, if it belongs to the caller's team. */
-export async function findTeamDataset(ctx: Ctx, datasetId: number) {
-  const [row] = await ctx.db
-    .select({ dataset: datasets })
-    .from(datasets)
-    .innerJoin(projects, eq(projects.id, datasets.projectId))
-    .where(and(eq(datasets.id, datasetId), eq(projects.teamId, ctx.caller.teamId)));
-  if (!row) throw new NotFound(`Dataset ${datasetId} not found`);
-  return row.dataset;
-}
 
 /**
  * Seeded split by ratios; for classification per class (seed + label), so each class keeps its proportions.
@@ -53,7 +43,7 @@ export interface TrainingDataset {
  * keeps its). Another team's dataset reads as missing.
  */
 export async function getDatasetForTraining(ctx: Ctx, datasetId: number, resplit?: { ratios: SplitRatios; seed: number }): Promise<TrainingDataset> {
-  const dataset = await findTeamDataset(ctx, datasetId);
+  const dataset = await getDataset(ctx, datasetId);
   if (dataset.status !== "ready") throw new Conflict(`Dataset ${dataset.name} is not ready (status ${dataset.status})`, { datasetId: [`status ${dataset.status}`] });
   const rows = await ctx.db
     .select({ path: datasetItems.path, split: datasetItems.split, width: datasetItems.width, height: datasetItems.height, label: datasetItems.label, boxes: datasetItems.boxes })

@@ -3,17 +3,20 @@ import path from "node:path";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { z } from "zod";
 import type { Db, DbOrTx } from "@/db/client";
-import { architectures, augmentations, experiments, isExperimentIn, projects, resumableExperimentStatuses, type ExperimentStatus } from "@/db/schema";
+import { experiments, isExperimentIn, resumableExperimentStatuses, type ExperimentStatus } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
 import { resolveImportPath } from "@/server/datasets/import";
-import { findTeamDataset } from "@/server/datasets/training";
+import { getArchitecture } from "@/server/architectures/service";
+import { getAugmentation } from "@/server/augmentations/service";
+import { getDataset } from "@/server/datasets/queries";
 import { env } from "@/server/env";
-import { Conflict, Invalid, invalidFromZod, isUniqueViolation, NotFound } from "@/server/errors";
+import { Conflict, Invalid, invalidFromZod, isUniqueViolation, referencedBy } from "@/server/errors";
 import { enqueue, type QueueDeps } from "@/server/jobs/enqueue";
 import { parseDevice } from "@/server/ml/backend/index";
 import { parseTrainConfig, TrainConfigError } from "@/server/ml/train/config";
 import { formatPipelineIssue, validatePipeline } from "@/server/ml/augment";
 import { findZooModel } from "@/server/ml/zoo/index";
+import { getProject } from "@/server/projects/service";
 import { listWorkers } from "@/server/system/workers";
 import { assertMayRunCommand } from "./command";
 import { checkStartingWeights } from "./pretrained";
@@ -21,30 +24,9 @@ import { publishStatus } from "./lease";
 import { getExperiment, type ExperimentView } from "./queries";
 import { createExperimentInput, defaultHyperparameters, type CreateExperimentInput, type resumeExperimentInput } from "./schemas";
 
-async function teamProject(ctx: Ctx, projectId: number) {
-  const [project] = await ctx.db.select().from(projects).where(and(eq(projects.id, projectId), eq(projects.teamId, ctx.caller.teamId)));
-  if (!project) throw new NotFound(`Project ${projectId} not found`);
-  return project;
-}
-
-async function teamArchitecture(ctx: Ctx, id: number) {
-  const [row] = await ctx.db
-    .select({ architecture: architectures })
-    .from(architectures)
-    .innerJoin(projects, eq(projects.id, architectures.projectId))
-    .where(and(eq(architectures.id, id), eq(projects.teamId, ctx.caller.teamId)));
-  if (!row) throw new NotFound(`Architecture ${id} not found`, { architectureId: ["not found"] });
-  return row.architecture;
-}
-
 /** The pipeline must be one training can run: seed 002 stores pipelines as sent, unknown ops and all. */
-async function teamAugmentation(ctx: Ctx, id: number) {
-  const [row] = await ctx.db
-    .select({ name: augmentations.name, pipeline: augmentations.pipeline })
-    .from(augmentations)
-    .innerJoin(projects, eq(projects.id, augmentations.projectId))
-    .where(and(eq(augmentations.id, id), eq(projects.teamId, ctx.caller.teamId)));
-  if (!row) throw new NotFound(`Augmentation ${id} not found`, { augmentationId: ["not found"] });
+async function trainableAugmentation(ctx: Ctx, id: number) {
+  const row = await referencedBy("augmentationId", getAugmentation(ctx, id));
   const checked = validatePipeline(row.pipeline);
   if (!checked.ok) {
     throw new Invalid(`Augmentation pipeline "${row.name}" cannot be trained with: ${checked.errors.map(formatPipelineIssue).join("; ")}`, { augmentationId: ["pipeline has unknown or invalid ops"] });
@@ -88,13 +70,13 @@ export async function createExperiment(ctx: Ctx, rawInput: CreateExperimentInput
   const parsed = createExperimentInput.safeParse(rawInput);
   if (!parsed.success) throw invalidFromZod(parsed.error.issues);
   const input = parsed.data;
-  await teamProject(ctx, input.projectId);
-  const dataset = await findTeamDataset(ctx, input.datasetId);
+  await getProject(ctx, input.projectId);
+  const dataset = await getDataset(ctx, input.datasetId);
   if (dataset.status === "failed") throw new Invalid(`Dataset ${dataset.name} failed to import; pick another`, { datasetId: ["import failed"] });
 
   let modelForCheck: string;
   if (input.architectureId !== undefined) {
-    const architecture = await teamArchitecture(ctx, input.architectureId);
+    const architecture = await referencedBy("architectureId", getArchitecture(ctx, input.architectureId));
     if (architecture.task !== dataset.task) {
       throw new Invalid(`Architecture ${architecture.name} is for ${architecture.task}, dataset ${dataset.name} is ${dataset.task}`, { architectureId: ["task differs from the dataset's"] });
     }
@@ -111,7 +93,7 @@ export async function createExperiment(ctx: Ctx, rawInput: CreateExperimentInput
     modelForCheck = name;
   }
   const hyperparameters = await checkStartingWeights(ctx, input.hyperparameters, { task: dataset.task, model: input.model ?? null, architectureId: input.architectureId ?? null });
-  if (input.augmentationId) await teamAugmentation(ctx, input.augmentationId);
+  if (input.augmentationId) await trainableAugmentation(ctx, input.augmentationId);
   const saveDir = input.saveDir === undefined ? null : await resolveImportPath(input.saveDir, env().importRoots).catch((error: Error) => {
     throw new Invalid(error.message, { saveDir: ["not an allowed server folder"] });
   });

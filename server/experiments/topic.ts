@@ -1,19 +1,18 @@
-import { and, asc, eq, gt } from "drizzle-orm";
-import type { Db } from "@/db/client";
-import { experimentLogs, experiments, projects } from "@/db/schema";
+import { systemContext, type Ctx } from "@/server/context";
+import { NotFound } from "@/server/errors";
 import type { StudioEvent } from "@/server/events/types";
 import type { TopicKind } from "@/server/realtime/topics";
+import { getExperiment, getExperimentLogs } from "./queries";
 
 /** At most this many log lines are resent on a reconnect; older ones are read through the logs query. */
 const REPLAY_LIMIT = 2000;
 
-async function teamOwns(db: Db, teamId: number, experimentId: number): Promise<boolean> {
-  const [row] = await db
-    .select({ id: experiments.id })
-    .from(experiments)
-    .innerJoin(projects, eq(projects.id, experiments.projectId))
-    .where(and(eq(experiments.id, experimentId), eq(projects.teamId, teamId)));
-  return Boolean(row);
+/** Another team's (or a deleted) experiment reads as missing: nothing to follow. */
+async function unlessMissing<T>(read: Promise<T>, missing: T): Promise<T> {
+  return read.catch((err: unknown) => {
+    if (err instanceof NotFound) return missing;
+    throw err;
+  });
 }
 
 /**
@@ -21,15 +20,10 @@ async function teamOwns(db: Db, teamId: number, experimentId: number): Promise<b
  * gets the log lines after its last sequence number from experiment_logs, then the current status.
  */
 export const experimentTopic: TopicKind = {
-  authorize: (db, caller, id) => teamOwns(db, caller.teamId, id),
+  authorize: (db, caller, id) => unlessMissing(getExperiment({ db, caller }, id).then(() => true), false),
   async replay(db, teamId, id, since) {
-    if (!(await teamOwns(db, teamId, id))) return [];
-    const rows = await db
-      .select()
-      .from(experimentLogs)
-      .where(and(eq(experimentLogs.experimentId, id), gt(experimentLogs.seq, since)))
-      .orderBy(asc(experimentLogs.seq))
-      .limit(REPLAY_LIMIT);
+    const ctx: Ctx = systemContext(db, teamId, { purpose: "topic replay", onBehalfOf: null });
+    const rows = await unlessMissing(getExperimentLogs(ctx, { id, since, limit: REPLAY_LIMIT }), []);
     const topic = `experiment:${id}`;
     const events: StudioEvent[] = rows.map((row) => ({
       type: "experiment.log",
@@ -44,7 +38,8 @@ export const experimentTopic: TopicKind = {
       metrics: row.metrics,
       at: row.at.toISOString(),
     }));
-    const [current] = await db.select().from(experiments).where(eq(experiments.id, id));
+    // Read after the lines, so the status is at least as new as the last of them.
+    const current = await unlessMissing(getExperiment(ctx, id), null);
     if (current) {
       events.push({
         type: "experiment.status",

@@ -3,7 +3,7 @@ import { and, desc, eq, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { experiments, projects, validationPredictions, validations, type ValidationParams } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
-import { findTeamDataset } from "@/server/datasets/training";
+import { getDataset } from "@/server/datasets/queries";
 import { Conflict, Invalid, invalidFromZod, NotFound, Unavailable } from "@/server/errors";
 import { getExperiment } from "@/server/experiments/queries";
 import { recordId } from "@/server/http/input";
@@ -97,7 +97,7 @@ export async function validateWeights(ctx: Ctx, rawInput: ValidateWeightsInput, 
   const target = input.weightsId !== undefined ? await weightsTarget(ctx, input.weightsId) : await experimentTarget(ctx, input.experimentId!);
   const datasetId = input.datasetId ?? target.datasetId;
   if (datasetId === null) throw new Invalid("These weights name no dataset they were trained on: choose one (datasetId)", { datasetId: ["required"] });
-  const dataset = await findTeamDataset(ctx, datasetId);
+  const dataset = await getDataset(ctx, datasetId);
   if (dataset.status !== "ready") throw new Conflict(`Dataset ${dataset.name} is not ready (status ${dataset.status})`, { datasetId: [`status ${dataset.status}`] });
   if (dataset.task !== target.task) throw new Invalid(`Dataset ${dataset.name} is a ${dataset.task} dataset; the weights are for ${target.task}`, { datasetId: [`a ${dataset.task} dataset`] });
   if (dataset.classes.join("\u0000") !== target.classNames.join("\u0000")) {

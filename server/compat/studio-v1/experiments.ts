@@ -1,5 +1,5 @@
 import { readJson, withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
-import { findTeamDataset } from "@/server/datasets/training";
+import { getDataset } from "@/server/datasets/queries";
 import { createExperiment, deleteExperiment, pauseExperiment, renameExperiment, resumeExperiment, stopExperiment } from "@/server/experiments/lifecycle";
 import { getExperiment, getExperimentMetrics, listExperiments } from "@/server/experiments/queries";
 import {
@@ -35,7 +35,7 @@ export function createV1Experiment(req: Request, route: RouteDeps = {}): Promise
     restError,
     async (ctx) => {
       const input = parseStudioV1CreateExperiment(await readJson(req));
-      const dataset = await findTeamDataset(ctx, input.datasetId);
+      const dataset = await getDataset(ctx, input.datasetId);
       const experiment = await createExperiment(
         ctx,
         {
