@@ -6,6 +6,7 @@ import { Invalid } from "@/server/errors";
 import { declareSize, renameInZip, zipBytes } from "@/server/ml/io/zip-testing";
 import { inspectWeightsFile } from "./inspect";
 import { tfjsZip } from "./testing";
+import { loadTfjsModel } from "./validate-model";
 
 let work: string;
 beforeAll(async () => {
@@ -47,5 +48,19 @@ describe("an uploaded TF.js model zip", () => {
     expect((await refusal("huge.zip", huge)).message).toMatch(/zip entry model\/a\.bin is 2048 MB uncompressed, more than the 512 MB allowed per file/);
     const many = Object.fromEntries(Array.from({ length: 10_001 }, (_, i) => [`model/s${i}.bin`, ""]));
     expect((await refusal("many.zip", await zipBytes(many))).message).toMatch(/the archive lists 10001 files, more than the 10000 allowed/);
+  });
+
+  it("is opened for validation, export and inference within the same caps", async () => {
+    const load = async (name: string, bytes: Buffer) => {
+      const file = path.join(work, name);
+      await writeFile(file, bytes);
+      return loadTfjsModel({ file, format: "tfjs", task: "classify", classNames: ["a", "b"], model: null, imgsz: null });
+    };
+    const json = JSON.stringify({ format: "layers-model", modelTopology: {}, weightsManifest: [{ paths: ["../secret.bin"], weights: [] }] });
+    await expect(load("load-shard.zip", await tfjsZip({ "model/model.json": json }))).rejects.toThrow(/lists "\.\.\/secret\.bin", which is not a file beside it/);
+    const huge = declareSize(await zipBytes({ "model/model.json": "{}", "model/a.bin": Buffer.alloc(8) }, true), "model/a.bin", 0x7fffffff);
+    const error = await load("load-huge.zip", huge).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Invalid);
+    expect((error as Invalid).message).toMatch(/the TF\.js archive cannot be read: zip entry model\/a\.bin is 2048 MB uncompressed/);
   });
 });

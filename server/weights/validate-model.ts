@@ -3,7 +3,6 @@
 // Ultralytics export; classification: probabilities [N, nc]), so metrics and parity treat them alike.
 
 import * as tf from "@tensorflow/tfjs";
-import yauzl from "yauzl";
 import path from "node:path";
 import type { WeightsFormat } from "@/db/schema";
 import { Invalid } from "@/server/errors";
@@ -11,7 +10,9 @@ import { initBackend, parseDevice, tfjsBackendOf } from "@/server/ml/backend/ind
 import { decodeRawOutput, makeAnchors } from "@/server/ml/detect/dfl";
 import { compileGraph, type ModelGraph } from "@/server/ml/graph/index";
 import { loadTorchTensors, torchNamerForZooModel, withTorchBatchNorms } from "@/server/ml/io/torch-to-graph";
+import { UnreadableWeightsError } from "@/server/ml/io/errors";
 import { readTorchCheckpoint } from "@/server/ml/io/torch-zip";
+import { isRelativeInside, openZipArchive, TFJS_ZIP_LIMITS } from "@/server/ml/io/zip-archive";
 import { loadOnnxSession } from "@/server/ml/onnx/runtime";
 import { assignWeights, disposeContents, loadCheckpointModel, readCheckpoint } from "@/server/ml/train/checkpoint";
 import { outputsProbabilities } from "@/server/ml/train/classify";
@@ -123,45 +124,23 @@ async function loadTorchModel(source: ModelSource, imgsz: number): Promise<{ mod
   return { model, graph };
 }
 
-const MAX_TFJS_ENTRY = 2 * 1024 * 1024 * 1024;
-
-/** Reads model.json and the shards it lists from a zipped TF.js folder (in memory: the archive is never extracted). */
+/** Reads model.json and the shards it lists from a zipped TF.js folder within TFJS_ZIP_LIMITS (in memory: the archive is never extracted). */
 async function loadTfjsZip(file: string): Promise<tf.LayersModel> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, autoClose: false }, (error, opened) => (error || !opened ? reject(error ?? new Error("unreadable zip")) : resolve(opened))),
-  );
+  const zip = await openZipArchive(file, TFJS_ZIP_LIMITS).catch((error: unknown) => {
+    throw error instanceof UnreadableWeightsError ? new Invalid(`the TF.js archive cannot be read: ${error.message}`, { file: [error.message] }) : error;
+  });
   try {
-    const entries = new Map<string, yauzl.Entry>();
-    await new Promise<void>((resolve, reject) => {
-      zip.on("entry", (entry: yauzl.Entry) => {
-        entries.set(entry.fileName, entry);
-        zip.readEntry();
-      });
-      zip.on("end", resolve);
-      zip.on("error", reject);
-      zip.readEntry();
-    });
-    const read = (entry: yauzl.Entry) =>
-      new Promise<Buffer>((resolve, reject) => {
-        if (entry.uncompressedSize > MAX_TFJS_ENTRY) return reject(new Error(`${entry.fileName} is too large`));
-        zip.openReadStream(entry, (error, stream) => {
-          if (error || !stream) return reject(error ?? new Error(`cannot read ${entry.fileName}`));
-          const chunks: Buffer[] = [];
-          stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-          stream.on("error", reject);
-          stream.on("end", () => resolve(Buffer.concat(chunks)));
-        });
-      });
-    const manifest = [...entries.keys()].find((name) => path.posix.basename(name) === "model.json" && !name.startsWith("__MACOSX/"));
+    const manifest = [...zip.entries.keys()].find((name) => path.posix.basename(name) === "model.json" && !name.startsWith("__MACOSX/"));
     if (!manifest) throw new Invalid("the TF.js archive has no model.json", { file: ["no model.json"] });
-    const modelJson = JSON.parse((await read(entries.get(manifest)!)).toString("utf8")) as tf.io.ModelJSON;
+    const modelJson = JSON.parse(Buffer.from(await zip.read(zip.entries.get(manifest)!)).toString("utf8")) as tf.io.ModelJSON;
     const folder = path.posix.dirname(manifest);
     const shards: ArrayBuffer[] = [];
     for (const shard of modelJson.weightsManifest.flatMap((group) => group.paths)) {
-      const entry = entries.get(path.posix.normalize(path.posix.join(folder === "." ? "" : folder, shard)));
+      if (!isRelativeInside(shard)) throw new Invalid(`the TF.js archive's model.json lists ${JSON.stringify(shard)}, which is not a file beside it`, { file: ["a shard outside model.json's folder"] });
+      const entry = zip.entries.get(path.posix.join(folder === "." ? "" : folder, shard));
       if (!entry) throw new Invalid(`the TF.js archive lacks ${shard}`, { file: [`missing ${shard}`] });
-      const bytes = await read(entry);
-      shards.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+      // zip.read answers a fresh buffer of exactly the entry's bytes.
+      shards.push((await zip.read(entry)).buffer as ArrayBuffer);
     }
     const artifacts = tf.io.getModelArtifactsForJSONSync(modelJson, modelJson.weightsManifest.flatMap((g) => g.weights), tf.io.CompositeArrayBuffer.join(shards));
     return await tf.loadLayersModel(tf.io.fromMemory(artifacts));
