@@ -18,6 +18,8 @@ import { Totals, type Inspection } from "./totals";
 import styles from "./graph-editor.module.css";
 
 const nodeTypes = { layer: LayerNodeCard, inner: InnerNodeCard, block: BlockFrame };
+/** Small graphs are not blown up past their real size. */
+const FIT = { padding: 0.15, maxZoom: 1 };
 
 export interface BuilderProps {
   /** The graph to open; the editor reloads when `graphKey` changes. */
@@ -59,7 +61,7 @@ function Canvas({ graph, graphKey, catalog, imgsz, readOnly = false, onChange, o
       setEdges(openedEdges);
       setExpanded(new Set());
       history.reset();
-      requestAnimationFrame(() => flow.fitView({ padding: 0.15 }));
+      requestAnimationFrame(() => flow.fitView(FIT));
     });
     return () => {
       cancelled = true;
@@ -200,7 +202,7 @@ function Canvas({ graph, graphKey, catalog, imgsz, readOnly = false, onChange, o
     const placed = await layoutNodes(layers, current.current.edges);
     setExpanded(new Set());
     change({ nodes: placed, edges: current.current.edges });
-    requestAnimationFrame(() => flow.fitView({ padding: 0.15 }));
+    requestAnimationFrame(() => flow.fitView(FIT));
   }, [change, flow]);
 
   function onKeyDown(e: KeyboardEvent<HTMLDivElement>) {
@@ -215,7 +217,7 @@ function Canvas({ graph, graphKey, catalog, imgsz, readOnly = false, onChange, o
       [mod && key === "c", copy],
       [mod && key === "v", paste],
       [mod && key === "a", () => setNodes((ns) => ns.map((n) => ({ ...n, selected: n.type === "layer" })))],
-      [!mod && key === "f", () => flow.fitView({ padding: 0.15 })],
+      [!mod && key === "f", () => flow.fitView(FIT)],
       [!mod && key === "l", () => void relayout()],
     ];
     if (readOnly && !(mod && key === "c")) return;
@@ -250,6 +252,7 @@ function Canvas({ graph, graphKey, catalog, imgsz, readOnly = false, onChange, o
 
   return (
     <EditorContext.Provider value={{ catalog: byType, summaries, error, expanded, toggleExpanded }}>
+      <div className={styles.wide}>
       <div className={styles.toolbar} role="toolbar" aria-label={t("builderTools")}>
         <button type="button" onClick={undo} disabled={!history.canUndo || readOnly} title="Ctrl+Z">
           {t("undo")}
@@ -269,7 +272,7 @@ function Canvas({ graph, graphKey, catalog, imgsz, readOnly = false, onChange, o
         <button type="button" onClick={() => void relayout()} title="L">
           {t("autoLayout")}
         </button>
-        <button type="button" onClick={() => flow.fitView({ padding: 0.15 })} title="F">
+        <button type="button" onClick={() => flow.fitView(FIT)} title="F">
           {t("zoomToFit")}
         </button>
         <span className="muted" style={{ fontSize: 12 }}>
@@ -293,6 +296,7 @@ function Canvas({ graph, graphKey, catalog, imgsz, readOnly = false, onChange, o
             nodesDraggable={!readOnly}
             minZoom={0.05}
             fitView
+            fitViewOptions={FIT}
           >
             <Background gap={16} />
             <MiniMap pannable zoomable />
@@ -308,6 +312,7 @@ function Canvas({ graph, graphKey, catalog, imgsz, readOnly = false, onChange, o
           {inspect.error && <p className="error">{errorText(inspect.error)}</p>}
           {one && <Totals inspection={inspection} imgsz={imgsz} compact />}
         </div>
+      </div>
       </div>
     </EditorContext.Provider>
   );
