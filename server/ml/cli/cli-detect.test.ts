@@ -3,10 +3,11 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
-import { writeShapesDataset } from "./detect/testing/shapes-dataset";
-import { ModelProto } from "./export/onnx-proto";
-import { yolov8Graph, YOLOV8_SCALES } from "./zoo/yolov8";
-import { inferTask, runCli, trainInputFromArgs } from "./cli";
+import { writeShapesDataset } from "../detect/testing/shapes-dataset";
+import { ModelProto } from "../export/onnx-proto";
+import { yolov8Graph, YOLOV8_SCALES } from "../zoo/yolov8";
+import { runCli } from "./index";
+import { inferTask, trainInputFromArgs } from "./train";
 
 interface PredictionLine {
   type: string;

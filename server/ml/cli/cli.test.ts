@@ -2,8 +2,10 @@ import { describe, it, expect } from "vitest";
 import { mkdtemp, readFile, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { makeShapesImageFolder } from "./data/testing/shapes";
-import { parseCliArgs, runCli, trainInputFromArgs, CliError } from "./cli";
+import { makeShapesImageFolder } from "../data/testing/shapes";
+import { CliError } from "./args";
+import { parseCliArgs, runCli } from "./index";
+import { trainInputFromArgs } from "./train";
 
 describe("CLI arguments", () => {
   it("parses Ultralytics-style key=value pairs with typed values", () => {
