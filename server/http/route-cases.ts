@@ -151,6 +151,13 @@ export const ROUTE_CASES: Record<string, Partial<Record<Method, RouteCase>>> = {
   },
   "app/training/[project_name]/route.ts": { GET: { path: (w) => `/training/${P(w)}`, params: (w) => ({ project_name: P(w) }), owned: true, anonymous: 302 } },
   "app/training/available_models/route.ts": { GET: { path: () => "/training/available_models" } },
+  "app/training/system_resources/[project_name]/route.ts": { GET: { path: (w) => `/training/system_resources/${P(w)}`, params: (w) => ({ project_name: P(w) }), owned: true } },
+  "app/training/performance_suggestions/[project_name]/route.ts": {
+    POST: { path: (w) => `/training/performance_suggestions/${P(w)}`, params: (w) => ({ project_name: P(w) }), json: () => ({ model_type: "yolov8s", config: { batch_size: 16, epochs: 100, device: "auto" } }), owned: true },
+  },
+  "app/training/optimal_config/[project_name]/route.ts": {
+    POST: { path: (w) => `/training/optimal_config/${P(w)}`, params: (w) => ({ project_name: P(w) }), json: () => ({ model_type: "yolov8s", epochs: 100, device: "auto" }), owned: true },
+  },
   "app/training/export_formats/route.ts": { GET: { path: () => "/training/export_formats" } },
   "app/training/export_model/[project_name]/[task_id]/route.ts": {
     POST: { path: (w) => `/training/export_model/${P(w)}/${E(w)}`, params: (w) => ({ project_name: P(w), task_id: E(w) }), json: () => ({ format: "onnx" }), owned: true, write: true },

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { batchSizeField } from "@/server/compat/shared/batch-size";
 import { invalidFromZod } from "@/server/errors";
 import { engineHyperparameters, epochLoss, legacyStatus, pythonIsoTime, round, type Experiment } from "@/server/compat/shared/experiment-common";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
@@ -48,7 +49,7 @@ export const startBody = z.object({
   epochs: positiveInt("epochs").optional(),
   /** Ours: the dialect had no datasets; needed when the default project holds more than one. */
   dataset_id: positiveInt("dataset_id").optional(),
-  batch_size: positiveInt("batch_size").optional(),
+  batch_size: batchSizeField("batch_size").optional(),
   learning_rate: z.number({ error: "learning_rate must be a number" }).positive({ error: "learning_rate must be > 0" }).optional(),
   image_size: positiveInt("image_size").optional(),
   device: z.string().trim().min(1).optional(),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { batchSizeField } from "@/server/compat/shared/batch-size";
 import { invalidFromZod } from "@/server/errors";
 import { engineHyperparameters, epochLoss, legacyStatus, pythonIsoTime, round, type Experiment, type ExperimentLog } from "@/server/compat/shared/experiment-common";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
@@ -111,7 +112,7 @@ export const startBody = z.object({
   val_path: folder("val_path").optional(),
   save_path: folder("save_path").optional(),
   num_epochs: positiveInt("num_epochs").optional(),
-  batch_size: positiveInt("batch_size").optional(),
+  batch_size: batchSizeField("batch_size").optional(),
   learning_rate: z.number({ error: "learning_rate must be a number" }).positive({ error: "learning_rate must be > 0" }).optional(),
   image_size: positiveInt("image_size").optional(),
   device: z.string({ error: "device must be a string" }).trim().min(1).optional(),

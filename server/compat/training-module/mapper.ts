@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { batchSizeField } from "@/server/compat/shared/batch-size";
 import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, RateLimited, TooLarge, Unavailable, Unauthorized } from "@/server/errors";
 import { hyperparametersSchema } from "@/server/experiments/schemas";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
@@ -155,7 +156,7 @@ const optimizer = z
 const hyperparameterFields = {
   model_type: z.string({ error: "model_type must be a string" }).trim().min(1, { error: "model_type is required" }),
   epochs: positiveInt("epochs").optional(),
-  batch_size: positiveInt("batch_size").optional(),
+  batch_size: batchSizeField("batch_size").optional(),
   learning_rate: z.number({ error: "learning_rate must be a number" }).positive({ error: "learning_rate must be > 0" }).optional(),
   image_size: positiveInt("image_size").optional(),
   device: z.string({ error: "device must be a string" }).trim().min(1).optional(),

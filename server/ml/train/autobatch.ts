@@ -4,7 +4,9 @@
 import { execFile } from "node:child_process";
 import os from "node:os";
 import * as tf from "@tensorflow/tfjs";
-import { capabilitiesOf, type BackendInfo } from "../backend/index";
+import { capabilitiesOf, initBackend, parseDevice, type BackendInfo } from "../backend/index";
+import { compileGraph } from "../graph/index";
+import { findZooModel, zooGraph } from "../zoo/index";
 import type { PreparedTask, TaskAdapter } from "./adapter";
 import { TrainConfigError, type AutoBatchRecord, type TrainConfig } from "./config";
 import { resolveTrainingBackend, resolveWorkers } from "./stepper";
@@ -240,5 +242,23 @@ export async function resolveAutoBatch<B extends { size: number }>(
     const smaller = Math.max(1, Math.floor(perThread * SHRINK));
     opts.log(`AutoBatch: ${perThread} image(s) per thread do not fit: ${outcome.failed}; trying ${smaller}`);
     perThread = smaller;
+  }
+}
+
+/**
+ * AutoBatch's measurement for a zoo model on `device` without a dataset (random images; the fit, not
+ * a confirmed batch): what the studio's optimal_config advice reads.
+ */
+export async function measureZooModel(opts: { model: string; imgsz: number; numClasses: number; device: string }): Promise<{ backend: BackendInfo; budget: MemoryBudget; fit: BatchFit; workers: number }> {
+  const backend = await initBackend(parseDevice(opts.device));
+  const inputShape: [number, number, number] = [opts.imgsz, opts.imgsz, 3];
+  const model = compileGraph(zooGraph(opts.model, { imgsz: opts.imgsz, numClasses: opts.numClasses }), { inputShape });
+  try {
+    const trainingBackend = resolveTrainingBackend(backend, { model, inputShape, adapter: { dataParallel: undefined } });
+    const workers = resolveWorkers("auto", trainingBackend, { task: findZooModel(opts.model).task, dataParallel: capabilitiesOf(trainingBackend).dataParallel || undefined });
+    const budget = await memoryBudget(trainingBackend);
+    return { backend: trainingBackend, budget, fit: await measureBatchFit({ model, inputShape, backend: trainingBackend, budget }), workers };
+  } finally {
+    model.dispose();
   }
 }

@@ -1,0 +1,2 @@
+export { suggestPerformance as POST } from "@/server/compat/training-module/system";
+export const dynamic = "force-dynamic";

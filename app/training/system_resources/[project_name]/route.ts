@@ -1,0 +1,2 @@
+export { systemResources as GET } from "@/server/compat/training-module/system";
+export const dynamic = "force-dynamic";

@@ -1,0 +1,81 @@
+import { z } from "zod";
+import { invalidFromZod } from "@/server/errors";
+import { batchSizeField } from "@/server/compat/shared/batch-size";
+import type { Suggestion } from "@/server/system/advice-rules";
+import type { FleetResources, OptimalConfig, PlannedTraining } from "@/server/system/advisor";
+
+/** Seed 000 §4–5 (`/training/system_resources|performance_suggestions|optimal_config/<project>`): bodies in, the document's fields out. */
+
+const round1 = (value: number) => Math.round(value * 10) / 10;
+const gb = (bytes: number) => round1(bytes / 2 ** 30);
+
+/** §4.1 `data`; with several training hosts a GPU's `device` is `cuda:N` on its `host`. */
+export function trainingModuleSystemResources(r: FleetResources) {
+  return {
+    cpu_percent: round1(r.cpuPercent),
+    memory_percent: round1(r.memoryPercent),
+    memory_available_gb: gb(r.memoryAvailableBytes),
+    gpu_info: r.gpus.map((g) => ({
+      device: `cuda:${g.index}`,
+      name: g.name,
+      memory_used_gb: g.memoryUsedMiB === null ? null : round1(g.memoryUsedMiB / 1024),
+      memory_total_gb: g.memoryTotalMiB === null ? null : round1(g.memoryTotalMiB / 1024),
+      memory_percent: g.memoryUsedMiB !== null && g.memoryTotalMiB ? round1((g.memoryUsedMiB / g.memoryTotalMiB) * 100) : null,
+      host: g.host,
+    })),
+    active_tasks: r.activeRuns,
+    max_concurrent_tasks: r.slots,
+  };
+}
+
+/** §5.1 `data`: the suggestions and the figures they were made from. */
+export function trainingModuleSuggestions(suggestions: Suggestion[], r: FleetResources) {
+  return { suggestions, resource_usage: { cpu_percent: round1(r.cpuPercent), memory_percent: round1(r.memoryPercent) } };
+}
+
+/** §5.2 `data`, the document's ten fields in its order. */
+export function trainingModuleOptimalConfig(c: OptimalConfig) {
+  return { epochs: c.epochs, batch: c.batch, lr0: c.lr0, device: c.device, amp: c.amp, cache: c.cache, workers: c.workers, save_period: c.save_period, patience: c.patience, optimizer: c.optimizer };
+}
+
+const positive = (field: string) => z.number({ error: `${field} must be a number` }).int({ error: `${field} must be an integer` }).min(1, { error: `${field} must be > 0` }).max(100_000, { error: `${field} must be ≤ 100000` });
+const modelType = z.string({ error: "model_type is required" }).trim().min(1, { error: "model_type is required" }).max(200);
+const device = z.string({ error: "device must be a string" }).trim().min(1, { error: "device must not be empty" }).max(40);
+/** The module sent `cache: false`; Ultralytics' true means RAM. */
+const cache = z.union([z.boolean(), z.literal("ram"), z.literal("disk")], { error: 'cache must be true, false, "ram" or "disk"' }).transform((v) => (v === true ? "ram" : v));
+const imageSize = positive("image_size").max(2048, { error: "image_size must be ≤ 2048" });
+
+const suggestionsBody = z.object({
+  model_type: modelType,
+  config: z
+    .object(
+      {
+        batch_size: batchSizeField("config.batch_size").optional(),
+        epochs: positive("config.epochs").optional(),
+        device: device.optional(),
+        image_size: imageSize.optional(),
+        imgsz: imageSize.optional(),
+        cache: cache.optional(),
+      },
+      { error: "config must be an object" },
+    )
+    .default({}),
+});
+
+function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  const result = schema.safeParse(body);
+  if (!result.success) throw invalidFromZod(result.error.issues);
+  return result.data;
+}
+
+export function parsePerformanceSuggestionsBody(body: unknown): PlannedTraining {
+  const { model_type, config } = parse(suggestionsBody, body);
+  return { model: model_type, batch: config.batch_size ?? null, imgsz: config.image_size ?? config.imgsz ?? null, cache: config.cache ?? false, epochs: config.epochs, device: config.device };
+}
+
+const optimalBody = z.object({ model_type: modelType, epochs: positive("epochs").optional(), device: device.optional(), image_size: imageSize.optional(), imgsz: imageSize.optional() });
+
+export function parseOptimalConfigBody(body: unknown): PlannedTraining {
+  const input = parse(optimalBody, body);
+  return { model: input.model_type, epochs: input.epochs, device: input.device, imgsz: input.image_size ?? input.imgsz ?? null };
+}
