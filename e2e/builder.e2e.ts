@@ -35,6 +35,13 @@ async function drag(page: Page, from: { x: number; y: number }, to: { x: number;
   await page.mouse.up();
 }
 
+/** Finds the type with the palette's search (the list is longer than the panel) and drags it to `to`. */
+async function dragFromPalette(page: Page, type: string, to: { x: number; y: number }) {
+  await page.getByLabel("Search layers", { exact: true }).fill(type);
+  await drag(page, await centre(page, `palette-${type}`), to);
+  await page.getByLabel("Search layers", { exact: true }).fill("");
+}
+
 async function connect(page: Page, source: string, target: string) {
   await drag(page, await centre(page, `out-${source}`), await centre(page, `in-${target}`));
 }
@@ -64,7 +71,7 @@ test("build a graph with the pointer, see shapes and errors live, undo, import a
   // Drag a Conv2d from the palette onto the right of the canvas and connect conv1 to it.
   const canvas = await page.getByTestId("canvas").boundingBox();
   assert.ok(canvas);
-  await drag(page, await centre(page, "palette-Conv2d"), { x: canvas.x + canvas.width - 160, y: canvas.y + 90 });
+  await dragFromPalette(page, "Conv2d", { x: canvas.x + canvas.width - 160, y: canvas.y + 90 });
   await page.getByTestId("node-conv2d_1").waitFor();
   await connect(page, "conv1", "conv2d_1");
   // No filters yet: the compiler's message is drawn on the node.
@@ -74,7 +81,7 @@ test("build a graph with the pointer, see shapes and errors live, undo, import a
   await waitText(page, "shape-conv2d_1", "[64×64×16]");
 
   // An Add of conv1 and conv2d_1 is fine while their shapes agree.
-  await drag(page, await centre(page, "palette-Add"), { x: canvas.x + canvas.width - 200, y: canvas.y + canvas.height - 160 });
+  await dragFromPalette(page, "Add", { x: canvas.x + canvas.width - 200, y: canvas.y + canvas.height - 200 });
   await page.getByTestId("node-add_1").waitFor();
   await connect(page, "conv1", "add_1");
   await connect(page, "conv2d_1", "add_1");

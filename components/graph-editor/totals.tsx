@@ -25,7 +25,7 @@ export function Totals({ inspection, imgsz, compact = false }: { inspection: Ins
           {error.message}
         </p>
       )}
-      {summary && (
+      {summary && !error && (
         <div className={styles.totals}>
           <span>{t("parameters")}</span>
           <strong data-testid="total-params">{n(summary.totalTrainableParams)}</strong>

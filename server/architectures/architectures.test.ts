@@ -97,8 +97,9 @@ describe("the editor's live inspection", () => {
   it("returns the compiler's error as data, naming the node and field", () => {
     const mismatch = { nodes: [...graph().nodes, { id: "sum", type: "Add" }], edges: [...graph().edges, { source: "conv1", target: "sum" }, { source: "conv2", target: "sum" }] };
     const { summary, error } = inspectGraph({ graph: mismatch, imgsz: 32 });
-    expect(summary).toBeNull();
     expect(error).toMatchObject({ nodeId: "sum", message: expect.stringMatching(/node "sum" \(Add\)/) });
+    // Shapes before the failing node still show.
+    expect(summary!.nodes.map((n) => n.id)).toEqual(graph().nodes.map((n) => n.id as string));
     expect(inspectGraph({ graph: graph(), imgsz: 32 }).summary!.nodes.find((n) => n.id === "conv3")!.outputShape).toEqual([8, 8, 64]);
   });
 });

@@ -5,7 +5,7 @@ import { Invalid } from "@/server/errors";
 import { nodeTypeCatalog } from "@/server/ml/graph/catalog";
 import { graphToPytorch } from "@/server/ml/graph/code/pytorch";
 import { graphToTfjs } from "@/server/ml/graph/code/tfjs";
-import { analyzeGraph, GraphError, type GraphSummary, type ModelGraph } from "@/server/ml/graph/index";
+import { analyzeGraph, GraphError, mergedEdges, type GraphSummary, type ModelGraph } from "@/server/ml/graph/index";
 import { ultralyticsInfo, type UltralyticsInfo } from "@/server/ml/graph/ultralytics-info";
 import { graphToUltralyticsYaml, parseUltralyticsYaml, UltralyticsYamlError, type YamlImport } from "@/server/ml/graph/ultralytics-yaml";
 import { zooTemplateGraph, zooTemplates } from "@/server/ml/zoo/templates";
@@ -18,6 +18,7 @@ export interface GraphProblem {
 }
 
 export interface GraphInspection {
+  /** With an error: the part of the graph before the failing node, so its shapes still show. */
   summary: GraphSummary | null;
   /** Ultralytics' model.info() figures at the same image size. */
   ultralytics: UltralyticsInfo | null;
@@ -43,7 +44,31 @@ export function inspectGraph(input: z.output<typeof inspectGraphInput>): GraphIn
     return { summary, ultralytics: ultralyticsInfo(graph, input.imgsz), error: null };
   } catch (error) {
     if (!(error instanceof GraphError)) throw error;
-    return { summary: null, ultralytics: null, error: { message: error.message, nodeId: error.nodeId ?? null, field: error.field ?? null } };
+    const upstream = error.nodeId ? upstreamSummary(graph, error.nodeId, input.imgsz) : null;
+    return { summary: upstream, ultralytics: null, error: { message: error.message, nodeId: error.nodeId ?? null, field: error.field ?? null } };
+  }
+}
+
+/** The analysis of the graph without the failing node and everything that reads from it (null if that fails too). */
+function upstreamSummary(graph: ModelGraph, failing: string, imgsz: number): GraphSummary | null {
+  const edges = mergedEdges(graph);
+  const cut = new Set([failing]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const e of edges) {
+      if (cut.has(e.source) && !cut.has(e.target)) {
+        cut.add(e.target);
+        grew = true;
+      }
+    }
+  }
+  const nodes = graph.nodes.filter((n) => !cut.has(n.id)).map(({ inputs: _i, outputs: _o, ...n }) => n);
+  if (nodes.length === 0) return null;
+  try {
+    return analyzeGraph({ nodes, edges: edges.filter((e) => !cut.has(e.source) && !cut.has(e.target)) }, [imgsz, imgsz, 3]);
+  } catch {
+    return null;
   }
 }
 
