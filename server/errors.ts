@@ -1,3 +1,5 @@
+import type { z } from "zod";
+
 /**
  * Typed domain errors. Services throw these; each face (tRPC, each REST dialect)
  * translates them in one place into its own codes and envelope.
@@ -62,6 +64,13 @@ export function zodFieldErrors(issues: { path: PropertyKey[]; message: string }[
   return out;
 }
 
+/** A value (a body, a query, a service's input) parsed with its zod schema; Invalid naming each bad field otherwise. */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
+  return parsed.data;
+}
+
 export function invalidFromZod(issues: { path: PropertyKey[]; message: string }[]): Invalid {
   const fields = zodFieldErrors(issues);
   const summary = Object.entries(fields)
@@ -70,13 +79,13 @@ export function invalidFromZod(issues: { path: PropertyKey[]; message: string }[
   return new Invalid(summary || "invalid input", fields);
 }
 
-/** PostgreSQL's unique_violation, as raised through drizzle and postgres.js. */
 /** Whether a failed query has this PostgreSQL SQLSTATE (drizzle may wrap the driver's error in `cause`). */
 function hasSqlState(err: unknown, state: string): boolean {
   const e = err as { code?: string; cause?: { code?: string } } | undefined;
   return e?.code === state || e?.cause?.code === state;
 }
 
+/** PostgreSQL's unique_violation, as raised through drizzle and postgres.js. */
 export function isUniqueViolation(err: unknown): boolean {
   return hasSqlState(err, "23505");
 }

@@ -4,10 +4,14 @@ import { freeText, INT32_MAX, nameText, recordId } from "@/server/http/input";
 
 export const datasetName = nameText(100).refine((v) => !/[/\\]/.test(v), "no slashes");
 
+const share = z.number().min(0, "must be ≥ 0").max(1, "must be ≤ 1");
+
+export const SPLIT_SUM_MESSAGE = "train + val + test must be 1";
+
+/** Train/val/test shares: a dataset's split, or a run's own split of its dataset (the dataset keeps its). */
 export const splitRatiosInput = z
-  .object({ train: z.number().min(0).max(1), val: z.number().min(0).max(1), test: z.number().min(0).max(1) })
-  .refine((r) => r.train > 0, { message: "train share must be positive", path: ["train"] })
-  .refine((r) => Math.abs(r.train + r.val + r.test - 1) < 1e-6, { message: "ratios must add up to 1", path: ["train"] });
+  .object({ train: share.refine((v) => v > 0, "must be > 0"), val: share, test: share })
+  .refine((r) => Math.abs(r.train + r.val + r.test - 1) < 1e-6, { message: SPLIT_SUM_MESSAGE, path: ["train"] });
 
 export const importFromPathInput = z.object({
   projectId: recordId,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { experimentStatuses } from "@/db/schema/experiments";
+import { splitRatiosInput } from "@/server/datasets/schemas";
 import { freeText, INT32_MAX, nameText, recordId } from "@/server/http/input";
 import { trainConfigSchema } from "@/server/ml/train/config";
 
@@ -58,12 +59,6 @@ export function defaultHyperparameters(): Hyperparameters {
   return Object.fromEntries(keys.map((key) => [key, parsed[key as keyof typeof parsed]])) as Hyperparameters;
 }
 
-const share = z.number().min(0, "must be ≥ 0").max(1, "must be ≤ 1");
-
-/** A run's own train/val/test split of its dataset; the dataset itself keeps its split. */
-export const splitRatiosSchema = z
-  .object({ train: share.refine((v) => v > 0, "must be > 0"), val: share, test: share })
-  .refine((r) => Math.abs(r.train + r.val + r.test - 1) < 1e-6, { message: "train + val + test must be 1" });
 
 export const createExperimentInput = z
   .object({
@@ -77,7 +72,7 @@ export const createExperimentInput = z
     hyperparameters: hyperparametersSchema.default({}),
     device: nameText(40).default("auto"),
     /** Re-split the dataset for this run only (stratified by class, from `splitSeed`); omitted = the dataset's split. */
-    splitRatios: splitRatiosSchema.nullable().optional(),
+    splitRatios: splitRatiosInput.nullable().optional(),
     splitSeed: z.number().int().nonnegative().max(INT32_MAX).default(0),
     /** A server folder under the import roots; the completed run's weights and results are copied into it. */
     saveDir: freeText(4096).trim().min(1).optional(),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { invalidFromZod } from "@/server/errors";
+import { parseInput } from "@/server/errors";
 import type { PredictResult } from "@/server/inference/schemas";
 
 /**
@@ -16,9 +16,8 @@ export const base64Body = z.object({
 });
 
 export function parseRecognitionBase64(body: unknown): { image: string; modelId: string | undefined; rest: Record<string, unknown> } {
-  const parsed = base64Body.safeParse(body);
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  return { image: parsed.data.image, modelId: parsed.data.model_id, rest: body as Record<string, unknown> };
+  const parsed = parseInput(base64Body, body);
+  return { image: parsed.image, modelId: parsed.model_id, rest: body as Record<string, unknown> };
 }
 
 export function recognitionInference(result: PredictResult) {

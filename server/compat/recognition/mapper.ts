@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { batchSizeField } from "@/server/compat/shared/batch-size";
-import { invalidFromZod } from "@/server/errors";
-import { engineHyperparameters, epochLoss, legacyStatus, pythonIsoTime, round, type Experiment } from "@/server/compat/shared/experiment-common";
+import { parseInput } from "@/server/errors";
+import { engineHyperparameters, legacyStatus, lossTotal, pythonIsoTime, round, type Experiment } from "@/server/compat/shared/experiment-common";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
 
 /**
@@ -22,7 +22,7 @@ type JobSource = Pick<
 /** One training job; accuracy is a fraction (top-1, or mAP50-95 for detectors), as the mock's was. */
 export function recognitionJob(experiment: JobSource) {
   const values = experiment.latestMetrics;
-  const loss = epochLoss(values);
+  const loss = lossTotal(values, "train");
   const accuracy = values.top1_acc ?? values.val_acc ?? values.mAP50_95;
   return {
     job_id: String(experiment.id),
@@ -65,10 +65,8 @@ export interface RecognitionStart {
 }
 
 export function parseRecognitionStart(body: unknown): RecognitionStart {
-  const result = startBody.safeParse(body);
-  if (!result.success) throw invalidFromZod(result.error.issues);
-  const input = result.data;
-  const hyperparameters = engineHyperparameters(input);
+  const input = parseInput(startBody, body);
+  const hyperparameters = engineHyperparameters({ epochs: input.epochs, batch_size: input.batch_size, learning_rate: input.learning_rate, image_size: input.image_size });
   return { model: input.model_id, datasetId: input.dataset_id, device: input.device, name: input.name, hyperparameters };
 }
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { invalidFromZod } from "@/server/errors";
+import { parseInput } from "@/server/errors";
 import type { ValidationSpeed } from "@/server/weights/active-model";
 import type { WeightsView } from "@/server/weights/queries";
 import { round } from "@/server/compat/shared/experiment-common";
@@ -68,9 +68,8 @@ const modelId = z.union([z.string().trim().min(1).max(200), z.number().int().pos
 export const activateBody = z.object({ model_id: modelId });
 
 export function parseActivateModel(body: unknown): { modelId: string } {
-  const result = activateBody.safeParse(body);
-  if (!result.success) throw invalidFromZod(result.error.issues);
-  return { modelId: result.data.model_id };
+  const result = parseInput(activateBody, body);
+  return { modelId: result.model_id };
 }
 
 export const evaluateBody = z
@@ -93,9 +92,7 @@ export interface EvaluateRequest {
 }
 
 export function parseEvaluateModel(body: unknown): EvaluateRequest {
-  const result = evaluateBody.safeParse(body ?? {});
-  if (!result.success) throw invalidFromZod(result.error.issues);
-  const input = result.data;
+  const input = parseInput(evaluateBody, body ?? {});
   return { datasetId: input.dataset_id, split: input.split, batch: input.batch_size, imgsz: input.image_size, device: input.device };
 }
 

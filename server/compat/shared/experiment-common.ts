@@ -40,10 +40,12 @@ export function bestWeightsFile(experiment: Pick<Experiment, "runDir" | "bestEpo
   return `${dir}/weights/best${CHECKPOINT_EXTENSION}`;
 }
 
-/** A loss figure for one epoch: `train_loss`, or the sum of a detector's box/cls/dfl training losses. */
-export function epochLoss(values: Record<string, number>): number | null {
-  if (typeof values.train_loss === "number") return values.train_loss;
-  const parts = Object.entries(values).filter(([key]) => /^train_\w+_loss$/.test(key));
+/** One epoch's loss on a split: `train_loss`/`val_loss`, or the sum of a detector's box/cls/dfl losses; null when unmeasured. */
+export function lossTotal(values: Record<string, number>, split: "train" | "val"): number | null {
+  const whole = values[`${split}_loss`];
+  if (typeof whole === "number") return whole;
+  const part = new RegExp(`^${split}_\\w+_loss$`);
+  const parts = Object.entries(values).filter(([key]) => part.test(key));
   return parts.length ? parts.reduce((sum, [, value]) => sum + value, 0) : null;
 }
 
@@ -57,29 +59,26 @@ export function round(value: number, digits: number): number {
  * The five-word status most old backends knew (pending, running, paused, stopped, completed, failed):
  * ours in between (pausing, stopping) still read as running, so old clients keep polling.
  */
+const LEGACY_STATUS: Record<ExperimentStatus, string> = {
+  created: "pending",
+  queued: "pending",
+  running: "running",
+  pausing: "running",
+  stopping: "running",
+  paused: "paused",
+  stopped: "stopped",
+  completed: "completed",
+  failed: "failed",
+};
+
 export function legacyStatus(status: ExperimentStatus): string {
-  switch (status) {
-    case "created":
-    case "queued":
-      return "pending";
-    case "running":
-    case "pausing":
-    case "stopping":
-      return "running";
-    case "paused":
-    case "stopped":
-    case "completed":
-    case "failed":
-      return status;
-  }
+  return LEGACY_STATUS[status];
 }
 
-/** Old hyperparameter names (epochs, batch size, learning rate, image size) in the engine's terms. */
-export function engineHyperparameters(old: { epochs?: number; batch_size?: number; learning_rate?: number; image_size?: number }): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (old.epochs !== undefined) out.epochs = old.epochs;
-  if (old.batch_size !== undefined) out.batch = old.batch_size;
-  if (old.learning_rate !== undefined) out.lr0 = old.learning_rate;
-  if (old.image_size !== undefined) out.imgsz = old.image_size;
-  return out;
+/** Hyper-parameter spellings the old clients used → the engine's names. */
+const HYPERPARAMETER_ALIASES: Record<string, string> = { batch_size: "batch", lr: "lr0", learning_rate: "lr0", img_size: "imgsz", image_size: "imgsz" };
+
+/** Old clients' hyper-parameters in the engine's names (`batch_size` → `batch`, `learning_rate` → `lr0` …); unset ones are left out. */
+export function engineHyperparameters(old: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(old).flatMap(([key, value]) => (value === undefined ? [] : [[HYPERPARAMETER_ALIASES[key] ?? key, value]])));
 }

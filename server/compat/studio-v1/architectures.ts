@@ -4,7 +4,7 @@ import { createArchitecture, deleteArchitecture, getArchitecture, importArchitec
 import { mergedEdges, type ModelGraph } from "@/server/ml/graph/index";
 import { repairGraph, withAdjacency } from "@/server/ml/graph/repair";
 import { readJson, withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
-import { invalidFromZod } from "@/server/errors";
+import { parseInput } from "@/server/errors";
 import { defaultProject } from "@/server/projects/service";
 import { parseStudioV1Id } from "./mapper";
 import { isoSecondsZ } from "@/server/compat/shared/experiment-common";
@@ -53,11 +53,6 @@ function repaired(graph: { nodes: Record<string, unknown>[]; edges: Record<strin
   return { graph: fixed as unknown as { nodes: Record<string, unknown>[]; edges: Record<string, unknown>[] }, warnings };
 }
 
-function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  return parsed.data;
-}
 
 export function listV1Architectures(req: Request, route: RouteDeps = {}): Promise<Response> {
   return withCaller(req, restError, async (ctx) => Response.json((await listArchitectures(ctx)).map((row) => studioV1Architecture(row))), { db: route.db });
@@ -69,7 +64,7 @@ export function createV1Architecture(req: Request, route: RouteDeps = {}): Promi
     req,
     restError,
     async (ctx) => {
-      const body = parse(createBody, await readJson(req));
+      const body = parseInput(createBody, await readJson(req));
       const project = await defaultProject(ctx);
       const description = body.description ?? "";
       if ("yaml" in body) {
@@ -92,7 +87,7 @@ export async function updateV1Architecture(req: Request, route: RouteContext<"id
     restError,
     async (ctx) => {
       const id = parseStudioV1Id(params.id, "Architecture");
-      const body = parse(updateBody, await readJson(req));
+      const body = parseInput(updateBody, await readJson(req));
       const current = await getArchitecture(ctx, id);
       const given = body.nodes ? { nodes: body.nodes, edges: body.edges ?? [] } : body.edges ? { nodes: current.graph.nodes as Record<string, unknown>[], edges: body.edges } : undefined;
       await updateArchitecture(ctx, { id, name: body.name, description: body.description, graph: given && repaired(given).graph });

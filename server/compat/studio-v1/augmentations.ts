@@ -4,7 +4,7 @@ import { z } from "zod";
 import { readJson, withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
 import { parsePathId } from "@/server/http/input";
 import type { Ctx } from "@/server/context";
-import { invalidFromZod } from "@/server/errors";
+import { parseInput } from "@/server/errors";
 import { defaultProject } from "@/server/projects/service";
 import { augmentationName } from "@/server/augmentations/schemas";
 import { createAugmentation, deleteAugmentation, getAugmentation, listAugmentations, pipelineFlags, updateAugmentation } from "@/server/augmentations/service";
@@ -31,17 +31,15 @@ export async function listAugmentationsV1(ctx: Ctx) {
 }
 
 export async function createAugmentationV1(req: Request, ctx: Ctx) {
-  const parsed = augmentationBody.safeParse(await readJson(req));
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  const row = await createAugmentation(ctx, { projectId: (await defaultProject(ctx)).id, name: parsed.data.name, description: parsed.data.desc, pipeline: parsed.data.pipeline ?? [] }, "as-sent");
+  const parsed = parseInput(augmentationBody, await readJson(req));
+  const row = await createAugmentation(ctx, { projectId: (await defaultProject(ctx)).id, name: parsed.name, description: parsed.desc, pipeline: parsed.pipeline ?? [] }, "as-sent");
   return Response.json(augmentationV1(row), { status: 201 });
 }
 
 /** `PUT` replaces name, desc and pipeline → 204. */
 export async function updateAugmentationV1(req: Request, ctx: Ctx, id: number) {
-  const parsed = augmentationBody.partial().safeParse(await readJson(req));
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  await updateAugmentation(ctx, { id, name: parsed.data.name, description: parsed.data.desc, pipeline: parsed.data.pipeline }, "as-sent");
+  const parsed = parseInput(augmentationBody.partial(), await readJson(req));
+  await updateAugmentation(ctx, { id, name: parsed.name, description: parsed.desc, pipeline: parsed.pipeline }, "as-sent");
   return new Response(null, { status: 204 });
 }
 

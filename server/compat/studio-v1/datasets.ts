@@ -5,7 +5,7 @@ import { readJson, withCaller, type RouteContext, type RouteDeps } from "@/serve
 import { importQueue } from "@/server/compat/shared/deps";
 import type { Ctx } from "@/server/context";
 import { freeText, INT32_MAX, parsePathId, recordId } from "@/server/http/input";
-import { invalidFromZod } from "@/server/errors";
+import { parseInput } from "@/server/errors";
 import { defaultProject } from "@/server/projects/service";
 import { datasetName, splitRatiosInput } from "@/server/datasets/schemas";
 import { deleteDataset, getDataset, listDatasets, previewDataset, startDatasetImport, updateDataset, type EnqueueImport } from "@/server/datasets/service";
@@ -70,10 +70,9 @@ export const pageQuery = z.object({
 });
 
 export async function listDatasetsV1(ctx: Ctx, url: URL) {
-  const parsed = pageQuery.safeParse(Object.fromEntries(url.searchParams));
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  const { items, total } = await listDatasets(ctx, {}, parsed.data);
-  return Response.json({ items: items.map(datasetV1), total, page: parsed.data.page, size: parsed.data.size });
+  const parsed = parseInput(pageQuery, Object.fromEntries(url.searchParams));
+  const { items, total } = await listDatasets(ctx, {}, parsed);
+  return Response.json({ items: items.map(datasetV1), total, page: parsed.page, size: parsed.size });
 }
 
 export const createJson = z.object({
@@ -88,9 +87,7 @@ export const createJson = z.object({
 export async function createDatasetV1(req: Request, ctx: Ctx, enqueue?: EnqueueImport) {
   const type = req.headers.get("content-type") ?? "";
   if (type.startsWith("multipart/form-data")) return Response.json(datasetV1(await importUploadedDataset(ctx, req, enqueue)), { status: 201 });
-  const parsed = createJson.safeParse(await readJson(req));
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  const input = parsed.data;
+  const input = parseInput(createJson, await readJson(req));
   const projectId = input.project_id ?? (await defaultProject(ctx)).id;
   const row = await startDatasetImport(
     ctx,
@@ -112,9 +109,7 @@ export const previewQuery = z.object({
 });
 
 export async function previewDatasetV1(ctx: Ctx, id: number, url: URL) {
-  const parsed = previewQuery.safeParse(Object.fromEntries(url.searchParams));
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  const q = parsed.data;
+  const q = parseInput(previewQuery, Object.fromEntries(url.searchParams));
   const page = await previewDataset(ctx, { id, page: q.page, limit: q.limit, split: q.split, classId: q.class_id });
   return Response.json({
     items: page.items.map((item) => ({
@@ -138,9 +133,8 @@ export const updateJson = z.object({ name: datasetName.optional(), description: 
 
 /** `PUT /api/v1/datasets/{id}` → 204, as the seed's status table says for updates. */
 export async function updateDatasetV1(req: Request, ctx: Ctx, id: number) {
-  const parsed = updateJson.safeParse(await readJson(req));
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  await updateDataset(ctx, { id, ...parsed.data });
+  const parsed = parseInput(updateJson, await readJson(req));
+  await updateDataset(ctx, { id, ...parsed });
   return new Response(null, { status: 204 });
 }
 

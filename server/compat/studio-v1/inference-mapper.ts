@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Invalid, invalidFromZod, NotFound } from "@/server/errors";
+import { Invalid, NotFound, parseInput } from "@/server/errors";
 import { parsePathId } from "@/server/http/input";
 import type { InferenceDevices } from "@/server/inference/devices";
 
@@ -26,9 +26,8 @@ export const streamStartBody = z.object({
 });
 
 export function parseV1StreamStart(body: unknown): { deviceId: string; modelId: number; rest: Record<string, unknown> } {
-  const parsed = streamStartBody.safeParse(body);
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  return { deviceId: parsed.data.device_id, modelId: parseV1ModelId(parsed.data.model_id), rest: body as Record<string, unknown> };
+  const parsed = parseInput(streamStartBody, body);
+  return { deviceId: parsed.device_id, modelId: parseV1ModelId(parsed.model_id), rest: body as Record<string, unknown> };
 }
 
 /** The devices list: cameras, stream sources and compute devices, each with the id `stream/start` takes. */

@@ -2,8 +2,8 @@ import { z } from "zod";
 import type { Caller } from "@/server/context";
 import type { SystemLogRow } from "@/server/system/logs";
 import type { HostStats, SampleFacts } from "@/server/system/stats";
-import { Invalid, invalidFromZod } from "@/server/errors";
-import { epochLoss, isoSecondsZ, round, type Experiment, type ExperimentLog, type ExperimentMetricPoint, type ExperimentStatus } from "@/server/compat/shared/experiment-common";
+import { Invalid, parseInput } from "@/server/errors";
+import { engineHyperparameters, isoSecondsZ, lossTotal, round, type Experiment, type ExperimentLog, type ExperimentMetricPoint, type ExperimentStatus } from "@/server/compat/shared/experiment-common";
 import { experimentStatus } from "@/server/experiments/schemas";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
 
@@ -57,13 +57,7 @@ function validationMetric(values: Record<string, number>): number | null {
 
 /** One chart point, the shape of a `metrics_update` packet's `data`. */
 export function studioV1MetricPoint(values: Record<string, number>, epoch: number) {
-  const valLoss = values.val_loss ?? sumMatching(values, /^val_\w+_loss$/);
-  return { epoch, train_loss: epochLoss(values), val_loss: valLoss, val_metric: validationMetric(values) };
-}
-
-function sumMatching(values: Record<string, number>, pattern: RegExp): number | null {
-  const parts = Object.entries(values).filter(([key]) => pattern.test(key));
-  return parts.length ? parts.reduce((sum, [, value]) => sum + value, 0) : null;
+  return { epoch, train_loss: lossTotal(values, "train"), val_loss: lossTotal(values, "val"), val_metric: validationMetric(values) };
 }
 
 /** `GET /experiments/{id}/metrics`: one point per finished epoch, oldest first. */
@@ -122,13 +116,6 @@ export function studioV1StatusPacket(experiment: Pick<Experiment, "status" | "fi
 const positiveId = (field: string) =>
   z.number({ error: `${field} must be an integer id` }).int({ error: `${field} must be an integer id` }).positive({ error: `${field} must be a positive id` }).max(INT32_MAX, { error: `${field} names nothing` });
 
-/** Hyper-parameter spellings this backend's clients used, → the engine's names. */
-const HYPERPARAMETER_ALIASES: Record<string, string> = { batch_size: "batch", lr: "lr0", learning_rate: "lr0", img_size: "imgsz", image_size: "imgsz" };
-
-export function engineHyperparameterNames(hyperparams: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(hyperparams).map(([key, value]) => [HYPERPARAMETER_ALIASES[key] ?? key, value]));
-}
-
 export const createExperimentBody = z.object({
   name: z.string({ error: "name is required" }).trim().min(1, { error: "name is required" }).max(200),
   task: z.enum(["classify", "detect"], { error: "task must be classify or detect" }).optional(),
@@ -154,10 +141,8 @@ export interface StudioV1CreateExperiment {
 }
 
 export function parseStudioV1CreateExperiment(body: unknown): StudioV1CreateExperiment {
-  const result = createExperimentBody.safeParse(body);
-  if (!result.success) throw invalidFromZod(result.error.issues);
-  const input = result.data;
-  const hyperparameters = engineHyperparameterNames(input.hyperparams ?? {});
+  const input = parseInput(createExperimentBody, body);
+  const hyperparameters = engineHyperparameters(input.hyperparams ?? {});
   const device = input.device ?? (typeof hyperparameters.device === "string" ? hyperparameters.device : undefined);
   delete hyperparameters.device;
   // Ids travel as strings in some clients' JSON: "12" names entry 12.
@@ -177,9 +162,8 @@ export function parseStudioV1CreateExperiment(body: unknown): StudioV1CreateExpe
 export const renameBody = z.object({ name: z.string({ error: "name is required" }).trim().min(1, { error: "name is required" }).max(200) });
 
 export function parseStudioV1Rename(body: unknown): { name: string } {
-  const result = renameBody.safeParse(body);
-  if (!result.success) throw invalidFromZod(result.error.issues);
-  return result.data;
+  const result = parseInput(renameBody, body);
+  return result;
 }
 
 export const controlBody = z.discriminatedUnion(
@@ -201,9 +185,8 @@ export const controlBody = z.discriminatedUnion(
 export type StudioV1Control = z.output<typeof controlBody>;
 
 export function parseStudioV1Control(body: unknown): StudioV1Control {
-  const result = controlBody.safeParse(body);
-  if (!result.success) throw invalidFromZod(result.error.issues);
-  return result.data;
+  const result = parseInput(controlBody, body);
+  return result;
 }
 
 export function parseStudioV1Id(value: string, what: string): number {

@@ -1,5 +1,5 @@
 import { withCaller, type RouteDeps } from "@/server/http/handler";
-import { Invalid, invalidFromZod } from "@/server/errors";
+import { Invalid, parseInput } from "@/server/errors";
 import { listSystemLogs, listSystemLogsInput } from "@/server/system/logs";
 import { currentFacts, hostStatsOf } from "@/server/system/stats";
 import { studioV1SystemLog, studioV1SystemStats } from "./mapper";
@@ -28,9 +28,8 @@ export function getV1SystemLogs(req: Request, route: RouteDeps = {}): Promise<Re
     restError,
     async (ctx) => {
       const query = Object.fromEntries(new URL(req.url).searchParams);
-      const parsed = listSystemLogsInput.safeParse(query);
-      if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-      return Response.json((await listSystemLogs(ctx, parsed.data)).map(studioV1SystemLog));
+      const parsed = parseInput(listSystemLogsInput, query);
+      return Response.json((await listSystemLogs(ctx, parsed)).map(studioV1SystemLog));
     },
     { db: route.db },
   );

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { invalidFromZod } from "@/server/errors";
+import { parseInput } from "@/server/errors";
 import { freeText, nameText, recordId } from "@/server/http/input";
 import type { WeightsView } from "@/server/weights/queries";
 import { weightsDescription, weightsFormat, weightsName, weightsTags } from "@/server/weights/schemas";
@@ -47,11 +47,6 @@ export function studioV1Weights(entry: WeightsView) {
   };
 }
 
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  return parsed.data;
-}
 
 export const listQuery = z.object({
   q: freeText(200).trim().optional(),
@@ -62,7 +57,7 @@ export const listQuery = z.object({
 });
 
 export function parseStudioV1WeightsQuery(params: URLSearchParams) {
-  const query = parse(listQuery, Object.fromEntries(params));
+  const query = parseInput(listQuery, Object.fromEntries(params));
   return { search: query.q || undefined, task: query.task, format: query.format, tag: query.tag, projectId: query.project_id, limit: 1000 };
 }
 
@@ -78,7 +73,7 @@ export const importBody = z.object({
 });
 
 export function parseStudioV1WeightsImport(body: unknown) {
-  const input = parse(importBody, body);
+  const input = parseInput(importBody, body);
   return { path: input.path, name: input.name, description: input.description, tags: input.tags, projectId: input.project_id, model: input.model, architectureId: input.architecture_id };
 }
 
@@ -95,7 +90,7 @@ export const updateBody = z.object({
 });
 
 export function parseStudioV1WeightsUpdate(body: unknown) {
-  const input = parse(updateBody, body);
+  const input = parseInput(updateBody, body);
   return { name: input.name, description: input.description ?? input.desc ?? input.remark, tags: input.tags };
 }
 
@@ -104,5 +99,5 @@ export const saveBody = z.object({ which: z.enum(["best", "last"], { error: 'whi
 /** `POST /experiments/{id}/save`: no body saves the best checkpoint; `{which: "last"}` (or `?which=last`) the last. */
 export function parseStudioV1Save(body: unknown, params: URLSearchParams) {
   const isObject = typeof body === "object" && body !== null && !Array.isArray(body);
-  return parse(saveBody, isObject ? { which: params.get("which") ?? undefined, ...body } : body);
+  return parseInput(saveBody, isObject ? { which: params.get("which") ?? undefined, ...body } : body);
 }

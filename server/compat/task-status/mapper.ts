@@ -18,23 +18,22 @@ export const TASK_STATUS_MESSAGES = {
 
 export type TaskStatusState = "pending" | "progress" | "success" | "failure";
 
+const TASK_STATUS_STATES: Record<ExperimentStatus, TaskStatusState> = {
+  created: "pending",
+  queued: "pending",
+  running: "progress",
+  pausing: "progress",
+  // A paused run is still under way: it keeps its progress and will resume.
+  paused: "progress",
+  stopping: "progress",
+  completed: "success",
+  // A stopped run will never succeed: the document's only word for that is failure.
+  stopped: "failure",
+  failed: "failure",
+};
+
 export function taskStatusState(status: ExperimentStatus): TaskStatusState {
-  switch (status) {
-    case "created":
-    case "queued":
-      return "pending";
-    // A paused run is still under way: it keeps its progress and will resume.
-    case "running":
-    case "pausing":
-    case "paused":
-    case "stopping":
-      return "progress";
-    case "completed":
-      return "success";
-    case "stopped":
-    case "failed":
-      return "failure";
-  }
+  return TASK_STATUS_STATES[status];
 }
 
 const metric = (value: unknown): number | null => (typeof value === "number" && Number.isFinite(value) ? round(value, 4) : null);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { batchSizeField } from "@/server/compat/shared/batch-size";
-import { invalidFromZod } from "@/server/errors";
-import { engineHyperparameters, epochLoss, legacyStatus, pythonIsoTime, round, type Experiment, type ExperimentLog } from "@/server/compat/shared/experiment-common";
+import { invalidFromZod, parseInput } from "@/server/errors";
+import { engineHyperparameters, legacyStatus, lossTotal, pythonIsoTime, round, type Experiment, type ExperimentLog } from "@/server/compat/shared/experiment-common";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
 
 /**
@@ -22,20 +22,15 @@ const FRACTION_KEYS = ["macro_f1", "micro_f1", "precision", "recall"] as const;
  */
 export function trainingMetricsValues(values: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
-  const trainLoss = epochLoss(values);
+  const trainLoss = lossTotal(values, "train");
   if (trainLoss !== null) out.train_loss = round(trainLoss, 4);
-  const valLoss = typeof values.val_loss === "number" ? values.val_loss : sumOf(values, /^val_\w+_loss$/);
+  const valLoss = lossTotal(values, "val");
   if (valLoss !== null) out.val_loss = round(valLoss, 4);
   for (const key of PERCENT_KEYS) if (typeof values[key] === "number") out[key] = round(values[key] * 100, 2);
   for (const key of FRACTION_KEYS) if (typeof values[key] === "number") out[key] = round(values[key], 4);
   if (typeof values.mAP50_95 === "number") out.mAP = round(values.mAP50_95, 4);
   if (typeof values.learning_rate === "number") out.learning_rate = values.learning_rate;
   return out;
-}
-
-function sumOf(values: Record<string, number>, pattern: RegExp): number | null {
-  const parts = Object.entries(values).filter(([key]) => pattern.test(key));
-  return parts.length ? parts.reduce((sum, [, value]) => sum + value, 0) : null;
 }
 
 type StatusSource = Pick<
@@ -131,10 +126,8 @@ export interface TrainingMetricsStart {
 }
 
 export function parseTrainingMetricsStart(body: unknown): TrainingMetricsStart {
-  const result = startBody.safeParse(body);
-  if (!result.success) throw invalidFromZod(result.error.issues);
-  const input = result.data;
-  const hyperparameters = engineHyperparameters({ ...input, epochs: input.num_epochs });
+  const input = parseInput(startBody, body);
+  const hyperparameters = engineHyperparameters({ epochs: input.num_epochs, batch_size: input.batch_size, learning_rate: input.learning_rate, image_size: input.image_size });
   return {
     model: input.model,
     numClasses: input.num_classes,

@@ -1,13 +1,15 @@
 import { z } from "zod";
 import { batchSizeField } from "@/server/compat/shared/batch-size";
-import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, RateLimited, TooLarge, Unavailable, Unauthorized } from "@/server/errors";
+import { splitRatiosInput, SPLIT_SUM_MESSAGE } from "@/server/datasets/schemas";
+import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, parseInput, RateLimited, TooLarge, Unauthorized, Unavailable } from "@/server/errors";
 import { hyperparametersSchema } from "@/server/experiments/schemas";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
 import { ultralyticsAugmentation } from "@/server/ml/augment/foreign";
 import {
   bestWeightsFile,
-  epochLoss,
+  engineHyperparameters,
   legacyStatus,
+  lossTotal,
   pythonIsoTime,
   type Experiment,
   type ExperimentMetricPoint,
@@ -88,7 +90,7 @@ export function trainingModuleTaskDetail(
     metrics: metricNames(experiment.latestMetrics),
     logs: epochPoints
       .filter((point) => point.step === 0)
-      .map((point) => ({ epoch: point.epoch, loss: epochLoss(point.values), timestamp: pythonIsoTime(point.createdAt) })),
+      .map((point) => ({ epoch: point.epoch, loss: lossTotal(point.values, "train"), timestamp: pythonIsoTime(point.createdAt) })),
   };
 }
 
@@ -129,11 +131,6 @@ export function trainingModuleAvailableModels(
 
 // ---- requests ----
 
-function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
-  const result = schema.safeParse(body);
-  if (!result.success) throw invalidFromZod(result.error.issues);
-  return result.data;
-}
 
 const projectName = z.string({ error: "project_name is required" }).trim().min(1, { error: "project_name is required" });
 const positiveInt = (field: string) =>
@@ -163,15 +160,9 @@ const hyperparameterFields = {
   optimizer: optimizer.optional(),
 };
 
-/** The engine's hyper-parameter names for the module's fields that were given. */
-function engineHyperparameters(input: { epochs?: number; batch_size?: number; learning_rate?: number; image_size?: number; optimizer?: string }) {
-  const out: Record<string, unknown> = {};
-  if (input.epochs !== undefined) out.epochs = input.epochs;
-  if (input.batch_size !== undefined) out.batch = input.batch_size;
-  if (input.learning_rate !== undefined) out.lr0 = input.learning_rate;
-  if (input.image_size !== undefined) out.imgsz = input.image_size;
-  if (input.optimizer !== undefined) out.optimizer = input.optimizer;
-  return out;
+/** The module's hyper-parameter fields that were given, in the engine's names. */
+function moduleHyperparameters(input: { epochs?: number; batch_size?: number; learning_rate?: number; image_size?: number; optimizer?: string }) {
+  return engineHyperparameters({ epochs: input.epochs, batch_size: input.batch_size, learning_rate: input.learning_rate, image_size: input.image_size, optimizer: input.optimizer });
 }
 
 export const createTaskBody = z.object({
@@ -197,21 +188,31 @@ export interface TrainingModuleCreateTask {
 }
 
 export function parseTrainingModuleCreateTask(body: unknown): TrainingModuleCreateTask {
-  const input = parse(createTaskBody, body);
+  const input = parseInput(createTaskBody, body);
   const anyRatio = input.train_ratio !== undefined || input.val_ratio !== undefined || input.test_ratio !== undefined;
-  if (anyRatio) {
-    const sum = (input.train_ratio ?? 0) + (input.val_ratio ?? 0) + (input.test_ratio ?? 0);
-    if (Math.abs(sum - 1) > 1e-6) throw new Invalid(`train_ratio + val_ratio + test_ratio must be 1, got ${round6(sum)}`, { train_ratio: ["ratios must add up to 1"] });
-  }
+  const splitRatios = anyRatio ? moduleSplitRatios({ train: input.train_ratio ?? 0, val: input.val_ratio ?? 0, test: input.test_ratio ?? 0 }) : undefined;
   return {
     projectName: input.project_name,
     name: input.task_name,
     model: parseModelType(input.model_type),
     datasetId: input.dataset_id,
-    splitRatios: anyRatio ? { train: input.train_ratio ?? 0, val: input.val_ratio ?? 0, test: input.test_ratio ?? 0 } : undefined,
+    splitRatios,
     device: input.device,
-    hyperparameters: engineHyperparameters(input),
+    hyperparameters: moduleHyperparameters(input),
   };
+}
+
+/** The run's split, checked by the studio's split schema and refused in the module's words (`train_ratio` …). */
+function moduleSplitRatios(ratios: { train: number; val: number; test: number }) {
+  const checked = splitRatiosInput.safeParse(ratios);
+  if (checked.success) return checked.data;
+  const sum = round6(ratios.train + ratios.val + ratios.test);
+  throw invalidFromZod(
+    checked.error.issues.map((issue) => ({
+      path: [`${String(issue.path[0] ?? "train")}_ratio`],
+      message: issue.message === SPLIT_SUM_MESSAGE ? `train_ratio + val_ratio + test_ratio must be 1, got ${sum}` : issue.message,
+    })),
+  );
 }
 
 function round6(value: number): number {
@@ -222,7 +223,7 @@ export const taskRefBody = z.object({ project_name: projectName, task_id: taskId
 
 /** Body of start_task, stop_task and delete_task. */
 export function parseTrainingModuleTaskRef(body: unknown): { projectName: string; taskId: number } {
-  const input = parse(taskRefBody, body);
+  const input = parseInput(taskRefBody, body);
   return { projectName: input.project_name, taskId: input.task_id };
 }
 
@@ -262,7 +263,7 @@ const ENGINE_KEYS = new Set(Object.keys(hyperparametersSchema.shape));
  * knows become hyper-parameters; the rest of both is kept as given.
  */
 export function parseTrainingModuleSaveConfig(body: unknown): TrainingModuleSaveConfig {
-  const input = parse(saveConfigBody, body);
+  const input = parseInput(saveConfigBody, body);
   const extra: Record<string, unknown> = {};
   const hyperparameters: Record<string, unknown> = {};
   const sort = (settings: Record<string, unknown>) => {
@@ -280,7 +281,7 @@ export function parseTrainingModuleSaveConfig(body: unknown): TrainingModuleSave
   return {
     projectName: input.project_name,
     name: input.config_name,
-    hyperparameters: { ...hyperparameters, ...engineHyperparameters(input) },
+    hyperparameters: { ...hyperparameters, ...moduleHyperparameters(input) },
     augmentation: augmentation && augmentation.length > 0 ? augmentation : null,
     extra,
     model: input.model_type === undefined ? undefined : parseModelType(input.model_type),

@@ -1,16 +1,10 @@
 import { z } from "zod";
-import { invalidFromZod } from "@/server/errors";
+import { parseInput } from "@/server/errors";
 import { EXPORT_FORMATS, type ExportWeightsInput } from "@/server/weights/export";
 import type { WeightsRow } from "@/server/weights/queries";
 import type { ValidateWeightsInput, ValidationRow } from "@/server/weights/validate";
 
 /** Seed 000 §3 (export_model, validate_model) and §6.2 (export_formats): bodies in, the document's shapes out. */
-
-function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
-  const parsed = schema.safeParse(body ?? {});
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  return parsed.data;
-}
 
 export const validateBody = z.object({
   imgsz: z.number().int().optional(),
@@ -25,7 +19,7 @@ export const validateBody = z.object({
 });
 
 export function parseTrainingModuleValidate(body: unknown): Omit<ValidateWeightsInput, "experimentId" | "weightsId"> {
-  const input = parse(validateBody, body);
+  const input = parseInput(validateBody, body ?? {});
   return { imgsz: input.imgsz, batch: input.batch, conf: input.conf, iou: input.iou, device: input.device, saveJson: input.save_json, plots: input.plots, split: input.split, datasetId: input.dataset_id };
 }
 
@@ -41,7 +35,7 @@ export const exportBody = z.object({
 });
 
 export function parseTrainingModuleExport(body: unknown): Omit<ExportWeightsInput, "experimentId" | "weightsId"> {
-  return parse(exportBody, body);
+  return parseInput(exportBody, body ?? {});
 }
 
 /** `data` of validate_model: Ultralytics' names (`mAP50-95`), per-class AP50 by class name, results relative to the storage root. */
