@@ -1,15 +1,23 @@
-// The layer graph → ONE ONNX graph computing forward + loss + backward. Weights and the batch are
-// graph inputs; the loss, the logits, every trainable weight's gradient and the batch statistics
-// that moving averages (BatchNorm) take are outputs. Each node type's emitter (emitter.ts) writes
-// its forward ops and keeps on a tape what its backward needs; backward runs in reverse
-// topological order, summing the gradients of tensors used more than once.
+// The layer graph → ONE ONNX graph computing forward + loss + backward (or, `split`, two: the
+// forward, then the loss and backward, with JavaScript between them — detection's assigner).
+// Weights and the batch are graph inputs; the loss, the model's output, every trainable weight's
+// gradient and the batch statistics that moving averages (BatchNorm) take are outputs. Each node
+// type's emitter (emitter.ts) writes its forward ops and keeps on a tape what its backward needs;
+// backward runs in reverse topological order, summing the gradients of tensors used more than once.
 import { planGraph, type PlannedNode } from "../graph/analyze";
 import type { ModelGraph } from "../graph/schema";
-import { TrainGraph, type Value } from "./builder";
+import { TrainGraph, type SplitGraphs, type Value } from "./builder";
 import { findTrainingEmitter, type BackwardContext, type ChoicePoint, type EmitContext, type TrainingEmitter } from "./emitter";
+import { emitClassifyLoss, type ClassifyLossSpec } from "./loss-classify";
+import { emitDetectLoss, type DetectLossSpec, type DetectTargetInputs } from "./loss-detect";
+import { REG_MAX } from "../detect/dfl";
 import "./layers/basic";
 import "./layers/conv";
 import "./layers/pool";
+import "./layers/detect";
+
+export type { ClassifyLossSpec } from "./loss-classify";
+export type { DetectLossSpec } from "./loss-detect";
 
 export interface WeightInfo {
   /** The TF.js weight's original name, `<node id>/<name>` ("conv1/kernel"). */
@@ -18,35 +26,36 @@ export interface WeightInfo {
   trainable: boolean;
 }
 
-/** Softmax cross-entropy over the graph's one output [K]; targets (label smoothing applied) are fed. */
-export interface ClassifyLossSpec {
-  kind: "classify";
-  numClasses: number;
-  /** The graph ends in a Softmax: cross-entropy on clipped probabilities, as the TF.js engine computes it. */
-  probabilities: boolean;
-}
-
 export interface TrainGraphRequest {
   graph: ModelGraph;
   inputShape: [number, number, number];
   batch: number;
   weights: WeightInfo[];
-  loss: ClassifyLossSpec;
+  loss: ClassifyLossSpec | DetectLossSpec;
   /** The formulation per choice point (choiceKey); absent points take their first candidate. */
   choices?: ReadonlyMap<string, string>;
   /** false: a forward-only inference graph (BatchNorm on its moving statistics), outputs `logits`. */
   training?: boolean;
+  /** Also the graph as two (SplitGraphs): the forward, then the loss and backward. */
+  split?: boolean;
 }
 
 export interface TrainGraphIo {
+  /** The whole graph (empty when split). */
   bytes: Uint8Array;
+  split?: SplitGraphs;
   /** NHWC float batch [N, H, W, C]. */
   imageInput: string;
-  /** [N, K] target distribution (training only). */
+  /** classify: [N, K] target distribution (training only). */
   targetInput: string;
+  /** detect: the assigner's targets (training only). */
+  detectInputs?: DetectTargetInputs;
   /** Weights the graph reads, by their TF.js name (= graph input name). */
   weightInputs: string[];
   lossOutput: string;
+  /** The loss and its parts (detect: box_loss, cls_loss, dfl_loss) by name. */
+  lossOutputs: Record<string, string>;
+  /** The model's output: classify logits [N, K], detect raw [N, anchors, 4·reg_max + nc]. */
   logitsOutput: string;
   grads: { weight: string; output: string }[];
   /** Σ g² over every gradient, computed in the graph (global-norm clipping without a JavaScript pass). */
@@ -82,8 +91,16 @@ export function ortTrainingSupport(graph: ModelGraph, inputShape: [number, numbe
     const reason = emitter.unsupported?.(planned.data, planned.inputShapes);
     if (reason) return `node "${planned.node.id}" (${planned.def.type}): ${reason}`;
   }
-  if (plan.outputIds.length !== 1) return `the graph has ${plan.outputIds.length} outputs; classification trains one`;
+  if (plan.outputIds.length !== 1) return `the graph has ${plan.outputIds.length} outputs; training takes one`;
   return null;
+}
+
+/** Why the model's output cannot feed this loss, or null. */
+function outputMismatch(output: Value, loss: TrainGraphRequest["loss"]): string | null {
+  const shape = output.shape.slice(1);
+  if (loss.kind === "classify") return shape.length === 1 && shape[0] === loss.numClasses ? null : `the graph's output [${shape.join(", ")}] does not fit ${loss.numClasses} classes`;
+  const channels = 4 * (loss.regMax ?? REG_MAX) + loss.numClasses;
+  return shape.length === 2 && shape[1] === channels ? null : `the graph's output [${shape.join(", ")}] is not a detection head's [anchors, ${channels}]`;
 }
 
 /** ReLU → MaxPool pairs where the pool may apply the ReLU's mask (the ReLU output feeds only the pool). */
@@ -109,11 +126,10 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
   const { inputShape, batch, loss } = request;
   const training = request.training ?? true;
   const plan = planGraph(request.graph, inputShape);
-  if (plan.outputIds.length !== 1) throw new OrtGraphError(`the graph has ${plan.outputIds.length} outputs; classification trains one`);
+  if (plan.outputIds.length !== 1) throw new OrtGraphError(`the graph has ${plan.outputIds.length} outputs; training takes one`);
   const weights = new Map(request.weights.map((w) => [w.name, w]));
   const g = new TrainGraph();
   const imageInput = g.input("images", [batch, ...inputShape]);
-  const targetInput = training ? g.input("targets", [batch, loss.numClasses]) : "targets";
 
   const usedWeights = new Set<string>();
   const weightInputs: string[] = [];
@@ -194,31 +210,32 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
 
   const outputId = plan.outputIds[0];
   const logits = values.get(outputId)!;
-  if (logits.shape.length !== 2 || logits.shape[1] !== loss.numClasses) {
-    throw new OrtGraphError(`the graph's output [${logits.shape.slice(1).join(", ")}] does not fit ${loss.numClasses} classes`);
-  }
+  const mismatch = outputMismatch(logits, loss);
+  if (mismatch) throw new OrtGraphError(mismatch);
   const logitsOutput = g.output("logits", logits.name, logits.shape);
+  const common = { imageInput, weightInputs, logitsOutput, movingAverages, masks, points, choicesMade };
   if (!training) {
-    return { bytes: g.toBytes("inference"), imageInput, targetInput, weightInputs, lossOutput: "", logitsOutput, grads: [], gradSquaredNorm: "", movingAverages, masks, points, choicesMade };
+    return { ...common, bytes: g.toBytes("inference"), targetInput: "", lossOutput: "", lossOutputs: {}, grads: [], gradSquaredNorm: "" };
   }
 
-  // ---- loss (mean over the batch) and its gradient
+  // ---- loss and its gradient with respect to the model's output
+  g.markBoundary();
   g.scope = "loss";
-  const t = targetInput;
+  let targetInput = "";
+  let detectInputs: DetectTargetInputs | undefined;
   let dLogits: string;
-  let lossValue: string;
-  if (loss.probabilities) {
-    // −mean Σ t·log(clip(p, 1e-7, 1)); the clip passes gradients only inside its range.
-    const clipped = g.op("Clip", [logits.name, g.f32(1e-7), g.f32(1)]);
-    lossValue = g.scale(g.op("ReduceSum", [g.mul(t, g.op("Log", [clipped]))], { keepdims: 0 }), -1 / batch);
-    const inside = g.op("Cast", [g.op("And", [g.op("GreaterOrEqual", [logits.name, g.f32(1e-7)]), g.op("LessOrEqual", [logits.name, g.f32(1)])])], { to: 1 });
-    dLogits = g.mul(g.scale(g.op("Div", [t, clipped]), -1 / batch), inside);
+  let lossOutputs: Record<string, string>;
+  if (loss.kind === "classify") {
+    const emitted = emitClassifyLoss(g, loss, logits);
+    targetInput = emitted.targets;
+    lossOutputs = emitted.outputs;
+    dLogits = emitted.dLogits;
   } else {
-    const logSoftmax = g.op("LogSoftmax", [logits.name], { axis: 1 });
-    lossValue = g.scale(g.op("ReduceSum", [g.mul(t, logSoftmax)], { keepdims: 0 }), -1 / batch);
-    dLogits = g.scale(g.sub(g.op("Exp", [logSoftmax]), t), 1 / batch);
+    const emitted = emitDetectLoss(g, loss, logits);
+    detectInputs = emitted.inputs;
+    lossOutputs = emitted.outputs;
+    dLogits = emitted.dRaw;
   }
-  const lossOutput = g.output("loss", lossValue, []);
 
   // ---- backward, in reverse topological order
   const requiresGrad = new Map<string, boolean>();
@@ -263,6 +280,6 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
   g.scope = "clip";
   const squares = [...gradOutputs].map(({ weight }) => g.op("ReduceSumSquare", [grads.get(weight)!], { keepdims: 0 }));
   const gradSquaredNorm = g.output("grad_squared_norm", squares.length > 0 ? g.sum(squares) : g.f32(0), []);
-  const bytes = g.toBytes("train");
-  return { bytes, imageInput, targetInput, weightInputs, lossOutput, logitsOutput, grads: gradOutputs, gradSquaredNorm, movingAverages, masks, points, choicesMade };
+  const io = { ...common, targetInput, detectInputs, lossOutput: lossOutputs.loss, lossOutputs, grads: gradOutputs, gradSquaredNorm };
+  return request.split ? { ...io, bytes: new Uint8Array(0), split: g.split("train") } : { ...io, bytes: g.toBytes("train") };
 }

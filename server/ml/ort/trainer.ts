@@ -1,18 +1,18 @@
 // Training steps on ONNX Runtime: the model's weights live in Float32Arrays (TF.js layout) that
-// every session reads as inputs; one session.run per (micro-)batch computes loss and gradients;
-// clipping and the optimizer are typed-array loops. The TF.js model and optimizer stay the
-// record: sync() writes weights, moving statistics and optimizer slots back for validation and
-// checkpoints, which therefore look exactly like the TF.js engine's.
+// every session reads as inputs; one session.run per (micro-)batch computes loss and gradients
+// (detection: two, the assigner running in between, ort/tasks.ts); clipping and the optimizer are
+// typed-array loops. The TF.js model and optimizer stay the record: sync() writes weights, moving
+// statistics and optimizer slots back for validation and checkpoints, which therefore look exactly
+// like the TF.js engine's.
 import { createHash } from "node:crypto";
 import * as tf from "@tensorflow/tfjs";
 import type { ModelGraph } from "../graph/schema";
 import type { DataParallelSupport } from "../train/adapter";
-import { CLASSIFY_REPLICA_MODULE, type ClassifyLossOptions } from "../train/classify-loss";
 import type { TrainOptimizer, TrainableVariable } from "../train/optimizers";
 import { cachedChoice, chooseFormulations, timeSessions, type MeasuredChoice } from "./formulations";
 import { clipScale, FlatOptimizer, SLOT_NAMES, squaredNorm, type FlatParam } from "./optimizer";
 import { createOrtSession, ort, type OrtTarget } from "./session";
-import { accuracyOf, classifyTargets } from "./targets";
+import { ortTaskOf, type OrtTask } from "./tasks";
 import { buildTrainingGraph, choiceKey, OrtGraphError, ortTrainingSupport, type TrainGraphIo, type WeightInfo } from "./train-graph";
 
 export interface OrtTrainerOptions<B extends { size: number }> {
@@ -40,14 +40,6 @@ export interface StepTimings {
   steps: number;
 }
 
-/** The classification loss settings from the task adapter, or why it is not a task this engine trains. */
-export function classifyLossOf(adapter: { readonly dataParallel?: DataParallelSupport<{ size: number }> }): ClassifyLossOptions | string {
-  const spec = adapter.dataParallel?.replicaTask();
-  if (!spec) return "the task cannot split batches, which the ONNX trainer needs";
-  if (spec.module !== CLASSIFY_REPLICA_MODULE) return "only classification trains on ONNX Runtime yet (detection's loss has no training graph)";
-  return spec.options as ClassifyLossOptions;
-}
-
 export function weightInfosOf(model: tf.LayersModel): WeightInfo[] {
   const trainable = new Set(model.trainableWeights.map((w) => w.originalName));
   return model.weights.map((w) => ({ name: w.originalName, shape: (w.shape as number[]).slice(), trainable: trainable.has(w.originalName) }));
@@ -56,12 +48,12 @@ export function weightInfosOf(model: tf.LayersModel): WeightInfo[] {
 /** Why `model` cannot train on ONNX Runtime (the reason the run log gives for falling back), or null. */
 export function ortTrainerSupport(opts: { model: tf.LayersModel; graph?: ModelGraph; inputShape: [number, number, number]; adapter: { readonly dataParallel?: DataParallelSupport<{ size: number }> } }): string | null {
   if (!opts.graph) return "the model was not built from a layer graph";
-  const loss = classifyLossOf(opts.adapter);
-  if (typeof loss === "string") return loss;
+  const task = ortTaskOf(opts.adapter);
+  if (typeof task === "string") return task;
   const reason = ortTrainingSupport(opts.graph, opts.inputShape);
   if (reason) return reason;
   try {
-    buildTrainingGraph({ graph: opts.graph, inputShape: opts.inputShape, batch: 1, weights: weightInfosOf(opts.model), loss: { kind: "classify", numClasses: loss.numClasses, probabilities: loss.probabilities } });
+    buildTrainingGraph({ graph: opts.graph, inputShape: opts.inputShape, batch: 1, weights: weightInfosOf(opts.model), loss: task.loss });
   } catch (error) {
     if (error instanceof OrtGraphError) return error.message;
     throw error;
@@ -70,10 +62,9 @@ export function ortTrainerSupport(opts: { model: tf.LayersModel; graph?: ModelGr
 }
 
 interface SizedSession {
-  session: ort.InferenceSession;
   io: TrainGraphIo;
-  targets: Float32Array;
-  targetTensor: ort.Tensor;
+  /** One session, or (split graphs) the forward's and the backward's. */
+  sessions: ort.InferenceSession[];
   masks: { input: string; rate: number; seed: number; values: Float32Array; tensor: ort.Tensor }[];
 }
 
@@ -109,7 +100,7 @@ export class OrtTrainer<B extends { size: number }> {
   private readonly params: FlatParam[];
   private readonly flat: FlatOptimizer;
   private readonly sessions = new Map<number, Promise<SizedSession>>();
-  private readonly loss: ClassifyLossOptions;
+  private readonly task: OrtTask;
   private readonly support: DataParallelSupport<B>;
   private choices: Map<string, string> | undefined;
   private choicesPending: Promise<Map<string, string>> | undefined;
@@ -119,9 +110,9 @@ export class OrtTrainer<B extends { size: number }> {
   readonly measured = new Map<string, MeasuredChoice>();
 
   private constructor(private readonly opts: OrtTrainerOptions<B>) {
-    const loss = classifyLossOf(opts.adapter);
-    if (typeof loss === "string") throw new OrtGraphError(loss);
-    this.loss = loss;
+    const task = ortTaskOf(opts.adapter);
+    if (typeof task === "string") throw new OrtGraphError(task);
+    this.task = task;
     this.support = opts.adapter.dataParallel!;
     this.weights = weightInfosOf(opts.model).map((info, i) => {
       const values = Float32Array.from(opts.model.weights[i].read().dataSync() as Float32Array);
@@ -157,7 +148,8 @@ export class OrtTrainer<B extends { size: number }> {
       inputShape: this.opts.inputShape,
       batch,
       weights: this.weights.map((w) => w.info),
-      loss: { kind: "classify" as const, numClasses: this.loss.numClasses, probabilities: this.loss.probabilities },
+      loss: this.task.loss,
+      split: this.task.split,
     };
   }
 
@@ -187,13 +179,12 @@ export class OrtTrainer<B extends { size: number }> {
           if (choice) choices.set(key, choice);
         }
         const io = buildTrainingGraph({ ...this.request(batch), choices });
-        const session = await this.sessionOfGraph(io, batch);
-        const targets = new Float32Array(batch * this.loss.numClasses);
+        const sessions = await this.sessionsOfGraph(io, batch);
         const masks = io.masks.map((m) => {
           const values = new Float32Array(m.dims.reduce((a, b) => a * b, 1));
           return { input: m.input, rate: m.rate, seed: hashString(m.input), values, tensor: new ort.Tensor("float32", values, m.dims) };
         });
-        return { session, io, targets, targetTensor: new ort.Tensor("float32", targets, [batch, this.loss.numClasses]), masks };
+        return { sessions, io, masks };
       })();
       this.sessions.set(batch, pending);
       pending.catch(() => this.sessions.delete(batch));
@@ -202,72 +193,96 @@ export class OrtTrainer<B extends { size: number }> {
   }
 
   /**
-   * The session of a training graph with the faster optimisation level for it: ORT's "all" adds
+   * The session(s) of a training graph with the faster optimisation level for it: ORT's "all" adds
    * layout transformations that help some graphs and slow others (measured: "extended" ~15% faster on
    * the reference CNN here), so both are timed once per graph shape and host, and the choice is cached.
    */
-  private async sessionOfGraph(io: TrainGraphIo, batch: number): Promise<ort.InferenceSession> {
+  private async sessionsOfGraph(io: TrainGraphIo, batch: number): Promise<ort.InferenceSession[]> {
+    const parts = io.split ? [io.split.forward, io.split.backward] : [io.bytes];
+    const open = (level: "extended" | "all") => Promise.all(parts.map((bytes) => createOrtSession(bytes, { ...this.opts.target, graphOptimizationLevel: level })));
     const level = this.opts.target.graphOptimizationLevel;
-    if (level || this.opts.formulations === "first") return createOrtSession(io.bytes, { ...this.opts.target, graphOptimizationLevel: level ?? "extended" });
-    const key = `session-level:${createHash("sha1").update(io.bytes).digest("hex").slice(0, 16)}`;
-    const sessions = new Map<string, ort.InferenceSession>();
+    if (level || this.opts.formulations === "first") return open(level ?? "extended");
+    const hash = createHash("sha1");
+    for (const bytes of parts) hash.update(bytes);
+    const key = `session-level:${hash.digest("hex").slice(0, 16)}`;
+    const opened = new Map<string, ort.InferenceSession[]>();
     const choice = await cachedChoice(key, { target: this.opts.target, cacheDir: this.opts.cacheDir, log: this.opts.log }, async () => {
-      for (const candidate of ["extended", "all"] as const) sessions.set(candidate, await createOrtSession(io.bytes, { ...this.opts.target, graphOptimizationLevel: candidate }));
-      const feeds = this.randomFeeds(io, batch);
-      return timeSessions([...sessions].map(([name, session]) => ({ name, run: () => session.run(feeds) })));
+      for (const candidate of ["extended", "all"] as const) opened.set(candidate, await open(candidate));
+      const feeds = this.placeholderFeeds(io, batch);
+      const targets = this.task.placeholderTargets(io, batch);
+      return timeSessions([...opened].map(([name, sessions]) => ({ name, run: () => this.runPass({ io, sessions, masks: [] }, feeds, () => targets) })));
     });
-    const chosen = sessions.get(choice.choice) ?? (await createOrtSession(io.bytes, { ...this.opts.target, graphOptimizationLevel: choice.choice as "extended" | "all" }));
-    for (const [name, session] of sessions) if (name !== choice.choice) await session.release();
+    const chosen = opened.get(choice.choice) ?? (await open(choice.choice as "extended" | "all"));
+    for (const [name, sessions] of opened) if (name !== choice.choice) await Promise.all(sessions.map((session) => session.release()));
     return chosen;
   }
 
-  /** Feeds for timing a graph: the current weights, a zero batch, uniform targets, masks of ones. */
-  private randomFeeds(io: TrainGraphIo, batch: number): Record<string, ort.Tensor> {
+  /** Feeds for timing a graph: the current weights, a batch of 0.5, masks of ones. */
+  private placeholderFeeds(io: TrainGraphIo, batch: number): Record<string, ort.Tensor> {
     const feeds: Record<string, ort.Tensor> = {
       [io.imageInput]: new ort.Tensor("float32", new Float32Array(batch * this.opts.inputShape.reduce((a, b) => a * b, 1)).fill(0.5), [batch, ...this.opts.inputShape]),
-      [io.targetInput]: new ort.Tensor("float32", new Float32Array(batch * this.loss.numClasses).fill(1 / this.loss.numClasses), [batch, this.loss.numClasses]),
     };
     for (const name of io.weightInputs) feeds[name] = this.byName.get(name)!.tensor;
     for (const m of io.masks) feeds[m.input] = new ort.Tensor("float32", new Float32Array(m.dims.reduce((a, b) => a * b, 1)).fill(1), m.dims);
     return feeds;
   }
 
-  /** Trains on one batch; resolves to its mean loss and training accuracy. */
+  /**
+   * One forward + backward: one run, or (split) the forward, the targets from its model output, then
+   * the loss and backward on the tensors the forward handed over. Resolves to every output by name.
+   */
+  private async runPass(
+    sized: SizedSession,
+    feeds: Record<string, ort.Tensor>,
+    targetsFor: (modelOutput: Float32Array | null) => Record<string, ort.Tensor>,
+    clock = { ms: 0 },
+  ): Promise<Record<string, ort.Tensor>> {
+    const { io, sessions } = sized;
+    const run = async (session: ort.InferenceSession, inputs: Record<string, ort.Tensor>) => {
+      const t0 = performance.now();
+      const out = await session.run(inputs);
+      clock.ms += performance.now() - t0;
+      return out;
+    };
+    if (!io.split) return run(sessions[0], { ...feeds, ...targetsFor(null) });
+    const pick = (names: string[], from: Record<string, ort.Tensor>) => Object.fromEntries(names.map((name) => [name, from[name]]));
+    const first = await run(sessions[0], pick(io.split.forwardInputs, feeds));
+    const all = { ...feeds, ...targetsFor(first[io.logitsOutput].data as Float32Array) };
+    const cuts = pick(io.split.cuts.flatMap((cut) => [cut.flat, cut.shape]), first);
+    const second = await run(sessions[1], { ...pick(io.split.backwardInputs, all), ...cuts });
+    return { ...first, ...second };
+  }
+
+  /** Trains on one batch; resolves to its mean loss, the loss parts and the task's training metrics. */
   async step(batch: B, lr: number): Promise<Record<string, number>> {
     const started = performance.now();
-    let runMs = 0;
+    const clock = { ms: 0 };
     const sizes = microBatchSizes(batch.size, this.opts.microBatch);
     let grads: Float32Array[] | undefined;
     let squared = 0;
-    let lossSum = 0;
-    let accSum = 0;
+    const totals: Record<string, number> = {};
     let start = 0;
     for (const [pass, size] of sizes.entries()) {
       const part = sizes.length === 1 ? batch : this.support.slice(batch, start, start + size);
       start += size;
       const input = this.support.replicaInput(part);
-      if (!(input.targets instanceof Int32Array)) throw new Error("ONNX trainer: classification targets must be Int32Array class ids");
       const sized = await this.sessionFor(size);
-      classifyTargets(input.targets, this.loss.numClasses, this.loss.labelSmoothing, sized.targets);
-      const feeds: Record<string, ort.Tensor> = {
-        [sized.io.imageInput]: new ort.Tensor("float32", input.x, [size, ...this.opts.inputShape]),
-        [sized.io.targetInput]: sized.targetTensor,
-      };
-      for (const name of sized.io.weightInputs) feeds[name] = this.byName.get(name)!.tensor;
+      const { io } = sized;
+      const feeds: Record<string, ort.Tensor> = { [io.imageInput]: new ort.Tensor("float32", input.x, [size, ...this.opts.inputShape]) };
+      for (const name of io.weightInputs) feeds[name] = this.byName.get(name)!.tensor;
       for (const mask of sized.masks) {
         fillDropoutMask(mask.values, mask.rate, (mask.seed ^ Math.imul(this.flat.step + 1, 0x9e3779b1) ^ Math.imul(pass + 1, 0x85ebca6b)) >>> 0);
         feeds[mask.input] = mask.tensor;
       }
-      const t0 = performance.now();
-      const out = await sized.session.run(feeds);
-      runMs += performance.now() - t0;
+      const out = await this.runPass(sized, feeds, (modelOutput) => this.task.targets(io, input, size, modelOutput), clock);
       const share = size / batch.size;
-      lossSum += (out[sized.io.lossOutput].data as Float32Array)[0] * share;
-      accSum += accuracyOf(out[sized.io.logitsOutput].data as Float32Array, input.targets, this.loss.numClasses) * share;
-      const partGrads = sized.io.grads.map((g) => out[g.output].data as Float32Array);
+      const values: Record<string, number> = Object.fromEntries(Object.entries(io.lossOutputs).map(([name, output]) => [name, (out[output].data as Float32Array)[0]]));
+      Object.assign(values, this.task.metrics(out[io.logitsOutput].data as Float32Array, input));
+      for (const [name, value] of Object.entries(values)) totals[name] = (totals[name] ?? 0) + value * share;
+      const partGrads = io.grads.map((g) => out[g.output].data as Float32Array);
       if (sizes.length === 1) {
         grads = partGrads;
-        squared = (out[sized.io.gradSquaredNorm].data as Float32Array)[0];
+        squared = (out[io.gradSquaredNorm].data as Float32Array)[0];
       } else {
         grads ??= partGrads.map((g) => new Float32Array(g.length));
         partGrads.forEach((g, p) => {
@@ -276,7 +291,7 @@ export class OrtTrainer<B extends { size: number }> {
         });
       }
       // Moving averages as TF.js updates them: moving ← moving − (moving − batch)·(1 − momentum), pass by pass.
-      for (const m of sized.io.movingAverages) {
+      for (const m of io.movingAverages) {
         const current = this.byName.get(m.weight)!.values;
         const batchValue = out[m.output].data as Float32Array;
         const rate = 1 - m.momentum;
@@ -288,10 +303,10 @@ export class OrtTrainer<B extends { size: number }> {
     if (sizes.length > 1 && this.opts.clipGrad > 0) squared = squaredNorm(ordered);
     this.flat.apply(this.params, ordered, lr, clipScale(squared, this.opts.clipGrad));
     this.dirty = true;
-    this.timings.runMs += runMs;
-    this.timings.jsMs += performance.now() - started - runMs;
+    this.timings.runMs += clock.ms;
+    this.timings.jsMs += performance.now() - started - clock.ms;
     this.timings.steps += 1;
-    return { loss: lossSum, acc: accSum };
+    return totals;
   }
 
   private gradsInParamOrder(grads: Float32Array[], sized: SizedSession): Float32Array[] {
@@ -336,7 +351,7 @@ export class OrtTrainer<B extends { size: number }> {
   async close(): Promise<void> {
     const sessions = await Promise.allSettled(this.sessions.values());
     this.sessions.clear();
-    await Promise.all(sessions.map((s) => (s.status === "fulfilled" ? s.value.session.release() : undefined)));
+    await Promise.all(sessions.flatMap((s) => (s.status === "fulfilled" ? s.value.sessions.map((session) => session.release()) : [])));
   }
 
   /** Slot names this optimizer keeps per weight (for tests). */

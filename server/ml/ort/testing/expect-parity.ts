@@ -73,7 +73,7 @@ function tapsOf(values: Float32Array, shape: number[], [dh, dw]: [number, number
 /**
  * Dilated convolutions against the same graph with each dilated kernel written out undilated (zeros
  * between the taps): same loss, the same gradients at the taps, the same gradients elsewhere; and
- * the TF.js engine's forward loss.
+ * the TF.js engine's forward loss where TF.js dilates (not its DepthwiseConv2D layer).
  */
 export async function expectDilationParity(graph: ModelGraph, c: Omit<ParityCase, "graph">): Promise<{ forms: string[] }> {
   const dilationOf = (data: Record<string, unknown>): [number, number] => {
