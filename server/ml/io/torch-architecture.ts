@@ -27,6 +27,8 @@ export interface TorchArchitecture {
 
 const YOLOV8_SCALE_BY_STEM_WIDTH: Record<number, string> = { 16: "n", 32: "s", 48: "m", 64: "l", 80: "x" };
 
+const PUBLISHED_STEM_WIDTH: Record<string, number> = { resnet18: 64, resnet34: 64, mobilenet_v2: 32 };
+
 const shapeOf = (checkpoint: TorchCheckpoint, name: string) => checkpoint.tensors.get(name)?.shape;
 
 /** Ultralytics names a model by its yaml file's stem with "yolo" capitalised ("yolov8n.yaml" → "YOLOv8n"). */
@@ -88,6 +90,10 @@ function fromStateDict(checkpoint: TorchCheckpoint, fileName: string): TorchArch
     );
   }
   if (nc === undefined) throw new UnreadableWeightsError(`${fileName}: the ${zoo} state dict has no head to tell its class count`);
+  const stem = shapeOf(checkpoint, zoo === "mobilenet_v2" ? "features.0.0.weight" : "conv1.weight")?.[0];
+  if (!zoo.startsWith("yolov8") && stem !== PUBLISHED_STEM_WIDTH[zoo]) {
+    throw new UnreadableWeightsError(`${fileName}: a ${zoo} state dict whose first conv has ${stem} filters, not the published network's ${PUBLISHED_STEM_WIDTH[zoo]}`);
+  }
   const detect = zoo.startsWith("yolov8");
   return {
     task: detect ? "detect" : "classify",
