@@ -108,7 +108,7 @@ function checkClass(validation: ValidationRow, cls: number | undefined, field: s
   if (cls !== undefined && cls >= limit) throw new Invalid(`${field} ${cls}: the validation has classes 0..${limit - 1}`, { [field]: [`outside 0..${limit - 1}`] });
 }
 
-/** The images of a validation that have `cls` and `outcome` at `conf` (any when unset), by path, paged. */
+/** The images of a validation (or the one at `image`) that have `cls` and `outcome` at `conf` (any when unset), by path, paged. */
 export async function listPredictions(ctx: Ctx, rawInput: PredictionsInput): Promise<ImagePage & { validation: ValidationRow }> {
   const input = parseOr(predictionsInput, rawInput);
   const validation = await completedValidation(ctx, input.validationId);
@@ -121,11 +121,11 @@ export async function listPredictions(ctx: Ctx, rawInput: PredictionsInput): Pro
   const rows = await ctx.db
     .select({ id: p.id, total: sql<number>`count(*) over ()`.mapWith(Number) })
     .from(p)
-    .where(and(eq(p.validationId, validation.id), filter))
+    .where(and(eq(p.validationId, validation.id), input.image === undefined ? undefined : eq(p.path, input.image), filter))
     .orderBy(asc(p.path), asc(p.id))
     .limit(input.pageSize)
     .offset((input.page - 1) * input.pageSize);
-  const total = rows[0]?.total ?? (input.page > 1 ? await countImages(ctx, validation.id, filter) : 0);
+  const total = rows[0]?.total ?? (input.page > 1 ? await countImages(ctx, validation.id, and(input.image === undefined ? undefined : eq(p.path, input.image), filter)) : 0);
   return { validation, total, page: input.page, pageSize: input.pageSize, items: await judgeImages(ctx, validation, rows.map((r) => r.id), input.conf) };
 }
 

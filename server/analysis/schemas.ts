@@ -37,6 +37,8 @@ export const validationInput = z.object({ validationId: recordId });
 
 export const predictionsInput = z.object({
   validationId: recordId,
+  /** One image, by its path in the dataset. */
+  image: z.string().max(1000).optional(),
   cls: classIndex.optional(),
   outcome: outcomeFilter.optional(),
   conf: confidence,

@@ -20,6 +20,7 @@ const numberText = (schema: z.ZodNumber) => z.preprocess((v) => (typeof v === "s
 
 export const predictionsQuery = z.object({
   split: analysisSplit,
+  image: z.string().max(1000).optional(),
   class: z.string().max(200).optional(),
   outcome: outcomeFilter.optional(),
   conf: numberText(z.number().min(0).max(1)).default(0.25),

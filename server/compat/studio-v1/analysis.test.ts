@@ -52,6 +52,8 @@ describe("GET /api/v1/experiments/{id}/predictions", () => {
         missed: [{ name: "dog", box: [20, 20, 60, 60] }],
       },
     ]);
+    const one = await predictions(String(runA), "?image=val/e.png&conf=0.05");
+    expect(one.body).toMatchObject({ total: 1, items: [{ image: "val/e.png", boxes: [{ name: "dog", outcome: "tp" }], missed: [] }] });
     const tp = await predictions(String(runA), "?class=cat&outcome=tp&conf=0.5");
     expect(tp.body.items.map((i: { image: string }) => i.image)).toEqual(["val/a.png", "val/d.png", "val/f.png"]);
     expect(tp.body.items[0].boxes[0]).toEqual({ name: "cat", confidence: 0.9, box: [12, 12, 50, 50], outcome: "tp", iou: 0.9025, gt_box: [10, 10, 50, 50] });

@@ -4,7 +4,7 @@ import { withCaller, type RouteContext } from "@/server/http/handler";
 import { restError } from "@/server/http/rest-error";
 import { classIndexOf, parseDiffQuery, parseModelRefSegment, parsePredictionsQuery, studioV1PredictionItem } from "./analysis-mapper";
 
-/** `GET /api/v1/experiments/{id}/predictions?split=&class=&outcome=&conf=&page=&page_size=`: the latest validation's per-image results. */
+/** `GET /api/v1/experiments/{id}/predictions?split=&image=&class=&outcome=&conf=&page=&page_size=`: the latest validation's per-image results. */
 export async function getV1Predictions(req: Request, route: RouteContext<"id">): Promise<Response> {
   const params = await route.params;
   return withCaller(
@@ -15,7 +15,7 @@ export async function getV1Predictions(req: Request, route: RouteContext<"id">):
       const query = parsePredictionsQuery(req.url);
       const validation = await latestValidation(ctx, ref, query.split, "id");
       const cls = classIndexOf(validation.classNames, query.class);
-      const page = await listPredictions(ctx, { validationId: validation.id, cls, outcome: query.outcome, conf: query.conf, page: query.page, pageSize: query.page_size });
+      const page = await listPredictions(ctx, { validationId: validation.id, image: query.image, cls, outcome: query.outcome, conf: query.conf, page: query.page, pageSize: query.page_size });
       return Response.json({
         id: refText(ref),
         name: validation.name,
