@@ -121,20 +121,25 @@ export class InferenceStream extends EventEmitter {
     if (!this.busy) void this.next();
   }
 
-  private async next(): Promise<void> {
+  /** The prediction under way, which `end` waits for: no frame comes after it, and no run outlives it. */
+  private inFlight: Promise<void> | null = null;
+
+  private next(): Promise<void> {
     const taken = this.pending;
-    if (!taken || this.ended) return;
+    if (!taken || this.ended) return Promise.resolve();
     this.pending = null;
     this.busy = true;
-    try {
-      const result = await predictImages(this.ctx, this.weightsId, [{ bytes: taken.jpeg, label: `frame ${this.frames + 1}` }], this.params);
-      this.emit("frame", { jpeg: taken.jpeg, result, latencyMs: performance.now() - taken.at, frame: ++this.frames } satisfies StreamFrame);
-    } catch (error) {
-      this.stop(`inference failed: ${(error as Error).message}`);
-    } finally {
-      this.busy = false;
-    }
-    if (this.pending) void this.next();
+    this.inFlight = predictImages(this.ctx, this.weightsId, [{ bytes: taken.jpeg, label: `frame ${this.frames + 1}` }], this.params)
+      .then((result) => {
+        if (!this.ended) this.emit("frame", { jpeg: taken.jpeg, result, latencyMs: performance.now() - taken.at, frame: ++this.frames } satisfies StreamFrame);
+      })
+      .catch((error: Error) => this.stop(`inference failed: ${error.message}`))
+      .finally(() => {
+        this.busy = false;
+        this.inFlight = null;
+        if (this.pending) void this.next();
+      });
+    return this.inFlight;
   }
 
   private reason: string | null = null;
@@ -143,10 +148,10 @@ export class InferenceStream extends EventEmitter {
     if (this.child === null) return;
     this.child = null;
     this.ended = true;
-    this.emit("end", this.reason ?? reason);
+    void (this.inFlight ?? Promise.resolve()).then(() => this.emit("end", this.reason ?? reason));
   }
 
-  /** Ends the stream and its ffmpeg child (idempotent); `end` follows once the child has exited. */
+  /** Ends the stream and its ffmpeg child (idempotent); `end` follows once the child has exited and the last prediction is done. */
   stop(reason = "stopped"): void {
     if (this.ended) return;
     this.ended = true;
