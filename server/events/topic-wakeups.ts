@@ -44,35 +44,46 @@ function createHub(databaseUrl: string): TopicWakeups {
   return {
     async watch(topic) {
       await listen();
-      let pending = false;
-      let wakeWaiter: (() => void) | undefined;
-      const listener = () => {
-        pending = true;
-        wakeWaiter?.();
-      };
-      const set = listeners.get(topic) ?? new Set();
-      listeners.set(topic, set);
-      set.add(listener);
-      return {
-        async wait(timeoutMs) {
-          if (!pending) {
-            await new Promise<void>((resolve) => {
-              const timer = setTimeout(() => wakeWaiter?.(), timeoutMs);
-              wakeWaiter = () => {
-                clearTimeout(timer);
-                wakeWaiter = undefined;
-                resolve();
-              };
-            });
-          }
-          pending = false;
-        },
-        close() {
+      return watchWith((listener) => {
+        const set = listeners.get(topic) ?? new Set();
+        listeners.set(topic, set);
+        set.add(listener);
+        return () => {
           set.delete(listener);
           if (set.size === 0 && listeners.get(topic) === set) listeners.delete(topic);
-          wakeWaiter?.();
-        },
-      };
+        };
+      });
+    },
+  };
+}
+
+/** A watch woken by whatever calls the listener it registers; `register` returns how to unregister it. */
+export function watchWith(register: (wake: () => void) => () => void): TopicWatch {
+  let pending = false;
+  let closed = false;
+  let wakeWaiter: (() => void) | undefined;
+  const unregister = register(() => {
+    pending = true;
+    wakeWaiter?.();
+  });
+  return {
+    async wait(timeoutMs) {
+      if (!pending && !closed) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => wakeWaiter?.(), timeoutMs);
+          wakeWaiter = () => {
+            clearTimeout(timer);
+            wakeWaiter = undefined;
+            resolve();
+          };
+        });
+      }
+      pending = false;
+    },
+    close() {
+      closed = true;
+      unregister();
+      wakeWaiter?.();
     },
   };
 }

@@ -5,6 +5,7 @@ import type { Db, DbOrTx } from "@/db/client";
 import { experimentLogs, experimentMetrics, experiments, projects, type ExperimentStatus, type LogStage } from "@/db/schema";
 import { env } from "@/server/env";
 import { publish } from "@/server/events/bus";
+import { experimentTopicOf, logEvent, statusEvent } from "./events";
 import { parseLogLine } from "./log-parser";
 
 /**
@@ -35,9 +36,6 @@ export function unleased(experimentId: number, teamId: number): Lease {
 function leaseCondition(lease: Lease) {
   return lease.token === null ? eq(experiments.id, lease.experimentId) : and(eq(experiments.id, lease.experimentId), eq(experiments.leaseToken, lease.token));
 }
-
-const topicOf = (id: number) => `experiment:${id}` as const;
-const EVENT_MESSAGE_CHARS = 2000;
 
 /**
  * Takes the experiment for one attempt when it is queued with the expected attempt number. Returns
@@ -104,18 +102,7 @@ async function updateUnderLease(tx: DbOrTx, lease: Lease, values: RunUpdate & { 
 export async function publishStatus(db: DbOrTx, teamId: number, experimentId: number): Promise<void> {
   const [row] = await db.select().from(experiments).where(eq(experiments.id, experimentId));
   if (!row) return;
-  await publish(db, {
-    type: "experiment.status",
-    teamId,
-    topic: topicOf(experimentId),
-    teamWide: true,
-    experimentId,
-    status: row.status,
-    progress: row.progress,
-    currentEpoch: row.currentEpoch,
-    totalEpochs: row.totalEpochs,
-    error: row.error ? row.error.slice(0, EVENT_MESSAGE_CHARS) : null,
-  });
+  await publish(db, { ...statusEvent(teamId, row), teamWide: true });
 }
 
 /** Changes run fields and tells subscribers, in one transaction. */
@@ -155,20 +142,8 @@ export async function appendLog(db: Db, lease: Lease, rawLine: LogLine): Promise
     const [inserted] = await tx
       .insert(experimentLogs)
       .values({ experimentId: lease.experimentId, seq: row.logSeq, level: line.level, stage: line.stage, message: line.message, epoch: line.epoch ?? null, metrics })
-      .returning({ at: experimentLogs.at });
-    await publish(tx, {
-      type: "experiment.log",
-      teamId: lease.teamId,
-      topic: topicOf(lease.experimentId),
-      seq: row.logSeq,
-      experimentId: lease.experimentId,
-      level: line.level,
-      stage: line.stage,
-      message: line.message.slice(0, EVENT_MESSAGE_CHARS),
-      epoch: line.epoch ?? null,
-      metrics,
-      at: inserted.at.toISOString(),
-    });
+      .returning();
+    await publish(tx, logEvent(lease.teamId, inserted));
     return row.logSeq;
   });
 }
@@ -199,7 +174,7 @@ export async function recordMetrics(db: Db, lease: Lease, point: { epoch: number
       .insert(experimentMetrics)
       .values({ experimentId: lease.experimentId, epoch: point.epoch, step: point.step, values })
       .onConflictDoUpdate({ target: [experimentMetrics.experimentId, experimentMetrics.epoch, experimentMetrics.step], set: { values, createdAt: sql`now()` } });
-    await publish(tx, { type: "experiment.metrics", teamId: lease.teamId, topic: topicOf(lease.experimentId), experimentId: lease.experimentId, ...point, values });
+    await publish(tx, { type: "experiment.metrics", teamId: lease.teamId, topic: experimentTopicOf(lease.experimentId), experimentId: lease.experimentId, ...point, values });
     if (Object.keys(run).length > 0) await publishStatus(tx, lease.teamId, lease.experimentId);
   });
 }

@@ -1,16 +1,15 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { databaseUrl } from "@/db/client";
 import { readJson, withCaller, type HandlerDeps, type RouteContext, type RouteDeps } from "@/server/http/handler";
 import type { Ctx } from "@/server/context";
 import { resolveImportPath } from "@/server/datasets/import";
 import { deleteDataset, startDatasetImport } from "@/server/datasets/service";
 import { env } from "@/server/env";
 import { Invalid, NotFound } from "@/server/errors";
-import { topicWakeups, type TopicWakeups } from "@/server/events/topic-wakeups";
+import type { TopicWakeups } from "@/server/events/topic-wakeups";
 import { createExperiment } from "@/server/experiments/lifecycle";
-import { getExperiment, getExperimentLogs } from "@/server/experiments/queries";
-import { finishedExperimentStatuses, isExperimentIn } from "@/server/experiments/service";
+import { followExperiment, processWakeups } from "@/server/experiments/follow";
+import { getExperiment } from "@/server/experiments/queries";
 import { defaultProject } from "@/server/projects/service";
 import {
   parseTrainingMetricsStart,
@@ -104,13 +103,10 @@ export interface LogStreamOptions extends HandlerDeps {
   keepaliveMs?: number;
 }
 
-const PAGE = 500;
-
 /**
  * The log stream as Server-Sent Events: every line after `Last-Event-ID` (or `?since=`), then new
- * ones as the run writes them, read from the logs table (the truth; nothing is lost between
- * reconnects), woken by the run's events instead of polling. The stream ends after the last line
- * of a finished run.
+ * ones as the run writes them (the experiment follower: the logs table is the truth, nothing is
+ * lost between reconnects, events only wake it). The stream ends after the last line of a finished run.
  */
 export async function streamTrainingLogs(req: Request, route: RouteContext<"task_id"> & LogStreamOptions): Promise<Response> {
   const params = await route.params;
@@ -121,19 +117,15 @@ export async function streamTrainingLogs(req: Request, route: RouteContext<"task
     restError,
     async (ctx) => {
       const id = parseTrainingMetricsTaskId(params.task_id);
-      let after = sseResumeAfter(req.headers.get("last-event-id"), new URL(req.url).searchParams.get("since"));
+      const since = sseResumeAfter(req.headers.get("last-event-id"), new URL(req.url).searchParams.get("since"));
       await getExperiment(ctx, id);
-      const wakeups = route.wakeups ?? topicWakeups(databaseUrl());
-      // Watching before the first read: an event that comes while the table is read still wakes the next wait.
-      const events = await wakeups.watch(`experiment:${id}`);
+      const { wakeups } = route;
+      const watch = wakeups ? (topic: string) => wakeups.watch(topic) : processWakeups;
+      const ended = new AbortController();
+      const end = () => ended.abort();
+      req.signal.addEventListener("abort", end);
       const encoder = new TextEncoder();
-      let closed = false;
       let readerGone = false;
-      const stop = () => {
-        closed = true;
-        events.close();
-      };
-      req.signal.addEventListener("abort", stop);
 
       const stream = new ReadableStream<Uint8Array>({
         async start(controller) {
@@ -144,32 +136,25 @@ export async function streamTrainingLogs(req: Request, route: RouteContext<"task
           };
           // At once, before any line exists: clients with short connect timeouts see the stream is open.
           send(SSE_OPENED);
+          const lines = followExperiment(ctx, id, { since, watch, idleCheckMs: Math.min(idleCheckMs, keepaliveMs), untilFinished: true, signal: ended.signal });
           try {
-            while (!closed) {
-              // Status first: when it says finished, every line was written before this read of the logs.
-              const experiment = await getExperiment(ctx, id);
-              const logs = await getExperimentLogs(ctx, { id, since: after, limit: PAGE });
-              for (const log of logs) {
-                send(sseFrame(log.seq, trainingMetricsLogEntry(log, experiment.totalEpochs)));
-                after = log.seq;
-              }
-              if (logs.length === PAGE) continue;
-              if (isExperimentIn(experiment.status, finishedExperimentStatuses)) break;
-              if (Date.now() - lastWrite >= keepaliveMs) send(SSE_KEEPALIVE);
-              await events.wait(Math.min(idleCheckMs, keepaliveMs));
+            for await (const item of lines) {
+              if (ended.signal.aborted) break;
+              if (item.type === "log") send(sseFrame(item.log.seq, trainingMetricsLogEntry(item.log, item.experiment.totalEpochs)));
+              else if (item.type === "caught-up" && Date.now() - lastWrite >= keepaliveMs) send(SSE_KEEPALIVE);
             }
           } catch (error) {
             // A deleted run ends its stream; anything else is logged, and the client reconnects with its last id.
-            if (!closed && !(error instanceof NotFound)) console.error(`[sse /api/v2/training/${id}/logs] ${(error as Error).message}`);
+            if (!ended.signal.aborted && !(error instanceof NotFound)) console.error(`[sse /api/v2/training/${id}/logs] ${(error as Error).message}`);
           } finally {
-            req.signal.removeEventListener("abort", stop);
-            stop();
+            req.signal.removeEventListener("abort", end);
+            end();
             if (!readerGone) controller.close();
           }
         },
         cancel() {
           readerGone = true;
-          stop();
+          end();
         },
       });
       return new Response(stream, {
