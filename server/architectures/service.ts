@@ -2,11 +2,11 @@ import { and, asc, desc, eq, inArray, max, sql } from "drizzle-orm";
 import type { z } from "zod";
 import { architectures, architectureVersions, experiments, projects, users } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
-import { Conflict, Invalid, isUniqueViolation, NotFound } from "@/server/errors";
+import { Conflict, Invalid, isUniqueViolation, NotFound, parseInput } from "@/server/errors";
 import { analyzeGraph, GraphError, type GraphSummary, type ModelGraph } from "@/server/ml/graph/index";
 import { getProject } from "@/server/projects/service";
 import { parseYaml } from "./editor";
-import type { analyzeArchitectureInput, createArchitectureInput, importYamlInput, listArchitecturesInput, updateArchitectureInput } from "./schemas";
+import { analyzeArchitectureInput, createArchitectureInput, importYamlInput, listArchitecturesInput, updateArchitectureInput } from "./schemas";
 
 /** The summary is computed for this input size when saving; the editor may analyse at others. */
 export const SUMMARY_IMGSZ = 64;
@@ -61,8 +61,9 @@ async function recordVersion(tx: Tx, ctx: Ctx, row: typeof architectures.$inferS
   await tx.insert(architectureVersions).values({ architectureId: row.id, version: (latest ?? 0) + 1, name: row.name, graph: row.graph, summary: row.summary, createdBy: ctx.caller.userId });
 }
 
-export async function createArchitecture(ctx: Ctx, input: z.output<typeof createArchitectureInput>) {
+export async function createArchitecture(ctx: Ctx, rawInput: z.input<typeof createArchitectureInput>) {
   requireRole(ctx, "member");
+  const input = parseInput(createArchitectureInput, rawInput);
   await getProject(ctx, input.projectId);
   const summary = analyzeArchitecture({ graph: input.graph });
   try {
@@ -81,8 +82,9 @@ export async function createArchitecture(ctx: Ctx, input: z.output<typeof create
 }
 
 /** A new graph is a new version; a rename or a new description alone is not. */
-export async function updateArchitecture(ctx: Ctx, input: z.output<typeof updateArchitectureInput>) {
+export async function updateArchitecture(ctx: Ctx, rawInput: z.input<typeof updateArchitectureInput>) {
   requireRole(ctx, "member");
+  const input = parseInput(updateArchitectureInput, rawInput);
   const current = await getArchitecture(ctx, input.id);
   const graph = input.graph ?? current.graph;
   const summary = input.graph ? analyzeArchitecture({ graph: input.graph }) : current.summary;
@@ -103,7 +105,8 @@ export async function updateArchitecture(ctx: Ctx, input: z.output<typeof update
 }
 
 /** Ultralytics model YAML as a new architecture; its task is the file's (Detect → detect). */
-export async function importArchitectureYaml(ctx: Ctx, input: z.output<typeof importYamlInput>) {
+export async function importArchitectureYaml(ctx: Ctx, rawInput: z.input<typeof importYamlInput>) {
+  const input = parseInput(importYamlInput, rawInput);
   const parsed = parseYaml(input);
   const architecture = await createArchitecture(ctx, {
     projectId: input.projectId,

@@ -2,14 +2,14 @@ import { and, asc, eq, type SQL } from "drizzle-orm";
 import type { z } from "zod";
 import { augmentations, datasetItems, projects } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
-import { Conflict, Invalid, isForeignKeyViolation, isUniqueViolation, NotFound } from "@/server/errors";
+import { Conflict, Invalid, isForeignKeyViolation, isUniqueViolation, NotFound, parseInput } from "@/server/errors";
 import { applyPipeline, createRng, formatPipelineIssue, validatePipeline, type AugmentPipeline } from "@/server/ml/augment";
 import { foreignOpName } from "@/server/ml/augment/foreign";
 import { decodeImage, encodeJpeg, resizeTo } from "@/server/ml/data/image";
 import { getDataset } from "@/server/datasets/queries";
 import { itemFile } from "@/server/datasets/storage";
 import { getProject } from "@/server/projects/service";
-import type { createAugmentationInput, listAugmentationsInput, previewAugmentationInput, updateAugmentationInput } from "./schemas";
+import { createAugmentationInput, listAugmentationsInput, previewAugmentationInput, updateAugmentationInput } from "./schemas";
 
 /** Parses a pipeline with the engine's op library; each problem becomes a field error like `pipeline[2].p`. */
 export function checkPipeline(json: unknown): AugmentPipeline {
@@ -50,7 +50,8 @@ function pipelineToStore(json: unknown, storage: PipelineStorage): unknown[] {
 
 const duplicateName = (name: string) => new Conflict(`An augmentation pipeline named "${name}" already exists in this project`, { name: ["already taken"] });
 
-export async function listAugmentations(ctx: Ctx, input: z.infer<typeof listAugmentationsInput> = {}) {
+export async function listAugmentations(ctx: Ctx, rawInput: z.input<typeof listAugmentationsInput> = {}) {
+  const input = parseInput(listAugmentationsInput, rawInput);
   const where: SQL[] = [eq(projects.teamId, ctx.caller.teamId)];
   if (input.projectId) where.push(eq(augmentations.projectId, input.projectId));
   const rows = await ctx.db
@@ -72,8 +73,9 @@ export async function getAugmentation(ctx: Ctx, id: number) {
   return row.augmentation;
 }
 
-export async function createAugmentation(ctx: Ctx, input: z.infer<typeof createAugmentationInput>, storage: PipelineStorage = "checked") {
+export async function createAugmentation(ctx: Ctx, rawInput: z.input<typeof createAugmentationInput>, storage: PipelineStorage = "checked") {
   requireRole(ctx, "member");
+  const input = parseInput(createAugmentationInput, rawInput);
   await getProject(ctx, input.projectId);
   const pipeline = pipelineToStore(input.pipeline, storage);
   try {
@@ -88,8 +90,9 @@ export async function createAugmentation(ctx: Ctx, input: z.infer<typeof createA
   }
 }
 
-export async function updateAugmentation(ctx: Ctx, input: z.infer<typeof updateAugmentationInput>, storage: PipelineStorage = "checked") {
+export async function updateAugmentation(ctx: Ctx, rawInput: z.input<typeof updateAugmentationInput>, storage: PipelineStorage = "checked") {
   requireRole(ctx, "member");
+  const input = parseInput(updateAugmentationInput, rawInput);
   const current = await getAugmentation(ctx, input.id);
   const pipeline = input.pipeline === undefined ? current.pipeline : pipelineToStore(input.pipeline, storage);
   try {
@@ -131,7 +134,8 @@ const dataUrl = (jpeg: Buffer) => `data:image/jpeg;base64,${jpeg.toString("base6
  * Renders the pipeline on the dataset's first sample images: the original and `variants` augmented
  * copies each, with boxes moved by the same transforms (detection). Same seed, same pictures.
  */
-export async function previewAugmentation(ctx: Ctx, input: z.infer<typeof previewAugmentationInput>) {
+export async function previewAugmentation(ctx: Ctx, rawInput: z.input<typeof previewAugmentationInput>) {
+  const input = parseInput(previewAugmentationInput, rawInput);
   const pipeline = checkPipeline(input.pipeline);
   const dataset = await getDataset(ctx, input.datasetId);
   if (dataset.status !== "ready") throw new Conflict(`Dataset ${dataset.name} is not ready (status ${dataset.status})`);

@@ -4,12 +4,12 @@ import type { z } from "zod";
 import { datasetImportFailures, datasetItems, datasets, projects, type DatasetSplitName, type DatasetSplits } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
 import { env } from "@/server/env";
-import { Conflict, Invalid, isForeignKeyViolation, isUniqueViolation, NotFound } from "@/server/errors";
+import { Conflict, Invalid, isForeignKeyViolation, isUniqueViolation, NotFound, parseInput } from "@/server/errors";
 import { getProject } from "@/server/projects/service";
 import { enqueue } from "@/server/jobs/enqueue";
 import { readWithReader, resolveImportPath } from "./import";
 import type { ImportPayload, ImportSource } from "./import-job";
-import type { importFromPathInput, listDatasetsInput, previewInput, resplitInput, updateDatasetInput } from "./schemas";
+import { importFromPathInput, listDatasetsInput, previewInput, resplitInput, updateDatasetInput } from "./schemas";
 import { datasetDir } from "./storage";
 import { getDataset } from "./queries";
 import { assertDatasetDeletable, stratifiedSplit } from "./training";
@@ -21,7 +21,8 @@ const enqueueWithBoss: EnqueueImport = (payload) => enqueue("datasets.import", p
 
 const duplicateName = (name: string) => new Conflict(`A dataset named "${name}" already exists in this project`, { name: ["already taken"] });
 
-export async function listDatasets(ctx: Ctx, input: z.infer<typeof listDatasetsInput> = {}, filter: { q?: string; page?: number; size?: number } = {}) {
+export async function listDatasets(ctx: Ctx, rawInput: z.input<typeof listDatasetsInput> = {}, filter: { q?: string; page?: number; size?: number } = {}) {
+  const input = parseInput(listDatasetsInput, rawInput);
   const where: SQL[] = [eq(projects.teamId, ctx.caller.teamId)];
   if (input.projectId) where.push(eq(datasets.projectId, input.projectId));
   if (filter.q) where.push(ilike(datasets.name, `%${filter.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%`));
@@ -113,12 +114,14 @@ export async function startDatasetImport(
   return { ...row, storagePath: datasetDir(row.id) };
 }
 
-export async function importFromPath(ctx: Ctx, input: z.infer<typeof importFromPathInput>, enqueue?: EnqueueImport) {
+export async function importFromPath(ctx: Ctx, rawInput: z.input<typeof importFromPathInput>, enqueue?: EnqueueImport) {
+  const input = parseInput(importFromPathInput, rawInput);
   return startDatasetImport(ctx, { ...input, source: { kind: "path", path: input.path } }, enqueue);
 }
 
-export async function updateDataset(ctx: Ctx, input: z.infer<typeof updateDatasetInput>) {
+export async function updateDataset(ctx: Ctx, rawInput: z.input<typeof updateDatasetInput>) {
   requireRole(ctx, "member");
+  const input = parseInput(updateDatasetInput, rawInput);
   const current = await getDataset(ctx, input.id);
   try {
     const [row] = await ctx.db
@@ -164,7 +167,8 @@ function previewFilter(datasetId: number, task: "classify" | "detect", input: Pi
 }
 
 /** One page of items (ordered by path) with labels; thumbnails and images are served by the image route. */
-export async function previewDataset(ctx: Ctx, input: z.infer<typeof previewInput>) {
+export async function previewDataset(ctx: Ctx, rawInput: z.input<typeof previewInput>) {
+  const input = parseInput(previewInput, rawInput);
   const dataset = await getDataset(ctx, input.id);
   const where = previewFilter(dataset.id, dataset.task, input);
   const items = await ctx.db
@@ -201,8 +205,9 @@ export async function getDatasetItem(ctx: Ctx, datasetId: number, itemId: number
  * Re-assigns splits: by ratios and seed (stratified per class for classification, so each class keeps its
  * proportions), or back to the dataset's own split folders. Same input, same split.
  */
-export async function resplitDataset(ctx: Ctx, input: z.infer<typeof resplitInput>) {
+export async function resplitDataset(ctx: Ctx, rawInput: z.input<typeof resplitInput>) {
   requireRole(ctx, "member");
+  const input = parseInput(resplitInput, rawInput);
   const dataset = await getDataset(ctx, input.id);
   if (dataset.status !== "ready") throw new Conflict(`Dataset ${dataset.name} is not ready (status ${dataset.status})`);
   await assertDatasetDeletable(ctx.db, dataset.id).catch((err) => {

@@ -10,7 +10,7 @@ import { getArchitecture } from "@/server/architectures/service";
 import { getAugmentation } from "@/server/augmentations/service";
 import { getDataset } from "@/server/datasets/queries";
 import { env } from "@/server/env";
-import { Conflict, Invalid, invalidFromZod, isUniqueViolation, referencedBy } from "@/server/errors";
+import { Conflict, Invalid, isUniqueViolation, parseInput, referencedBy } from "@/server/errors";
 import { enqueue, type QueueDeps } from "@/server/jobs/enqueue";
 import { parseDevice } from "@/server/ml/backend/index";
 import { parseTrainConfig, TrainConfigError } from "@/server/ml/train/config";
@@ -22,7 +22,7 @@ import { assertMayRunCommand } from "./command";
 import { checkStartingWeights } from "./pretrained";
 import { publishStatus } from "./lease";
 import { getExperiment, type ExperimentView } from "./queries";
-import { createExperimentInput, defaultHyperparameters, type CreateExperimentInput, type resumeExperimentInput } from "./schemas";
+import { cloneExperimentInput, createExperimentInput, defaultHyperparameters, renameExperimentInput, resumeExperimentInput, type CreateExperimentInput } from "./schemas";
 
 /** The pipeline must be one training can run: seed 002 stores pipelines as sent, unknown ops and all. */
 async function trainableAugmentation(ctx: Ctx, id: number) {
@@ -67,9 +67,7 @@ async function markQueued(db: DbOrTx, id: number, from: ExperimentStatus[], extr
 
 export async function createExperiment(ctx: Ctx, rawInput: CreateExperimentInput, deps: QueueDeps = {}): Promise<ExperimentView> {
   requireRole(ctx, "member");
-  const parsed = createExperimentInput.safeParse(rawInput);
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  const input = parsed.data;
+  const input = parseInput(createExperimentInput, rawInput);
   await getProject(ctx, input.projectId);
   const dataset = await getDataset(ctx, input.datasetId);
   if (dataset.status === "failed") throw new Invalid(`Dataset ${dataset.name} failed to import; pick another`, { datasetId: ["import failed"] });
@@ -203,8 +201,9 @@ export async function pauseExperiment(ctx: Ctx, id: number): Promise<ExperimentV
  * Re-queues a paused, stopped, failed or completed experiment; it continues from its run folder's
  * last checkpoint (or starts afresh when there is none). Epochs, lr0 and patience may change first.
  */
-export async function resumeExperiment(ctx: Ctx, input: z.input<typeof resumeExperimentInput>, deps: QueueDeps = {}): Promise<ExperimentView> {
+export async function resumeExperiment(ctx: Ctx, rawInput: z.input<typeof resumeExperimentInput>, deps: QueueDeps = {}): Promise<ExperimentView> {
   requireRole(ctx, "member");
+  const input = parseInput(resumeExperimentInput, rawInput);
   const current = await getExperiment(ctx, input.id);
   if (!isExperimentIn(current.status, resumableExperimentStatuses)) throw new Conflict(`Experiment ${input.id} is ${current.status}; only paused, stopped, failed or completed experiments can be resumed`);
   refuseWithoutDataset(current);
@@ -225,8 +224,9 @@ export async function resumeExperiment(ctx: Ctx, input: z.input<typeof resumeExp
   return getExperiment(ctx, input.id);
 }
 
-export async function renameExperiment(ctx: Ctx, input: { id: number; name: string }): Promise<ExperimentView> {
+export async function renameExperiment(ctx: Ctx, rawInput: z.input<typeof renameExperimentInput>): Promise<ExperimentView> {
   requireRole(ctx, "member");
+  const input = parseInput(renameExperimentInput, rawInput);
   await getExperiment(ctx, input.id);
   try {
     await ctx.db.update(experiments).set({ name: input.name, updatedAt: sql`now()` }).where(eq(experiments.id, input.id));
@@ -238,8 +238,9 @@ export async function renameExperiment(ctx: Ctx, input: { id: number; name: stri
 }
 
 /** A new, unstarted experiment with the same dataset, model, augmentation and hyper-parameters. */
-export async function cloneExperiment(ctx: Ctx, input: { id: number; name?: string }): Promise<ExperimentView> {
+export async function cloneExperiment(ctx: Ctx, rawInput: z.input<typeof cloneExperimentInput>): Promise<ExperimentView> {
   requireRole(ctx, "member");
+  const input = parseInput(cloneExperimentInput, rawInput);
   const source = await getExperiment(ctx, input.id);
   if (source.datasetId === null) throw new Conflict(`Experiment ${input.id}'s dataset was deleted; it cannot be cloned`);
   // The copy runs as its cloner, so cloning an administrator's command run needs an administrator.

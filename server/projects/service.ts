@@ -2,9 +2,9 @@ import { and, asc, eq } from "drizzle-orm";
 import type { z } from "zod";
 import { projects } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
-import { Conflict, isUniqueViolation, NotFound } from "@/server/errors";
+import { Conflict, isUniqueViolation, NotFound, parseInput } from "@/server/errors";
 import { sweepOrphanWeightsFiles } from "@/server/weights/storage";
-import type { createProjectInput, deleteProjectInput, renameProjectInput } from "./schemas";
+import { createProjectInput, deleteProjectInput, renameProjectInput } from "./schemas";
 
 export async function listProjects(ctx: Ctx) {
   return ctx.db.select().from(projects).where(eq(projects.teamId, ctx.caller.teamId)).orderBy(asc(projects.name));
@@ -34,8 +34,9 @@ export async function defaultProject(ctx: Ctx) {
   return row ?? getProjectByName(ctx, "default");
 }
 
-export async function createProject(ctx: Ctx, input: z.infer<typeof createProjectInput>) {
+export async function createProject(ctx: Ctx, rawInput: z.input<typeof createProjectInput>) {
   requireRole(ctx, "member");
+  const input = parseInput(createProjectInput, rawInput);
   try {
     const [row] = await ctx.db
       .insert(projects)
@@ -48,8 +49,9 @@ export async function createProject(ctx: Ctx, input: z.infer<typeof createProjec
   }
 }
 
-export async function renameProject(ctx: Ctx, input: z.infer<typeof renameProjectInput>) {
+export async function renameProject(ctx: Ctx, rawInput: z.input<typeof renameProjectInput>) {
   requireRole(ctx, "member");
+  const input = parseInput(renameProjectInput, rawInput);
   const current = await getProject(ctx, input.id);
   if (current.name === "default") throw new Conflict("The default project cannot be renamed", { name: ["default project"] });
   try {
@@ -65,8 +67,9 @@ export async function renameProject(ctx: Ctx, input: z.infer<typeof renameProjec
   }
 }
 
-export async function deleteProject(ctx: Ctx, input: z.infer<typeof deleteProjectInput>) {
+export async function deleteProject(ctx: Ctx, rawInput: z.input<typeof deleteProjectInput>) {
   requireRole(ctx, "admin");
+  const input = parseInput(deleteProjectInput, rawInput);
   const current = await getProject(ctx, input.id);
   if (current.name === "default") throw new Conflict("The default project cannot be deleted");
   await ctx.db.delete(projects).where(and(eq(projects.id, input.id), eq(projects.teamId, ctx.caller.teamId)));

@@ -7,11 +7,11 @@ import { architectures, projects, weights, type WeightsMetrics } from "@/db/sche
 import { type Ctx, requireRole } from "@/server/context";
 import { resolveImportPath } from "@/server/datasets/import";
 import { env } from "@/server/env";
-import { NotFound } from "@/server/errors";
+import { NotFound, parseInput } from "@/server/errors";
 import { getProject } from "@/server/projects/service";
 import { inspectWeightsFile, type WeightsInspection } from "./inspect";
 import { getWeights, type WeightsView } from "./queries";
-import type { importFromPathInput, importMetadataInput } from "./schemas";
+import { importFromPathInput, importMetadataInput } from "./schemas";
 import { lockContent, removeContentIfUnused, stageStream, storedWeightsPath, weightsFilePath, type StagedFile } from "./storage";
 
 export type ImportMetadata = z.output<typeof importMetadataInput>;
@@ -117,8 +117,9 @@ export async function importStagedWeights(
 }
 
 /** Imports a file on the server, under STUDIO_IMPORT_ROOTS; it is copied (and hashed) first, never moved. */
-export async function importWeightsFromPath(ctx: Ctx, input: z.output<typeof importFromPathInput>): Promise<WeightsView> {
+export async function importWeightsFromPath(ctx: Ctx, rawInput: z.input<typeof importFromPathInput>): Promise<WeightsView> {
   requireRole(ctx, "member");
+  const input = parseInput(importFromPathInput, rawInput);
   const real = await resolveImportPath(input.path, env().importRoots, "file");
   const staged = await stageStream(createReadStream(real));
   return importStagedWeights(ctx, staged, path.basename(real), input);

@@ -4,8 +4,8 @@ import type { z } from "zod";
 import type { DbOrTx } from "@/db/client";
 import { architectures, datasets, experiments, projects, weights } from "@/db/schema";
 import type { Ctx } from "@/server/context";
-import { NotFound } from "@/server/errors";
-import type { listWeightsInput } from "./schemas";
+import { NotFound, parseInput } from "@/server/errors";
+import { listWeightsInput } from "./schemas";
 
 export type WeightsRow = typeof weights.$inferSelect;
 
@@ -46,7 +46,8 @@ function toView({ entry, ...names }: ViewRow): WeightsView {
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-export async function listWeights(ctx: Ctx, input: z.output<typeof listWeightsInput> = { limit: 500 }): Promise<WeightsView[]> {
+export async function listWeights(ctx: Ctx, rawInput: z.input<typeof listWeightsInput> = { limit: 500 }): Promise<WeightsView[]> {
+  const input = parseInput(listWeightsInput, rawInput);
   const where: (SQL | undefined)[] = [eq(projects.teamId, ctx.caller.teamId)];
   if (input.projectId) where.push(eq(weights.projectId, input.projectId));
   if (input.task) where.push(eq(weights.task, input.task));

@@ -3,11 +3,13 @@ import type { z } from "zod";
 import { weights } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
 import { getWeights, type WeightsView } from "./queries";
-import type { updateWeightsInput } from "./schemas";
+import { updateWeightsInput } from "./schemas";
+import { parseInput } from "@/server/errors";
 
 /** Renames, retags or re-describes an entry; what is not given stays. */
-export async function updateWeights(ctx: Ctx, input: z.output<typeof updateWeightsInput>): Promise<WeightsView> {
+export async function updateWeights(ctx: Ctx, rawInput: z.input<typeof updateWeightsInput>): Promise<WeightsView> {
   requireRole(ctx, "member");
+  const input = parseInput(updateWeightsInput, rawInput);
   const current = await getWeights(ctx, input.id);
   await ctx.db
     .update(weights)

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { batchSizeField } from "@/server/compat/shared/batch-size";
 import { parseInput } from "@/server/errors";
 import { engineHyperparameters, legacyStatus, lossTotal, pythonIsoTime, round, type Experiment } from "@/server/compat/shared/experiment-common";
+import { experimentName } from "@/server/experiments/schemas";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
 
 /**
@@ -53,7 +54,7 @@ export const startBody = z.object({
   learning_rate: z.number({ error: "learning_rate must be a number" }).positive({ error: "learning_rate must be > 0" }).optional(),
   image_size: positiveInt("image_size").optional(),
   device: z.string().trim().min(1).optional(),
-  name: z.string().trim().min(1).max(200).optional(),
+  name: experimentName.optional(),
 });
 
 export interface RecognitionStart {

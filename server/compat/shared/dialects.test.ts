@@ -105,6 +105,11 @@ describe("seed 002 /api/v1/experiments", () => {
     const renamed = await renameV1Experiment(jsonRequest("PUT", `/api/v1/experiments/${id}`, { name: "New Name" }, bearer(w.key)), routeContext({ id: String(id) }, deps()));
     expect(renamed.status).toBe(204);
     expect((await w.tdb.db.select().from(experiments).where(eq(experiments.id, id)))[0].name).toBe("New Name");
+    // The studio's limit, as its own rename and every other face apply it.
+    const tooLong = await renameV1Experiment(jsonRequest("PUT", `/api/v1/experiments/${id}`, { name: "n".repeat(121) }, bearer(w.key)), routeContext({ id: String(id) }, deps()));
+    expect(tooLong.status).toBe(400);
+    expect((await tooLong.json()).errors).toEqual({ name: ["at most 120 characters"] });
+    expect((await w.tdb.db.select().from(experiments).where(eq(experiments.id, id)))[0].name).toBe("New Name");
 
     await setExperimentState(w.tdb, id, { status: "running" });
     const refused = await deleteV1Experiment(new Request(`http://studio.test/api/v1/experiments/${id}`, { method: "DELETE", headers: bearer(w.key) }), routeContext({ id: String(id) }, deps()));

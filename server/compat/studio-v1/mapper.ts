@@ -4,7 +4,7 @@ import type { SystemLogRow } from "@/server/system/logs";
 import type { HostStats, SampleFacts } from "@/server/system/stats";
 import { Invalid, parseInput } from "@/server/errors";
 import { engineHyperparameters, isoSecondsZ, lossTotal, round, type Experiment, type ExperimentLog, type ExperimentMetricPoint, type ExperimentStatus } from "@/server/compat/shared/experiment-common";
-import { experimentStatus } from "@/server/experiments/schemas";
+import { experimentName, experimentStatus, renameExperimentInput, resumeExperimentInput } from "@/server/experiments/schemas";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
 
 /**
@@ -117,7 +117,7 @@ const positiveId = (field: string) =>
   z.number({ error: `${field} must be an integer id` }).int({ error: `${field} must be an integer id` }).positive({ error: `${field} must be a positive id` }).max(INT32_MAX, { error: `${field} names nothing` });
 
 export const createExperimentBody = z.object({
-  name: z.string({ error: "name is required" }).trim().min(1, { error: "name is required" }).max(200),
+  name: experimentName,
   task: z.enum(["classify", "detect"], { error: "task must be classify or detect" }).optional(),
   dataset_id: positiveId("dataset_id"),
   /** An architecture's id, or the name of a zoo model. */
@@ -159,11 +159,11 @@ export function parseStudioV1CreateExperiment(body: unknown): StudioV1CreateExpe
   };
 }
 
-export const renameBody = z.object({ name: z.string({ error: "name is required" }).trim().min(1, { error: "name is required" }).max(200) });
+/** The studio's own rule for names (at most 120 characters), so every face refuses the same. */
+export const renameBody = renameExperimentInput.pick({ name: true });
 
 export function parseStudioV1Rename(body: unknown): { name: string } {
-  const result = parseInput(renameBody, body);
-  return result;
+  return parseInput(renameBody, body);
 }
 
 export const controlBody = z.discriminatedUnion(
@@ -171,13 +171,8 @@ export const controlBody = z.discriminatedUnion(
   [
     z.object({ action: z.literal("stop") }),
     z.object({ action: z.literal("pause") }),
-    z.object({
-      action: z.literal("resume"),
-      /** Ours: what may change before resuming. */
-      epochs: z.number().int().positive().max(INT32_MAX).optional(),
-      lr0: z.number().positive().optional(),
-      patience: z.number().int().positive().max(INT32_MAX).optional(),
-    }),
+    /** Ours: what may change before resuming. */
+    resumeExperimentInput.omit({ id: true }).extend({ action: z.literal("resume") }),
   ],
   { error: 'action must be "stop", "pause" or "resume"' },
 );
@@ -185,8 +180,7 @@ export const controlBody = z.discriminatedUnion(
 export type StudioV1Control = z.output<typeof controlBody>;
 
 export function parseStudioV1Control(body: unknown): StudioV1Control {
-  const result = parseInput(controlBody, body);
-  return result;
+  return parseInput(controlBody, body);
 }
 
 export function parseStudioV1Id(value: string, what: string): number {

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { batchSizeField } from "@/server/compat/shared/batch-size";
 import { invalidFromZod, parseInput } from "@/server/errors";
 import { engineHyperparameters, legacyStatus, lossTotal, pythonIsoTime, round, type Experiment, type ExperimentLog } from "@/server/compat/shared/experiment-common";
+import { experimentName } from "@/server/experiments/schemas";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
 
 /**
@@ -111,7 +112,7 @@ export const startBody = z.object({
   learning_rate: z.number({ error: "learning_rate must be a number" }).positive({ error: "learning_rate must be > 0" }).optional(),
   image_size: positiveInt("image_size").optional(),
   device: z.string({ error: "device must be a string" }).trim().min(1).optional(),
-  task_name: z.string().trim().min(1).optional(),
+  task_name: experimentName.optional(),
 });
 
 export interface TrainingMetricsStart {

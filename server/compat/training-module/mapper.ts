@@ -2,7 +2,7 @@ import { z } from "zod";
 import { batchSizeField } from "@/server/compat/shared/batch-size";
 import { splitRatiosInput, SPLIT_SUM_MESSAGE } from "@/server/datasets/schemas";
 import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, parseInput, RateLimited, TooLarge, Unauthorized, Unavailable } from "@/server/errors";
-import { hyperparametersSchema } from "@/server/experiments/schemas";
+import { experimentName, hyperparametersSchema } from "@/server/experiments/schemas";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
 import { ultralyticsAugmentation } from "@/server/ml/augment/foreign";
 import {
@@ -167,7 +167,7 @@ function moduleHyperparameters(input: { epochs?: number; batch_size?: number; le
 
 export const createTaskBody = z.object({
   project_name: projectName,
-  task_name: z.string({ error: "task_name is required" }).trim().min(1, { error: "task_name is required" }),
+  task_name: z.string({ error: "task_name is required" }).trim().min(1, { error: "task_name is required" }).pipe(experimentName),
   ...hyperparameterFields,
   train_ratio: ratio("train_ratio").optional(),
   val_ratio: ratio("val_ratio").optional(),
