@@ -8,7 +8,7 @@ import { DatasetError, type DetectIndex } from "../data/detect-index";
 import { readDetectDataset } from "../data/detect-format";
 import { compileGraph, GraphError, type ModelGraph } from "../graph/index";
 import { DetectionMetrics, type DetectionReport } from "../metrics/detect";
-import { registerTaskAdapter, type TaskAdapter, type TaskLoader, type ValidationResult } from "../train/adapter";
+import { inferenceOutput, registerTaskAdapter, type ModelForward, type TaskAdapter, type TaskLoader, type ValidationResult } from "../train/adapter";
 import type { TrainConfig } from "../train/config";
 import { zooGraph } from "../zoo/index";
 import { makeAnchors, REG_MAX, type AnchorGrid } from "./dfl";
@@ -66,6 +66,7 @@ export async function evaluateDetector(
   loader: TaskLoader<DetectBatch>,
   classNames: string[],
   opts: DetectAdapterOptions = {},
+  forward?: ModelForward,
 ): Promise<DetectEvaluation> {
   const nc = classNames.length;
   const metrics = new DetectionMetrics(nc);
@@ -77,11 +78,10 @@ export async function evaluateDetector(
   for await (const batch of loader.epoch(0)) {
     grid ??= makeAnchors(batch.imgsz, batch.imgsz);
     const anchorGrid = grid;
-    const [raw, box, cls, dfl] = tf.tidy(() => {
-      const x = tf.tensor4d(batch.x, [batch.size, batch.imgsz, batch.imgsz, 3]);
-      const out = model.apply(x, { training: false }) as tf.Tensor;
-      const parts = detectionLoss(out, batch.boxes, { numClasses: nc, imgsz: batch.imgsz, grid: anchorGrid });
-      return [out, parts.box_loss, parts.cls_loss, parts.dfl_loss];
+    const raw = await inferenceOutput(model, batch.x, [batch.size, batch.imgsz, batch.imgsz, 3], forward);
+    const [box, cls, dfl] = tf.tidy(() => {
+      const parts = detectionLoss(raw, batch.boxes, { numClasses: nc, imgsz: batch.imgsz, grid: anchorGrid });
+      return [parts.box_loss, parts.cls_loss, parts.dfl_loss];
     });
     const rawData = (await raw.data()) as Float32Array;
     sums.box += (await box.data())[0] * batch.size;
@@ -194,8 +194,8 @@ export function createDetectAdapter(opts: DetectAdapterOptions = {}): TaskAdapte
 
     dataParallel: detectDataParallel(lossOptions),
 
-    async validate(model, loader) {
-      const { metrics, details, report, summary } = await evaluateDetector(model, loader, classNames, opts);
+    async validate(model, loader, forward) {
+      const { metrics, details, report, summary } = await evaluateDetector(model, loader, classNames, opts, forward);
       return { metrics, details, summary, plots: { detectionCurves: report.curves } };
     },
 

@@ -31,6 +31,8 @@ describe("YOLOv8 training on generated shapes", () => {
         warmup_epochs: 1,
         seed: 0,
         mosaic: 0,
+        // On TF.js's WASM engine (auto would pick ONNX Runtime, whose run is ort/train.test.ts's).
+        device: "wasm",
         runsDir: path.join(root, "runs"),
       },
     );

@@ -100,6 +100,7 @@ export class OrtTrainer<B extends { size: number }> {
   private readonly params: FlatParam[];
   private readonly flat: FlatOptimizer;
   private readonly sessions = new Map<number, Promise<SizedSession>>();
+  private readonly inference = new Map<number, Promise<{ io: TrainGraphIo; session: ort.InferenceSession }>>();
   private readonly task: OrtTask;
   private readonly support: DataParallelSupport<B>;
   private choices: Map<string, string> | undefined;
@@ -253,6 +254,31 @@ export class OrtTrainer<B extends { size: number }> {
     return { ...first, ...second };
   }
 
+  private inferenceSession(images: number): Promise<{ io: TrainGraphIo; session: ort.InferenceSession }> {
+    let pending = this.inference.get(images);
+    if (!pending) {
+      pending = (async () => {
+        const io = buildTrainingGraph({ ...this.request(images), training: false, split: false });
+        return { io, session: await createOrtSession(io.bytes, { ...this.opts.target, graphOptimizationLevel: this.opts.target.graphOptimizationLevel ?? "all" }) };
+      })();
+      this.inference.set(images, pending);
+      pending.catch(() => this.inference.delete(images));
+    }
+    return pending;
+  }
+
+  /**
+   * The model's inference-mode output (BatchNorm on its moving statistics, no dropout) for NHWC
+   * images, on the weights as trained so far: validation without copying them into TF.js first.
+   */
+  async predict(x: Float32Array, images: number): Promise<Float32Array> {
+    const { io, session } = await this.inferenceSession(images);
+    const feeds: Record<string, ort.Tensor> = { [io.imageInput]: new ort.Tensor("float32", x, [images, ...this.opts.inputShape]) };
+    for (const name of io.weightInputs) feeds[name] = this.byName.get(name)!.tensor;
+    const out = await session.run(feeds);
+    return out[io.logitsOutput].data as Float32Array;
+  }
+
   /** Trains on one batch; resolves to its mean loss, the loss parts and the task's training metrics. */
   async step(batch: B, lr: number): Promise<Record<string, number>> {
     const started = performance.now();
@@ -351,6 +377,9 @@ export class OrtTrainer<B extends { size: number }> {
   async close(): Promise<void> {
     const sessions = await Promise.allSettled(this.sessions.values());
     this.sessions.clear();
+    const inference = await Promise.allSettled(this.inference.values());
+    this.inference.clear();
+    await Promise.all(inference.map((s) => (s.status === "fulfilled" ? s.value.session.release() : undefined)));
     await Promise.all(sessions.flatMap((s) => (s.status === "fulfilled" ? s.value.sessions.map((session) => session.release()) : [])));
   }
 

@@ -1,4 +1,4 @@
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import type { ReplicaTaskSpec, ShareInput } from "../backend/parallel";
 import type { ModelGraph } from "../graph/index";
 import type { TrainConfig } from "./config";
@@ -59,7 +59,8 @@ export interface TaskAdapter<B extends { size: number } = { size: number }> {
   trainMetrics?(outputs: tf.Tensor | tf.Tensor[], batch: B): Record<string, tf.Scalar>;
   /** Lets the loop split batches over worker threads (train/parallel-step.ts); absent: one thread. */
   readonly dataParallel?: DataParallelSupport<B>;
-  validate(model: tf.LayersModel, loader: TaskLoader<B>): Promise<ValidationResult>;
+  /** `forward`: the model's inference-mode output computed elsewhere (the ort backend's graphs), instead of model.apply. */
+  validate(model: tf.LayersModel, loader: TaskLoader<B>, forward?: ModelForward): Promise<ValidationResult>;
   /** Higher is better; decides best.ckpt and early stopping. */
   fitness(metrics: Record<string, number>): number;
   /** Name under which the best fitness so far is reported in epoch metrics (classify: best_acc). */
@@ -68,6 +69,16 @@ export interface TaskAdapter<B extends { size: number } = { size: number }> {
   readonly resultsColumns: [string, string][];
   /** Log lines for the old metrics API's parsers (classify: "Train Loss: 0.5234, Train Accuracy: 82.45%"). */
   logLines(stage: LogStage, metrics: Record<string, number>): string[];
+}
+
+/** A model's inference-mode output for a batch of NHWC images [images, H, W, C], flattened. */
+export type ModelForward = (x: Float32Array, images: number) => Promise<Float32Array>;
+
+/** The model's output for `x`: from `forward` when given, else from the TF.js model (call outside tf.tidy, dispose the result). */
+export async function inferenceOutput(model: tf.LayersModel, x: Float32Array, shape: [number, number, number, number], forward?: ModelForward): Promise<tf.Tensor> {
+  if (!forward) return tf.tidy(() => model.apply(tf.tensor4d(x, shape), { training: false }) as tf.Tensor);
+  const outputShape = (model.outputs[0].shape as (number | null)[]).slice(1) as number[];
+  return tf.tensor(await forward(x, shape[0]), [shape[0], ...outputShape]);
 }
 
 export interface DataParallelSupport<B> {

@@ -4,7 +4,7 @@ import { createClassifyLoader, type Batch } from "../data/loader";
 import { compileGraph, GraphError, type ModelGraph } from "../graph/index";
 import { classificationMetrics } from "../metrics/classify";
 import { zooGraph } from "../zoo/index";
-import { assertSameClasses, registerTaskAdapter, type TaskAdapter, type TaskLoader, type ValidationResult } from "./adapter";
+import { assertSameClasses, inferenceOutput, registerTaskAdapter, type ModelForward, type TaskAdapter, type TaskLoader, type ValidationResult } from "./adapter";
 import type { TrainConfig } from "./config";
 import { classificationLoss, CLASSIFY_REPLICA_MODULE, replicaInput, sliceBatch, trainAccuracy, type ClassifyLossOptions } from "./classify-loss";
 
@@ -45,6 +45,7 @@ export async function evaluateClassifier(
   loader: TaskLoader<Batch>,
   classNames: string[],
   labelSmoothing = 0,
+  forward?: ModelForward,
 ): Promise<ClassifyEvaluation> {
   const numClasses = classNames.length;
   const probabilities = outputsProbabilities(model);
@@ -53,11 +54,8 @@ export async function evaluateClassifier(
   let seen = 0;
   let lossSum = 0;
   for await (const batch of loader.epoch(0)) {
-    const [output, loss] = tf.tidy(() => {
-      const x = tf.tensor4d(batch.x, [batch.size, batch.imgsz, batch.imgsz, 3]);
-      const out = model.apply(x, { training: false }) as tf.Tensor;
-      return [out, classificationLoss(out, batch.y, numClasses, labelSmoothing, probabilities)];
-    });
+    const output = await inferenceOutput(model, batch.x, [batch.size, batch.imgsz, batch.imgsz, 3], forward);
+    const loss = tf.tidy(() => classificationLoss(output, batch.y, numClasses, labelSmoothing, probabilities));
     scores.set(await output.data(), seen * numClasses);
     labels.set(batch.y, seen);
     lossSum += (await loss.data())[0] * batch.size;
@@ -155,8 +153,8 @@ export function createClassifyAdapter(): TaskAdapter<Batch> {
       replicaInput,
     },
 
-    async validate(model, loader) {
-      const { metrics, details } = await evaluateClassifier(model, loader, classNames, settings().label_smoothing);
+    async validate(model, loader, forward) {
+      const { metrics, details } = await evaluateClassifier(model, loader, classNames, settings().label_smoothing, forward);
       return { metrics, details };
     },
 

@@ -8,7 +8,7 @@ import { capabilitiesOf, type BackendInfo } from "../backend/index";
 import { createGradientReplicas, nonTrainableIndices, type GradientReplicas } from "../backend/parallel";
 import type { ModelGraph } from "../graph/schema";
 import { OrtTrainer, ortTrainerSupport } from "../ort/trainer";
-import type { DataParallelSupport, TaskAdapter } from "./adapter";
+import type { DataParallelSupport, ModelForward, TaskAdapter } from "./adapter";
 import { TrainConfigError } from "./config";
 import { clipByGlobalNorm, type TrainOptimizer, type TrainableVariable } from "./optimizers";
 
@@ -150,6 +150,8 @@ export interface TrainStepper<B> {
   step(batch: B, lr: number): Promise<Record<string, number>>;
   /** Makes the model's weights and the optimizer's state current (ort keeps its own copies while training). */
   sync(): void;
+  /** ort: the model's inference-mode output from its own graphs, on the current weights (validation). */
+  forward?: ModelForward;
   /** ort: the backend that trains, and where its steps spent their time so far (session.run vs JavaScript). */
   readonly backend?: BackendInfo;
   timings?(): { runMs: number; jsMs: number; steps: number };
@@ -226,7 +228,16 @@ async function createOrtStepper<B extends { size: number }>(opts: TrainStepperOp
   );
   const chosen = trainer.describe();
   if (chosen) opts.log?.(`ONNX Runtime training graph formulations (measured on this host): ${chosen}`);
-  return { workers: 1, microBatch, backend, step: (batch, lr) => trainer.step(batch, lr), sync: () => trainer.sync(), timings: () => ({ ...trainer.timings }), close: () => trainer.close() };
+  return {
+    workers: 1,
+    microBatch,
+    backend,
+    step: (batch, lr) => trainer.step(batch, lr),
+    forward: (x, images) => trainer.predict(x, images),
+    sync: () => trainer.sync(),
+    timings: () => ({ ...trainer.timings }),
+    close: () => trainer.close(),
+  };
 }
 
 async function readScalars(values: Record<string, tf.Scalar>): Promise<Record<string, number>> {

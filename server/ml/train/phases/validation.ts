@@ -17,7 +17,7 @@ export async function validateEpoch(run: Run, epoch: number, metrics: Record<str
   let bestValidation: ValidationResult | undefined;
   if (run.validating) {
     run.stepper.sync();
-    const validation = await adapter.validate(prepared.model, prepared.valLoader!);
+    const validation = await adapter.validate(prepared.model, prepared.valLoader!, run.stepper.forward);
     Object.assign(metrics, validation.metrics);
     await emit({ type: "validation", epoch, metrics: validation.metrics, details: validation.details });
     for (const line of adapter.logLines("validation", validation.metrics)) await log(line, "validation", "info", epoch);
