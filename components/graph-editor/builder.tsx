@@ -134,9 +134,11 @@ function Canvas({ graph, graphKey, catalog, imgsz, readOnly = false, onChange, o
   );
 
   const onNodesChange = useCallback((changes: NodeChange<EditorNode>[]) => {
-    // Deleting is ours (one undo step for nodes and their edges); display nodes never move.
+    // Deleting is ours (one undo step for nodes and their edges); an unfolded block's nodes only get measured.
     const kept = changes.filter((c) => c.type !== "remove");
-    setNodes((ns) => applyNodeChanges(kept, ns));
+    const isDisplay = (c: NodeChange<EditorNode>) => "id" in c && /^(inner|frame):/.test(c.id);
+    setNodes((ns) => applyNodeChanges(kept.filter((c) => !isDisplay(c)), ns));
+    setDisplay((ds) => applyNodeChanges(kept.filter(isDisplay), ds));
   }, []);
   const onEdgesChange = useCallback((changes: EdgeChange[]) => setEdges((es) => applyEdgeChanges(changes.filter((c) => c.type !== "remove"), es)), []);
 
@@ -229,6 +231,9 @@ function Canvas({ graph, graphKey, catalog, imgsz, readOnly = false, onChange, o
 
   const toggleExpanded = useCallback((id: string) => setExpanded((s) => (s.has(id) ? new Set([...s].filter((x) => x !== id)) : new Set([...s, id]))), []);
   const unfolded = useMemo(() => innerView(nodes, summaries, expanded), [nodes, summaries, expanded]);
+  // React Flow measures nodes through onNodesChange; the unfolded view keeps its own state for that.
+  const [display, setDisplay] = useState<EditorNode[]>([]);
+  useEffect(() => setDisplay(unfolded.nodes), [unfolded.nodes]);
   const erroredEdges = useMemo(() => new Set(error?.nodeId ? edges.filter((e) => e.target === error.nodeId).map((e) => e.id) : []), [edges, error]);
   const inputCounts = useMemo(() => {
     const counts = new Map<string, number>();
@@ -283,7 +288,7 @@ function Canvas({ graph, graphKey, catalog, imgsz, readOnly = false, onChange, o
         <Palette types={catalog} onDrop={dropAt} onAdd={addInMiddle} />
         <div className={styles.canvas} ref={wrapper} tabIndex={0} onKeyDown={onKeyDown} data-testid="canvas">
           <ReactFlow
-            nodes={[...nodes, ...unfolded.nodes]}
+            nodes={[...nodes, ...display]}
             edges={shownEdges}
             nodeTypes={nodeTypes}
             onNodesChange={onNodesChange}
