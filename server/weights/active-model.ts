@@ -2,6 +2,7 @@ import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { activeModels, projects, validations, weights, type ValidationSpeed } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
 import { Conflict, NotFound } from "@/server/errors";
+import { parsePathId } from "@/server/http/input";
 import { getWeights, type WeightsView } from "./queries";
 
 export type { ValidationSpeed };
@@ -32,7 +33,7 @@ export async function setActiveWeights(ctx: Ctx, id: number): Promise<WeightsVie
 /** The team's entry a client names by id ("12") or by name; NotFound otherwise. */
 export async function findWeightsByIdOrName(ctx: Ctx, reference: string): Promise<WeightsView> {
   const key = reference.trim();
-  if (/^\d{1,9}$/.test(key)) return getWeights(ctx, Number(key));
+  if (/^\d+$/.test(key)) return getWeights(ctx, parsePathId(key, "Model"));
   const [row] = await ctx.db
     .select({ id: weights.id })
     .from(weights)

@@ -3,6 +3,7 @@ import type { DbOrTx } from "@/db/client";
 import { projects, weights } from "@/db/schema";
 import type { Ctx } from "@/server/context";
 import { Conflict, Invalid, NotFound } from "@/server/errors";
+import { parsePathId } from "@/server/http/input";
 import { torchNamerForZooModel } from "@/server/ml/io/torch-to-graph";
 import { zooModels } from "@/server/ml/zoo/index";
 import { getWeights, listWeights, type WeightsView } from "./queries";
@@ -71,7 +72,14 @@ export async function fineTuneWeightsFile(db: DbOrTx, teamId: number, id: number
 export async function findWeightsByReference(ctx: Ctx, projectId: number, reference: string): Promise<WeightsView | null> {
   const prefixed = /^weights:(.+)$/.exec(reference);
   const key = prefixed ? prefixed[1].trim() : reference;
-  if (prefixed && /^\d+$/.test(key)) return getWeights(ctx, Number(key)).catch(() => null);
+  if (prefixed && /^\d+$/.test(key)) {
+    try {
+      return await getWeights(ctx, parsePathId(key, "Weights"));
+    } catch (err) {
+      if (err instanceof NotFound) return null;
+      throw err;
+    }
+  }
   const [byName] = await listWeights(ctx, { projectId, search: key, limit: 50 }).then((rows) => rows.filter((row) => row.name === key));
   return byName ?? null;
 }

@@ -1,7 +1,7 @@
 import { withCaller, type RouteDeps } from "@/server/http/handler";
 import type { Ctx } from "@/server/context";
 import { Invalid } from "@/server/errors";
-import { containsNul, readBodyText } from "@/server/http/input";
+import { containsNul, parsePathId, readBodyText } from "@/server/http/input";
 import { decodeBase64Image, MAX_IMAGE_BYTES, parsePredictParams, predictImages } from "@/server/inference/service";
 import { receiveImages } from "@/server/inference/upload";
 import { activeWeightsId, findWeightsByIdOrName } from "@/server/weights/active-model";
@@ -17,7 +17,7 @@ async function resolveModel(ctx: Ctx, modelId: string | undefined): Promise<numb
     return active;
   }
   // An id is checked by the prediction itself; a name must be one of the team's entries.
-  if (/^[1-9]\d{0,9}$/.test(modelId)) return Number(modelId);
+  if (/^\d+$/.test(modelId)) return parsePathId(modelId, "Model");
   return (await findWeightsByIdOrName(ctx, modelId)).id;
 }
 
