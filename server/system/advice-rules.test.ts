@@ -66,6 +66,13 @@ describe("training advice", () => {
     expect(adviseTraining({ ...calm, gpus: [], modelParams: 21_800_000 }, { ...plan, model: "resnet34", task: "classify" })[0].config_changes).toEqual({ model_type: "reference-cnn" });
   });
 
+  it("stays silent where no host reported figures: nothing is judged on figures nobody measured", () => {
+    const unknown = { cpuPercent: null, memoryPercent: null, memoryAvailableBytes: null, gpus: null };
+    expect(types(unknown, { cache: "ram" })).toEqual([]);
+    // What needs no host figures still applies.
+    expect(types(unknown, { imgsz: 500 })).toEqual(["image_size"]);
+  });
+
   it("lists every rule that applies, most pressing first", () => {
     expect(types({ memoryPercent: 92, gpus: [], datasetImages: 50_000 }, { cache: "ram", imgsz: 650 })).toEqual(["memory", "cache", "image_size", "device"]);
   });

@@ -3,12 +3,13 @@
  * what the client plans, and says what to change, in the module's words. Pure: the figures come in.
  */
 
+/** A figure is null when no training host reported one lately: the rules that need it stay silent. */
 export interface AdviceMeasurements {
-  cpuPercent: number;
-  memoryPercent: number;
-  memoryAvailableBytes: number;
-  /** Every GPU of the live training hosts. */
-  gpus: { utilPercent: number | null; memoryPercent: number | null }[];
+  cpuPercent: number | null;
+  memoryPercent: number | null;
+  memoryAvailableBytes: number | null;
+  /** Every GPU of the live training hosts ([] when they have none). */
+  gpus: { utilPercent: number | null; memoryPercent: number | null }[] | null;
   /** Means over the last minute on the hosts running this project's runs; null when none runs. */
   recent: { gpuUtilPercent: number | null; cpuPercent: number } | null;
   /** AutoBatch's measured batch for this model and image size (60% of the device's free memory). */
@@ -58,10 +59,10 @@ export function adviseTraining(m: AdviceMeasurements, r: AdviceRequest): Suggest
   const batch = r.batch !== null && r.batch > 0 ? r.batch : DEFAULT_BATCH;
   const halved = Math.max(1, Math.floor(batch / 2));
 
-  if (m.memoryPercent >= MEMORY_PRESSURE_PERCENT) {
+  if (m.memoryPercent !== null && m.memoryPercent >= MEMORY_PRESSURE_PERCENT) {
     out.push({ type: "memory", issue: "内存使用率过高", suggestion: "建议减少批量大小或关闭图像缓存", config_changes: { batch_size: halved, cache: false } });
   }
-  const gpuMemory = m.gpus.map((g) => g.memoryPercent).filter((v): v is number => v !== null);
+  const gpuMemory = (m.gpus ?? []).map((g) => g.memoryPercent).filter((v): v is number => v !== null);
   if (gpuMemory.length > 0 && Math.min(...gpuMemory) >= GPU_MEMORY_PRESSURE_PERCENT) {
     out.push({ type: "gpu_memory", issue: "显存使用率过高", suggestion: "建议减少批量大小，或等待占用显存的任务结束", config_changes: { batch_size: halved } });
   }
@@ -82,7 +83,7 @@ export function adviseTraining(m: AdviceMeasurements, r: AdviceRequest): Suggest
       config_changes: { cache: "ram" },
     });
   }
-  if (r.cache === "ram" && m.datasetImages !== null) {
+  if (r.cache === "ram" && m.datasetImages !== null && m.memoryAvailableBytes !== null) {
     const needed = m.datasetImages * r.imgsz * r.imgsz * 3;
     if (needed > m.memoryAvailableBytes) {
       out.push({
@@ -97,7 +98,7 @@ export function adviseTraining(m: AdviceMeasurements, r: AdviceRequest): Suggest
     const fixed = Math.max(MAX_STRIDE, Math.round(r.imgsz / MAX_STRIDE) * MAX_STRIDE);
     out.push({ type: "image_size", issue: `图像尺寸 ${r.imgsz} 不是 ${MAX_STRIDE} 的倍数`, suggestion: `建议将图像尺寸设为 ${fixed}，与模型的最大步长 ${MAX_STRIDE} 对齐`, config_changes: { image_size: fixed } });
   }
-  if (m.gpus.length === 0 && m.modelParams !== null && m.modelParams > CPU_MODEL_PARAMS) {
+  if (m.gpus?.length === 0 && m.modelParams !== null && m.modelParams > CPU_MODEL_PARAMS) {
     const smaller = smallerModel(r.task);
     out.push({
       type: "device",

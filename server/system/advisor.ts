@@ -2,7 +2,7 @@ import { and, desc, eq, gt, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { batchMeasurements, datasets, experiments, runPlacements, systemSamples, type GpuReading } from "@/db/schema";
 import type { Ctx } from "@/server/context";
-import { Invalid, Unavailable } from "@/server/errors";
+import { Conflict, Invalid, Unavailable } from "@/server/errors";
 import { enqueue, type QueueDeps } from "@/server/jobs/enqueue";
 import { parseDevice } from "@/server/ml/backend/index";
 import { resolveOptimizer } from "@/server/ml/train/config";
@@ -19,15 +19,17 @@ type Project = { id: number; name: string; defaultDatasetId: number | null };
 const MEASUREMENT_FRESH_DAYS = 7;
 
 export interface FleetResources {
-  cpuPercent: number;
-  memoryPercent: number;
-  memoryAvailableBytes: number;
+  /** Null, with `reason`, when no training host reported figures in the last few seconds. */
+  cpuPercent: number | null;
+  memoryPercent: number | null;
+  memoryAvailableBytes: number | null;
   gpus: (Pick<GpuReading, "index" | "name" | "utilPercent" | "memoryUsedMiB" | "memoryTotalMiB"> & { host: string })[];
   hosts: { host: string; cores: number }[];
   /** Runs holding a slot now, over every team (the slots are shared). */
   activeRuns: number;
   /** Slots of the live training workers. */
   slots: number;
+  reason: string | null;
 }
 
 /** The live training hosts' newest samples added up: CPU weighted by cores, memory summed, every GPU. */
@@ -37,7 +39,10 @@ export async function fleetResources(ctx: Ctx): Promise<FleetResources> {
     listWorkers(ctx.db),
     ctx.db.select({ active: sql<number>`count(distinct ${runPlacements.experimentId})::int` }).from(runPlacements).where(gt(runPlacements.lastSeenAt, sql`now() - interval '5 seconds'`)),
   ]);
-  if (samples.length === 0) throw new Unavailable("No training host has reported figures in the last 5 s: is a training worker running?");
+  const slots = workers.filter((w) => w.alive && w.kind === "training").reduce((s, w) => s + w.slots, 0);
+  if (samples.length === 0) {
+    return { cpuPercent: null, memoryPercent: null, memoryAvailableBytes: null, gpus: [], hosts: [], activeRuns: Number(active), slots, reason: "no training host has reported figures in the last 5 s (is a training worker running?)" };
+  }
   const cores = samples.reduce((s, x) => s + x.cpuCores.length, 0);
   const used = samples.reduce((s, x) => s + x.memoryUsed, 0);
   const total = samples.reduce((s, x) => s + x.memoryTotal, 0);
@@ -48,7 +53,8 @@ export async function fleetResources(ctx: Ctx): Promise<FleetResources> {
     gpus: samples.flatMap((x) => x.gpus.map((g) => ({ host: x.host, index: g.index, name: g.name, utilPercent: g.utilPercent, memoryUsedMiB: g.memoryUsedMiB, memoryTotalMiB: g.memoryTotalMiB }))),
     hosts: samples.map((x) => ({ host: x.host, cores: x.cpuCores.length })),
     activeRuns: Number(active),
-    slots: workers.filter((w) => w.alive && w.kind === "training").reduce((s, w) => s + w.slots, 0),
+    slots,
+    reason: null,
   };
 }
 
@@ -132,14 +138,15 @@ const normalDevice = (device: string) => {
 export async function performanceSuggestions(ctx: Ctx, project: Project, planned: PlannedTraining): Promise<{ suggestions: Suggestion[]; resources: FleetResources }> {
   const plan = plannedTrainingSchema.parse(planned);
   const device = normalDevice(plan.device);
-  const [resources, dataset] = await Promise.all([fleetResources(ctx), projectDataset(ctx, project)]);
+  const dataset = await projectDataset(ctx, project);
   const facts = zooFacts(plan.model, plan.imgsz, Math.max(1, dataset?.classes.length ?? 80));
+  const resources = await fleetResources(ctx);
   const [measured, recent] = await Promise.all([newestMeasurement(ctx, plan.model, facts.imgsz, device, resources.hosts.map((h) => h.host)), recentLoad(ctx, project.id)]);
   const measurements: AdviceMeasurements = {
     cpuPercent: resources.cpuPercent,
     memoryPercent: resources.memoryPercent,
     memoryAvailableBytes: resources.memoryAvailableBytes,
-    gpus: resources.gpus.map((g) => ({ utilPercent: g.utilPercent, memoryPercent: g.memoryUsedMiB !== null && g.memoryTotalMiB ? (g.memoryUsedMiB / g.memoryTotalMiB) * 100 : null })),
+    gpus: resources.reason ? null : resources.gpus.map((g) => ({ utilPercent: g.utilPercent, memoryPercent: g.memoryUsedMiB !== null && g.memoryTotalMiB ? (g.memoryUsedMiB / g.memoryTotalMiB) * 100 : null })),
     recent,
     measuredBatch: measured && { batch: measured.batch, device: measured.device, host: measured.host },
     datasetImages: dataset?.stats?.images ?? null,
@@ -174,10 +181,13 @@ export interface MeasureDeps extends QueueDeps {
 export async function optimalConfig(ctx: Ctx, project: Project, planned: PlannedTraining, deps: MeasureDeps = {}): Promise<OptimalConfig> {
   const plan = plannedTrainingSchema.parse(planned);
   const device = normalDevice(plan.device);
-  const [resources, dataset] = await Promise.all([fleetResources(ctx), projectDataset(ctx, project)]);
+  const dataset = await projectDataset(ctx, project);
   const numClasses = Math.max(1, dataset?.classes.length ?? 80);
   const facts = zooFacts(plan.model, plan.imgsz, numClasses);
   if (facts.imgsz % MAX_STRIDE !== 0) throw new Invalid(`image_size ${facts.imgsz} is not a multiple of ${MAX_STRIDE}`, { image_size: [`must be a multiple of ${MAX_STRIDE}`] });
+  const resources = await fleetResources(ctx);
+  // Nothing to measure on: the fleet's state, not a fault of the request or the server.
+  if (resources.reason) throw new Conflict(`Cannot measure ${plan.model} for this hardware: ${resources.reason}`);
   const hosts = resources.hosts.map((h) => h.host);
   let measured = await newestMeasurement(ctx, plan.model, facts.imgsz, device, hosts);
   if (!measured) {
@@ -200,6 +210,7 @@ export async function optimalConfig(ctx: Ctx, project: Project, planned: Planned
   const optimizer = resolveOptimizer({ optimizer: "auto", lr0: 0.01, momentum: 0.937 }, numClasses, iterations);
   const host = resources.hosts.find((h) => h.host === measured.host);
   const cacheBytes = (dataset?.stats?.images ?? Number.POSITIVE_INFINITY) * facts.imgsz * facts.imgsz * 3;
+  const free = resources.memoryAvailableBytes ?? 0;
   const singleThreaded = measured.backend === "wasm" || measured.backend === "cpu";
   return {
     epochs: plan.epochs,
@@ -208,7 +219,7 @@ export async function optimalConfig(ctx: Ctx, project: Project, planned: Planned
     device: plan.device,
     // The engine trains in float32 everywhere (TF.js and ONNX Runtime's training graphs have no mixed precision).
     amp: false,
-    cache: cacheBytes <= resources.memoryAvailableBytes * 0.5 ? "ram" : Number.isFinite(cacheBytes) ? "disk" : false,
+    cache: cacheBytes <= free * 0.5 ? "ram" : Number.isFinite(cacheBytes) ? "disk" : false,
     workers: singleThreaded ? Math.min(4, host?.cores ?? 1) : 1,
     save_period: Math.max(1, Math.round(plan.epochs / 5)),
     patience: Math.max(10, Math.min(100, Math.round(plan.epochs * 0.3))),

@@ -6,10 +6,13 @@ import type { FleetResources, OptimalConfig, PlannedTraining } from "@/server/sy
 
 /** Seed 000 §4–5 (`/training/system_resources|performance_suggestions|optimal_config/<project>`): bodies in, the document's fields out. */
 
-const round1 = (value: number) => Math.round(value * 10) / 10;
-const gb = (bytes: number) => round1(bytes / 2 ** 30);
+const round1 = (value: number | null) => (value === null ? null : Math.round(value * 10) / 10);
+const gb = (bytes: number | null) => (bytes === null ? null : round1(bytes / 2 ** 30));
 
-/** §4.1 `data`; with several training hosts a GPU's `device` is `cuda:N` on its `host`. */
+/**
+ * §4.1 `data`; with several training hosts a GPU's `device` is `cuda:N` on its `host`. With no host
+ * sampled lately the figures are null and `reason` says why.
+ */
 export function trainingModuleSystemResources(r: FleetResources) {
   return {
     cpu_percent: round1(r.cpuPercent),
@@ -25,12 +28,13 @@ export function trainingModuleSystemResources(r: FleetResources) {
     })),
     active_tasks: r.activeRuns,
     max_concurrent_tasks: r.slots,
+    ...(r.reason && { reason: r.reason }),
   };
 }
 
 /** §5.1 `data`: the suggestions and the figures they were made from. */
 export function trainingModuleSuggestions(suggestions: Suggestion[], r: FleetResources) {
-  return { suggestions, resource_usage: { cpu_percent: round1(r.cpuPercent), memory_percent: round1(r.memoryPercent) } };
+  return { suggestions, resource_usage: { cpu_percent: round1(r.cpuPercent), memory_percent: round1(r.memoryPercent), ...(r.reason && { reason: r.reason }) } };
 }
 
 /** §5.2 `data`, the document's ten fields in its order. */
