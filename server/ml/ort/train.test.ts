@@ -78,6 +78,13 @@ describe("train() on ONNX Runtime", () => {
     }
   });
 
+  it("stops early when validation fitness does not improve for `patience` epochs", async () => {
+    const { result, events } = await run(base({ name: "early", epochs: 6, patience: 2, lr0: 1e-9 }));
+    expect(result.stoppedEarly).toBe(true);
+    expect(epochEnds(events).length).toBeLessThan(6);
+    expect(logs(events).some((l) => l.startsWith("Stopping training early"))).toBe(true);
+  });
+
   it("writes checkpoints the TF.js engine resumes from, and resumes TF.js checkpoints", async () => {
     const onOrt = await run(base({ name: "cross", epochs: 1 }));
     const saved = await readCheckpoint(onOrt.result.lastCheckpoint);
