@@ -99,7 +99,15 @@ export function startHostSampler(options: StartHostSamplerOptions): HostSampler 
   const host = options.host ?? os.hostname();
   const intervalMs = options.intervalMs ?? 1000;
   const leaderCheckMs = options.leaderCheckMs ?? 10_000;
-  const report = options.onError ?? ((error: Error) => console.error(`[sampler] ${error.message}`));
+  // A database outage fails every tick: say so when the failure changes, and once a minute while it lasts.
+  let lastReport = { message: "", at: 0 };
+  const report =
+    options.onError ??
+    ((error: Error) => {
+      if (error.message === lastReport.message && Date.now() - lastReport.at < 60_000) return;
+      lastReport = { message: error.message, at: Date.now() };
+      console.error(`[sampler] ${error.message}`);
+    });
   let leading = false;
   let leaderCheckedAt = 0;
   let written = 0;
