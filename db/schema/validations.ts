@@ -6,7 +6,6 @@ import { projects } from "./projects";
 import { weights } from "./weights";
 
 export const validationStatuses = ["queued", "running", "completed", "failed"] as const;
-export type ValidationStatus = (typeof validationStatuses)[number];
 /** "validation": asked for by a user; "parity": an export's re-validation of its own file. */
 export const validationPurposes = ["validation", "parity"] as const;
 

@@ -8,7 +8,6 @@ export const weightsFormats = ["onnx", "pt", "ckpt", "tfjs"] as const;
 export type WeightsFormat = (typeof weightsFormats)[number];
 /** `processing`: a job (export, fine-tune) is still writing the file; the entry is not downloadable yet. */
 export const weightsStatuses = ["ready", "processing", "failed"] as const;
-export type WeightsStatus = (typeof weightsStatuses)[number];
 
 /** What the latest validation of these weights measured, and on what. */
 export interface WeightsMetrics {

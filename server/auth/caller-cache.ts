@@ -9,7 +9,7 @@ import { SYSTEM_TOPIC } from "@/server/events/types";
  * changing a user's access clear this process's cache at once (accessChanged); other web
  * processes notice within TTL_MS, realtime sidecars at once through the event bus.
  */
-export const CALLER_CACHE_TTL_MS = 2_000;
+const CALLER_CACHE_TTL_MS = 2_000;
 const MAX_ENTRIES = 5_000;
 // On globalThis: the web process loads this module twice (Next's bundle and the fast status routes
 // in workers/web.ts), and a revocation through one must clear the cache the other reads.

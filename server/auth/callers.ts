@@ -10,7 +10,7 @@ import { looksLikeJwt, verifyApiJwt } from "./jwt";
 import { issuedBeforeCredentialsChanged } from "./passwords";
 import { studioSecret } from "./secret";
 
-export const SESSION_COOKIES = ["__Secure-next-auth.session-token", "next-auth.session-token"];
+const SESSION_COOKIES = ["__Secure-next-auth.session-token", "next-auth.session-token"];
 
 /**
  * Loads the caller for a user acting in a team. Null when the user is disabled or not a
@@ -51,7 +51,7 @@ export async function loadCaller(db: DbOrTx, userId: number, teamId: number | un
   };
 }
 
-export function parseCookies(header: string | null | undefined): Record<string, string> {
+function parseCookies(header: string | null | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of (header ?? "").split(";")) {
     const eqAt = part.indexOf("=");
@@ -63,7 +63,7 @@ export function parseCookies(header: string | null | undefined): Record<string, 
 }
 
 /** The session cookie's user and team, as next-auth wrote them; null when absent or invalid. */
-export async function readSessionCookie(cookieHeader: string | null | undefined): Promise<{ userId: number; teamId?: number; issuedAt: number } | null> {
+async function readSessionCookie(cookieHeader: string | null | undefined): Promise<{ userId: number; teamId?: number; issuedAt: number } | null> {
   const cookies = parseCookies(cookieHeader);
   const token = SESSION_COOKIES.map((n) => cookies[n]).find(Boolean);
   if (!token) return null;

@@ -13,9 +13,9 @@ export interface AnalysedItem {
 }
 
 /** A box narrower or lower than this many pixels of its image is "tiny": hard to learn, often a labelling slip. */
-export const TINY_BOX_PIXELS = 4;
+const TINY_BOX_PIXELS = 4;
 
-export function summarize(values: number[]): NumberSummary | null {
+function summarize(values: number[]): NumberSummary | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { defineJob, NO_RETRY } from "@/server/jobs/registry";
 
-export const importSourceSchema = z.discriminatedUnion("kind", [
+const importSourceSchema = z.discriminatedUnion("kind", [
   /** An uploaded archive staged under STUDIO_DATA_DIR/tmp; deleted once the import ends. */
   z.object({ kind: z.literal("zip"), file: z.string().min(1) }),
   /** A folder on the server, already checked against the allowed roots (checked again here). */
@@ -9,7 +9,7 @@ export const importSourceSchema = z.discriminatedUnion("kind", [
 ]);
 export type ImportSource = z.infer<typeof importSourceSchema>;
 
-export const importPayloadSchema = z.object({
+const importPayloadSchema = z.object({
   datasetId: z.number().int().positive(),
   source: importSourceSchema,
   /** Used when the dataset has no split folders of its own. */

@@ -4,7 +4,7 @@ import sharp from "sharp";
 import { DEFAULT_MAX_PIXELS } from "@/server/ml/data/image";
 import { itemFile, thumbsDir } from "./storage";
 
-export const THUMB_SIZE = 160;
+const THUMB_SIZE = 160;
 
 /**
  * The item's thumbnail (WebP, at most THUMB_SIZE on its longer side), made on first request and kept in

@@ -27,7 +27,7 @@ export interface ReceivedUpload {
  * Streams a multipart body's `file` field straight to the tmp folder (never held in memory), stopping at
  * `maxBytes`. Text fields are returned as they are. Throws Invalid, leaving no file, when anything is off.
  */
-export async function receiveZipUpload(req: Request, maxBytes: number): Promise<ReceivedUpload> {
+async function receiveZipUpload(req: Request, maxBytes: number): Promise<ReceivedUpload> {
   if (!req.body) throw new Invalid("Request has no body", { file: ["required"] });
   await mkdir(tmpDir(), { recursive: true });
   const target = path.join(tmpDir(), `upload-${crypto.randomUUID()}.zip`);

@@ -25,7 +25,7 @@ export interface ZipLimits {
   maxRatio: number;
 }
 
-export const DEFAULT_ZIP_LIMITS: ZipLimits = { maxEntries: 200_000, maxTotalBytes: 20 * 1024 ** 3, maxRatio: 200 };
+const DEFAULT_ZIP_LIMITS: ZipLimits = { maxEntries: 200_000, maxTotalBytes: 20 * 1024 ** 3, maxRatio: 200 };
 
 /** Small entries compress absurdly well (a 1 KiB run of zeros) without being a threat. */
 const RATIO_MIN_BYTES = 1024 * 1024;

@@ -4,9 +4,9 @@ import postgres from "postgres";
 import type { DbOrTx } from "@/db/client";
 import { studioEventSchema, type StudioEvent } from "./types";
 
-export const EVENT_CHANNEL = "studio_events";
+const EVENT_CHANNEL = "studio_events";
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
-export const MAX_EVENT_BYTES = 7999;
+const MAX_EVENT_BYTES = 7999;
 
 export class EventTooLarge extends Error {
   constructor(type: string, bytes: number) {

@@ -9,7 +9,7 @@ import { z } from "zod";
  */
 export const SYSTEM_TOPIC = "system";
 
-export const topicSchema = z
+const topicSchema = z
   .string()
   .regex(/^(system|[a-z][a-z_]*:[1-9]\d*)$/, 'a topic is "system" or "<kind>:<id>", e.g. "experiment:42"');
 
@@ -36,7 +36,7 @@ const eventBase = {
   teamWide: z.boolean().optional(),
 };
 
-/** Every event type, one member each. Later issues add theirs here. */
+/** Every event type, one member each; a new kind of event adds its member here. */
 export const studioEventSchema = z
   .discriminatedUnion("type", [
     /**

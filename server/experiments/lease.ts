@@ -128,7 +128,7 @@ export interface LogLine {
  * Log lines reach clients (studio, SSE, WebSocket): paths in them are relative to the storage root,
  * like the dialects' `runs/…` paths, never the server's own.
  */
-export function withoutStoragePaths(message: string): string {
+function withoutStoragePaths(message: string): string {
   return message.split(env().dataDir + path.sep).join("");
 }
 

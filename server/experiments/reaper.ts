@@ -27,7 +27,7 @@ export interface ReapResult {
  * (the new attempt resumes from weights/last) until `retryLimit`, then failed; a pausing or stopping
  * one simply ends paused or stopped. Each transition re-checks staleness, so a late heartbeat wins.
  */
-export async function reapStaleRuns(db: Db, boss: PgBoss, options: ReaperOptions = {}): Promise<ReapResult> {
+async function reapStaleRuns(db: Db, boss: PgBoss, options: ReaperOptions = {}): Promise<ReapResult> {
   const staleSeconds = options.staleSeconds ?? DEFAULT_STALE_SECONDS;
   const retryLimit = options.retryLimit ?? 3;
   const staleBefore = sql`now() - make_interval(secs => ${staleSeconds})`;

@@ -212,7 +212,7 @@ async function loadDataset(db: Db, run: RunRow, options: RunProcessOptions, cont
 const exists = async (file: string) => (await stat(file).catch(() => null))?.isFile() ?? false;
 
 /** Run folder name: the experiment's name when it is a plain folder name, else experiment-<id>. */
-export function runFolderName(run: { id: number; name: string }): string {
+function runFolderName(run: { id: number; name: string }): string {
   return /^[\w.-]+$/.test(run.name) ? run.name : `experiment-${run.id}`;
 }
 

@@ -58,7 +58,7 @@ export function checkUrl(url: string): void {
 }
 
 /** The JSON body limit in bytes (STUDIO_JSON_MAX_KB). */
-export function jsonBodyLimit(): number {
+function jsonBodyLimit(): number {
   return env().STUDIO_JSON_MAX_KB * 1024;
 }
 

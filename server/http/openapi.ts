@@ -36,7 +36,7 @@ export interface OpenApiDocument {
 }
 
 /** What a client sends: defaults make a field optional, transforms document the type they accept. */
-export function jsonSchema(schema: z.ZodType): JsonSchema {
+function jsonSchema(schema: z.ZodType): JsonSchema {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any", target: "draft-2020-12" }) as JsonSchema;
   void _dialect;
   return rest;

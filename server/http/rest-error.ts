@@ -5,7 +5,7 @@ import { Conflict, DomainError, Forbidden, Invalid, NotFound, RateLimited, TooLa
  * Errors as FastAPI answers them, `{ detail, errors? }` with 400/401/403/404/422/413/429/503: the
  * envelope of the old backends of seeds 001, 002 and 003, and so of the studio's own REST routes too.
  */
-export function restStatus(err: DomainError): number {
+function restStatus(err: DomainError): number {
   if (err instanceof Invalid) return 400;
   if (err instanceof Unauthorized) return 401;
   if (err instanceof Forbidden) return 403;
@@ -20,7 +20,7 @@ export function restStatus(err: DomainError): number {
 /** restErrorBody's shape, for the API document. */
 export const restErrorEnvelope = z.object({ detail: z.string(), errors: z.record(z.string(), z.array(z.string())).optional() });
 
-export function restErrorBody(err: DomainError): { detail: string; errors?: Record<string, string[]> } {
+function restErrorBody(err: DomainError): { detail: string; errors?: Record<string, string[]> } {
   return err.fields ? { detail: err.message, errors: err.fields } : { detail: err.message };
 }
 

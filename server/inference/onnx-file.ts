@@ -20,7 +20,7 @@ export interface ModelSpec {
 
 export const EXPORTED_NAME = "inference.onnx";
 
-export function exportedOnnxPath(spec: Pick<ModelSpec, "file">): string {
+function exportedOnnxPath(spec: Pick<ModelSpec, "file">): string {
   return path.join(path.dirname(spec.file), EXPORTED_NAME);
 }
 

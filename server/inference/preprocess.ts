@@ -6,7 +6,7 @@ import { decodeImage, DEFAULT_MAX_PIXELS, ImageDecodeError, resizeTo, type RgbIm
 import type { ClassifierPreprocessing } from "@/db/schema";
 import { Invalid, TooLarge } from "@/server/errors";
 
-export const LETTERBOX_PAD = 114;
+const LETTERBOX_PAD = 114;
 
 export interface Letterbox {
   scale: number;

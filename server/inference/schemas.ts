@@ -32,7 +32,7 @@ export const predictInput = predictParams.extend({
 
 const triple = z.tuple([z.number(), z.number(), z.number()]);
 
-export const classifierPreprocessing = z.object({
+const classifierPreprocessing = z.object({
   channels: z.enum(["RGB", "BGR"]).optional(),
   mean: triple.optional(),
   std: triple.refine((s) => s.every((v) => v > 0), "std must be > 0").optional(),

@@ -53,7 +53,7 @@ export function decodeBase64Image(text: string, label = "image"): ImageInput {
 }
 
 /** The stored image of a dataset item of the caller's team. */
-export async function datasetItemImage(ctx: Ctx, datasetId: number, itemId: number): Promise<ImageInput> {
+async function datasetItemImage(ctx: Ctx, datasetId: number, itemId: number): Promise<ImageInput> {
   const item = await getDatasetItem(ctx, datasetId, itemId);
   const bytes = await readFile(itemFile(datasetId, item.path)).catch(() => {
     throw new NotFound(`Image ${itemId} of dataset ${datasetId} has no file on the server`);

@@ -7,8 +7,8 @@ import { registerTopicKind } from "./topics";
 import { registerWsRoute } from "./ws-routes";
 
 /**
- * What the realtime sidecar serves beyond socket.io's `system` and `team:<id>` topics. Later issues
- * add one line each: `registerWsRoute("/ws/training/{id}", …)`, `registerTopicKind("experiment", …)`.
+ * What the realtime sidecar serves beyond socket.io's `system` and `team:<id>` topics: a new
+ * WebSocket endpoint or topic kind adds one line here.
  */
 registerWsRoute("/ws/system", systemStatsRoute);
 registerWsRoute("/ws/training/{id}", trainingWsRoute);

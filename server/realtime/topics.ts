@@ -15,7 +15,7 @@ export interface TopicKind {
 
 const topicKinds = new Map<string, TopicKind>([["team", { authorize: async (_db, caller, id) => id === caller.teamId }]]);
 
-/** Later issues call this once per resource kind (e.g. from server/realtime/extensions.ts). */
+/** Called once per resource kind, from server/realtime/extensions.ts. */
 export function registerTopicKind(kind: string, definition: TopicKind): void {
   if (kind === "system" || topicKinds.has(kind)) throw new Error(`Topic kind "${kind}" is already registered`);
   topicKinds.set(kind, definition);

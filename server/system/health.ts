@@ -69,7 +69,7 @@ async function checkRealtime(url: string): Promise<HealthReport["checks"]["realt
 }
 
 /** Where this host's realtime sidecar answers: loopback when it listens on every interface. */
-export function defaultRealtimeUrl(): string {
+function defaultRealtimeUrl(): string {
   const host = env().STUDIO_REALTIME_HOST;
   const reachable = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
   return `http://${reachable.includes(":") ? `[${reachable}]` : reachable}:${env().realtimePort}`;

@@ -9,7 +9,7 @@ export type SystemLogLevel = (typeof systemLogs.$inferSelect)["level"];
 export type SystemLogRow = typeof systemLogs.$inferSelect;
 
 /** The processes whose output is kept, and the names seed 002 uses for them (`?type=backend`). */
-export const SYSTEM_LOG_TYPES = { backend: "web", worker: "worker", realtime: "realtime", studio: "studio" } as const;
+const SYSTEM_LOG_TYPES = { backend: "web", worker: "worker", realtime: "realtime", studio: "studio" } as const;
 
 export const listSystemLogsInput = z.object({
   type: z.enum(["all", ...(Object.keys(SYSTEM_LOG_TYPES) as (keyof typeof SYSTEM_LOG_TYPES)[])], { error: `type must be all, ${Object.keys(SYSTEM_LOG_TYPES).join(", ")}` }).default("all"),

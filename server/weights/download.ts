@@ -23,7 +23,7 @@ export async function weightsDownload(ctx: Ctx, id: number): Promise<WeightsDown
 }
 
 /** `attachment` with an ASCII fallback name and the exact one in RFC 5987 form. */
-export function contentDisposition(filename: string): string {
+function contentDisposition(filename: string): string {
   const ascii = filename.replace(/[^\x20-\x7e]/g, "_").replace(/["\\]/g, "_");
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }
@@ -32,7 +32,7 @@ export function contentDisposition(filename: string): string {
  * One `bytes=` range of a file of `size` bytes: `{start, end}` (inclusive), "unsatisfiable", or null
  * when the header asks for no single range we serve (absent, malformed, several ranges): the whole file.
  */
-export function parseRange(header: string | null, size: number): { start: number; end: number } | "unsatisfiable" | null {
+function parseRange(header: string | null, size: number): { start: number; end: number } | "unsatisfiable" | null {
   const match = header?.trim().match(/^bytes=(\d*)-(\d*)$/);
   if (!match || (match[1] === "" && match[2] === "")) return null;
   if (match[1] === "") {

@@ -21,7 +21,7 @@ import { loadTfjsModel, onnxEngineModel, openEngineModel, tfjsBackend, tfjsEngin
 import { validateItems, type ImageResult, type ValidationOutcome } from "./validate-run";
 
 /** fp32 exports must give TF.js' outputs to this (absolute, relative above 1). */
-export const FP32_TOLERANCE = 1e-4;
+const FP32_TOLERANCE = 1e-4;
 /** Boxes below this confidence are left out of the per-image agreement (Ultralytics' predict default). */
 const AGREEMENT_CONF = 0.25;
 const PARITY_BATCH_SEED = 42;

@@ -54,7 +54,7 @@ export interface ExportOptions {
 }
 
 /** Every combination that cannot work, by field; empty when the export can run. */
-export function exportRefusals(source: Pick<WeightsView, "format" | "task" | "classNames" | "details">, options: Omit<ExportOptions, "format"> & { format: string }): FieldErrors {
+function exportRefusals(source: Pick<WeightsView, "format" | "task" | "classNames" | "details">, options: Omit<ExportOptions, "format"> & { format: string }): FieldErrors {
   const refusals: FieldErrors = {};
   const refuse = (field: string, reason: string) => (refusals[field] ??= []).push(reason);
   if (!(exportFormats as readonly string[]).includes(options.format)) {

@@ -89,7 +89,7 @@ export async function recordOutcome(db: Db, row: ValidationRow, outcome: Validat
   });
 }
 
-export async function failValidation(db: DbOrTx, id: number, error: unknown): Promise<void> {
+async function failValidation(db: DbOrTx, id: number, error: unknown): Promise<void> {
   await db
     .update(validations)
     .set({ status: "failed", error: error instanceof Error ? error.message : String(error), finishedAt: new Date() })

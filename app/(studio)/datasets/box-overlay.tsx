@@ -12,7 +12,7 @@ export interface OverlayBox {
 const COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45"];
 
 /** Boxes in SVG (stretched to the image), names in HTML on top (SVG text would stretch with it). */
-export function BoxOverlay({ boxes, classes, names }: { boxes: OverlayBox[]; classes: string[]; names: boolean }) {
+function BoxOverlay({ boxes, classes, names }: { boxes: OverlayBox[]; classes: string[]; names: boolean }) {
   return (
     <>
       <svg viewBox="0 0 1 1" preserveAspectRatio="none" style={{ position: "absolute", inset: 0, width: "100%", height: "100%", pointerEvents: "none" }} data-testid="box-overlay">

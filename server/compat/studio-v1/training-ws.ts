@@ -15,7 +15,7 @@ import { parseStudioV1Id, studioV1LogPacket, studioV1MetricsPacket, studioV1Stat
  * carry their epoch); without it the stream starts with what happens next. Every connection gets
  * the current status after any replay.
  */
-export function createTrainingWsRoute(options: { resyncMs?: number } = {}): WsRouteHandler {
+function createTrainingWsRoute(options: { resyncMs?: number } = {}): WsRouteHandler {
   const resyncMs = options.resyncMs ?? 2000;
   return async (socket, { caller, params, query, db, onEvent }) => {
     const ctx: Ctx = { db, caller };
