@@ -7,6 +7,7 @@ import { createTestDb, type TestDb } from "@/db/testing/test-db";
 import { createApiKey } from "@/server/auth/api-keys";
 import { studioSecret } from "@/server/auth/secret";
 import type { Ctx } from "@/server/context";
+import { createExperiment } from "@/server/experiments/lifecycle";
 import { startBoss, stopBoss } from "@/server/jobs/boss";
 import { jobRegistry } from "@/server/jobs/index";
 import type { HandlerDeps, RouteContext } from "@/server/http/handler";
@@ -91,4 +92,9 @@ export async function sessionCookie(userId: number, teamId: number): Promise<str
 /** The context Next gives a handler for these path parameters, with the test's database and queue beside them. */
 export function routeContext<P extends string, D extends HandlerDeps>(params: Record<P, string>, deps?: D): RouteContext<P> & D {
   return { ...(deps as D), params: Promise.resolve(params) };
+}
+
+/** An experiment of 20 epochs on the world's dataset, created (not started) as a client would leave it. */
+export function createTestExperiment(w: DialectWorld, name: string) {
+  return createExperiment(w.ctx, { projectId: w.defaultProjectId, name, datasetId: w.datasetId, model: "reference-cnn", hyperparameters: { epochs: 20 } }, { boss: w.boss });
 }
