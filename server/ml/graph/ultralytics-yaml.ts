@@ -52,6 +52,16 @@ function pythonRound(value: number): number {
   return Math.round(value);
 }
 
+/** A value as the message shows it: short, and safe for YAML aliases that make a list contain itself. */
+function show(value: unknown): string {
+  try {
+    const text = JSON.stringify(value) ?? String(value);
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  } catch {
+    return String(value);
+  }
+}
+
 const makeDivisible = (value: number, divisor = 8) => Math.ceil(value / divisor) * divisor;
 
 interface Scale {
@@ -102,13 +112,13 @@ interface RowResult {
 const intArg = (ctx: RowContext, position: number, name: string, fallback?: number): number => {
   const value = ctx.args[position] ?? fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
-    throw new UltralyticsYamlError(`${ctx.where}: argument ${position + 1} (${name}) must be a non-negative integer, got ${JSON.stringify(value ?? null)}`, ctx.index);
+    throw new UltralyticsYamlError(`${ctx.where}: argument ${position + 1} (${name}) must be a non-negative integer, got ${show(value ?? null)}`, ctx.index);
   }
   return value;
 };
 const boolArg = (ctx: RowContext, position: number, name: string, fallback: boolean): boolean => {
   const value = ctx.args[position] ?? fallback;
-  if (typeof value !== "boolean") throw new UltralyticsYamlError(`${ctx.where}: argument ${position + 1} (${name}) must be True or False, got ${JSON.stringify(value)}`, ctx.index);
+  if (typeof value !== "boolean") throw new UltralyticsYamlError(`${ctx.where}: argument ${position + 1} (${name}) must be True or False, got ${show(value)}`, ctx.index);
   return value;
 };
 
@@ -181,7 +191,7 @@ function rowModule(module: string, ctx: RowContext, scale: Scale, nc: number): R
     case "Detect": {
       noRepeats(ctx, module);
       const classes = ctx.args[0] ?? nc;
-      if (typeof classes !== "number" || !Number.isInteger(classes) || classes < 1) throw new UltralyticsYamlError(`${ctx.where}: Detect needs nc, got ${JSON.stringify(classes)}`, ctx.index);
+      if (typeof classes !== "number" || !Number.isInteger(classes) || classes < 1) throw new UltralyticsYamlError(`${ctx.where}: Detect needs nc, got ${show(classes)}`, ctx.index);
       const strides = ctx.inputStrides;
       if (strides.some((s, i) => !Number.isInteger(s) || (i > 0 && s <= strides[i - 1]))) {
         throw new UltralyticsYamlError(`${ctx.where}: Detect inputs must be feature maps in increasing stride order, got strides ${strides.join(", ")}`, ctx.index);
@@ -214,7 +224,7 @@ export function parseUltralyticsYaml(text: string, opts: YamlImportOptions = {})
     throw new UltralyticsYamlError(`activation ${String(d.activation)} is not supported; the Detect head and Conv blocks use nn.SiLU()`);
   }
   const nc = opts.nc ?? d.nc;
-  if (typeof nc !== "number" || !Number.isInteger(nc) || nc < 1) throw new UltralyticsYamlError(`nc must be a positive integer, got ${JSON.stringify(nc ?? null)}`);
+  if (typeof nc !== "number" || !Number.isInteger(nc) || nc < 1) throw new UltralyticsYamlError(`nc must be a positive integer, got ${show(nc ?? null)}`);
   const warnings: string[] = [];
   const { key, scale } = readScale(d, opts, warnings);
   const rows = [...(d.backbone as unknown[]).map((r, i) => ({ r, where: `row ${i} (backbone[${i}])`, prefix: "b" })), ...((d.head as unknown[] | undefined) ?? []).map((r, i) => ({ r, where: `row ${(d.backbone as unknown[]).length + i} (head[${i}])`, prefix: "h" }))];
@@ -225,13 +235,13 @@ export function parseUltralyticsYaml(text: string, opts: YamlImportOptions = {})
   const channels: number[] = [];
   const strides: number[] = [];
   rows.forEach(({ r, where, prefix }, index) => {
-    if (!Array.isArray(r) || r.length !== 4) throw new UltralyticsYamlError(`${where}: expected [from, repeats, module, args], got ${JSON.stringify(r)}`, index);
+    if (!Array.isArray(r) || r.length !== 4) throw new UltralyticsYamlError(`${where}: expected [from, repeats, module, args], got ${show(r)}`, index);
     const [from, repeats, module, args] = r as [unknown, unknown, unknown, unknown];
-    if (typeof module !== "string") throw new UltralyticsYamlError(`${where}: module must be a name, got ${JSON.stringify(module)}`, index);
-    if (typeof repeats !== "number" || !Number.isInteger(repeats) || repeats < 1) throw new UltralyticsYamlError(`${where}: repeats must be a positive integer, got ${JSON.stringify(repeats)}`, index);
-    if (!Array.isArray(args)) throw new UltralyticsYamlError(`${where}: args must be a list, got ${JSON.stringify(args)}`, index);
+    if (typeof module !== "string") throw new UltralyticsYamlError(`${where}: module must be a name, got ${show(module)}`, index);
+    if (typeof repeats !== "number" || !Number.isInteger(repeats) || repeats < 1 || repeats > 64) throw new UltralyticsYamlError(`${where}: repeats must be an integer from 1 to 64, got ${show(repeats)}`, index);
+    if (!Array.isArray(args)) throw new UltralyticsYamlError(`${where}: args must be a list, got ${show(args)}`, index);
     const sources = (Array.isArray(from) ? from : [from]).map((f) => {
-      if (typeof f !== "number" || !Number.isInteger(f)) throw new UltralyticsYamlError(`${where} ${module}: 'from' must be an integer or a list of integers, got ${JSON.stringify(from)}`, index);
+      if (typeof f !== "number" || !Number.isInteger(f)) throw new UltralyticsYamlError(`${where} ${module}: 'from' must be an integer or a list of integers, got ${show(from)}`, index);
       if (f === -1) return index - 1;
       const absolute = f < 0 ? index + f : f;
       if (absolute < 0 || absolute >= index) {

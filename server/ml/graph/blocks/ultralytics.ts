@@ -108,7 +108,8 @@ const c2fSchema = withAliases(
   { filters: ["out", "c2"], repeats: ["n"], groups: ["g"], expansion: ["e"] },
   z.object({
     filters: positiveInt,
-    repeats: positiveInt.default(1),
+    // Published models use at most 6 (yolov8x: 3 × 1.0, 6 × 1.0); the cap keeps a typo from expanding forever.
+    repeats: numeric(z.number().int().positive().max(64)).default(1),
     shortcut: booleanish.default(false),
     groups: positiveInt.default(1),
     expansion: numeric(z.number().positive().max(1)).default(0.5),
