@@ -75,6 +75,8 @@ export interface LayerTypeDef<D = unknown> {
   toOnnx(ctx: OnnxNodeContext<D>): string;
   /** Optional so a type type-checks while it is written; gradient-coverage.test.ts fails for a type without it. */
   gradients?: { tfjs: TfjsGradients };
+  /** What the layer is made of, for an editor to unfold (the Detect head's branches); display only. */
+  innerView?(inputShapes: Shape[], data: D): InnerRow[];
 }
 
 /** One row of a layer's inside as an editor shows it (ids are local to the layer). */
