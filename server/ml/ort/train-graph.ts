@@ -11,6 +11,7 @@ import { findTrainingEmitter, type BackwardContext, type ChoicePoint, type EmitC
 import { emitClassifyLoss, type ClassifyLossSpec } from "./loss-classify";
 import { emitDetectLoss, type DetectLossSpec, type DetectTargetInputs } from "./loss-detect";
 import { REG_MAX } from "../detect/dfl";
+import type { OrtExecutionProvider } from "./session";
 import "./layers/basic";
 import "./layers/conv";
 import "./layers/pool";
@@ -38,6 +39,8 @@ export interface TrainGraphRequest {
   training?: boolean;
   /** Also the graph as two (SplitGraphs): the forward, then the loss and backward. */
   split?: boolean;
+  /** The execution provider the graph runs on: it narrows the formulations (providerForms). Default cpu. */
+  provider?: OrtExecutionProvider;
 }
 
 export interface TrainGraphIo {
@@ -73,6 +76,18 @@ export class OrtGraphError extends Error {
     super(message);
     this.name = "OrtGraphError";
   }
+}
+
+/**
+ * The formulations worth timing on a provider. On CUDA the slicing forms (one small kernel per tap)
+ * lose to cuDNN's own: input gradients as ConvTranspose (backward-data), filter gradients as one
+ * large convolution or batched GEMM ("conv", "im2col"; depthwise "depthwise_conv"). The CPU times all.
+ */
+export function providerForms<T extends string>(kind: ChoicePoint["kind"], candidates: T[], provider: OrtExecutionProvider): T[] {
+  if (provider !== "cuda") return candidates;
+  const preferred: Record<string, string[]> = { "conv-dx": ["convT"], "conv-dw": ["conv", "im2col", "depthwise_conv"] };
+  const kept = candidates.filter((c) => preferred[kind]?.includes(c) ?? true);
+  return kept.length > 0 ? kept : candidates;
 }
 
 /** A stable key of a choice point: kind and every dimension of the layer shape. */
@@ -191,7 +206,8 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
         masks.push({ input: name, dims, rate });
         return name;
       },
-      choose(kind, spec, candidates) {
+      choose(kind, spec, all) {
+        const candidates = providerForms(kind, all, request.provider ?? "cpu");
         if (candidates.length === 0) throw new OrtGraphError(`node "${node.id}": no ${kind} formulation for this configuration`);
         const key = choiceKey({ kind, spec });
         if (!choicesMade.has(key)) points.push({ kind, spec, candidates: [...candidates] });

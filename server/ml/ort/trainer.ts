@@ -151,6 +151,7 @@ export class OrtTrainer<B extends { size: number }> {
       weights: this.weights.map((w) => w.info),
       loss: this.task.loss,
       split: this.task.split,
+      provider: this.opts.target.provider,
     };
   }
 
