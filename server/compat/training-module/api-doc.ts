@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { RouteTable } from "@/server/http/route-docs";
 import { createTaskBody, saveConfigBody, taskRefBody } from "./mapper";
+import { optimalBody, suggestionsBody } from "./system-mapper";
 import { exportBody, validateBody } from "./weights-mapper";
 
 const project = { project_name: "The project's name (each team has a `default` project)." };
@@ -82,6 +83,27 @@ export const trainingModuleApi: RouteTable = {
       params: projectTask,
       body: validateBody,
       responses: { 200: "`{success: true, data: {metrics, …}}`; a failed validation is `{success: false, error}` with HTTP 500." },
+    },
+    "GET /training/system_resources/{project_name}": {
+      summary: "Live system resources",
+      description:
+        "CPU, memory and each GPU of the training hosts, from their newest samples, with the tasks running and the slots there are. Without a host sampled lately the figures are null and `reason` says why.",
+      params: project,
+      responses: { 200: "`{success: true, data: {cpu_percent, memory_percent, memory_available_gb, gpu_info, active_tasks, max_concurrent_tasks, reason?}}`." },
+    },
+    "POST /training/performance_suggestions/{project_name}": {
+      summary: "Performance suggestions",
+      description: "Suggestions for a planned training (model and settings) from the hosts' current load and memory, with the figures they were made from.",
+      params: project,
+      body: suggestionsBody,
+      responses: { 200: "`{success: true, data: {suggestions, resource_usage}}`." },
+    },
+    "POST /training/optimal_config/{project_name}": {
+      summary: "The best configuration for this hardware",
+      description: "The ten settings the document lists (epochs, batch, lr0, device, amp, cache, workers, save_period, patience, optimizer) for the model on these hosts; the batch size may wait for AutoBatch to measure the model on a worker.",
+      params: project,
+      body: optimalBody,
+      responses: { 200: "`{success: true, data: {epochs, batch, lr0, device, amp, cache, workers, save_period, patience, optimizer}}`." },
     },
     "GET /training/available_models": {
       summary: "Models and devices",

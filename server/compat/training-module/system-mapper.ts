@@ -49,7 +49,7 @@ const device = z.string({ error: "device must be a string" }).trim().min(1, { er
 const cache = z.union([z.boolean(), z.literal("ram"), z.literal("disk")], { error: 'cache must be true, false, "ram" or "disk"' }).transform((v) => (v === true ? "ram" : v));
 const imageSize = positive("image_size").max(2048, { error: "image_size must be ≤ 2048" });
 
-const suggestionsBody = z.object({
+export const suggestionsBody = z.object({
   model_type: modelType,
   config: z
     .object(
@@ -77,7 +77,7 @@ export function parsePerformanceSuggestionsBody(body: unknown): PlannedTraining 
   return { model: model_type, batch: config.batch_size ?? null, imgsz: config.image_size ?? config.imgsz ?? null, cache: config.cache ?? false, epochs: config.epochs, device: config.device };
 }
 
-const optimalBody = z.object({ model_type: modelType, epochs: positive("epochs").optional(), device: device.optional(), image_size: imageSize.optional(), imgsz: imageSize.optional() });
+export const optimalBody = z.object({ model_type: modelType, epochs: positive("epochs").optional(), device: device.optional(), image_size: imageSize.optional(), imgsz: imageSize.optional() });
 
 export function parseOptimalConfigBody(body: unknown): PlannedTraining {
   const input = parse(optimalBody, body);
