@@ -137,10 +137,16 @@ function Canvas({ graph, graphKey, catalog, imgsz, readOnly = false, onChange, o
     // Deleting is ours (one undo step for nodes and their edges); an unfolded block's nodes only get measured.
     const kept = changes.filter((c) => c.type !== "remove");
     const isDisplay = (c: NodeChange<EditorNode>) => "id" in c && /^(inner|frame):/.test(c.id);
-    setNodes((ns) => applyNodeChanges(kept.filter((c) => !isDisplay(c)), ns));
-    setDisplay((ds) => applyNodeChanges(kept.filter(isDisplay), ds));
+    const own = kept.filter((c) => !isDisplay(c));
+    const shown = kept.filter(isDisplay);
+    // An empty list would still make a new array, and a new array of nodes unfolds the blocks again.
+    if (own.length) setNodes((ns) => applyNodeChanges(own, ns));
+    if (shown.length) setDisplay((ds) => applyNodeChanges(shown, ds));
   }, []);
-  const onEdgesChange = useCallback((changes: EdgeChange[]) => setEdges((es) => applyEdgeChanges(changes.filter((c) => c.type !== "remove"), es)), []);
+  const onEdgesChange = useCallback((changes: EdgeChange[]) => {
+    const kept = changes.filter((c) => c.type !== "remove" && !("id" in c && c.id.startsWith("inner:")));
+    if (kept.length) setEdges((es) => applyEdgeChanges(kept, es));
+  }, []);
 
   const onConnect = useCallback(
     (c: Connection) => {
