@@ -2,8 +2,10 @@
  * YOLOv8 detection throughput, one JSON line per (model, imgsz, backend, mode):
  *   mode "train": the loop's stepper (forward, v8 detection loss with the assigner, gradients, clipping, AdamW), with
  *     the threads and micro-batches the loop would pick ("workers" and "micro_batch" in the line; --workers overrides);
+ *     on ort (ONNX Runtime training graphs; ort:cuda:N on a GPU host with the CUDA provider) also the share of the step
+ *     inside session.run and in JavaScript (the assigner, feeds, accumulation, optimizer);
  *   mode "predict": forward + decode + NMS on each TF.js backend, and through ONNX Runtime on the exported model.
- *   npm run bench:train  (or: tsx server/bench/train-detect.ts [--imgsz 320,640] [--batch 8] [--workers auto] [--backends wasm,onnxruntime] [--seconds 20])
+ *   npm run bench:train  (or: tsx server/bench/train-detect.ts [--imgsz 320,640] [--batch 8] [--workers auto] [--backends wasm,ort,onnxruntime] [--seconds 20])
  * Random weights and images, 80 classes (COCO) and 3 ground-truth boxes per image. Slow on CPU: every timing
  * runs one warm-up step, then steps until --seconds have passed (at least 1, at most 5 timed steps).
  * Each case runs in its own process: a WebAssembly backend that runs out of memory aborts for good, and
@@ -59,24 +61,33 @@ function randomBoxes(batch: number): Box[][] {
   );
 }
 
-interface TrainTiming extends Timing {
+export interface TrainTiming extends Timing {
   workers: number;
   microBatch: number;
+  /** ort: milliseconds per step inside session.run and in the rest of the step. */
+  runMs?: number;
+  jsMs?: number;
 }
 
 /** The loop's stepper with its "auto" choices: threads per core on WASM, micro-batches where the heap needs them. */
-async function benchTrain(imgsz: number, batch: number, seconds: number, backend: BackendInfo, workersSetting: "auto" | number): Promise<TrainTiming> {
-  const { model } = buildDetectModel(MODEL, imgsz, CLASS_NAMES, 0);
+export async function benchTrain(imgsz: number, batch: number, seconds: number, backend: BackendInfo, workersSetting: "auto" | number): Promise<TrainTiming> {
+  const { model, graph } = buildDetectModel(MODEL, imgsz, CLASS_NAMES, 0);
   const trainable: TrainableVariable[] = model.trainableWeights.map((w) => ({ key: w.originalName, variable: w.read() as tf.Variable, decay: w.shape.length > 1 }));
   const optimizer = new TrainOptimizer({ name: "AdamW", momentum: 0.9, nesterov: false, weightDecay: 0.0005 });
   const images: DetectBatch = { x: randomImages(imgsz, batch), boxes: randomBoxes(batch), paths: [], size: batch, imgsz };
   const adapter = detectStepAdapter({ numClasses: CLASS_NAMES.length, imgsz });
   const workers = resolveWorkers(workersSetting, backend, adapter);
   const microBatch = resolveMicroBatch("auto", batch, backend, model, adapter);
-  const stepper = await createTrainStepper({ model, adapter, optimizer, trainable, clipGrad: 10, workers, microBatch, backend });
+  const stepper = await createTrainStepper({ model, adapter, optimizer, trainable, clipGrad: 10, workers, microBatch, backend, graph, inputShape: [imgsz, imgsz, 3] });
   try {
+    // ort's first step builds its sessions (and times formulations): outside the timing, like TF.js's warm-up step.
+    if (stepper.timings) await stepper.step(images, 1e-3);
+    const before = stepper.timings?.();
     const timing = await timeSteps(async () => void (await stepper.step(images, 1e-3)), seconds);
-    return { ...timing, workers, microBatch };
+    const after = stepper.timings?.();
+    if (!before || !after) return { ...timing, workers, microBatch };
+    const steps = after.steps - before.steps;
+    return { ...timing, workers, microBatch, runMs: (after.runMs - before.runMs) / steps, jsMs: (after.jsMs - before.jsMs) / steps };
   } finally {
     await stepper.close();
     optimizer.dispose();
@@ -121,12 +132,13 @@ async function benchOnnx(imgsz: number, batch: number, seconds: number): Promise
   }
 }
 
-/** One TF.js target per distinct engine ("auto" and "cpu" often resolve to the same backend as "wasm"). */
-async function tfjsTargets(): Promise<{ label: string; device: Device }[]> {
+/** One target per distinct engine ("auto" and "cpu" often resolve to the same backend as "wasm"). */
+async function engineTargets(): Promise<{ label: string; device: Device }[]> {
   const targets: { label: string; device: Device }[] = [];
   for (const { device, backend } of await availableDevices()) {
-    // ort trains classification only so far (detection's loss has no ONNX training graph yet).
-    if (device !== "auto" && backend !== "ort" && !targets.some((t) => t.label === backend)) targets.push({ label: backend, device });
+    // ONNX Runtime's devices (ort, ort:cuda:N) are targets of their own.
+    const label = backend === "ort" ? device : backend;
+    if (device !== "auto" && !targets.some((t) => t.label === label)) targets.push({ label, device });
   }
   return targets;
 }
@@ -153,7 +165,16 @@ async function runCase({ imgsz, batch, target, mode }: BenchCase, seconds: numbe
   const timing = trainTiming ?? (onnx ? await benchOnnx(imgsz, batch, seconds) : await benchPredict(imgsz, batch, seconds));
   const imgsPerSec = (batch / timing.msPerStep) * 1000;
   const threads = trainTiming ? { workers: trainTiming.workers, micro_batch: trainTiming.microBatch } : {};
-  return { model: MODEL, imgsz, batch, backend: target.label, mode, description, ...threads, imgs_per_sec: Math.round(imgsPerSec * 100) / 100, step_ms: Math.round(timing.msPerStep), steps: timing.steps };
+  const split =
+    trainTiming?.runMs !== undefined && trainTiming.jsMs !== undefined
+      ? {
+          session_run_ms: Math.round(trainTiming.runMs),
+          js_ms: Math.round(trainTiming.jsMs),
+          session_run_share: Math.round((trainTiming.runMs / (trainTiming.runMs + trainTiming.jsMs)) * 1000) / 1000,
+          js_share: Math.round((trainTiming.jsMs / (trainTiming.runMs + trainTiming.jsMs)) * 1000) / 1000,
+        }
+      : {};
+  return { model: MODEL, imgsz, batch, backend: target.label, mode, description, ...threads, imgs_per_sec: Math.round(imgsPerSec * 100) / 100, step_ms: Math.round(timing.msPerStep), ...split, steps: timing.steps };
 }
 
 /** Runs one case in a child process (this script with --case); a crash becomes an `error` line. */
@@ -193,8 +214,10 @@ export async function runDetectBench(print: (line: string) => void = (line) => c
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`--batch must be a positive integer, got "${values.batch}"`);
   const workers = values.workers === "auto" ? "auto" : Number(values.workers);
   if (workers !== "auto" && (!Number.isInteger(workers) || workers < 1)) throw new Error(`--workers must be "auto" or a positive integer, got "${values.workers}"`);
-  const available: BenchTarget[] = [...(await tfjsTargets()), { label: ONNX_RUNTIME, device: "cpu" }];
+  const available: BenchTarget[] = [...(await engineTargets()), { label: ONNX_RUNTIME, device: "cpu" }];
   const targetOf = (label: string) => {
+    // ort:cuda:N is not listed where the CUDA provider is missing; the case then says what to install.
+    if (/^ort:cuda:\d+$/.test(label)) return { label, device: label as Device };
     const target = available.find((t) => t.label === label);
     if (!target) throw new Error(`backend "${label}" is not available here; available: ${available.map((t) => t.label).join(", ")}`);
     return target;
@@ -211,7 +234,8 @@ export async function runDetectBench(print: (line: string) => void = (line) => c
   const targets = values.backends ? values.backends.split(",").map(targetOf) : available;
   for (const imgsz of sizes) {
     for (const target of targets) {
-      const modes = target.label === ONNX_RUNTIME ? (["predict"] as const) : (["train", "predict"] as const);
+      // ort's predict would be its TF.js companion's: ONNX Runtime's inference is the "onnxruntime" line.
+      const modes = target.label === ONNX_RUNTIME ? (["predict"] as const) : target.label.startsWith("ort") ? (["train"] as const) : (["train", "predict"] as const);
       for (const mode of modes) print(JSON.stringify(await runIsolated({ imgsz, batch, target, mode }, seconds, values.workers)));
     }
   }

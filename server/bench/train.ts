@@ -23,16 +23,16 @@ import { createTrainStepper, resolveTrainingBackend, resolveWorkers, trainStep, 
 
 /** PyTorch 1.13, 2 CPU threads, reference CNN 64×64 batch 32 Adam (MEASUREMENTS.md). */
 const PYTORCH_REFERENCE_IMGS_PER_SEC = 964;
-const NUM_CLASSES = 10;
+export const NUM_CLASSES = 10;
 const CLIP_GRAD = 10;
 
-interface BenchCase {
+export interface BenchCase {
   model: string;
   imgsz: number;
   batch: number;
 }
 
-const CASES: BenchCase[] = [
+export const CASES: BenchCase[] = [
   { model: "reference-cnn", imgsz: 64, batch: 32 },
   { model: "resnet18", imgsz: 96, batch: 16 },
   { model: "mobilenet_v2", imgsz: 96, batch: 16 },
@@ -101,7 +101,7 @@ function buildModel(c: BenchCase) {
 
 const newOptimizer = () => new TrainOptimizer({ name: "Adam", momentum: 0.9, nesterov: false, weightDecay: 0 });
 
-interface StepperTiming {
+export interface StepperTiming {
   steps: number;
   msPerStep: number;
   /** The backend that trained (ort falls back to TF.js for a model it has no training graph for). */
@@ -111,7 +111,7 @@ interface StepperTiming {
   jsMs?: number;
 }
 
-async function benchStepper(c: BenchCase, backend: BackendInfo, workers: number, seconds: number): Promise<StepperTiming> {
+export async function benchStepper(c: BenchCase, backend: BackendInfo, workers: number, seconds: number): Promise<StepperTiming> {
   const { model, trainable, graph, inputShape } = buildModel(c);
   const optimizer = newOptimizer();
   const trainingBackend = resolveTrainingBackend(backend, { model, graph, inputShape, adapter, log: (message) => console.error(message) });
