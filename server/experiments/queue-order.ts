@@ -11,14 +11,17 @@ export interface QueuePlace {
   priority: number;
 }
 
-/** pg-boss installs its schema when a process first starts it; until then there are no jobs to rank. */
-let bossSchemaSeen = false;
+/**
+ * pg-boss installs its schema when a process first starts it; until then there are no jobs to rank.
+ * Remembered per database handle, since one process (tests, benches) may talk to several databases.
+ */
+const bossSchemaSeen = new WeakSet<object>();
 
 async function bossInstalled(db: DbOrTx): Promise<boolean> {
-  if (bossSchemaSeen) return true;
+  if (bossSchemaSeen.has(db)) return true;
   const [row] = await db.execute<{ present: boolean }>(sql`select to_regclass(${`${BOSS_SCHEMA}.job`}) is not null as present`);
-  bossSchemaSeen = Boolean(row?.present);
-  return bossSchemaSeen;
+  if (row?.present) bossSchemaSeen.add(db);
+  return Boolean(row?.present);
 }
 
 /**
