@@ -43,7 +43,6 @@ export const PROCEDURES: Record<string, ProcedureCase> = {
   "analysis.prCurves": owned((w) => ({ ids: [w.ids.experiment] })),
   "architectures.list": {},
   "architectures.byId": owned(id((w) => w.ids.architecture)),
-  "architectures.analyze": { input: () => ({ graph: { nodes: [{ id: "in", type: "input" }], edges: [] } }) },
   "architectures.create": owned((w) => ({ projectId: w.ids.project, name: "net2", graph: { nodes: [{ id: "in", type: "input" }], edges: [] } }), true),
   "architectures.update": owned((w) => ({ id: w.ids.architecture, description: "changed" }), true),
   "architectures.delete": owned(id((w) => w.ids.architecture), true),

@@ -1,6 +1,5 @@
 import { exportYaml, graphCode, inspectGraph, nodeTypes, parseYaml, template, templates } from "@/server/architectures/editor";
 import {
-  analyzeArchitectureInput,
   architectureByIdInput,
   architectureVersionInput,
   createArchitectureInput,
@@ -14,7 +13,6 @@ import {
   updateArchitectureInput,
 } from "@/server/architectures/schemas";
 import {
-  analyzeArchitecture,
   createArchitecture,
   deleteArchitecture,
   getArchitecture,
@@ -31,7 +29,6 @@ export const architecturesRouter = router({
   byId: authed.input(architectureByIdInput).query(({ ctx, input }) => getArchitecture(ctx.svc, input.id)),
   versions: authed.input(architectureByIdInput).query(({ ctx, input }) => listArchitectureVersions(ctx.svc, input.id)),
   version: authed.input(architectureVersionInput).query(({ ctx, input }) => getArchitectureVersion(ctx.svc, input.id, input.version)),
-  analyze: authed.input(analyzeArchitectureInput).query(({ input }) => analyzeArchitecture(input)),
   // Mutations (POST) because a graph can outgrow a URL; neither saves anything.
   inspect: authed.input(inspectGraphInput).mutation(({ input }) => inspectGraph(input)),
   nodeTypes: authed.query(() => nodeTypes()),
