@@ -1,7 +1,7 @@
 "use client";
 
 import { useState, type PointerEvent as ReactPointerEvent } from "react";
-import { useT } from "@/components/i18n";
+import { useT, type MessageKey } from "@/components/i18n";
 import type { NodeTypeInfo } from "./context";
 import styles from "./graph-editor.module.css";
 
@@ -41,7 +41,7 @@ export function Palette({ types, onDrop, onAdd }: { types: NodeTypeInfo[]; onDro
       <input type="search" aria-label={t("searchLayers")} placeholder={t("searchLayers")} value={query} onChange={(e) => setQuery(e.target.value)} style={{ width: "100%" }} />
       {groups.map((group) => (
         <div key={group}>
-          <div className={styles.paletteGroup}>{group}</div>
+          <div className={styles.paletteGroup}>{ORDER.includes(group) ? t(`cat${group[0].toUpperCase()}${group.slice(1)}` as MessageKey) : group}</div>
           {shown
             .filter((i) => i.category === group)
             .map((info) => (

@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { DbOrTx } from "@/db/client";
 import { apiKeys } from "@/db/schema";
 import type { Ctx } from "@/server/context";
-import { NotFound } from "@/server/errors";
+import { NotFound, parseInput } from "@/server/errors";
 import { nameText, recordId } from "@/server/http/input";
 import { accessChanged } from "./caller-cache";
 
@@ -22,7 +22,8 @@ export function looksLikeApiKey(credential: string): boolean {
 }
 
 /** Creates a key for the caller in their current team. The whole key is returned only here, once. */
-export async function createApiKey(ctx: Ctx, input: z.infer<typeof createApiKeyInput>) {
+export async function createApiKey(ctx: Ctx, rawInput: z.input<typeof createApiKeyInput>) {
+  const input = parseInput(createApiKeyInput, rawInput);
   const visible = crypto.randomBytes(6).toString("base64url");
   const secretPart = crypto.randomBytes(32).toString("base64url");
   const prefix = `${KEY_PREFIX}${visible}`;
@@ -50,7 +51,8 @@ export async function listApiKeys(ctx: Ctx) {
     .orderBy(desc(apiKeys.createdAt));
 }
 
-export async function revokeApiKey(ctx: Ctx, input: z.infer<typeof revokeApiKeyInput>) {
+export async function revokeApiKey(ctx: Ctx, rawInput: z.input<typeof revokeApiKeyInput>) {
+  const input = parseInput(revokeApiKeyInput, rawInput);
   const rows = await ctx.db
     .update(apiKeys)
     .set({ revokedAt: new Date() })

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Db } from "@/db/client";
-import { invalidFromZod, Unauthorized } from "@/server/errors";
+import { parseInput, Unauthorized } from "@/server/errors";
 import { loadCaller } from "./callers";
 import { revokeApiJwt, signApiJwt, verifyApiJwt } from "./jwt";
 import { checkLogin } from "./login";
@@ -9,9 +9,8 @@ export const apiLoginInput = z.object({ email: z.string().trim().email(), passwo
 
 /** Old-client login (seed 002): email + password → a signed JWT acting for the user's first team. */
 export async function apiLogin(db: Db, body: unknown, ip: string) {
-  const parsed = apiLoginInput.safeParse(body);
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  const user = await checkLogin(db, parsed.data.email, parsed.data.password, ip);
+  const input = parseInput(apiLoginInput, body);
+  const user = await checkLogin(db, input.email, input.password, ip);
   const caller = await loadCaller(db, user.id, undefined, "jwt");
   if (!caller) throw new Unauthorized("This account belongs to no team yet; ask an administrator");
   const jwt = await signApiJwt(caller.userId, caller.teamId);

@@ -3,14 +3,15 @@ import { z } from "zod";
 import type { DbOrTx } from "@/db/client";
 import { apiKeys, users } from "@/db/schema";
 import type { Ctx } from "@/server/context";
-import { Forbidden, Invalid, invalidFromZod, NotFound } from "@/server/errors";
+import { Forbidden, Invalid, NotFound, parseInput } from "@/server/errors";
+import { recordId } from "@/server/http/input";
 import { accessChanged } from "./caller-cache";
 import { hashPassword, verifyPassword } from "./password";
 
 const newPassword = z.string().min(8, "at least 8 characters").max(200, "at most 200 characters");
 
 export const changePasswordInput = z.object({ currentPassword: z.string().min(1, "required").max(200), newPassword });
-export const resetPasswordInput = z.object({ userId: z.number().int().positive().max(2_147_483_647), newPassword });
+export const resetPasswordInput = z.object({ userId: recordId, newPassword });
 
 /**
  * A new password ends every credential the old one stood behind: sessions and JWTs issued before
@@ -27,9 +28,7 @@ async function replacePassword(db: DbOrTx, userId: number, password: string): Pr
 
 /** Any user, for themselves; the current password is required. */
 export async function changePassword(ctx: Ctx, rawInput: z.input<typeof changePasswordInput>): Promise<void> {
-  const parsed = changePasswordInput.safeParse(rawInput);
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  const input = parsed.data;
+  const input = parseInput(changePasswordInput, rawInput);
   const [user] = await ctx.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, ctx.caller.userId));
   if (!user) throw new NotFound("Your account no longer exists");
   if (!(await verifyPassword(user.passwordHash, input.currentPassword))) {
@@ -42,11 +41,10 @@ export async function changePassword(ctx: Ctx, rawInput: z.input<typeof changePa
 /** Studio administrators set another user's password (a forgotten one); that user's credentials end too. */
 export async function resetPassword(ctx: Ctx, rawInput: z.input<typeof resetPasswordInput>): Promise<void> {
   if (!ctx.caller.isAdmin) throw new Forbidden("Only studio administrators can reset passwords");
-  const parsed = resetPasswordInput.safeParse(rawInput);
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  const [user] = await ctx.db.select({ id: users.id }).from(users).where(eq(users.id, parsed.data.userId));
-  if (!user) throw new NotFound(`User ${parsed.data.userId} not found`);
-  await replacePassword(ctx.db, user.id, parsed.data.newPassword);
+  const input = parseInput(resetPasswordInput, rawInput);
+  const [user] = await ctx.db.select({ id: users.id }).from(users).where(eq(users.id, input.userId));
+  if (!user) throw new NotFound(`User ${input.userId} not found`);
+  await replacePassword(ctx.db, user.id, input.newPassword);
 }
 
 /**

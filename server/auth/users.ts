@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { Db, DbOrTx } from "@/db/client";
 import { memberships, projects, teams, users } from "@/db/schema";
 import { type Ctx, roles } from "@/server/context";
-import { Conflict, Forbidden, isUniqueViolation, NotFound } from "@/server/errors";
+import { Conflict, Forbidden, isUniqueViolation, NotFound, parseInput } from "@/server/errors";
 import { nameText, recordId } from "@/server/http/input";
 import { accessChanged } from "./caller-cache";
 import { hashPassword } from "./password";
@@ -38,8 +38,9 @@ export async function insertTeam(db: DbOrTx, name: string) {
   return team;
 }
 
-export async function createTeam(ctx: Ctx, input: z.infer<typeof createTeamInput>) {
+export async function createTeam(ctx: Ctx, rawInput: z.input<typeof createTeamInput>) {
   requireStudioAdmin(ctx);
+  const input = parseInput(createTeamInput, rawInput);
   try {
     return await ctx.db.transaction(async (tx) => {
       const team = await insertTeam(tx, input.name);
@@ -52,8 +53,9 @@ export async function createTeam(ctx: Ctx, input: z.infer<typeof createTeamInput
   }
 }
 
-export async function createUser(ctx: Ctx, input: z.infer<typeof createUserInput>) {
+export async function createUser(ctx: Ctx, rawInput: z.input<typeof createUserInput>) {
   requireStudioAdmin(ctx);
+  const input = parseInput(createUserInput, rawInput);
   const passwordHash = await hashPassword(input.password);
   try {
     return await ctx.db.transaction(async (tx) => {
@@ -101,8 +103,9 @@ export async function listAllTeams(ctx: Ctx) {
   return ctx.db.select().from(teams).orderBy(asc(teams.id));
 }
 
-export async function setMembership(ctx: Ctx, input: z.infer<typeof setMembershipInput>) {
+export async function setMembership(ctx: Ctx, rawInput: z.input<typeof setMembershipInput>) {
   requireStudioAdmin(ctx);
+  const input = parseInput(setMembershipInput, rawInput);
   const [user] = await ctx.db.select({ id: users.id }).from(users).where(eq(users.id, input.userId));
   const [team] = await ctx.db.select({ id: teams.id }).from(teams).where(eq(teams.id, input.teamId));
   if (!user) throw new NotFound(`User ${input.userId} not found`);
@@ -114,8 +117,9 @@ export async function setMembership(ctx: Ctx, input: z.infer<typeof setMembershi
   await accessChanged(ctx.db);
 }
 
-export async function removeMembership(ctx: Ctx, input: z.infer<typeof removeMembershipInput>) {
+export async function removeMembership(ctx: Ctx, rawInput: z.input<typeof removeMembershipInput>) {
   requireStudioAdmin(ctx);
+  const input = parseInput(removeMembershipInput, rawInput);
   const rows = await ctx.db
     .delete(memberships)
     .where(and(eq(memberships.userId, input.userId), eq(memberships.teamId, input.teamId)))
@@ -124,8 +128,9 @@ export async function removeMembership(ctx: Ctx, input: z.infer<typeof removeMem
   await accessChanged(ctx.db);
 }
 
-export async function setUserDisabled(ctx: Ctx, input: z.infer<typeof setDisabledInput>) {
+export async function setUserDisabled(ctx: Ctx, rawInput: z.input<typeof setDisabledInput>) {
   requireStudioAdmin(ctx);
+  const input = parseInput(setDisabledInput, rawInput);
   if (input.userId === ctx.caller.userId && input.disabled) throw new Conflict("You cannot disable your own account");
   const rows = await ctx.db.update(users).set({ disabled: input.disabled }).where(eq(users.id, input.userId)).returning({ id: users.id });
   if (rows.length === 0) throw new NotFound(`User ${input.userId} not found`);

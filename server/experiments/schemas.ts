@@ -52,6 +52,16 @@ export const hyperparametersSchema = trainConfigSchema
 
 export type Hyperparameters = z.infer<typeof hyperparametersSchema>;
 
+const engine = trainConfigSchema.shape;
+
+/**
+ * The engine's rules for the hyper-parameters without its defaults, for what is checked only when
+ * given: a resume's changes, the old dialects' bodies under their own names (`batch_size` → batch).
+ */
+export const givenHyperparameters = z
+  .object({ epochs: engine.epochs.unwrap(), batch: engine.batch.unwrap(), lr0: engine.lr0.unwrap(), imgsz: engine.imgsz.unwrap(), patience: engine.patience.unwrap() })
+  .partial();
+
 /** Defaults the new-experiment form shows: the engine's own. */
 export function defaultHyperparameters(): Hyperparameters {
   const parsed = trainConfigSchema.parse({ data: "unused", model: "unused" });
@@ -90,12 +100,7 @@ export const renameExperimentInput = z.object({ id, name: experimentName });
 export const cloneExperimentInput = z.object({ id, name: experimentName.optional() });
 
 /** Settings a resume may change (the rest comes from the checkpoint). */
-export const resumeExperimentInput = z.object({
-  id,
-  epochs: trainConfigSchema.shape.epochs.unwrap().optional(),
-  lr0: z.number().positive().optional(),
-  patience: trainConfigSchema.shape.patience.unwrap().optional(),
-});
+export const resumeExperimentInput = givenHyperparameters.pick({ epochs: true, lr0: true, patience: true }).extend({ id });
 
 export const listExperimentsInput = z
   .object({

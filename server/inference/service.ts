@@ -5,12 +5,12 @@ import { weights } from "@/db/schema";
 import { requireRole, type Ctx } from "@/server/context";
 import { getDatasetItem } from "@/server/datasets/service";
 import { itemFile } from "@/server/datasets/storage";
-import { Conflict, Invalid, invalidFromZod, NotFound, TooLarge } from "@/server/errors";
+import { Conflict, Invalid, NotFound, parseInput, TooLarge } from "@/server/errors";
 import { getWeights, type WeightsView } from "@/server/weights/queries";
 import { weightsFilePath } from "@/server/weights/storage";
 import { runInWorker } from "./client";
 import type { ModelSpec } from "./onnx-file";
-import { MAX_BATCH, predictParams, type PredictParams, type PredictResult, type predictInput, type setPreprocessingInput } from "./schemas";
+import { MAX_BATCH, predictInput, predictParams, setPreprocessingInput, type PredictParams, type PredictResult } from "./schemas";
 
 /** Largest image file (upload, base64 or dataset item) one prediction takes. */
 export const MAX_IMAGE_BYTES = 25 * 1024 * 1024;
@@ -62,15 +62,16 @@ async function datasetItemImage(ctx: Ctx, datasetId: number, itemId: number): Pr
 }
 
 /** tRPC's predict: base64 images or dataset items. */
-export async function predict(ctx: Ctx, input: z.output<typeof predictInput>): Promise<PredictResult> {
-  const { weightsId, images, ...params } = input;
+export async function predict(ctx: Ctx, rawInput: z.input<typeof predictInput>): Promise<PredictResult> {
+  const { weightsId, images, ...params } = parseInput(predictInput, rawInput);
   const resolved = await Promise.all(images.map((image, i) => ("base64" in image ? decodeBase64Image(image.base64, `image ${i + 1}`) : datasetItemImage(ctx, image.datasetId, image.itemId))));
   return predictImages(ctx, weightsId, resolved, params);
 }
 
 /** Sets (or with null clears) how a classifier's input is prepared and its output read. */
-export async function setPreprocessing(ctx: Ctx, input: z.output<typeof setPreprocessingInput>): Promise<WeightsView> {
+export async function setPreprocessing(ctx: Ctx, rawInput: z.input<typeof setPreprocessingInput>): Promise<WeightsView> {
   requireRole(ctx, "member");
+  const input = parseInput(setPreprocessingInput, rawInput);
   const entry = await getWeights(ctx, input.weightsId);
   if (entry.task !== "classify") throw new Invalid("Preprocessing settings are for classifiers; detectors are letterboxed", { preprocessing: ["not a classifier"] });
   await ctx.db.update(weights).set({ preprocessing: input.preprocessing, updatedAt: new Date() }).where(and(eq(weights.id, entry.id)));
@@ -103,7 +104,5 @@ function coerce(key: string, value: unknown): unknown {
 export function parsePredictParams(source: Record<string, unknown>): PredictParams {
   const known = Object.keys(predictParams.shape);
   const raw = Object.fromEntries(Object.entries(source).filter(([key]) => known.includes(key)).map(([key, value]) => [key, coerce(key, value)]));
-  const parsed = predictParams.safeParse(raw);
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  return parsed.data;
+  return parseInput(predictParams, raw);
 }

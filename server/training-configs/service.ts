@@ -1,14 +1,17 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { z } from "zod";
-import { architectures, projects, trainingConfigs } from "@/db/schema";
+import { projects, trainingConfigs } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
-import { Invalid, invalidFromZod, NotFound } from "@/server/errors";
+import { Invalid, NotFound, parseInput, referencedBy } from "@/server/errors";
+import { getArchitecture } from "@/server/architectures/service";
 import { checkPipeline } from "@/server/augmentations/service";
 import { assertMayRunCommand } from "@/server/experiments/command";
 import { findZooModel } from "@/server/ml/zoo/index";
-import { saveTrainingConfigInput, type listTrainingConfigsInput } from "./schemas";
+import { getProject } from "@/server/projects/service";
+import { listTrainingConfigsInput, saveTrainingConfigInput } from "./schemas";
 
-export async function listTrainingConfigs(ctx: Ctx, input: z.input<typeof listTrainingConfigsInput> = {}) {
+export async function listTrainingConfigs(ctx: Ctx, rawInput: z.input<typeof listTrainingConfigsInput> = {}) {
+  const input = parseInput(listTrainingConfigsInput, rawInput);
   const rows = await ctx.db
     .select({ config: trainingConfigs })
     .from(trainingConfigs)
@@ -21,12 +24,9 @@ export async function listTrainingConfigs(ctx: Ctx, input: z.input<typeof listTr
 /** Saves a template under its name; saving the same name again replaces its model, device and hyper-parameters. */
 export async function saveTrainingConfig(ctx: Ctx, rawInput: z.input<typeof saveTrainingConfigInput>) {
   requireRole(ctx, "member");
-  const parsed = saveTrainingConfigInput.safeParse(rawInput);
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  const input = parsed.data;
+  const input = parseInput(saveTrainingConfigInput, rawInput);
   assertMayRunCommand(ctx, input.hyperparameters);
-  const [project] = await ctx.db.select({ id: projects.id }).from(projects).where(and(eq(projects.id, input.projectId), eq(projects.teamId, ctx.caller.teamId)));
-  if (!project) throw new NotFound(`Project ${input.projectId} not found`);
+  await getProject(ctx, input.projectId);
   if (input.model != null) {
     try {
       findZooModel(input.model);
@@ -34,14 +34,7 @@ export async function saveTrainingConfig(ctx: Ctx, rawInput: z.input<typeof save
       throw new Invalid((error as Error).message, { model: ["unknown zoo model"] });
     }
   }
-  if (input.architectureId != null) {
-    const [architecture] = await ctx.db
-      .select({ id: architectures.id })
-      .from(architectures)
-      .innerJoin(projects, eq(projects.id, architectures.projectId))
-      .where(and(eq(architectures.id, input.architectureId), eq(projects.teamId, ctx.caller.teamId)));
-    if (!architecture) throw new NotFound(`Architecture ${input.architectureId} not found`, { architectureId: ["not found"] });
-  }
+  if (input.architectureId != null) await referencedBy("architectureId", getArchitecture(ctx, input.architectureId));
   const augmentation = input.augmentation === null ? null : checkPipeline(input.augmentation);
   // A template keeps what was set, not the engine's defaults (those may change before it is used).
   const given = new Set(Object.keys(rawInput.hyperparameters ?? {}));

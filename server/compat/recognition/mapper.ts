@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { batchSizeField } from "@/server/compat/shared/batch-size";
 import { parseInput } from "@/server/errors";
 import { engineHyperparameters, legacyStatus, lossTotal, pythonIsoTime, round, type Experiment } from "@/server/compat/shared/experiment-common";
-import { experimentName } from "@/server/experiments/schemas";
+import { experimentName, givenHyperparameters } from "@/server/experiments/schemas";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
 
 /**
@@ -47,12 +46,12 @@ const positiveInt = (field: string) =>
 
 export const startBody = z.object({
   model_id: z.string({ error: "model_id is required" }).trim().min(1, { error: "model_id is required" }),
-  epochs: positiveInt("epochs").optional(),
+  epochs: givenHyperparameters.shape.epochs,
   /** Ours: the dialect had no datasets; needed when the default project holds more than one. */
   dataset_id: positiveInt("dataset_id").optional(),
-  batch_size: batchSizeField("batch_size").optional(),
-  learning_rate: z.number({ error: "learning_rate must be a number" }).positive({ error: "learning_rate must be > 0" }).optional(),
-  image_size: positiveInt("image_size").optional(),
+  batch_size: givenHyperparameters.shape.batch,
+  learning_rate: givenHyperparameters.shape.lr0,
+  image_size: givenHyperparameters.shape.imgsz,
   device: z.string().trim().min(1).optional(),
   name: experimentName.optional(),
 });

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import type { JudgedImage } from "@/server/analysis/predictions";
-import { analysisSplit, modelRef, outcomeFilter, refOf, type ModelRef } from "@/server/analysis/schemas";
+import { analysisSplit, diffMetricInput, modelRef, predictionsInput, refOf, type ModelRef } from "@/server/analysis/schemas";
 import { round } from "@/server/compat/shared/experiment-common";
-import { Invalid, invalidFromZod, NotFound } from "@/server/errors";
+import { Invalid, NotFound, parseInput } from "@/server/errors";
 
 /**
  * Error analysis for scripts (an extension of seed 002's `/api/v1/experiments`): per-image predictions
@@ -16,23 +16,26 @@ export function parseModelRefSegment(value: string): ModelRef {
   return refOf(parsed.data);
 }
 
-const numberText = (schema: z.ZodNumber) => z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v), schema);
+/** A query parameter read as the number the domain's rule (and default) expects. */
+const numberText = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v), schema);
+const predictions = predictionsInput.shape;
 
 export const predictionsQuery = z.object({
   split: analysisSplit,
-  image: z.string().max(1000).optional(),
+  image: predictions.image,
+  /** A class name or index, resolved against the validation's classes (classIndexOf). */
   class: z.string().max(200).optional(),
-  outcome: outcomeFilter.optional(),
-  conf: numberText(z.number().min(0).max(1)).default(0.25),
-  page: numberText(z.number().int().min(1).max(100_000)).default(1),
-  page_size: numberText(z.number().int().min(1).max(200)).default(50),
+  outcome: predictions.outcome,
+  conf: numberText(predictions.conf),
+  page: numberText(predictions.page),
+  page_size: numberText(predictions.pageSize.unwrap().default(50)),
 });
 
 export const diffQuery = z.object({
   split: analysisSplit,
-  conf: numberText(z.number().min(0).max(1)).default(0.25),
-  seed: numberText(z.number().int().min(0).max(2_147_483_647)).default(0),
-  resamples: numberText(z.number().int().min(100).max(10_000)).default(1000),
+  conf: numberText(predictions.conf),
+  seed: numberText(diffMetricInput.shape.seed),
+  resamples: numberText(diffMetricInput.shape.resamples),
 });
 
 function queryOf(url: string): Record<string, string> {
@@ -41,15 +44,11 @@ function queryOf(url: string): Record<string, string> {
 }
 
 export function parsePredictionsQuery(url: string) {
-  const parsed = predictionsQuery.safeParse(queryOf(url));
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  return parsed.data;
+  return parseInput(predictionsQuery, queryOf(url));
 }
 
 export function parseDiffQuery(url: string) {
-  const parsed = diffQuery.safeParse(queryOf(url));
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  return parsed.data;
+  return parseInput(diffQuery, queryOf(url));
 }
 
 /** `class=` by name (as the items name classes), or by index. */

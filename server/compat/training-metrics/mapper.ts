@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { batchSizeField } from "@/server/compat/shared/batch-size";
 import { invalidFromZod, parseInput } from "@/server/errors";
 import { engineHyperparameters, legacyStatus, lossTotal, pythonIsoTime, round, type Experiment, type ExperimentLog } from "@/server/compat/shared/experiment-common";
-import { experimentName } from "@/server/experiments/schemas";
+import { experimentName, givenHyperparameters } from "@/server/experiments/schemas";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
 
 /**
@@ -107,10 +106,10 @@ export const startBody = z.object({
   train_path: folder("train_path"),
   val_path: folder("val_path").optional(),
   save_path: folder("save_path").optional(),
-  num_epochs: positiveInt("num_epochs").optional(),
-  batch_size: batchSizeField("batch_size").optional(),
-  learning_rate: z.number({ error: "learning_rate must be a number" }).positive({ error: "learning_rate must be > 0" }).optional(),
-  image_size: positiveInt("image_size").optional(),
+  num_epochs: givenHyperparameters.shape.epochs,
+  batch_size: givenHyperparameters.shape.batch,
+  learning_rate: givenHyperparameters.shape.lr0,
+  image_size: givenHyperparameters.shape.imgsz,
   device: z.string({ error: "device must be a string" }).trim().min(1).optional(),
   task_name: experimentName.optional(),
 });

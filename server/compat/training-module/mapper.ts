@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { batchSizeField } from "@/server/compat/shared/batch-size";
 import { splitRatiosInput, SPLIT_SUM_MESSAGE } from "@/server/datasets/schemas";
 import { Conflict, DomainError, Forbidden, Invalid, invalidFromZod, NotFound, parseInput, RateLimited, TooLarge, Unauthorized, Unavailable } from "@/server/errors";
-import { experimentName, hyperparametersSchema } from "@/server/experiments/schemas";
+import { experimentName, givenHyperparameters, hyperparametersSchema } from "@/server/experiments/schemas";
 import { INT32_MAX, parsePathId } from "@/server/http/input";
 import { ultralyticsAugmentation } from "@/server/ml/augment/foreign";
 import {
@@ -152,10 +151,10 @@ const optimizer = z
 
 const hyperparameterFields = {
   model_type: z.string({ error: "model_type must be a string" }).trim().min(1, { error: "model_type is required" }),
-  epochs: positiveInt("epochs").optional(),
-  batch_size: batchSizeField("batch_size").optional(),
-  learning_rate: z.number({ error: "learning_rate must be a number" }).positive({ error: "learning_rate must be > 0" }).optional(),
-  image_size: positiveInt("image_size").optional(),
+  epochs: givenHyperparameters.shape.epochs,
+  batch_size: givenHyperparameters.shape.batch,
+  learning_rate: givenHyperparameters.shape.lr0,
+  image_size: givenHyperparameters.shape.imgsz,
   device: z.string({ error: "device must be a string" }).trim().min(1).optional(),
   optimizer: optimizer.optional(),
 };

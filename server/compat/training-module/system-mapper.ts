@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { invalidFromZod } from "@/server/errors";
-import { batchSizeField } from "@/server/compat/shared/batch-size";
+import { parseInput } from "@/server/errors";
+import { givenHyperparameters } from "@/server/experiments/schemas";
 import type { Suggestion } from "@/server/system/advice-rules";
 import type { FleetResources, OptimalConfig, PlannedTraining } from "@/server/system/advisor";
 
@@ -42,23 +42,22 @@ export function trainingModuleOptimalConfig(c: OptimalConfig) {
   return { epochs: c.epochs, batch: c.batch, lr0: c.lr0, device: c.device, amp: c.amp, cache: c.cache, workers: c.workers, save_period: c.save_period, patience: c.patience, optimizer: c.optimizer };
 }
 
-const positive = (field: string) => z.number({ error: `${field} must be a number` }).int({ error: `${field} must be an integer` }).min(1, { error: `${field} must be > 0` }).max(100_000, { error: `${field} must be ≤ 100000` });
 const modelType = z.string({ error: "model_type is required" }).trim().min(1, { error: "model_type is required" }).max(200);
 const device = z.string({ error: "device must be a string" }).trim().min(1, { error: "device must not be empty" }).max(40);
 /** The module sent `cache: false`; Ultralytics' true means RAM. */
 const cache = z.union([z.boolean(), z.literal("ram"), z.literal("disk")], { error: 'cache must be true, false, "ram" or "disk"' }).transform((v) => (v === true ? "ram" : v));
-const imageSize = positive("image_size").max(2048, { error: "image_size must be ≤ 2048" });
+const { epochs, batch, imgsz: imageSize } = givenHyperparameters.shape;
 
 export const suggestionsBody = z.object({
   model_type: modelType,
   config: z
     .object(
       {
-        batch_size: batchSizeField("config.batch_size").optional(),
-        epochs: positive("config.epochs").optional(),
+        batch_size: batch,
+        epochs,
         device: device.optional(),
-        image_size: imageSize.optional(),
-        imgsz: imageSize.optional(),
+        image_size: imageSize,
+        imgsz: imageSize,
         cache: cache.optional(),
       },
       { error: "config must be an object" },
@@ -66,20 +65,14 @@ export const suggestionsBody = z.object({
     .default({}),
 });
 
-function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
-  const result = schema.safeParse(body);
-  if (!result.success) throw invalidFromZod(result.error.issues);
-  return result.data;
-}
-
 export function parsePerformanceSuggestionsBody(body: unknown): PlannedTraining {
-  const { model_type, config } = parse(suggestionsBody, body);
+  const { model_type, config } = parseInput(suggestionsBody, body);
   return { model: model_type, batch: config.batch_size ?? null, imgsz: config.image_size ?? config.imgsz ?? null, cache: config.cache ?? false, epochs: config.epochs, device: config.device };
 }
 
-export const optimalBody = z.object({ model_type: modelType, epochs: positive("epochs").optional(), device: device.optional(), image_size: imageSize.optional(), imgsz: imageSize.optional() });
+export const optimalBody = z.object({ model_type: modelType, epochs, device: device.optional(), image_size: imageSize, imgsz: imageSize });
 
 export function parseOptimalConfigBody(body: unknown): PlannedTraining {
-  const input = parse(optimalBody, body);
+  const input = parseInput(optimalBody, body);
   return { model: input.model_type, epochs: input.epochs, device: input.device, imgsz: input.image_size ?? input.imgsz ?? null };
 }

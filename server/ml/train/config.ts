@@ -58,7 +58,7 @@ export const trainConfigSchema = z.object({
   }),
   /** Square input size in pixels; task default: 64 for classify, 640 for detect. */
   imgsz: integer("imgsz").min(32, { error: "imgsz must be ≥ 32" }).max(2048, { error: "imgsz must be ≤ 2048" }).optional(),
-  epochs: integer("epochs").min(1, { error: "epochs must be ≥ 1" }).max(MAX_COUNT, { error: `epochs must be ≤ ${MAX_COUNT}` }).default(100),
+  epochs: integer("epochs").positive({ error: "epochs must be ≥ 1" }).max(MAX_COUNT, { error: `epochs must be ≤ ${MAX_COUNT}` }).default(100),
   /** -1: AutoBatch (train/autobatch.ts) picks the batch that uses 60% of the device's free memory. */
   batch: integer("batch")
     .refine((v) => v === AUTO_BATCH || v >= 1, { error: "batch must be ≥ 1, or -1 for AutoBatch (the batch that fills 60% of the device's free memory)" })
