@@ -264,66 +264,66 @@ function Canvas({ graph, graphKey, catalog, imgsz, readOnly = false, onChange, o
   return (
     <EditorContext.Provider value={{ catalog: byType, summaries, error, expanded, toggleExpanded }}>
       <div className={styles.wide}>
-      <div className={styles.toolbar} role="toolbar" aria-label={t("builderTools")}>
-        <button type="button" onClick={undo} disabled={!history.canUndo || readOnly} title="Ctrl+Z">
-          {t("undo")}
-        </button>
-        <button type="button" onClick={redo} disabled={!history.canRedo || readOnly} title="Ctrl+Shift+Z">
-          {t("redo")}
-        </button>
-        <button type="button" onClick={removeSelected} disabled={readOnly} title="Delete">
-          {t("delete")}
-        </button>
-        <button type="button" onClick={copy} title="Ctrl+C">
-          {t("copy")}
-        </button>
-        <button type="button" onClick={paste} disabled={readOnly} title="Ctrl+V">
-          {t("paste")}
-        </button>
-        <button type="button" onClick={() => void relayout()} title="L">
-          {t("autoLayout")}
-        </button>
-        <button type="button" onClick={() => flow.fitView(FIT)} title="F">
-          {t("zoomToFit")}
-        </button>
-        <span className="muted" style={{ fontSize: 12 }}>
-          {t("builderHint")}
-        </span>
-      </div>
-      <div className={styles.editor}>
-        <Palette types={catalog} onDrop={dropAt} onAdd={addInMiddle} />
-        <div className={styles.canvas} ref={wrapper} tabIndex={0} onKeyDown={onKeyDown} data-testid="canvas">
-          <ReactFlow
-            nodes={[...nodes, ...display]}
-            edges={shownEdges}
-            nodeTypes={nodeTypes}
-            onNodesChange={onNodesChange}
-            onEdgesChange={onEdgesChange}
-            onConnect={onConnect}
-            onNodeDragStart={() => history.record(current.current)}
-            deleteKeyCode={null}
-            multiSelectionKeyCode={["Shift", "Meta", "Control"]}
-            nodesConnectable={!readOnly}
-            nodesDraggable={!readOnly}
-            minZoom={0.05}
-            fitView
-            fitViewOptions={FIT}
-          >
-            <Background gap={16} />
-            <MiniMap pannable zoomable />
-            <Controls showInteractive={false} />
-          </ReactFlow>
+        <div className={styles.toolbar} role="toolbar" aria-label={t("builderTools")}>
+          <button type="button" onClick={undo} disabled={!history.canUndo || readOnly} title="Ctrl+Z">
+            {t("undo")}
+          </button>
+          <button type="button" onClick={redo} disabled={!history.canRedo || readOnly} title="Ctrl+Shift+Z">
+            {t("redo")}
+          </button>
+          <button type="button" onClick={removeSelected} disabled={readOnly} title="Delete">
+            {t("delete")}
+          </button>
+          <button type="button" onClick={copy} title="Ctrl+C">
+            {t("copy")}
+          </button>
+          <button type="button" onClick={paste} disabled={readOnly} title="Ctrl+V">
+            {t("paste")}
+          </button>
+          <button type="button" onClick={() => void relayout()} title="L">
+            {t("autoLayout")}
+          </button>
+          <button type="button" onClick={() => flow.fitView(FIT)} title="F">
+            {t("zoomToFit")}
+          </button>
+          <span className="muted" style={{ fontSize: 12 }}>
+            {t("builderHint")}
+          </span>
         </div>
-        <div className={styles.side}>
-          {one ? (
-            <ParamPanel nodeId={one.id} info={findType(byType, one.data.type)} params={one.data.params} error={error?.nodeId === one.id ? error : null} onChange={(p) => !readOnly && setParams(one.id, p)} />
-          ) : (
-            <Totals inspection={inspection} imgsz={imgsz} />
-          )}
-          {inspect.error && <p className="error">{errorText(inspect.error)}</p>}
-          {one && <Totals inspection={inspection} imgsz={imgsz} compact />}
+        <div className={styles.editor}>
+          <Palette types={catalog} onDrop={dropAt} onAdd={addInMiddle} />
+          <div className={styles.canvas} ref={wrapper} tabIndex={0} onKeyDown={onKeyDown} data-testid="canvas">
+            <ReactFlow
+              nodes={[...nodes, ...display]}
+              edges={shownEdges}
+              nodeTypes={nodeTypes}
+              onNodesChange={onNodesChange}
+              onEdgesChange={onEdgesChange}
+              onConnect={onConnect}
+              onNodeDragStart={() => history.record(current.current)}
+              deleteKeyCode={null}
+              multiSelectionKeyCode={["Shift", "Meta", "Control"]}
+              nodesConnectable={!readOnly}
+              nodesDraggable={!readOnly}
+              minZoom={0.05}
+              fitView
+              fitViewOptions={FIT}
+            >
+              <Background gap={16} />
+              <MiniMap pannable zoomable />
+              <Controls showInteractive={false} />
+            </ReactFlow>
+          </div>
+          <div className={styles.side}>
+            {one ? (
+              <ParamPanel nodeId={one.id} info={findType(byType, one.data.type)} params={one.data.params} error={error?.nodeId === one.id ? error : null} onChange={(p) => !readOnly && setParams(one.id, p)} />
+            ) : (
+              <Totals inspection={inspection} imgsz={imgsz} />
+            )}
+            {inspect.error && <p className="error">{errorText(inspect.error)}</p>}
+            {one && <Totals inspection={inspection} imgsz={imgsz} compact />}
+          </div>
         </div>
-      </div>
       </div>
     </EditorContext.Provider>
   );
