@@ -3,8 +3,7 @@
 // new layer type shows up in the builder, with its form, without UI code.
 import { z } from "zod";
 import { blockTypes } from "./blocks";
-import { layerTypes, type LayerCategory } from "./registry";
-import "./layers";
+import { layerTypes, type LayerCategory } from "./index";
 
 export interface FieldInfo {
   name: string;

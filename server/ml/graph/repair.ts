@@ -2,7 +2,7 @@
 // example names an output node that is not in its list and has no Input node: such references are
 // dropped and the model input is wired to the nodes that need one, each change reported as a warning.
 import { findBlockType } from "./blocks";
-import { findLayerType } from "./registry";
+import { findLayerType } from "./index";
 import { mergedEdges, type GraphEdge, type GraphNode, type ModelGraph } from "./schema";
 
 export interface RepairedGraph {

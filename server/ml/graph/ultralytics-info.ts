@@ -1,6 +1,6 @@
 // The summary line Ultralytics' model.info() prints — "YOLOv8n summary: 129 layers, 3,157,200 parameters,
 // 3,157,184 gradients, 8.9 GFLOPs" — computed from our graph with PyTorch's and thop's conventions.
-import { planGraph, type PlannedNode } from "./analyze";
+import { planGraph, type PlannedNode } from "./index";
 import type { ModelGraph } from "./schema";
 
 export interface UltralyticsInfo {

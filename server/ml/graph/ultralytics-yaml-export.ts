@@ -1,8 +1,7 @@
 // Our graph → Ultralytics model YAML, one row per node in the graph's order, with the widths and
 // repeats it has (depth_multiple = width_multiple = 1), so reading the file back gives the same graph.
-import { planGraph } from "./analyze";
+import { findLayerType, planGraph } from "./index";
 import { findBlockType } from "./blocks";
-import { findLayerType } from "./registry";
 import { GraphError, mergedEdges, type ModelGraph } from "./schema";
 import { SUPPORTED_MODULES, UltralyticsYamlError } from "./ultralytics-yaml";
 

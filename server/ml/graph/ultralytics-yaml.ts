@@ -5,7 +5,8 @@
 // max(round(n · depth), 1) with Python's rounding. Rows become blocks (Conv → ConvBlock, C2f, SPPF,
 // Bottleneck) and layers (nn.Upsample → Upsample, Concat, Detect), ids b<i> / h<i> / detect.
 import yaml from "js-yaml";
-import { planGraph } from "./analyze";
+// From the index, which registers every layer type (Detect included).
+import { planGraph } from "./index";
 import { GraphError, type GraphEdge, type GraphNode, type ModelGraph } from "./schema";
 
 export class UltralyticsYamlError extends Error {

@@ -2,7 +2,7 @@
 // comment naming the block), forward in the engine's order. Same weights as ours: parameters()
 // counts exactly the graph's trainable parameters; the Detect head is written as its convolutions.
 import type { DetectHeadData } from "../../detect/head";
-import { planGraph, type PlannedNode } from "../analyze";
+import { planGraph, type PlannedNode } from "../index";
 import { onnxPads, type FusedActivation, type Padding } from "../layers/common";
 import type { ModelGraph } from "../schema";
 

@@ -3,7 +3,7 @@
 // the graph's parameter count. Channel slices and −∞ padding, which TF.js has no layer for, come
 // as two small layer classes at the top of the file when the graph needs them.
 import { detectBranchWidths, type DetectHeadData } from "../../detect/head";
-import { planGraph, type PlannedNode } from "../analyze";
+import { planGraph, type PlannedNode } from "../index";
 import { tfActivation, tfWindowPadding, type FusedActivation, type Padding } from "../layers/common";
 import type { ModelGraph } from "../schema";
 
