@@ -25,6 +25,11 @@ export function analyzeArchitecture(input: z.input<typeof analyzeArchitectureInp
   }
 }
 
+/** The summary as rows keep it: one entry per node, without the blocks' inner layers (the editor asks for those live). */
+function stored(summary: GraphSummary): Record<string, unknown> {
+  return { ...summary, nodes: summary.nodes.map(({ inner: _inner, ...node }) => node) };
+}
+
 /** The team's architectures with when an experiment last used each (null: never). */
 export async function listArchitectures(ctx: Ctx, input: z.input<typeof listArchitecturesInput> = {}) {
   const lastUsed = ctx.db
@@ -70,7 +75,7 @@ export async function createArchitecture(ctx: Ctx, rawInput: z.input<typeof crea
     return await ctx.db.transaction(async (tx) => {
       const [row] = await tx
         .insert(architectures)
-        .values({ projectId: input.projectId, name: input.name, description: input.description, task: input.task, graph: input.graph, summary: { ...summary }, createdBy: ctx.caller.userId })
+        .values({ projectId: input.projectId, name: input.name, description: input.description, task: input.task, graph: input.graph, summary: stored(summary), createdBy: ctx.caller.userId })
         .returning();
       await recordVersion(tx, ctx, row);
       return row;
@@ -92,7 +97,7 @@ export async function updateArchitecture(ctx: Ctx, rawInput: z.input<typeof upda
     return await ctx.db.transaction(async (tx) => {
       const [row] = await tx
         .update(architectures)
-        .set({ name: input.name ?? current.name, description: input.description ?? current.description, graph, summary: { ...summary }, updatedAt: new Date() })
+        .set({ name: input.name ?? current.name, description: input.description ?? current.description, graph, summary: input.graph ? stored(summary as GraphSummary) : current.summary, updatedAt: new Date() })
         .where(eq(architectures.id, input.id))
         .returning();
       if (input.graph) await recordVersion(tx, ctx, row);
