@@ -11,10 +11,9 @@ import { and, eq, gte, or, ne } from "drizzle-orm";
 import type { z } from "zod";
 import { validationOutcomes, validationPredictions } from "@/db/schema";
 import type { Ctx } from "@/server/context";
-import { Invalid } from "@/server/errors";
+import { Invalid, parseInput } from "@/server/errors";
 import type { ValidationRow } from "@/server/weights/validate";
 import { bootstrapInterval, judgedBoxes, weightedMap50 } from "./bootstrap";
-import { parseOr } from "./predictions";
 import { diffImagesInput, diffInput, diffMetricInput, type DiffBucket, type DiffInput, type DiffMetricInput, type ModelRef, refOf } from "./schemas";
 import { latestValidation, refText } from "./targets";
 
@@ -107,7 +106,7 @@ async function sides(ctx: Ctx, a: ModelRef, b: ModelRef, split: string) {
 
 /** Every paired image in its bucket, by path, plus counts overall and per class. */
 export function diffModels(ctx: Ctx, rawInput: DiffInput) {
-  return computeDiff(ctx, parseOr(diffInput, rawInput));
+  return computeDiff(ctx, parseInput(diffInput, rawInput));
 }
 
 async function computeDiff(ctx: Ctx, input: z.output<typeof diffInput>) {
@@ -139,7 +138,7 @@ async function computeDiff(ctx: Ctx, input: z.output<typeof diffInput>) {
 
 /** One bucket's images (overall or for one class), paged. */
 export async function diffImages(ctx: Ctx, rawInput: z.input<typeof diffImagesInput>) {
-  const input = parseOr(diffImagesInput, rawInput);
+  const input = parseInput(diffImagesInput, rawInput);
   const diff = await computeDiff(ctx, input);
   const list = input.cls === undefined ? diff.buckets[input.bucket] : (diff.classImages.get(input.cls)?.[input.bucket] ?? []);
   const start = (input.page - 1) * input.pageSize;
@@ -151,7 +150,7 @@ export async function diffImages(ctx: Ctx, rawInput: z.input<typeof diffImagesIn
  * accuracy, both from the stored per-image results), and a seeded paired bootstrap 95% interval of B − A.
  */
 export async function diffMetric(ctx: Ctx, rawInput: DiffMetricInput) {
-  const input = parseOr(diffMetricInput, rawInput);
+  const input = parseInput(diffMetricInput, rawInput);
   const { va, vb } = await sides(ctx, refOf(input.a), refOf(input.b), input.split);
   const [ra, rb] = await Promise.all([allOutcomes(ctx, va), allOutcomes(ctx, vb)]);
   const paths = [...ra.paths.keys()].filter((path) => rb.paths.has(path)).sort();

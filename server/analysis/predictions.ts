@@ -2,10 +2,10 @@
 // a cell, and the images with a given class and outcome at a chosen confidence, each with every box judged.
 
 import { and, asc, desc, eq, gte, inArray, isNull, lt, or, sql, type SQL } from "drizzle-orm";
-import { z } from "zod";
+import type { z } from "zod";
 import { validationConfusion, validationOutcomes, validationPredictions } from "@/db/schema";
 import type { Ctx } from "@/server/context";
-import { Invalid, invalidFromZod, NotFound } from "@/server/errors";
+import { Invalid, NotFound, parseInput } from "@/server/errors";
 import { getValidation, type ValidationRow } from "@/server/weights/validate";
 import { ensureOutcomes } from "./outcomes";
 import { cellInput, imageInput, predictionsInput, type CellInput, type OutcomeFilter, type PredictionsInput } from "./schemas";
@@ -110,7 +110,7 @@ function checkClass(validation: ValidationRow, cls: number | undefined, field: s
 
 /** The images of a validation (or the one at `image`) that have `cls` and `outcome` at `conf` (any when unset), by path, paged. */
 export async function listPredictions(ctx: Ctx, rawInput: PredictionsInput): Promise<ImagePage & { validation: ValidationRow }> {
-  const input = parseOr(predictionsInput, rawInput);
+  const input = parseInput(predictionsInput, rawInput);
   const validation = await completedValidation(ctx, input.validationId);
   checkClass(validation, input.cls, "cls");
   const condition = outcomeCondition(validation.task, input.conf, input.cls, input.outcome);
@@ -154,7 +154,7 @@ export async function confusionMatrix(ctx: Ctx, validationId: number) {
 
 /** The images behind one confusion cell, the ones adding most to it first. */
 export async function cellImages(ctx: Ctx, rawInput: CellInput): Promise<ImagePage> {
-  const input = parseOr(cellInput, rawInput);
+  const input = parseInput(cellInput, rawInput);
   const validation = await completedValidation(ctx, input.validationId);
   checkClass(validation, input.predicted, "predicted", true);
   checkClass(validation, input.actual, "actual", true);
@@ -174,15 +174,9 @@ export async function cellImages(ctx: Ctx, rawInput: CellInput): Promise<ImagePa
 
 /** One stored image of a validation, judged at `conf`. */
 export async function judgedImage(ctx: Ctx, rawInput: z.input<typeof imageInput>): Promise<JudgedImage> {
-  const input = parseOr(imageInput, rawInput);
+  const input = parseInput(imageInput, rawInput);
   const validation = await completedValidation(ctx, input.validationId);
   const [image] = await judgeImages(ctx, validation, [input.predictionId], input.conf);
   if (!image) throw new NotFound(`Image ${input.predictionId} is not in validation ${input.validationId}`);
   return image;
-}
-
-export function parseOr<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  return parsed.data;
 }

@@ -10,13 +10,11 @@ import { and, eq } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { datasetImportFailures, datasetItems, datasets, projects, type DatasetSplits, type StoredBox } from "@/db/schema";
 import { publish } from "@/server/events/bus";
-import { detectFormat, type DetectedFormat } from "@/server/ml/data/detect-format";
-import { mapPool, type DetectIndex } from "@/server/ml/data/detect-index";
-import { DatasetError, readImageFolder, DEFAULT_SPLIT_RATIOS, type ClassifyIndex, type SplitRatios } from "@/server/ml/data/imagefolder";
+import { detectFormat } from "@/server/ml/data/detect-format";
+import { mapPool, type DetectIndex, type DetectReadOptions } from "@/server/ml/data/detect-index";
+import { readDataset, type DatasetFormat } from "@/server/ml/data/formats";
+import { DatasetError, DEFAULT_SPLIT_RATIOS, type ClassifyIndex } from "@/server/ml/data/imagefolder";
 import { readImageSize, ImageDecodeError, DEFAULT_MAX_PIXELS } from "@/server/ml/data/image";
-import { readCoco } from "@/server/ml/data/coco";
-import { readVoc } from "@/server/ml/data/voc";
-import { readYolo } from "@/server/ml/data/yolo";
 import { env } from "@/server/env";
 import { Invalid } from "@/server/errors";
 import { analyse, type AnalysedItem } from "./analysis";
@@ -84,19 +82,6 @@ async function copyFolder(source: string, dest: string, onFile: (done: number) =
   return skipped;
 }
 
-export function readWithReader(root: string, detected: DetectedFormat, opts: { ratios?: SplitRatios; seed?: number }): Promise<ClassifyIndex | DetectIndex> {
-  switch (detected.format) {
-    case "imagefolder":
-      return readImageFolder(root, opts);
-    case "yolo":
-      return readYolo(root, opts);
-    case "coco":
-      return readCoco(root, opts);
-    case "voc":
-      return readVoc(root, opts);
-  }
-}
-
 async function sha256File(file: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
@@ -156,8 +141,8 @@ export async function runDatasetImport(db: Db, payload: ImportPayload, options: 
     await report("detecting format", 0.4, true);
     const detected = await detectFormat(root);
     const readOptions = { ratios: payload.ratios, seed: payload.seed };
-    const index = await readWithReader(root, detected, readOptions);
-    const splits = await describeSplits(root, detected, index, readOptions);
+    const index = await readDataset(root, detected.format, readOptions);
+    const splits = await describeSplits(root, detected.format, index, readOptions);
 
     await report("measuring images", 0.45, true);
     const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
@@ -249,12 +234,17 @@ async function removeStaged(source: ImportSource): Promise<void> {
  * Whether the reader kept the dataset's own split folders or drew one at random: a split that comes from
  * folders does not change with the seed.
  */
-async function describeSplits(root: string, detected: DetectedFormat, index: ClassifyIndex | DetectIndex, opts: { ratios?: SplitRatios; seed?: number }): Promise<DatasetSplits> {
+async function describeSplits(root: string, format: DatasetFormat, index: ClassifyIndex | DetectIndex, opts: DetectReadOptions): Promise<DatasetSplits> {
   const seed = opts.seed ?? 0;
-  const other = await readWithReader(root, detected, { ...opts, seed: seed + 1 });
-  const splitOf = new Map<string, string>(other.items.map((i) => [i.path, i.split]));
-  const fromFolders = index.items.length > 1 && index.items.every((i) => splitOf.get(i.path) === i.split);
+  const fromFolders = index.items.length > 1 && (await splitIsFromFolders(root, format, index, opts));
   return fromFolders
     ? { train: 0, val: 0, test: 0, source: "folders", seed: null, ratios: null }
     : { train: 0, val: 0, test: 0, source: "ratios", seed, ratios: opts.ratios ?? DEFAULT_SPLIT_RATIOS };
+}
+
+/** The reader kept the dataset's own split folders when reading with another seed splits every image the same. */
+export async function splitIsFromFolders(root: string, format: DatasetFormat, index: ClassifyIndex | DetectIndex, opts: DetectReadOptions = {}): Promise<boolean> {
+  const other = await readDataset(root, format, { ...opts, seed: (opts.seed ?? 0) + 1 });
+  const splitOf = new Map<string, string>(other.items.map((i) => [i.path, i.split]));
+  return index.items.every((i) => splitOf.get(i.path) === i.split);
 }

@@ -7,7 +7,8 @@ import { env } from "@/server/env";
 import { Conflict, Invalid, isForeignKeyViolation, isUniqueViolation, NotFound, parseInput } from "@/server/errors";
 import { getProject } from "@/server/projects/service";
 import { enqueue } from "@/server/jobs/enqueue";
-import { readWithReader, resolveImportPath } from "./import";
+import { readDataset } from "@/server/ml/data/formats";
+import { resolveImportPath, splitIsFromFolders } from "./import";
 import type { ImportPayload, ImportSource } from "./import-job";
 import { importFromPathInput, listDatasetsInput, previewInput, resplitInput, updateDatasetInput } from "./schemas";
 import { datasetDir } from "./storage";
@@ -224,10 +225,8 @@ export async function resplitDataset(ctx: Ctx, rawInput: z.input<typeof resplitI
     splits = { train: 0, val: 0, test: 0, source: "ratios", seed: input.seed, ratios: input.ratios };
   } else {
     const root = datasetDir(dataset.id);
-    const index = await readWithReader(root, { format: dataset.format, task: dataset.task, evidence: [] }, { seed: 0 });
-    const other = await readWithReader(root, { format: dataset.format, task: dataset.task, evidence: [] }, { seed: 1 });
-    const otherSplit = new Map(other.items.map((i) => [i.path, i.split]));
-    if (!index.items.every((i) => otherSplit.get(i.path) === i.split)) {
+    const index = await readDataset(root, dataset.format, { seed: 0 });
+    if (!(await splitIsFromFolders(root, dataset.format, index, { seed: 0 }))) {
       throw new Invalid(`Dataset ${dataset.name} has no split folders of its own; split it by ratios`, { source: ["no split folders"] });
     }
     const byPath = new Map(index.items.map((i) => [i.path.slice(root.length + 1).split("\\").join("/"), i.split]));

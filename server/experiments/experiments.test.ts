@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { and, eq } from "drizzle-orm";
@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { datasets, experimentLogs, experimentMetrics, experiments } from "@/db/schema";
 import { ctxFor, seedMemberAndOutsider, seedUser } from "@/db/testing/fixtures";
 import { createTestDb, type TestDb } from "@/db/testing/test-db";
+import { createArchitecture } from "@/server/architectures/service";
+import { createAugmentation } from "@/server/augmentations/service";
 import { createApiKey } from "@/server/auth/api-keys";
 import type { Ctx } from "@/server/context";
 import { runDatasetImport } from "@/server/datasets/import";
@@ -20,9 +22,11 @@ import { startBoss, stopBoss } from "@/server/jobs/boss";
 import { jobRegistry } from "@/server/jobs/index";
 import { createJobRegistry, workJobs } from "@/server/jobs/registry";
 import { makeShapesImageFolder } from "@/server/ml/data/testing/shapes";
+import { zooGraph } from "@/server/ml/zoo/index";
 import { defaultProject } from "@/server/projects/service";
 import "@/server/realtime/extensions";
 import { startRealtimeServer, type RealtimeServer } from "@/server/realtime/server";
+import { saveExperimentWeights } from "@/server/weights/save-experiment";
 import { runningChildren } from "./job";
 import { createTrainExperimentJob } from "./train-job";
 import { appendLog, claimLease, LeaseLost, recordMetrics } from "./lease";
@@ -131,6 +135,23 @@ describe("experiment lifecycle on a real worker", () => {
     expect(existsSync(path.join(done.runDir!, "weights", "last.ckpt"))).toBe(true);
     expect(done.runDir!.startsWith(path.join(dataDir, "runs", "default", "full-run"))).toBe(true);
   }, 60_000);
+
+  it("trains the team's architecture with its augmentation pipeline, then fine-tunes from the run's saved weights", async () => {
+    const graph = zooGraph("reference-cnn", { imgsz: 32, numClasses: 3 }) as unknown as { nodes: Record<string, unknown>[]; edges: Record<string, unknown>[] };
+    const architecture = await createArchitecture(member, { projectId, name: "cnn", description: "", task: "classify", graph });
+    const augmentation = await createAugmentation(member, { projectId, name: "flips", pipeline: [{ op: "hflip", p: 1 }] });
+    const trained = await createExperiment(member, { projectId, name: "architecture-run", datasetId, architectureId: architecture.id, augmentationId: augmentation.id, hyperparameters: HYPER, start: true }, { boss });
+    await waitStatus(trained.id, "completed");
+    const args = JSON.parse(await readFile(path.join((await getExperiment(member, trained.id)).runDir!, "args.json"), "utf8"));
+    expect(args.augment).toEqual([expect.objectContaining({ op: "hflip", p: 1 })]);
+    expect(args.model.nodes).toHaveLength(graph.nodes.length);
+
+    const saved = await saveExperimentWeights(member, trained.id, { which: "best" });
+    const tuned = await createExperiment(member, { projectId, name: "fine-tuned-run", datasetId, architectureId: architecture.id, hyperparameters: { ...HYPER, weights: saved.id }, start: true }, { boss });
+    await waitStatus(tuned.id, "completed");
+    const logs = await getExperimentLogs(member, { id: tuned.id });
+    expect(logs.find((l) => l.message.startsWith("Transferred"))?.message).toMatch(/^Transferred (\d+)\/\1 tensors from pretrained weights/);
+  }, 120_000);
 
   it("hides another team's experiment", async () => {
     await expect(getExperiment(outsider, completedId)).rejects.toBeInstanceOf(NotFound);

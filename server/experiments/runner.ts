@@ -10,10 +10,12 @@ import path from "node:path";
 import readline from "node:readline";
 import { eq } from "drizzle-orm";
 import { connect, retryWhileUnavailable, type Db } from "@/db/client";
-import { architectures, augmentations, experiments, projects, users, type ExperimentStatus, type LogStage } from "@/db/schema";
-import { systemContext } from "@/server/context";
+import { experiments, projects, users, type ExperimentStatus, type LogStage } from "@/db/schema";
+import { getArchitecture } from "@/server/architectures/service";
+import { getAugmentation } from "@/server/augmentations/service";
+import { systemContext, type Ctx } from "@/server/context";
 import { getDatasetForTraining, type TrainingDataset } from "@/server/datasets/training";
-import { Conflict, DomainError, PermanentError } from "@/server/errors";
+import { Conflict, DomainError, NotFound, PermanentError } from "@/server/errors";
 import { AugmentPipelineError } from "@/server/ml/augment/pipeline";
 import { DeviceUnavailableError, initBackend, parseDevice, type BackendInfo } from "@/server/ml/backend/index";
 import { MissingKernelError } from "@/server/ml/backend/kernel-compose";
@@ -193,9 +195,8 @@ async function saveResults(db: Db, lease: Lease, saveDir: string) {
   }
 }
 
-async function loadDataset(db: Db, run: RunRow, options: RunProcessOptions, control: () => ExperimentStatus): Promise<TrainingDataset> {
+async function loadDataset(ctx: Ctx, run: RunRow, options: RunProcessOptions, control: () => ExperimentStatus): Promise<TrainingDataset> {
   if (run.datasetId === null) throw new Conflict(`experiment ${run.id}'s dataset was deleted`);
-  const ctx = systemContext(db, options.teamId, { purpose: `training run ${run.id}`, onBehalfOf: run.createdBy });
   const deadline = Date.now() + (options.datasetWaitMs ?? 30 * 60_000);
   for (;;) {
     try {
@@ -210,6 +211,16 @@ async function loadDataset(db: Db, run: RunRow, options: RunProcessOptions, cont
 }
 
 const exists = async (file: string) => (await stat(file).catch(() => null))?.isFile() ?? false;
+
+/** A row of the team the run names, or null when it was deleted since the run was queued. */
+async function unlessDeleted<T>(lookup: Promise<T>): Promise<T | null> {
+  try {
+    return await lookup;
+  } catch (error) {
+    if (error instanceof NotFound) return null;
+    throw error;
+  }
+}
 
 /** Run folder name: the experiment's name when it is a plain folder name, else experiment-<id>. */
 function runFolderName(run: { id: number; name: string }): string {
@@ -232,27 +243,26 @@ async function runEngine(db: Db, writes: DurableWrites, lease: Lease, run: RunRo
   // Data-parallel threads take about a second to load: they start now, while the dataset loads.
   const threads = dataParallelThreads(run.hyperparameters.workers, backend);
   if (threads > 1) prewarmGradientThreads(threads - 1);
-  const dataset = await loadDataset(db, run, options, control);
+  // The run reads what it trains on as its team's, for the member who started it.
+  const ctx = systemContext(db, options.teamId, { purpose: `training run ${run.id}`, onBehalfOf: run.createdBy });
+  const dataset = await loadDataset(ctx, run, options, control);
   let model: unknown = run.model;
   if (run.architectureId !== null) {
-    const [architecture] = await db.select({ graph: architectures.graph }).from(architectures).where(eq(architectures.id, run.architectureId));
+    const architecture = await unlessDeleted(getArchitecture(ctx, run.architectureId));
     if (!architecture) throw new Conflict(`experiment ${run.id}'s architecture was deleted`);
     model = architecture.graph;
   } else if (!model) {
     throw new Conflict(`experiment ${run.id} has neither a zoo model nor an architecture`);
   }
-  let augment: unknown;
-  if (run.augmentationId !== null) {
-    const [augmentation] = await db.select({ pipeline: augmentations.pipeline }).from(augmentations).where(eq(augmentations.id, run.augmentationId));
-    augment = augmentation?.pipeline;
-  }
+  // A pipeline deleted meanwhile leaves the run unaugmented, as the experiment's row now says.
+  const augment = run.augmentationId === null ? undefined : (await unlessDeleted(getAugmentation(ctx, run.augmentationId)))?.pipeline;
 
   const { command: _command, weights: weightsId, ...hyperparameters } = run.hyperparameters;
   void _command;
   // Fine-tuning from a library entry: the engine loads its file (a resumed run takes its own checkpoint instead).
   const pretrained =
     typeof weightsId === "number"
-      ? { pretrained: await fineTuneWeightsFile(db, options.teamId, weightsId) }
+      ? { pretrained: await fineTuneWeightsFile(ctx, weightsId) }
       : typeof hyperparameters.pretrained === "string" && { pretrained: await pretrainedFileForRun(hyperparameters.pretrained) };
   const base = { ...hyperparameters, ...pretrained, task: run.task, data: dataset.index, model, ...(augment !== undefined && { augment }), device: run.deviceRequested };
   const resumable = run.runDir !== null && (await exists(path.join(run.runDir, "weights", `last${CHECKPOINT_EXTENSION}`)));

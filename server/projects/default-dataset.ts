@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { datasets, projects } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
-import { Invalid, invalidFromZod, NotFound } from "@/server/errors";
+import { Invalid, NotFound, parseInput } from "@/server/errors";
 import { getProject } from "./service";
 
 const id = z.number().int().positive().max(2_147_483_647);
@@ -13,9 +13,7 @@ const HOW_TO_SET = "set the project's default dataset on the studio's Projects p
 /** Names (or clears) the dataset old clients train on when their request names none. */
 export async function setDefaultDataset(ctx: Ctx, rawInput: z.input<typeof setDefaultDatasetInput>) {
   requireRole(ctx, "member");
-  const parsed = setDefaultDatasetInput.safeParse(rawInput);
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  const input = parsed.data;
+  const input = parseInput(setDefaultDatasetInput, rawInput);
   await getProject(ctx, input.projectId);
   if (input.datasetId !== null) {
     const [dataset] = await ctx.db.select({ id: datasets.id }).from(datasets).where(and(eq(datasets.id, input.datasetId), eq(datasets.projectId, input.projectId)));

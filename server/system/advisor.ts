@@ -2,7 +2,7 @@ import { and, desc, eq, gt, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { batchMeasurements, datasets, experiments, runPlacements, systemSamples, type GpuReading } from "@/db/schema";
 import type { Ctx } from "@/server/context";
-import { Conflict, Invalid, Unavailable } from "@/server/errors";
+import { Conflict, Invalid, parseInput, Unavailable } from "@/server/errors";
 import { enqueue, type QueueDeps } from "@/server/jobs/enqueue";
 import { parseDevice } from "@/server/ml/backend/index";
 import { resolveOptimizer } from "@/server/ml/train/config";
@@ -136,7 +136,7 @@ const normalDevice = (device: string) => {
 
 /** Seed 000 §5.1: the rules over the fleet's measurements and the plan; `resource_usage` is what they saw. */
 export async function performanceSuggestions(ctx: Ctx, project: Project, planned: PlannedTraining): Promise<{ suggestions: Suggestion[]; resources: FleetResources }> {
-  const plan = plannedTrainingSchema.parse(planned);
+  const plan = parseInput(plannedTrainingSchema, planned);
   const device = normalDevice(plan.device);
   const dataset = await projectDataset(ctx, project);
   const facts = zooFacts(plan.model, plan.imgsz, Math.max(1, dataset?.classes.length ?? 80));
@@ -179,7 +179,7 @@ export interface MeasureDeps extends QueueDeps {
  * Ultralytics' `auto` rule for the project's dataset, the cache what the hosts' free memory holds.
  */
 export async function optimalConfig(ctx: Ctx, project: Project, planned: PlannedTraining, deps: MeasureDeps = {}): Promise<OptimalConfig> {
-  const plan = plannedTrainingSchema.parse(planned);
+  const plan = parseInput(plannedTrainingSchema, planned);
   const device = normalDevice(plan.device);
   const dataset = await projectDataset(ctx, project);
   const numClasses = Math.max(1, dataset?.classes.length ?? 80);

@@ -2,7 +2,7 @@ import { and, asc, eq, gt, sql } from "drizzle-orm";
 import { z } from "zod";
 import { experiments, projects, runPlacements, systemSamples, teams } from "@/db/schema";
 import type { Ctx } from "@/server/context";
-import { Conflict, Forbidden, NotFound } from "@/server/errors";
+import { Conflict, Forbidden, NotFound, parseInput } from "@/server/errors";
 import { publishStatus } from "@/server/experiments/lease";
 import { queuePlaces, TRAIN_QUEUE } from "@/server/experiments/queue-order";
 import { BOSS_SCHEMA } from "@/server/jobs/registry";
@@ -205,7 +205,7 @@ const waitingJob = (experimentId: number) =>
 /** A studio administrator takes a waiting run (of any team) out of the queue: it is stopped, its job cancelled. */
 export async function cancelQueuedRun(ctx: Ctx, input: z.input<typeof queuedRunInput>): Promise<{ experimentId: number; status: "stopped" }> {
   requireStudioAdmin(ctx);
-  const { experimentId } = queuedRunInput.parse(input);
+  const { experimentId } = parseInput(queuedRunInput, input);
   const run = await queuedRun(ctx, experimentId);
   await ctx.db.transaction(async (tx) => {
     const [row] = await tx
@@ -223,7 +223,7 @@ export async function cancelQueuedRun(ctx: Ctx, input: z.input<typeof queuedRunI
 /** A studio administrator moves a waiting run up or down: its job's pg-boss priority; returns its new position. */
 export async function reprioritiseQueuedRun(ctx: Ctx, input: z.input<typeof reprioritiseInput>): Promise<{ experimentId: number; priority: number; position: number }> {
   requireStudioAdmin(ctx);
-  const { experimentId, priority } = reprioritiseInput.parse(input);
+  const { experimentId, priority } = parseInput(reprioritiseInput, input);
   await queuedRun(ctx, experimentId);
   const updated = await ctx.db.execute(sql`update ${sql.identifier(BOSS_SCHEMA)}.job set priority = ${priority} where ${waitingJob(experimentId)} returning id`);
   if (updated.length === 0) throw new Conflict(`Experiment ${experimentId} has no waiting job (a slot is taking it now?); reload`);

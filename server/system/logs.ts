@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { DbOrTx } from "@/db/client";
 import { systemLogs } from "@/db/schema";
 import type { Ctx } from "@/server/context";
-import { Forbidden } from "@/server/errors";
+import { Forbidden, parseInput } from "@/server/errors";
 
 export type SystemLogLevel = (typeof systemLogs.$inferSelect)["level"];
 export type SystemLogRow = typeof systemLogs.$inferSelect;
@@ -22,7 +22,7 @@ export const listSystemLogsInput = z.object({
  */
 export async function listSystemLogs(ctx: Ctx, input: z.input<typeof listSystemLogsInput> = {}): Promise<SystemLogRow[]> {
   if (!ctx.caller.isAdmin) throw new Forbidden("Only studio administrators can read the system logs");
-  const { type, limit } = listSystemLogsInput.parse(input);
+  const { type, limit } = parseInput(listSystemLogsInput, input);
   const rows = await ctx.db
     .select()
     .from(systemLogs)

@@ -2,6 +2,7 @@ import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { runPlacements } from "@/db/schema";
 import type { Ctx } from "@/server/context";
+import { parseInput } from "@/server/errors";
 import { getExperiment } from "@/server/experiments/queries";
 import { hostSeries, type HostSeries } from "./samples";
 
@@ -16,7 +17,7 @@ const MARGIN_MS = 5_000;
  * utilisation and memory, and the run process's own CPU, RSS and GPU memory.
  */
 export async function runSystemSeries(ctx: Ctx, input: z.input<typeof runSeriesInput>): Promise<{ windows: (HostSeries & { from: Date; to: Date; pid: number })[] }> {
-  const { id } = runSeriesInput.parse(input);
+  const { id } = parseInput(runSeriesInput, input);
   await getExperiment(ctx, id);
   const placements = await ctx.db.select().from(runPlacements).where(eq(runPlacements.experimentId, id)).orderBy(asc(runPlacements.startedAt));
   const windows = [];

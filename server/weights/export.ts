@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { weights } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
-import { Conflict, Invalid, invalidFromZod, Unavailable, type FieldErrors } from "@/server/errors";
+import { Conflict, Invalid, parseInput, Unavailable, type FieldErrors } from "@/server/errors";
 import { recordId } from "@/server/http/input";
 import { enqueue, type QueueDeps } from "@/server/jobs/enqueue";
 import { SUPPORTED_OPSETS } from "@/server/ml/export/onnx-graph";
@@ -82,9 +82,7 @@ function exportRefusals(source: Pick<WeightsView, "format" | "task" | "className
  */
 export async function exportWeights(ctx: Ctx, rawInput: ExportWeightsInput, deps: QueueDeps = {}): Promise<WeightsView> {
   requireRole(ctx, "member");
-  const parsed = exportWeightsInput.safeParse(rawInput);
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  const input = parsed.data;
+  const input = parseInput(exportWeightsInput, rawInput);
   if ((input.weightsId === undefined) === (input.experimentId === undefined)) {
     throw new Invalid("Name exactly one of weightsId and experimentId", { weightsId: ["exactly one of weightsId, experimentId"] });
   }

@@ -10,6 +10,7 @@ import { createTask } from "@/server/compat/training-module/handlers";
 import { resetEnvCache } from "@/server/env";
 import { Conflict, NotFound } from "@/server/errors";
 import { createExperiment } from "@/server/experiments/lifecycle";
+import { systemContext } from "@/server/context";
 import { fineTuneWeightsFile } from "./fine-tune";
 
 let w: DialectWorld;
@@ -75,8 +76,9 @@ describe("an experiment that starts from weights", () => {
   it("gives the run the entry's file, and only for the entry's team", async () => {
     const id = await entry({ name: "file.ckpt", format: "ckpt", task: "classify" });
     const [row] = await w.tdb.db.select({ file: weights.file }).from(weights).where(eq(weights.id, id));
-    expect(await fineTuneWeightsFile(w.tdb.db, w.teamId, id)).toBe(path.join(work, row.file));
-    await expect(fineTuneWeightsFile(w.tdb.db, w.otherCtx.caller.teamId, id)).rejects.toThrow(`The weights ${id} this experiment starts from were deleted`);
+    const run = (teamId: number) => systemContext(w.tdb.db, teamId, { purpose: "training run", onBehalfOf: null });
+    expect(await fineTuneWeightsFile(run(w.teamId), id)).toBe(path.join(work, row.file));
+    await expect(fineTuneWeightsFile(run(w.otherCtx.caller.teamId), id)).rejects.toThrow(`The weights ${id} this experiment starts from were deleted`);
   });
 });
 

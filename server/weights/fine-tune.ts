@@ -1,6 +1,3 @@
-import { and, eq } from "drizzle-orm";
-import type { DbOrTx } from "@/db/client";
-import { projects, weights } from "@/db/schema";
 import type { Ctx } from "@/server/context";
 import { Conflict, Invalid, NotFound } from "@/server/errors";
 import { parsePathId } from "@/server/http/input";
@@ -53,16 +50,13 @@ export async function checkFineTuneWeights(ctx: Ctx, id: number, target: FineTun
   return entry;
 }
 
-/** The file a run of the team loads as its pretrained weights (absolute path). */
-export async function fineTuneWeightsFile(db: DbOrTx, teamId: number, id: number): Promise<string> {
-  const [row] = await db
-    .select({ file: weights.file, status: weights.status })
-    .from(weights)
-    .innerJoin(projects, eq(projects.id, weights.projectId))
-    .where(and(eq(weights.id, id), eq(projects.teamId, teamId)));
-  if (!row) throw new Conflict(`The weights ${id} this experiment starts from were deleted`);
-  if (row.status !== "ready") throw new Conflict(`The weights ${id} this experiment starts from are ${row.status}`);
-  return weightsFilePath(row.file);
+/** The file a run loads as its pretrained weights (absolute path); `ctx` acts for the run's team. */
+export async function fineTuneWeightsFile(ctx: Ctx, id: number): Promise<string> {
+  const entry = await getWeights(ctx, id).catch((error: unknown) => {
+    throw error instanceof NotFound ? new Conflict(`The weights ${id} this experiment starts from were deleted`) : error;
+  });
+  if (entry.status !== "ready") throw new Conflict(`The weights ${id} this experiment starts from are ${entry.status}`);
+  return weightsFilePath(entry.file);
 }
 
 /**

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { experiments, projects, validationPredictions, validations, type ValidationParams } from "@/db/schema";
 import { type Ctx, requireRole } from "@/server/context";
 import { getDataset } from "@/server/datasets/queries";
-import { Conflict, Invalid, invalidFromZod, NotFound, Unavailable } from "@/server/errors";
+import { Conflict, Invalid, NotFound, parseInput, Unavailable } from "@/server/errors";
 import { getExperiment } from "@/server/experiments/queries";
 import { recordId } from "@/server/http/input";
 import { enqueue, type QueueDeps } from "@/server/jobs/enqueue";
@@ -88,9 +88,7 @@ async function experimentTarget(ctx: Ctx, id: number): Promise<Target> {
  */
 export async function validateWeights(ctx: Ctx, rawInput: ValidateWeightsInput, deps: QueueDeps = {}): Promise<ValidationRow> {
   requireRole(ctx, "member");
-  const parsed = validateWeightsInput.safeParse(rawInput);
-  if (!parsed.success) throw invalidFromZod(parsed.error.issues);
-  const input = parsed.data;
+  const input = parseInput(validateWeightsInput, rawInput);
   if ((input.weightsId === undefined) === (input.experimentId === undefined)) {
     throw new Invalid("Name exactly one of weightsId and experimentId", { weightsId: ["exactly one of weightsId, experimentId"] });
   }
@@ -134,7 +132,7 @@ export async function getValidation(ctx: Ctx, id: number): Promise<ValidationRow
 
 /** Latest first: of a weights entry (with its exports' parity runs left out) or an experiment. */
 export async function listValidations(ctx: Ctx, input: z.input<typeof listValidationsInput>): Promise<ValidationRow[]> {
-  const { weightsId, experimentId, limit } = listValidationsInput.parse(input);
+  const { weightsId, experimentId, limit } = parseInput(listValidationsInput, input);
   const where: SQL[] = [eq(projects.teamId, ctx.caller.teamId)];
   if (weightsId !== undefined) where.push(eq(validations.weightsId, weightsId));
   if (experimentId !== undefined) where.push(eq(validations.experimentId, experimentId));
