@@ -1,4 +1,20 @@
+import path from "node:path";
 import tseslint from "typescript-eslint";
+
+/** no-restricted-imports sees only the written path: a relative import climbing out of server/ml is caught here. */
+const engineRoot = path.join(import.meta.dirname, "server", "ml");
+const engineStaysInside = {
+  meta: { type: "problem", messages: { outside: "server/ml imports nothing outside itself ({{source}} leaves it)." } },
+  create(context) {
+    const check = (node) => {
+      const source = node.source?.value;
+      if (typeof source !== "string" || !source.startsWith(".")) return;
+      const target = path.resolve(path.dirname(context.filename), source);
+      if (target !== engineRoot && !target.startsWith(engineRoot + path.sep)) context.report({ node: node.source, messageId: "outside", data: { source } });
+    };
+    return { ImportDeclaration: check, ImportExpression: check, ExportNamedDeclaration: check, ExportAllDeclaration: check };
+  },
+};
 
 export default tseslint.config(
   { ignores: ["node_modules/", ".next/", ".studio/", ".studio-test/", "next-env.d.ts", "db/migrations/"] },
@@ -26,8 +42,10 @@ export default tseslint.config(
   },
   {
     files: ["server/ml/**"],
+    plugins: { studio: { rules: { "engine-stays-inside": engineStaysInside } } },
     rules: {
       "no-restricted-imports": ["error", { patterns: [{ group: ["@/*", "!@/server", "@/server/*", "!@/server/ml"], message: "server/ml imports nothing outside itself." }] }],
+      "studio/engine-stays-inside": "error",
     },
   },
   {

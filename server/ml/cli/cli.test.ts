@@ -22,7 +22,7 @@ describe("CLI arguments", () => {
     expect(() => parseCliArgs(["train", "epoch=3"])).toThrow(/unknown key "epoch" for train; valid keys: .*epochs/);
     expect(() => parseCliArgs(["export", "model=x", "imgsz=3"])).toThrow(/valid keys: model, format, opset, half, int8, dynamic, output/);
     expect(() => parseCliArgs(["train", "epochs"])).toThrow(/"epochs" is not key=value/);
-    expect(() => parseCliArgs(["fly"])).toThrow(/unknown command "fly"; commands: train, val, export, predict, bench/);
+    expect(() => parseCliArgs(["fly"])).toThrow(/unknown command "fly"; commands: train, val, export, predict, info/);
   });
 
   it("turns resume=<run folder> into runsDir/project/name", async () => {

@@ -5,21 +5,20 @@
  *   npm run studio -- export model=yolov8n.pt format=onnx imgsz=320 half=True
  *   npm run studio -- predict model=… source=image-or-folder
  *   npm run studio -- info model=yolov8n | yolov8s.yaml | yolov8n.pt | runs/detect/exp
- *   npm run studio -- bench
  * `--json` prints one JSON object per line (training events, results) instead of text. Errors are one
  * line on stderr and exit code 1.
  */
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { CliError, readValue, type CliArgs, type CliCommand, type CliOutput } from "./args";
-import { benchCommand } from "./bench";
 import { exportCommand } from "./export";
 import { infoCommand } from "./info";
 import { predictCommand } from "./predict";
 import { trainCommand } from "./train";
 import { valCommand } from "./val";
 
-export const COMMANDS: CliCommand[] = [trainCommand, valCommand, exportCommand, predictCommand, benchCommand, infoCommand];
+/** Benchmarks are scripts that call the engine (npm run bench:train …), not commands of it. */
+export const COMMANDS: CliCommand[] = [trainCommand, valCommand, exportCommand, predictCommand, infoCommand];
 
 export interface ParsedCli {
   command: string;
