@@ -1,79 +1,27 @@
 import { rm } from "node:fs/promises";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import busboy from "busboy";
 import { z } from "zod";
 import { type Ctx, requireRole } from "@/server/context";
 import { env } from "@/server/env";
-import { Invalid, invalidFromZod, TooLarge } from "@/server/errors";
+import { Invalid, invalidFromZod } from "@/server/errors";
 import { parsePathId } from "@/server/http/input";
+import { receiveMultipartFile, type ReceivedFile } from "@/server/http/multipart";
 import { defaultProject } from "@/server/projects/service";
 import { importStagedWeights, type ImportMetadata } from "./import";
 import type { WeightsView } from "./queries";
 import { importMetadataInput } from "./schemas";
 import { stagedPath, stageStream, type StagedFile } from "./storage";
 
-export interface ReceivedWeights {
-  staged: StagedFile;
-  /** The uploader's file name: a hint for the format and the default entry name, never a stored name. */
-  filename: string;
-  fields: Record<string, string>;
-}
-
 /**
  * Streams a multipart body's `file` field to the tmp folder, hashing it on the way and stopping at
  * `maxBytes`; text fields come back as they are. Throws (Invalid, TooLarge) leaving no file.
  */
-export async function receiveWeightsUpload(req: Request, maxBytes: number): Promise<ReceivedWeights> {
-  if (!req.body) throw new Invalid("Request has no body", { file: ["required"] });
-  const target = stagedPath();
-  const fields: Record<string, string> = {};
-  let filename = "";
-  let truncated = false;
-  // Set in busboy's callbacks, so declared wider than `null` for the checks after them.
-  let staging = null as Promise<StagedFile> | null;
-  let fileStream = null as Readable | null;
-  let parser: busboy.Busboy;
-  try {
-    parser = busboy({ headers: Object.fromEntries(req.headers), limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 64 * 1024 } });
-  } catch (err) {
-    throw new Invalid(`Not a multipart upload: ${(err as Error).message}`);
+export async function receiveWeightsUpload(req: Request, maxBytes: number): Promise<ReceivedFile<StagedFile>> {
+  const upload = await receiveMultipartFile(req, { maxBytes, target: stagedPath(), write: stageStream });
+  if (upload.written.bytes === 0) {
+    await rm(upload.written.file, { force: true });
+    throw new Invalid("The uploaded file is empty", { file: ["empty"] });
   }
-  parser.on("field", (name, value) => {
-    fields[name] = value;
-  });
-  parser.on("file", (name, stream, info) => {
-    if (name !== "file" || staging) {
-      // Drained and ignored; a body cut off inside it errors this stream too, which must not go unhandled.
-      stream.on("error", () => {});
-      stream.resume();
-      return;
-    }
-    filename = info.filename ?? "";
-    stream.on("limit", () => (truncated = true));
-    fileStream = stream;
-    // stageStream awaits a mkdir before piping: a body cut off meanwhile must not error an unwatched stream.
-    stream.on("error", () => {});
-    staging = stageStream(stream, target);
-    // Awaited below or in the catch; never an unhandled rejection when the body ends early.
-    staging.catch(() => {});
-  });
-  try {
-    await pipeline(Readable.fromWeb(req.body as unknown as WebReadableStream<Uint8Array>), parser);
-    if (!staging) throw new Invalid("The upload has no `file` field", { file: ["required"] });
-    const staged = await staging;
-    if (truncated) throw new TooLarge(`The upload is larger than the limit of ${Math.round(maxBytes / 1024 / 1024)} MB (STUDIO_UPLOAD_MAX_MB)`, { file: ["too large"] });
-    if (staged.bytes === 0) throw new Invalid("The uploaded file is empty", { file: ["empty"] });
-    return { staged, filename, fields };
-  } catch (err) {
-    // A body cut off mid-file leaves the file's stream open: end it, let the write settle, then remove what it wrote.
-    (fileStream as Readable | null)?.destroy(new Error("the upload ended early"));
-    await staging?.catch(() => {});
-    await rm(target, { force: true });
-    if (err instanceof Invalid || err instanceof TooLarge) throw err;
-    throw new Invalid(`Upload failed: ${(err as Error).message}`, { file: ["upload failed"] });
-  }
+  return upload;
 }
 
 const uploadFields = z.object({
@@ -125,8 +73,8 @@ export async function importUploadedWeights(ctx: Ctx, req: Request): Promise<Wei
   try {
     meta = await metadataFromFields(ctx, upload.fields);
   } catch (error) {
-    await rm(upload.staged.file, { force: true });
+    await rm(upload.written.file, { force: true });
     throw error;
   }
-  return importStagedWeights(ctx, upload.staged, upload.filename, meta);
+  return importStagedWeights(ctx, upload.written, upload.filename, meta);
 }
