@@ -2,7 +2,21 @@
 
 import "@xyflow/react/dist/style.css";
 import { useMutation } from "@tanstack/react-query";
-import { applyEdgeChanges, applyNodeChanges, Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow, type Connection, type Edge, type EdgeChange, type NodeChange } from "@xyflow/react";
+import {
+  applyEdgeChanges,
+  applyNodeChanges,
+  Background,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  ReactFlowProvider,
+  useNodesInitialized,
+  useReactFlow,
+  type Connection,
+  type Edge,
+  type EdgeChange,
+  type NodeChange,
+} from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import { useT } from "@/components/i18n";
 import { errorText, useTRPC } from "@/components/trpc";
@@ -50,6 +64,15 @@ function Canvas({ graph, graphKey, catalog, imgsz, readOnly = false, onChange, o
   const current = useRef<Snapshot>({ nodes, edges });
   current.current = { nodes, edges };
 
+  // Fit once React Flow has measured the opened graph's nodes (fitting before that sees no sizes).
+  const fitPending = useRef(false);
+  const measured = useNodesInitialized();
+  useEffect(() => {
+    if (!measured || !fitPending.current) return;
+    fitPending.current = false;
+    void flow.fitView(FIT);
+  }, [measured, flow, nodes]);
+
   // Open a graph: lay it out with elk when it has no positions (imports, templates, the old format).
   useEffect(() => {
     let cancelled = false;
@@ -61,7 +84,7 @@ function Canvas({ graph, graphKey, catalog, imgsz, readOnly = false, onChange, o
       setEdges(openedEdges);
       setExpanded(new Set());
       history.reset();
-      requestAnimationFrame(() => flow.fitView(FIT));
+      fitPending.current = true;
     });
     return () => {
       cancelled = true;
@@ -71,7 +94,12 @@ function Canvas({ graph, graphKey, catalog, imgsz, readOnly = false, onChange, o
 
   const stored = useMemo(() => toGraph(nodes, edges), [nodes, edges]);
   const shape = structure(stored);
-  useEffect(() => onChange(stored), [stored, onChange]);
+  // Nothing goes out before the opened graph is on the canvas.
+  const loaded = useRef(false);
+  useEffect(() => {
+    if (stored.nodes.length > 0) loaded.current = true;
+    if (loaded.current) onChange(stored);
+  }, [stored, onChange]);
 
   // Live analysis by the engine on the server, 300 ms after the last structural change.
   const inspect = useMutation(trpc.architectures.inspect.mutationOptions());
@@ -210,7 +238,7 @@ function Canvas({ graph, graphKey, catalog, imgsz, readOnly = false, onChange, o
     const placed = await layoutNodes(layers, current.current.edges);
     setExpanded(new Set());
     change({ nodes: placed, edges: current.current.edges });
-    requestAnimationFrame(() => flow.fitView(FIT));
+    fitPending.current = true;
   }, [change, flow]);
 
   function onKeyDown(e: KeyboardEvent<HTMLDivElement>) {

@@ -4,7 +4,7 @@ import type { Edge } from "@xyflow/react";
 import type { LayerNode } from "./model";
 
 const elk = new ELK();
-export const NODE_WIDTH = 210;
+export const NODE_WIDTH = 220;
 export const NODE_HEIGHT = 74;
 
 export async function layoutNodes(nodes: LayerNode[], edges: Edge[]): Promise<LayerNode[]> {

@@ -80,9 +80,8 @@ export function freshId(type: string, taken: Set<string>): string {
   for (let i = 1; ; i++) if (!taken.has(`${base}_${i}`)) return `${base}_${i}`;
 }
 
+/** 3 significant digits with K/M/G: 93.4M, 4.70K, 464. */
 export function formatCount(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
+  for (const [unit, scale] of [["G", 1e9], ["M", 1e6], ["K", 1e3]] as const) if (n >= scale) return `${(n / scale).toPrecision(3)}${unit}`;
   return String(n);
 }

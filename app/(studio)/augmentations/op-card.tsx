@@ -80,9 +80,7 @@ export function OpCard({ index, op, info, error, dragging, onChange, onRemove, o
         <strong>
           {index + 1}. {op.op}
         </strong>
-        <span className="muted" style={{ flex: 1 }}>
-          {info?.description ?? t("unknownOp")}
-        </span>
+        <span style={{ flex: 1 }} />
         <button type="button" aria-label={t("moveUp")} onClick={() => onMove(-1)}>
           ↑
         </button>
@@ -93,6 +91,9 @@ export function OpCard({ index, op, info, error, dragging, onChange, onRemove, o
           {t("remove")}
         </button>
       </div>
+      <p className="muted" style={{ margin: "4px 0 0", fontSize: 12 }}>
+        {info?.description ?? t("unknownOp")}
+      </p>
       <div style={{ display: "grid", gridTemplateColumns: "minmax(90px, auto) 1fr", gap: "6px 10px", alignItems: "center", marginTop: 6 }}>
         {params.map(([name, schema]) => (
           <label key={name} style={{ display: "contents" }} title={schema.description}>
