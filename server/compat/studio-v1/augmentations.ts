@@ -1,15 +1,14 @@
 // The old studio dialect (seed 002 §2.3, `/api/v1/augmentation`): `{name, desc, pipeline}`.
 
 import { z } from "zod";
-import { readJson, withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
-import { parsePathId } from "@/server/http/input";
+import { readJson } from "@/server/http/handler";
 import type { Ctx } from "@/server/context";
 import { parseInput } from "@/server/errors";
 import { defaultProject } from "@/server/projects/service";
 import { augmentationName } from "@/server/augmentations/schemas";
 import { createAugmentation, deleteAugmentation, getAugmentation, listAugmentations, pipelineFlags, updateAugmentation } from "@/server/augmentations/service";
 import { isoSecondsZ } from "@/server/compat/shared/experiment-common";
-import { restError } from "@/server/http/rest-error";
+import { noContent, v1RecordRoute, v1Route } from "./route";
 
 /** The pipeline as the client sent it, with `unknown_ops` flagging what training will refuse. */
 export function augmentationV1(row: Awaited<ReturnType<typeof getAugmentation>>) {
@@ -40,30 +39,17 @@ export async function createAugmentationV1(req: Request, ctx: Ctx) {
 export async function updateAugmentationV1(req: Request, ctx: Ctx, id: number) {
   const parsed = parseInput(augmentationBody.partial(), await readJson(req));
   await updateAugmentation(ctx, { id, name: parsed.name, description: parsed.desc, pipeline: parsed.pipeline }, "as-sent");
-  return new Response(null, { status: 204 });
+  return noContent();
 }
 
 export async function deleteAugmentationV1(ctx: Ctx, id: number) {
   await deleteAugmentation(ctx, id);
-  return new Response(null, { status: 204 });
+  return noContent();
 }
 
 // The route handlers: each wraps auth itself and calls the function above for the caller's team.
 
-export function listV1Augmentations(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return withCaller(req, restError, (ctx) => listAugmentationsV1(ctx), { db: route.db });
-}
-
-export function createV1Augmentation(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return withCaller(req, restError, (ctx) => createAugmentationV1(req, ctx), { db: route.db });
-}
-
-export async function updateV1Augmentation(req: Request, route: RouteContext<"id">): Promise<Response> {
-  const { id } = await route.params;
-  return withCaller(req, restError, (ctx) => updateAugmentationV1(req, ctx, parsePathId(id, "Augmentation pipeline")), { db: route.db });
-}
-
-export async function deleteV1Augmentation(req: Request, route: RouteContext<"id">): Promise<Response> {
-  const { id } = await route.params;
-  return withCaller(req, restError, (ctx) => deleteAugmentationV1(ctx, parsePathId(id, "Augmentation pipeline")), { db: route.db });
-}
+export const listV1Augmentations = v1Route((ctx) => listAugmentationsV1(ctx));
+export const createV1Augmentation = v1Route((ctx, req) => createAugmentationV1(req, ctx));
+export const updateV1Augmentation = v1RecordRoute("Augmentation pipeline", (ctx, id, req) => updateAugmentationV1(req, ctx, id));
+export const deleteV1Augmentation = v1RecordRoute("Augmentation pipeline", (ctx, id) => deleteAugmentationV1(ctx, id));

@@ -1,17 +1,17 @@
 // The old studio dialect (seed 002 §2.2, `/api/v1/datasets`): field names and status codes as its clients expect.
 
 import { z } from "zod";
-import { readJson, withCaller, type RouteContext, type RouteDeps } from "@/server/http/handler";
+import { readJson } from "@/server/http/handler";
 import { importQueue } from "@/server/compat/shared/deps";
 import type { Ctx } from "@/server/context";
-import { freeText, INT32_MAX, parsePathId, recordId } from "@/server/http/input";
+import { freeText, INT32_MAX, recordId } from "@/server/http/input";
 import { parseInput } from "@/server/errors";
 import { defaultProject } from "@/server/projects/service";
 import { datasetName, splitRatiosInput } from "@/server/datasets/schemas";
 import { deleteDataset, getDataset, listDatasets, previewDataset, startDatasetImport, updateDataset, type EnqueueImport } from "@/server/datasets/service";
 import { importUploadedDataset } from "@/server/datasets/upload";
 import { isoSecondsZ } from "@/server/compat/shared/experiment-common";
-import { restError } from "@/server/http/rest-error";
+import { noContent, v1RecordRoute, v1Route } from "./route";
 
 type DatasetRow = Awaited<ReturnType<typeof getDataset>>;
 
@@ -135,40 +135,19 @@ export const updateJson = z.object({ name: datasetName.optional(), description: 
 export async function updateDatasetV1(req: Request, ctx: Ctx, id: number) {
   const parsed = parseInput(updateJson, await readJson(req));
   await updateDataset(ctx, { id, ...parsed });
-  return new Response(null, { status: 204 });
+  return noContent();
 }
 
 export async function deleteDatasetV1(ctx: Ctx, id: number) {
   await deleteDataset(ctx, id);
-  return new Response(null, { status: 204 });
+  return noContent();
 }
 
 // The route handlers: each wraps auth itself and calls the function above for the caller's team.
 
-export function listV1Datasets(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return withCaller(req, restError, (ctx) => listDatasetsV1(ctx, new URL(req.url)), { db: route.db });
-}
-
-export function createV1Dataset(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return withCaller(req, restError, (ctx) => createDatasetV1(req, ctx, importQueue(route)), { multipart: true, db: route.db });
-}
-
-export async function getV1Dataset(req: Request, route: RouteContext<"id">): Promise<Response> {
-  const { id } = await route.params;
-  return withCaller(req, restError, (ctx) => getDatasetV1(ctx, parsePathId(id, "Dataset")), { db: route.db });
-}
-
-export async function updateV1Dataset(req: Request, route: RouteContext<"id">): Promise<Response> {
-  const { id } = await route.params;
-  return withCaller(req, restError, (ctx) => updateDatasetV1(req, ctx, parsePathId(id, "Dataset")), { db: route.db });
-}
-
-export async function deleteV1Dataset(req: Request, route: RouteContext<"id">): Promise<Response> {
-  const { id } = await route.params;
-  return withCaller(req, restError, (ctx) => deleteDatasetV1(ctx, parsePathId(id, "Dataset")), { db: route.db });
-}
-
-export async function previewV1Dataset(req: Request, route: RouteContext<"id">): Promise<Response> {
-  const { id } = await route.params;
-  return withCaller(req, restError, (ctx) => previewDatasetV1(ctx, parsePathId(id, "Dataset"), new URL(req.url)), { db: route.db });
-}
+export const listV1Datasets = v1Route((ctx, req) => listDatasetsV1(ctx, new URL(req.url)));
+export const createV1Dataset = v1Route((ctx, req, route) => createDatasetV1(req, ctx, importQueue(route)), { multipart: true });
+export const getV1Dataset = v1RecordRoute("Dataset", (ctx, id) => getDatasetV1(ctx, id));
+export const updateV1Dataset = v1RecordRoute("Dataset", (ctx, id, req) => updateDatasetV1(req, ctx, id));
+export const deleteV1Dataset = v1RecordRoute("Dataset", (ctx, id) => deleteDatasetV1(ctx, id));
+export const previewV1Dataset = v1RecordRoute("Dataset", (ctx, id, req) => previewDatasetV1(ctx, id, new URL(req.url)));
