@@ -1,7 +1,29 @@
-import type { ResponseDoc, RouteTable } from "./route-docs";
+import type { ResponseDoc, RouteDoc, RouteTable } from "./route-docs";
 import { restErrorEnvelope } from "./rest-error";
 
-const binary = (description: string, contentType = "application/octet-stream"): ResponseDoc => ({ description, contentType });
+/** An answer that is a file's bytes. */
+export const binary = (description: string, contentType = "application/octet-stream"): ResponseDoc => ({ description, contentType });
+
+/** The multipart fields the upload handlers read (server/datasets/upload.ts, server/weights/upload.ts), on every face that takes them. */
+export const uploadForms = {
+  dataset: {
+    file: { description: "The dataset as a .zip.", binary: true, required: true },
+    name: { description: "Default: the file's name." },
+    description: { description: "A remark." },
+    project_id: { description: "Default: the team's default project." },
+  },
+  weights: {
+    file: { description: "The weights file (.pt/.pth, .onnx, .ckpt, zipped TF.js).", binary: true, required: true },
+    project_id: { description: "Default: the team's default project." },
+    name: { description: "Default: the file's name." },
+    description: { description: "A remark." },
+    tags: { description: "Comma-separated tags, or a JSON list." },
+    model: { description: "The zoo model a plain state_dict is for." },
+    architecture_id: { description: "The architecture a plain state_dict is for." },
+  },
+  /** Beside the images: the predict thresholds most clients set. */
+  predictThresholds: { conf: { description: "Confidence threshold (0.25)." }, iou: { description: "NMS IoU (0.7)." } },
+} satisfies Record<string, NonNullable<RouteDoc["form"]>>;
 
 /** The studio's own HTTP routes: what its pages call besides tRPC. */
 export const studioApi: RouteTable = {
@@ -46,12 +68,7 @@ export const studioApi: RouteTable = {
     "POST /api/datasets": {
       summary: "Upload a dataset",
       description: "The Datasets page's streamed `.zip` upload; the import runs on a worker and the answer has status `importing`.",
-      form: {
-        file: { description: "The dataset as a .zip.", binary: true, required: true },
-        name: { description: "Default: the file's name." },
-        description: { description: "A remark." },
-        project_id: { description: "Default: the team's default project." },
-      },
+      form: uploadForms.dataset,
       responses: { 201: "The dataset, status importing." },
     },
     "GET /api/datasets/{id}/images/{itemId}": {
@@ -73,23 +90,14 @@ export const studioApi: RouteTable = {
       form: {
         images: { description: "The images (repeatable).", binary: true, required: true },
         weights_id: { description: "The weights entry (`model_id` is read too).", required: true },
-        conf: { description: "Confidence threshold (0.25)." },
-        iou: { description: "NMS IoU (0.7)." },
+        ...uploadForms.predictThresholds,
       },
       responses: { 200: "The predict result: per image, detections or top-k classes, with timings." },
     },
     "POST /api/weights": {
       summary: "Upload weights",
       description: "The Weights page's streamed upload; the file is inspected (pickles are never run) and filed in the library.",
-      form: {
-        file: { description: "The weights file (.pt/.pth, .onnx, .ckpt, zipped TF.js).", binary: true, required: true },
-        project_id: { description: "Default: the team's default project." },
-        name: { description: "Default: the file's name." },
-        description: { description: "A remark." },
-        tags: { description: "Comma-separated tags, or a JSON list." },
-        model: { description: "The zoo model a plain state_dict is for." },
-        architecture_id: { description: "The architecture a plain state_dict is for." },
-      },
+      form: uploadForms.weights,
       responses: { 201: "The entry." },
     },
     "GET /api/weights/{id}/download": {

@@ -2,6 +2,7 @@ import { apiLoginInput } from "@/server/auth/api-login";
 import { predictParams } from "@/server/inference/schemas";
 import type { ResponseDoc, RouteTable } from "@/server/http/route-docs";
 import { restErrorEnvelope } from "@/server/http/rest-error";
+import { binary, uploadForms } from "@/server/http/studio-api-doc";
 import { listSystemLogsInput } from "@/server/system/logs";
 import { createBody as createArchitectureBody, updateBody as updateArchitectureBody } from "./architectures";
 import { diffQuery, predictionsQuery } from "./analysis-mapper";
@@ -61,12 +62,7 @@ export const studioV1Api: RouteTable = {
       description:
         "A multipart `.zip` upload, or JSON `{name, path}` naming a server folder under STUDIO_IMPORT_ROOTS. The format (ImageFolder, YOLO, COCO, Pascal VOC) is recognised while a worker imports it; the answer has status `importing`.",
       body: createDatasetBody,
-      form: {
-        file: { description: "The dataset as a .zip.", binary: true, required: true },
-        name: { description: "Default: the file's name." },
-        description: { description: "A remark." },
-        project_id: { description: "Default: the team's default project." },
-      },
+      form: uploadForms.dataset,
       responses: { 201: "The dataset, status importing." },
     },
     "GET /api/v1/datasets/{id}": {
@@ -153,15 +149,7 @@ export const studioV1Api: RouteTable = {
       summary: "Import weights",
       description: "A multipart upload (`.pt`/`.pth`, `.onnx`, studio `.ckpt`, zipped TF.js), or JSON `{path}` naming a file under STUDIO_IMPORT_ROOTS. The file is inspected; pickles are read without running them.",
       body: importWeightsBody,
-      form: {
-        file: { description: "The weights file.", binary: true, required: true },
-        name: { description: "Default: the file's name." },
-        project_id: { description: "Default: the team's default project." },
-        description: { description: "A remark." },
-        tags: { description: "Comma-separated tags, or a JSON list." },
-        model: { description: "The zoo model a plain state_dict is for." },
-        architecture_id: { description: "The architecture a plain state_dict is for." },
-      },
+      form: uploadForms.weights,
       responses: { 201: "The entry." },
     },
     "GET /api/v1/models/weights/{id}": {
@@ -187,7 +175,7 @@ export const studioV1Api: RouteTable = {
       summary: "Download weights",
       description: "The file as an attachment; ranges are served for resuming.",
       params: id("weights entry"),
-      responses: { 200: { description: "The file.", contentType: "application/octet-stream" }, 206: { description: "The requested range.", contentType: "application/octet-stream" } },
+      responses: { 200: binary("The file."), 206: binary("The requested range.") },
     },
     "POST /api/v1/models/weights/{id}/export": {
       summary: "Export weights",
@@ -280,7 +268,7 @@ export const studioV1Api: RouteTable = {
     "POST /api/v1/inference/predict": {
       summary: "Predict on images",
       description: "One batch of images through a weights entry (ONNX Runtime): boxes, classes and confidences per image.",
-      form: { ...predictFields, conf: { description: "Confidence threshold (0.25)." }, iou: { description: "NMS IoU (0.7)." } },
+      form: { ...predictFields, ...uploadForms.predictThresholds },
       responses: { 200: "The predict result: per image, detections or top-k classes, with timings." },
     },
     "POST /api/v1/inference/stream/start": {
