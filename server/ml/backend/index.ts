@@ -297,7 +297,7 @@ async function initializeOrt(device: Device, provider: "cpu" | "cuda", deviceId:
     device,
     backend: "ort",
     threads,
-    description: `ort (ONNX Runtime ${version}, ${where}, forward + backward as one ONNX graph; TF.js ${companion.backend} beside it)`,
+    description: `ort (ONNX Runtime ${version}, ${where}, forward + loss + backward as ONNX graphs; TF.js ${companion.backend} beside it)`,
     ort: { provider, deviceId, version },
     companion,
   };

@@ -62,7 +62,7 @@ describe("device ort", () => {
   it("initialises ONNX Runtime on the CPU with a TF.js backend beside it", async () => {
     const info = await initBackend("ort");
     expect(info).toMatchObject({ device: "ort", backend: "ort", ort: { provider: "cpu", deviceId: 0 }, companion: { backend: expect.any(String) } });
-    expect(info.description).toMatch(/^ort \(ONNX Runtime \d+\.\d+\.\d+, CPU execution provider, \d+ intra-op threads?, forward \+ backward as one ONNX graph; TF\.js \w+ beside it\)$/);
+    expect(info.description).toMatch(/^ort \(ONNX Runtime \d+\.\d+\.\d+, CPU execution provider, \d+ intra-op threads?, forward \+ loss \+ backward as ONNX graphs; TF\.js \w+ beside it\)$/);
     expect(tf.getBackend()).toBe(info.companion!.backend === "tensorflow-gpu" ? "tensorflow" : info.companion!.backend);
   });
 

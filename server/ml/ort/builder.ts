@@ -3,7 +3,7 @@
 // and a split at a marked node into two graphs (forward, then loss + backward) that hand over the
 // tensors the second reads, so JavaScript can run between them (detection's assigner).
 import { onnxFloat, OnnxGraph, type OnnxAttribute, type TensorData } from "../export/onnx-graph";
-import { TensorDataType } from "../export/onnx-proto";
+import { AttributeType, decodeModel, encodeModel, TensorDataType, type AttributeProtoData } from "../export/onnx-proto";
 
 /** ONNX TensorProto.BOOL (the exporter never writes one). */
 const BOOL = 9;
@@ -35,18 +35,11 @@ interface Port {
 const INT64_OUTPUTS: Record<string, number[]> = { MaxPool: [1], ArgMax: [0], Shape: [0] };
 const BOOL_OPS = new Set(["Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Not"]);
 
-/** A tensor the forward graph hands to the backward graph: flattened, with its shape beside it. */
-export interface CutTensor {
-  /** Forward outputs, and the backward graph's inputs of the same names. */
-  flat: string;
-  shape: string;
-}
-
 export interface SplitGraphs {
   forward: Uint8Array;
   backward: Uint8Array;
-  /** The forward outputs the backward graph reads (feed them as they come). */
-  cuts: CutTensor[];
+  /** Tensors of the forward that the backward reads: forward outputs and backward inputs of those names (feed them as they come). */
+  cuts: string[];
   /** Graph inputs each part reads. */
   forwardInputs: string[];
   backwardInputs: string[];
@@ -209,54 +202,66 @@ export class TrainGraph {
 
   /**
    * The forward graph (nodes before markBoundary) and the backward graph (the rest). Tensors of the
-   * forward that the backward reads leave the forward flattened, with their shapes as int64 outputs,
-   * and are reshaped back under their own names first thing in the backward: no shape is needed here.
+   * forward that the backward reads leave the forward as outputs and enter the backward as inputs,
+   * under their own names and declared without a shape (ONNX allows it; ORT infers them): no copy
+   * beyond ORT's own output, and no shape needs tracking here.
    */
   split(graphName: string): SplitGraphs {
     if (this.boundary === null) throw new Error("split() needs markBoundary() first");
     const forwardNodes = this.nodes.slice(0, this.boundary);
     const backwardNodes = this.nodes.slice(this.boundary);
     const produced = new Set(forwardNodes.flatMap((n) => n.outputs));
-    const crossing = [...new Set(backwardNodes.flatMap((n) => n.inputs).filter((name) => produced.has(name)))];
-    const cuts: CutTensor[] = [];
-    const forwardCuts: NodeRecord[] = [];
-    const backwardCuts: NodeRecord[] = [];
-    const forwardOutputs = this.graphOutputs.filter((o) => produced.has(o.name));
-    const backwardOutputs = this.graphOutputs.filter((o) => !produced.has(o.name));
-    const cutPorts: Port[] = [];
-    const shapePorts: Port[] = [];
-    for (const [i, tensor] of crossing.entries()) {
-      const cut = { flat: `cut${i}`, shape: `cut${i}:shape` };
-      cuts.push(cut);
-      forwardCuts.push({ type: "Reshape", inputs: [tensor, this.i64([-1])], outputs: [cut.flat], attributes: {}, name: `cut${i}.flatten` });
-      forwardCuts.push({ type: "Shape", inputs: [tensor], outputs: [cut.shape], attributes: {}, name: `cut${i}.shape` });
-      backwardCuts.push({ type: "Reshape", inputs: [cut.flat, cut.shape], outputs: [tensor], attributes: {}, name: `cut${i}.unflatten` });
-      cutPorts.push({ name: cut.flat, dims: [`cut${i}_size`], elemType: this.elemTypes.get(tensor) ?? TensorDataType.FLOAT });
-      shapePorts.push({ name: cut.shape, dims: [`cut${i}_rank`], elemType: TensorDataType.INT64 });
-    }
+    const cuts = [...new Set(backwardNodes.flatMap((n) => n.inputs).filter((name) => produced.has(name)))];
+    const cutPorts: Port[] = cuts.map((name) => ({ name, dims: [], elemType: this.elemTypes.get(name) ?? TensorDataType.FLOAT }));
     const reads = (nodes: NodeRecord[]) => new Set(nodes.flatMap((n) => n.inputs));
     const forwardReads = reads(forwardNodes);
     const backwardReads = reads(backwardNodes);
     const forwardInputs = this.graphInputs.filter((i) => forwardReads.has(i.name));
     const backwardInputs = this.graphInputs.filter((i) => backwardReads.has(i.name));
-    const interleavedCutPorts = cutPorts.flatMap((port, i) => [port, shapePorts[i]]);
+    const unshaped = new Set(cuts);
     return {
-      forward: this.write(`${graphName}_forward`, [...forwardNodes, ...forwardCuts], forwardInputs, [...forwardOutputs, ...interleavedCutPorts]),
-      backward: this.write(`${graphName}_backward`, [...backwardCuts, ...backwardNodes], [...backwardInputs, ...interleavedCutPorts], backwardOutputs),
+      forward: this.write(`${graphName}_forward`, forwardNodes, forwardInputs, [...this.graphOutputs.filter((o) => produced.has(o.name)), ...cutPorts], unshaped),
+      backward: this.write(`${graphName}_backward`, backwardNodes, [...backwardInputs, ...cutPorts], this.graphOutputs.filter((o) => !produced.has(o.name)), unshaped),
       cuts,
       forwardInputs: forwardInputs.map((i) => i.name),
       backwardInputs: backwardInputs.map((i) => i.name),
     };
   }
 
-  private write(graphName: string, nodes: NodeRecord[], inputs: Port[], outputs: Port[]): Uint8Array {
+  /** The model of these nodes; inputs and outputs named in `unshaped` are declared with their element type only. */
+  private write(graphName: string, nodes: NodeRecord[], inputs: Port[], outputs: Port[], unshaped = new Set<string>()): Uint8Array {
     const onnx = new OnnxGraph();
     const used = new Set(nodes.flatMap((n) => n.inputs));
     for (const [name, { values, dims }] of this.initializers) if (used.has(name)) onnx.addInitializer(name, values, dims);
     for (const port of inputs) onnx.addInput(port.name, port.dims, port.elemType);
     for (const node of nodes) onnx.addNode(node.type, node.inputs, node.attributes, { name: node.name, outputs: node.outputs });
     for (const port of outputs) onnx.addOutput(port.name, port.dims, port.elemType);
-    return onnx.toBytes({ opset: TRAIN_OPSET, graphName, producerName: "training-studio ort trainer" });
+    const bytes = onnx.toBytes({ opset: TRAIN_OPSET, graphName, producerName: "training-studio ort trainer" });
+    if (unshaped.size === 0) return bytes;
+    // OnnxGraph always writes a shape: drop it where none is known (the model holds no weights, so this is cheap).
+    const model = decodeModel(bytes);
+    for (const port of [...model.graph.input, ...model.graph.output]) if (unshaped.has(port.name)) delete (port.type.tensor_type as { shape?: unknown }).shape;
+    // Decoding fills every attribute field with its default; written back, an attribute would carry two kinds of value.
+    for (const node of model.graph.node) node.attribute = node.attribute.map((a) => ({ name: a.name, type: a.type, ...attributeValue(a) }));
+    return encodeModel(model);
+  }
+}
+
+/** The one value field an attribute of its type holds. */
+function attributeValue(a: AttributeProtoData): Partial<AttributeProtoData> {
+  switch (a.type) {
+    case AttributeType.FLOAT:
+      return { f: a.f };
+    case AttributeType.INT:
+      return { i: a.i };
+    case AttributeType.STRING:
+      return { s: a.s };
+    case AttributeType.INTS:
+      return { ints: a.ints };
+    case AttributeType.FLOATS:
+      return { floats: a.floats };
+    default:
+      throw new Error(`training graphs do not write attributes of type ${a.type}`);
   }
 }
 

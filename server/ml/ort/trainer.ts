@@ -250,7 +250,7 @@ export class OrtTrainer<B extends { size: number }> {
     const pick = (names: string[], from: Record<string, ort.Tensor>) => Object.fromEntries(names.map((name) => [name, from[name]]));
     const first = await run(sessions[0], pick(io.split.forwardInputs, feeds));
     const all = { ...feeds, ...targetsFor(first[io.logitsOutput].data as Float32Array) };
-    const cuts = pick(io.split.cuts.flatMap((cut) => [cut.flat, cut.shape]), first);
+    const cuts = pick(io.split.cuts, first);
     const second = await run(sessions[1], { ...pick(io.split.backwardInputs, all), ...cuts });
     return { ...first, ...second };
   }

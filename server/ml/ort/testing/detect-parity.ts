@@ -91,7 +91,7 @@ export async function ortDetectGradients(
     const backward = await createOrtSession(io.split.backward, { provider: "cpu", deviceId: 0 });
     try {
       const first = await forward.run(Object.fromEntries(io.split.forwardInputs.map((name) => [name, feeds[name]])));
-      const cuts = Object.fromEntries(io.split.cuts.flatMap((cut) => [cut.flat, cut.shape]).map((name) => [name, first[name]]));
+      const cuts = Object.fromEntries(io.split.cuts.map((name) => [name, first[name]]));
       const second = await backward.run({ ...Object.fromEntries(io.split.backwardInputs.map((name) => [name, feeds[name]])), ...cuts });
       out = { ...first, ...second };
     } finally {
