@@ -1,9 +1,9 @@
-import { asDomainError, readJson, requestContext, withCaller, type HandlerDeps, type RouteContext, type RouteDeps } from "@/server/http/handler";
+import { asDomainError, readJson, requestContext, type RouteContext, type RouteDeps } from "@/server/http/handler";
 import type { Ctx } from "@/server/context";
 import { NotFound, Unavailable } from "@/server/errors";
 import { env } from "@/server/env";
 import { createExperiment, deleteExperiment, resumeExperiment, startExperiment, stopExperiment } from "@/server/experiments/lifecycle";
-import { getEpochMetrics, getExperiment, listExperiments } from "@/server/experiments/queries";
+import { getEpochMetrics, listExperiments } from "@/server/experiments/queries";
 import { availableDevices } from "@/server/ml/backend/index";
 import { zooModels } from "@/server/ml/zoo/index";
 import { datasetForOldClients } from "@/server/projects/default-dataset";
@@ -21,22 +21,14 @@ import {
   trainingDashboardHtml,
   trainingModuleAvailableModels,
   trainingModuleConfig,
-  trainingModuleError,
   trainingModuleTaskDetail,
   trainingModuleTaskSummary,
   type TrainingModuleCreateTask,
 } from "./mapper";
 import { queueDeps } from "@/server/compat/shared/deps";
+import { moduleRoute, projectRoute, projectTask } from "./route";
 
 /** Seed 000 (`/training/…`): each export is one route's logic; the route files in app/training call them. */
-
-/** The project's experiment `id`; another project's (or team's) reads as missing. */
-async function projectTask(ctx: Ctx, projectName: string, id: number) {
-  const project = await getProjectByName(ctx, projectName);
-  const experiment = await getExperiment(ctx, id).catch(() => null);
-  if (!experiment || experiment.projectId !== project.id) throw new NotFound(`Task ${id} not found in project "${projectName}"`);
-  return experiment;
-}
 
 /**
  * `model_type` may name a weights entry instead of a model (`weights:12`, `weights:<name>` or a name that is
@@ -54,97 +46,51 @@ async function modelOrWeights(ctx: Ctx, projectId: number, input: TrainingModule
   return { model: fineTuneModel(entry), hyperparameters: { ...input.hyperparameters, weights: entry.id } };
 }
 
-export function createTask(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return withCaller(
-    req,
-    trainingModuleError,
-    async (ctx) => {
-      const input = parseTrainingModuleCreateTask(await readJson(req));
-      const project = await getProjectByName(ctx, input.projectName);
-      const datasetId = input.datasetId ?? (await datasetForOldClients(ctx, project));
-      const { model, hyperparameters } = await modelOrWeights(ctx, project.id, input);
-      // The module split the project's images per task: the run gets its own split, the dataset keeps its.
-      const experiment = await createExperiment(
-        ctx,
-        { projectId: project.id, name: input.name, datasetId, ...model, splitRatios: input.splitRatios, hyperparameters, device: input.device, start: false },
-        queueDeps(route),
-      );
-      return Response.json({ success: true, task_id: experiment.id });
-    },
-    { db: route.db },
+export const createTask = moduleRoute(async (ctx, req, route) => {
+  const input = parseTrainingModuleCreateTask(await readJson(req));
+  const project = await getProjectByName(ctx, input.projectName);
+  const datasetId = input.datasetId ?? (await datasetForOldClients(ctx, project));
+  const { model, hyperparameters } = await modelOrWeights(ctx, project.id, input);
+  // The module split the project's images per task: the run gets its own split, the dataset keeps its.
+  const experiment = await createExperiment(
+    ctx,
+    { projectId: project.id, name: input.name, datasetId, ...model, splitRatios: input.splitRatios, hyperparameters, device: input.device, start: false },
+    queueDeps(route),
   );
-}
+  return Response.json({ success: true, task_id: experiment.id });
+});
 
 /** start_task, stop_task and delete_task: `{project_name, task_id}` in, `{success, message}` out. */
-function taskCommand(
-  req: Request,
-  route: HandlerDeps,
-  command: (ctx: Ctx, task: Awaited<ReturnType<typeof projectTask>>) => Promise<unknown>,
-  message: string,
-): Promise<Response> {
-  return withCaller(
-    req,
-    trainingModuleError,
-    async (ctx) => {
-      const ref = parseTrainingModuleTaskRef(await readJson(req));
-      await command(ctx, await projectTask(ctx, ref.projectName, ref.taskId));
-      return Response.json({ success: true, message });
-    },
-    { db: route.db },
-  );
+function taskCommand(command: (ctx: Ctx, task: Awaited<ReturnType<typeof projectTask>>, route: RouteDeps) => Promise<unknown>, message: string) {
+  return moduleRoute(async (ctx, req, route) => {
+    const ref = parseTrainingModuleTaskRef(await readJson(req));
+    await command(ctx, await projectTask(ctx, await getProjectByName(ctx, ref.projectName), ref.taskId), route);
+    return Response.json({ success: true, message });
+  });
 }
 
-export function startTask(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return taskCommand(
-    req,
-    route,
-    // A stopped or failed task starts again from its last checkpoint; a running one is a 409.
-    (ctx, task) =>
-      ["paused", "stopped", "failed"].includes(task.status)
-        ? resumeExperiment(ctx, { id: task.id }, queueDeps(route))
-        : startExperiment(ctx, task.id, queueDeps(route)),
-    TRAINING_MODULE_MESSAGES.started,
-  );
-}
+export const startTask = taskCommand(
+  // A stopped or failed task starts again from its last checkpoint; a running one is a 409.
+  (ctx, task, route) =>
+    ["paused", "stopped", "failed"].includes(task.status) ? resumeExperiment(ctx, { id: task.id }, queueDeps(route)) : startExperiment(ctx, task.id, queueDeps(route)),
+  TRAINING_MODULE_MESSAGES.started,
+);
 
-export function stopTask(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return taskCommand(req, route, (ctx, task) => stopExperiment(ctx, task.id), TRAINING_MODULE_MESSAGES.stopped);
-}
+export const stopTask = taskCommand((ctx, task) => stopExperiment(ctx, task.id), TRAINING_MODULE_MESSAGES.stopped);
 
-export function deleteTask(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return taskCommand(req, route, (ctx, task) => deleteExperiment(ctx, task.id), TRAINING_MODULE_MESSAGES.deleted);
-}
+export const deleteTask = taskCommand((ctx, task) => deleteExperiment(ctx, task.id), TRAINING_MODULE_MESSAGES.deleted);
 
-export async function taskStatus(req: Request, route: RouteContext<"project_name" | "task_id">): Promise<Response> {
-  const params = await route.params;
-  return withCaller(
-    req,
-    trainingModuleError,
-    async (ctx) => {
-      const task = await projectTask(ctx, params.project_name, parseTrainingModuleTaskIdParam(params.task_id));
-      return Response.json({ success: true, task: trainingModuleTaskDetail(task, await getEpochMetrics(ctx, task.id), env().dataDir) });
-    },
-    { db: route.db },
-  );
-}
+export const taskStatus = projectRoute<"task_id">(async (ctx, project, _req, params) => {
+  const task = await projectTask(ctx, project, parseTrainingModuleTaskIdParam(params.task_id));
+  return Response.json({ success: true, task: trainingModuleTaskDetail(task, await getEpochMetrics(ctx, task.id), env().dataDir) });
+});
 
-export async function listTasks(req: Request, route: RouteContext<"project_name">): Promise<Response> {
-  const params = await route.params;
-  return withCaller(
-    req,
-    trainingModuleError,
-    async (ctx) => {
-      const project = await getProjectByName(ctx, params.project_name);
-      const tasks = await listExperiments(ctx, { projectId: project.id, limit: 500 });
-      return Response.json({ success: true, tasks: tasks.map(trainingModuleTaskSummary) });
-    },
-    { db: route.db },
-  );
-}
+export const listTasks = projectRoute(async (ctx, project) => {
+  const tasks = await listExperiments(ctx, { projectId: project.id, limit: 500 });
+  return Response.json({ success: true, tasks: tasks.map(trainingModuleTaskSummary) });
+});
 
-export function availableModels(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return withCaller(req, trainingModuleError, async () => Response.json(trainingModuleAvailableModels(zooModels, await availableDevices())), { db: route.db });
-}
+export const availableModels = moduleRoute(async () => Response.json(trainingModuleAvailableModels(zooModels, await availableDevices())));
 
 /**
  * The HTML dashboard. A page, so a visitor without a session is sent to the login page (and back
@@ -178,38 +124,22 @@ export async function dashboard(req: Request, route: RouteContext<"project_name"
   }
 }
 
-export function saveConfig(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return withCaller(
-    req,
-    trainingModuleError,
-    async (ctx) => {
-      const input = parseTrainingModuleSaveConfig(await readJson(req));
-      const project = await getProjectByName(ctx, input.projectName);
-      const config = await saveTrainingConfig(ctx, {
-        projectId: project.id,
-        name: input.name,
-        hyperparameters: input.hyperparameters,
-        ...input.model,
-        device: input.device,
-        augmentation: input.augmentation,
-        extra: input.extra,
-      });
-      return Response.json({ success: true, config_id: config.id });
-    },
-    { db: route.db },
-  );
-}
+export const saveConfig = moduleRoute(async (ctx, req) => {
+  const input = parseTrainingModuleSaveConfig(await readJson(req));
+  const project = await getProjectByName(ctx, input.projectName);
+  const config = await saveTrainingConfig(ctx, {
+    projectId: project.id,
+    name: input.name,
+    hyperparameters: input.hyperparameters,
+    ...input.model,
+    device: input.device,
+    augmentation: input.augmentation,
+    extra: input.extra,
+  });
+  return Response.json({ success: true, config_id: config.id });
+});
 
-export async function listConfigs(req: Request, route: RouteContext<"project_name">): Promise<Response> {
-  const params = await route.params;
-  return withCaller(
-    req,
-    trainingModuleError,
-    async (ctx) => {
-      const project = await getProjectByName(ctx, params.project_name);
-      const configs = await listTrainingConfigs(ctx, { projectId: project.id });
-      return Response.json({ success: true, configs: configs.map(trainingModuleConfig) });
-    },
-    { db: route.db },
-  );
-}
+export const listConfigs = projectRoute(async (ctx, project) => {
+  const configs = await listTrainingConfigs(ctx, { projectId: project.id });
+  return Response.json({ success: true, configs: configs.map(trainingModuleConfig) });
+});
