@@ -82,11 +82,11 @@ function hasBody(req: Request): boolean {
 }
 
 /**
- * Reads a JSON body of at most STUDIO_JSON_MAX_KB (TooLarge past it); malformed JSON, and NUL
- * characters that no text column can hold, are the caller's error, not a 500.
+ * Reads a JSON body of at most STUDIO_JSON_MAX_KB, or `maxBytes` (TooLarge past it); malformed JSON,
+ * and NUL characters that no text column can hold, are the caller's error, not a 500.
  */
-export async function readJson(req: Request): Promise<unknown> {
-  const text = await readBodyText(req);
+export async function readJson(req: Request, maxBytes?: number): Promise<unknown> {
+  const text = await readBodyText(req, maxBytes);
   if (!text.trim()) return {};
   let body: unknown;
   try {

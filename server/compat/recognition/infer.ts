@@ -1,12 +1,12 @@
-import { withCaller, type RouteDeps } from "@/server/http/handler";
+import { readJson } from "@/server/http/handler";
 import type { Ctx } from "@/server/context";
 import { Invalid } from "@/server/errors";
-import { containsNul, parsePathId, readBodyText } from "@/server/http/input";
+import { parsePathId } from "@/server/http/input";
 import { decodeBase64Image, MAX_IMAGE_BYTES, parsePredictParams, predictImages } from "@/server/inference/service";
 import { receiveImages } from "@/server/inference/upload";
 import { activeWeightsId, findWeightsByIdOrName } from "@/server/weights/active-model";
 import { parseRecognitionBase64, recognitionInference } from "./infer-mapper";
-import { restError } from "@/server/http/rest-error";
+import { restRoute } from "@/server/http/rest-route";
 
 /** Seed 003 (`/infer`): the model is a weights entry of the team, by id or name; none given: the team's active model. */
 
@@ -21,43 +21,20 @@ async function resolveModel(ctx: Ctx, modelId: string | undefined): Promise<numb
   return (await findWeightsByIdOrName(ctx, modelId)).id;
 }
 
-function parseJsonText(text: string): unknown {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new Invalid("Request body is not valid JSON");
-  }
-  if (containsNul(body)) throw new Invalid("Request body must not contain NUL characters");
-  return body;
-}
-
 /** Multipart `file` (also `image`, `images`) + `model_id`. */
-export function inferUpload(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return withCaller(
-    req,
-    restError,
-    async (ctx) => {
-      const { images, fields } = await receiveImages(req);
-      const result = await predictImages(ctx, await resolveModel(ctx, fields.model_id), images.slice(0, 1), parsePredictParams(fields));
-      return Response.json(recognitionInference(result));
-    },
-    { multipart: true, db: route.db },
-  );
-}
+export const inferUpload = restRoute(
+  async (ctx, req) => {
+    const { images, fields } = await receiveImages(req);
+    const result = await predictImages(ctx, await resolveModel(ctx, fields.model_id), images.slice(0, 1), parsePredictParams(fields));
+    return Response.json(recognitionInference(result));
+  },
+  { multipart: true },
+);
 
 /** `{image, model_id}`: the image as base64 or a data URL (a body of up to the image cap, not the JSON limit). */
-export function inferBase64(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return withCaller(
-    req,
-    restError,
-    async (ctx) => {
-      const text = await readBodyText(req, Math.ceil((MAX_IMAGE_BYTES * 4) / 3) + 64 * 1024);
-      const input = parseRecognitionBase64(parseJsonText(text));
-      const image = decodeBase64Image(input.image);
-      const result = await predictImages(ctx, await resolveModel(ctx, input.modelId), [image], parsePredictParams(input.rest));
-      return Response.json(recognitionInference(result));
-    },
-    { db: route.db },
-  );
-}
+export const inferBase64 = restRoute(async (ctx, req) => {
+  const input = parseRecognitionBase64(await readJson(req, Math.ceil((MAX_IMAGE_BYTES * 4) / 3) + 64 * 1024));
+  const image = decodeBase64Image(input.image);
+  const result = await predictImages(ctx, await resolveModel(ctx, input.modelId), [image], parsePredictParams(input.rest));
+  return Response.json(recognitionInference(result));
+});

@@ -8,7 +8,8 @@ import { defaultProject } from "@/server/projects/service";
 import { augmentationName } from "@/server/augmentations/schemas";
 import { createAugmentation, deleteAugmentation, getAugmentation, listAugmentations, pipelineFlags, updateAugmentation } from "@/server/augmentations/service";
 import { isoSecondsZ } from "@/server/compat/shared/experiment-common";
-import { noContent, v1RecordRoute, v1Route } from "./route";
+import { noContent, restRoute } from "@/server/http/rest-route";
+import { v1RecordRoute } from "./route";
 
 /** The pipeline as the client sent it, with `unknown_ops` flagging what training will refuse. */
 export function augmentationV1(row: Awaited<ReturnType<typeof getAugmentation>>) {
@@ -49,7 +50,7 @@ export async function deleteAugmentationV1(ctx: Ctx, id: number) {
 
 // The route handlers: each wraps auth itself and calls the function above for the caller's team.
 
-export const listV1Augmentations = v1Route((ctx) => listAugmentationsV1(ctx));
-export const createV1Augmentation = v1Route((ctx, req) => createAugmentationV1(req, ctx));
+export const listV1Augmentations = restRoute((ctx) => listAugmentationsV1(ctx));
+export const createV1Augmentation = restRoute((ctx, req) => createAugmentationV1(req, ctx));
 export const updateV1Augmentation = v1RecordRoute("Augmentation pipeline", (ctx, id, req) => updateAugmentationV1(req, ctx, id));
 export const deleteV1Augmentation = v1RecordRoute("Augmentation pipeline", (ctx, id) => deleteAugmentationV1(ctx, id));

@@ -11,7 +11,8 @@ import { datasetName, splitRatiosInput } from "@/server/datasets/schemas";
 import { deleteDataset, getDataset, listDatasets, previewDataset, startDatasetImport, updateDataset, type EnqueueImport } from "@/server/datasets/service";
 import { importUploadedDataset } from "@/server/datasets/upload";
 import { isoSecondsZ } from "@/server/compat/shared/experiment-common";
-import { noContent, v1RecordRoute, v1Route } from "./route";
+import { noContent, restRoute } from "@/server/http/rest-route";
+import { v1RecordRoute } from "./route";
 
 type DatasetRow = Awaited<ReturnType<typeof getDataset>>;
 
@@ -145,8 +146,8 @@ export async function deleteDatasetV1(ctx: Ctx, id: number) {
 
 // The route handlers: each wraps auth itself and calls the function above for the caller's team.
 
-export const listV1Datasets = v1Route((ctx, req) => listDatasetsV1(ctx, new URL(req.url)));
-export const createV1Dataset = v1Route((ctx, req, route) => createDatasetV1(req, ctx, importQueue(route)), { multipart: true });
+export const listV1Datasets = restRoute((ctx, req) => listDatasetsV1(ctx, new URL(req.url)));
+export const createV1Dataset = restRoute((ctx, req, route) => createDatasetV1(req, ctx, importQueue(route)), { multipart: true });
 export const getV1Dataset = v1RecordRoute("Dataset", (ctx, id) => getDatasetV1(ctx, id));
 export const updateV1Dataset = v1RecordRoute("Dataset", (ctx, id, req) => updateDatasetV1(req, ctx, id));
 export const deleteV1Dataset = v1RecordRoute("Dataset", (ctx, id) => deleteDatasetV1(ctx, id));

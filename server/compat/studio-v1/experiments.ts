@@ -4,17 +4,18 @@ import { createExperiment, deleteExperiment, pauseExperiment, renameExperiment, 
 import { getExperiment, getExperimentMetrics, listExperiments } from "@/server/experiments/queries";
 import { parseStudioV1Control, parseStudioV1CreateExperiment, parseStudioV1Rename, parseStudioV1StatusFilter, studioV1Experiment, studioV1MetricHistory } from "./mapper";
 import { queueDeps } from "@/server/compat/shared/deps";
-import { noContent, v1RecordRoute, v1Route } from "./route";
+import { noContent, restRoute } from "@/server/http/rest-route";
+import { v1RecordRoute } from "./route";
 
 /** Seed 002 §2.5 (`/api/v1/experiments…`). */
 
-export const listV1Experiments = v1Route(async (ctx, req) => {
+export const listV1Experiments = restRoute(async (ctx, req) => {
   const status = parseStudioV1StatusFilter(new URL(req.url).searchParams.get("status"));
   return Response.json((await listExperiments(ctx, { status, limit: 500 })).map(studioV1Experiment));
 });
 
 /** Creates and queues at once (201); training runs on a worker. The experiment goes to its dataset's project. */
-export const createV1Experiment = v1Route(async (ctx, req, route) => {
+export const createV1Experiment = restRoute(async (ctx, req, route) => {
   const input = parseStudioV1CreateExperiment(await readJson(req));
   const dataset = await getDataset(ctx, input.datasetId);
   const experiment = await createExperiment(

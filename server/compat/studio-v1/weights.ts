@@ -14,15 +14,16 @@ import {
 import { exportWeights } from "@/server/weights/export";
 import { validateWeights } from "@/server/weights/validate";
 import { parseTrainingModuleExport, parseTrainingModuleValidate } from "@/server/compat/training-module/weights-mapper";
-import { noContent, v1RecordRoute, v1Route } from "./route";
+import { noContent, restRoute } from "@/server/http/rest-route";
+import { v1RecordRoute } from "./route";
 import { parseStudioV1Save, parseStudioV1WeightsImport, parseStudioV1WeightsQuery, parseStudioV1WeightsUpdate, studioV1Weights } from "./weights-mapper";
 
 /** Seed 002 §2.4.B (`/api/v1/models/weights…`) and §2.5's `POST /experiments/{id}/save`. */
 
-export const listV1Weights = v1Route(async (ctx, req) => Response.json((await listWeights(ctx, parseStudioV1WeightsQuery(new URL(req.url).searchParams))).map(studioV1Weights)));
+export const listV1Weights = restRoute(async (ctx, req) => Response.json((await listWeights(ctx, parseStudioV1WeightsQuery(new URL(req.url).searchParams))).map(studioV1Weights)));
 
 /** Multipart (`file`, optional `name`, `description`, `tags`, `project_id`, `model`) or JSON `{path}` → 201 and the entry. */
-export const importV1Weights = v1Route(
+export const importV1Weights = restRoute(
   async (ctx, req) => {
     if ((req.headers.get("content-type") ?? "").toLowerCase().startsWith("multipart/form-data")) {
       return Response.json(studioV1Weights(await importUploadedWeights(ctx, req)), { status: 201 });

@@ -1,6 +1,7 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { readJson, withCaller, type HandlerDeps, type RouteContext, type RouteDeps } from "@/server/http/handler";
+import { readJson, withCaller, type HandlerDeps, type RouteContext } from "@/server/http/handler";
+import { restRoute, restRouteOn } from "@/server/http/rest-route";
 import type { Ctx } from "@/server/context";
 import { resolveImportPath } from "@/server/datasets/import";
 import { deleteDataset, startDatasetImport } from "@/server/datasets/service";
@@ -51,25 +52,18 @@ async function datasetFolder(input: TrainingMetricsStart, roots: string[]): Prom
   return { root, classes };
 }
 
-export function startTraining(req: Request, route: RouteDeps = {}): Promise<Response> {
-  return withCaller(
-    req,
-    restError,
-    async (ctx) => {
-      const input = parseTrainingMetricsStart(await readJson(req));
-      const roots = env().importRoots;
-      const { root, classes } = await datasetFolder(input, roots);
-      if (input.numClasses !== undefined && input.numClasses !== classes.length) {
-        throw new Invalid(`num_classes is ${input.numClasses} but ${input.trainPath} has ${classes.length} class folders`, { num_classes: [`expected ${classes.length}`] });
-      }
-      // Checked now, like the data folders, so a bad folder is a 4xx and not a late failure; the run copies its results there.
-      if (input.savePath !== undefined) await resolveImportPath(input.savePath, roots);
-      const experiment = await importAndTrain(ctx, input, root, route);
-      return Response.json(trainingMetricsTask(experiment));
-    },
-    { db: route.db },
-  );
-}
+export const startTraining = restRoute(async (ctx, req, route) => {
+  const input = parseTrainingMetricsStart(await readJson(req));
+  const roots = env().importRoots;
+  const { root, classes } = await datasetFolder(input, roots);
+  if (input.numClasses !== undefined && input.numClasses !== classes.length) {
+    throw new Invalid(`num_classes is ${input.numClasses} but ${input.trainPath} has ${classes.length} class folders`, { num_classes: [`expected ${classes.length}`] });
+  }
+  // Checked now, like the data folders, so a bad folder is a 4xx and not a late failure; the run copies its results there.
+  if (input.savePath !== undefined) await resolveImportPath(input.savePath, roots);
+  const experiment = await importAndTrain(ctx, input, root, route);
+  return Response.json(trainingMetricsTask(experiment));
+});
 
 async function importAndTrain(ctx: Ctx, input: TrainingMetricsStart, root: string, route: HandlerDeps) {
   const project = await defaultProject(ctx);
@@ -90,10 +84,7 @@ async function importAndTrain(ctx: Ctx, input: TrainingMetricsStart, root: strin
   }
 }
 
-export async function getTraining(req: Request, route: RouteContext<"task_id">): Promise<Response> {
-  const params = await route.params;
-  return withCaller(req, restError, async (ctx) => Response.json(trainingMetricsTask(await getExperiment(ctx, parseTrainingMetricsTaskId(params.task_id)))), { db: route.db });
-}
+export const getTraining = restRouteOn<"task_id">(async (ctx, params) => Response.json(trainingMetricsTask(await getExperiment(ctx, parseTrainingMetricsTaskId(params.task_id)))));
 
 export interface LogStreamOptions extends HandlerDeps {
   /** Wakes the stream when the run publishes an event (default: this process's LISTEN connection). */
