@@ -1,52 +1,22 @@
 "use client";
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { useT } from "@/components/i18n";
+import { ProjectSelect, useProjectChoice } from "@/components/project-select";
 import { errorText, useTRPC } from "@/components/trpc";
+import { useUpload } from "@/components/upload";
 import { useTeamEvents } from "@/components/use-topic";
 import { DatasetDetail } from "./dataset-detail";
 
-interface UploadState {
-  percent: number;
-  error: string | null;
-}
-
-/** An upload the server refused (its status and detail), or one that never reached it (status null). */
-class UploadError extends Error {
-  constructor(
-    readonly status: number | null,
-    readonly detail?: string,
-  ) {
-    super(detail ?? `upload failed (${status ?? "network error"})`);
-  }
-}
-
-/** XHR rather than fetch: only XHR reports upload progress. */
-function uploadZip(form: FormData, onProgress: (percent: number) => void): Promise<{ id: number }> {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open("POST", "/api/datasets");
-    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(Math.round((100 * e.loaded) / e.total));
-    xhr.onload = () => {
-      const body = JSON.parse(xhr.responseText || "{}");
-      if (xhr.status === 201) resolve(body);
-      else reject(new UploadError(xhr.status, body.detail));
-    };
-    xhr.onerror = () => reject(new UploadError(null));
-    xhr.send(form);
-  });
-}
-
 export function DatasetsView({ canEdit }: { canEdit: boolean }) {
-  const { t, statusLabel, withDetail } = useT();
+  const { t, statusLabel } = useT();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const projects = useQuery(trpc.projects.list.queryOptions());
+  const project = useProjectChoice();
+  const { projectId } = project;
   const roots = useQuery(trpc.datasets.importRoots.queryOptions());
-  const [projectId, setProjectId] = useState<number | null>(null);
   const [selected, setSelected] = useState<number | null>(null);
-  const [upload, setUpload] = useState<UploadState | null>(null);
   const invalidate = () => {
     queryClient.invalidateQueries({ queryKey: trpc.datasets.list.queryKey() });
     queryClient.invalidateQueries({ queryKey: trpc.datasets.failures.queryKey() });
@@ -59,27 +29,12 @@ export function DatasetsView({ canEdit }: { canEdit: boolean }) {
   const fromPath = useMutation(trpc.datasets.importFromPath.mutationOptions({ onSuccess: (row) => (invalidate(), setSelected(row.id)) }));
   const dismiss = useMutation(trpc.datasets.dismissFailure.mutationOptions({ onSuccess: invalidate }));
 
-  useEffect(() => {
-    if (projectId === null && projects.data?.length) setProjectId((projects.data.find((p) => p.name === "default") ?? projects.data[0]).id);
-  }, [projects.data, projectId]);
-
-  async function submitZip(e: FormEvent<HTMLFormElement>) {
-    e.preventDefault();
-    const formElement = e.currentTarget;
-    const form = new FormData(formElement);
-    if (projectId) form.set("project_id", String(projectId));
-    setUpload({ percent: 0, error: null });
-    try {
-      const row = await uploadZip(form, (percent) => setUpload({ percent, error: null }));
-      setUpload(null);
-      formElement.reset();
-      invalidate();
-      setSelected(row.id);
-    } catch (err) {
-      const { status, detail } = err as UploadError;
-      setUpload({ percent: 0, error: status === null ? t("uploadNetworkError") : withDetail(t("uploadFailed", { status }), detail) });
-    }
-  }
+  const upload = useUpload("/api/datasets", {
+    prepare: (form) => {
+      if (projectId) form.set("project_id", String(projectId));
+    },
+    onUploaded: (row) => (invalidate(), setSelected(row.id)),
+  });
 
   function submitPath(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -95,24 +50,18 @@ export function DatasetsView({ canEdit }: { canEdit: boolean }) {
         <div className="panel">
           <div className="row">
             <strong>{t("importDataset")}</strong>
-            <select value={projectId ?? ""} onChange={(e) => setProjectId(Number(e.target.value))} aria-label="project">
-              {projects.data?.map((p) => (
-                <option key={p.id} value={p.id}>
-                  {p.name}
-                </option>
-              ))}
-            </select>
+            <ProjectSelect choice={project} />
           </div>
-          <form className="row" onSubmit={submitZip} aria-label={t("uploadZip")} style={{ marginTop: 10 }}>
+          <form className="row" onSubmit={upload.submit} aria-label={t("uploadZip")} style={{ marginTop: 10 }}>
             <span className="muted">{t("uploadZip")}</span>
             <input name="name" placeholder={t("name")} required aria-label="dataset name" />
             <input name="file" type="file" accept=".zip" required aria-label="zip file" />
-            <button className="primary" type="submit" disabled={upload !== null && upload.error === null}>
+            <button className="primary" type="submit" disabled={upload.uploading}>
               {t("uploadZip")}
             </button>
-            {upload && upload.error === null && <progress max={100} value={upload.percent} aria-label="upload progress" />}
+            {upload.uploading && <progress max={100} value={upload.percent} aria-label="upload progress" />}
           </form>
-          {upload?.error && <p className="error" role="alert">{upload.error}</p>}
+          {upload.error && <p className="error" role="alert">{upload.error}</p>}
           {roots.data && roots.data.length > 0 && (
             <form className="row" onSubmit={submitPath} aria-label={t("serverFolder")} style={{ marginTop: 10 }}>
               <span className="muted">{t("serverFolder")}</span>

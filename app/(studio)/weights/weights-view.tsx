@@ -1,80 +1,41 @@
 "use client";
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { useT } from "@/components/i18n";
+import { ProjectSelect, useProjectChoice } from "@/components/project-select";
 import { errorText, useTRPC } from "@/components/trpc";
+import { useUpload } from "@/components/upload";
 import { fileSize, headlineMetric, tagList } from "./format";
 import { WeightsDetail } from "./weights-detail";
 
 const FORMATS = ["onnx", "pt", "ckpt", "tfjs"] as const;
 const TASKS = ["detect", "classify", "segment", "pose", "obb"];
 
-interface UploadState {
-  percent: number;
-  error: string | null;
-}
-
-/** XHR rather than fetch: only XHR reports upload progress. */
-function uploadWeights(form: FormData, onProgress: (percent: number) => void): Promise<{ id: number }> {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open("POST", "/api/weights");
-    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(Math.round((100 * e.loaded) / e.total));
-    xhr.onload = () => {
-      let body: { id?: number; detail?: string } = {};
-      try {
-        body = JSON.parse(xhr.responseText || "{}");
-      } catch {
-        // A proxy's HTML error page: the status says enough.
-      }
-      if (xhr.status === 201) resolve(body as { id: number });
-      else reject(new Error(body.detail ?? `upload failed (${xhr.status})`));
-    };
-    xhr.onerror = () => reject(new Error("upload failed: network error"));
-    xhr.send(form);
-  });
-}
-
 export function WeightsView({ canEdit }: { canEdit: boolean }) {
   const { t } = useT();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const projects = useQuery(trpc.projects.list.queryOptions());
+  const project = useProjectChoice();
+  const { projectId } = project;
   const roots = useQuery(trpc.datasets.importRoots.queryOptions());
-  const [projectId, setProjectId] = useState<number | null>(null);
   const [search, setSearch] = useState("");
   const [format, setFormat] = useState<"" | (typeof FORMATS)[number]>("");
   const [task, setTask] = useState("");
   const [tag, setTag] = useState("");
   const [selected, setSelected] = useState<number | null>(null);
-  const [upload, setUpload] = useState<UploadState | null>(null);
   const filters = { search: search.trim() || undefined, format: format || undefined, task: task || undefined, tag: tag.trim() || undefined, limit: 500 };
   const list = useQuery(trpc.weights.list.queryOptions(filters));
   const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.weights.list.queryKey() });
   const fromPath = useMutation(trpc.weights.importFromPath.mutationOptions({ onSuccess: (row) => (invalidate(), setSelected(row.id)) }));
 
-  useEffect(() => {
-    if (projectId === null && projects.data?.length) setProjectId((projects.data.find((p) => p.name === "default") ?? projects.data[0]).id);
-  }, [projects.data, projectId]);
-
-  async function submitUpload(e: FormEvent<HTMLFormElement>) {
-    e.preventDefault();
-    const formElement = e.currentTarget;
-    const form = new FormData(formElement);
-    if (projectId) form.set("project_id", String(projectId));
-    if (!String(form.get("name") ?? "").trim()) form.delete("name");
-    setUpload({ percent: 0, error: null });
-    try {
-      const row = await uploadWeights(form, (percent) => setUpload({ percent, error: null }));
-      setUpload(null);
-      formElement.reset();
-      invalidate();
-      setSelected(row.id);
-    } catch (err) {
-      setUpload({ percent: 0, error: (err as Error).message });
-    }
-  }
+  const upload = useUpload("/api/weights", {
+    prepare: (form) => {
+      if (projectId) form.set("project_id", String(projectId));
+      if (!String(form.get("name") ?? "").trim()) form.delete("name");
+    },
+    onUploaded: (row) => (invalidate(), setSelected(row.id)),
+  });
 
   function submitPath(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -83,7 +44,6 @@ export function WeightsView({ canEdit }: { canEdit: boolean }) {
     fromPath.mutate({ projectId, path: String(data.get("path")), tags: tagList(String(data.get("tags") ?? "")), description: "" });
   }
 
-  const uploading = upload !== null && upload.error === null;
   return (
     <>
       <h1>{t("weights")}</h1>
@@ -91,24 +51,18 @@ export function WeightsView({ canEdit }: { canEdit: boolean }) {
         <div className="panel">
           <div className="row">
             <strong>{t("importWeights")}</strong>
-            <select value={projectId ?? ""} onChange={(e) => setProjectId(Number(e.target.value))} aria-label="project">
-              {projects.data?.map((p) => (
-                <option key={p.id} value={p.id}>
-                  {p.name}
-                </option>
-              ))}
-            </select>
+            <ProjectSelect choice={project} />
           </div>
-          <form className="row" onSubmit={submitUpload} aria-label={t("uploadWeights")} style={{ marginTop: 10 }}>
+          <form className="row" onSubmit={upload.submit} aria-label={t("uploadWeights")} style={{ marginTop: 10 }}>
             <input name="file" type="file" accept=".onnx,.pt,.pth,.ckpt,.zip" required aria-label="weights file" />
             <input name="name" placeholder={t("name")} aria-label="weights name" />
             <input name="tags" placeholder={t("tagsHint")} aria-label="weights tags" />
-            <button className="primary" type="submit" disabled={uploading}>
+            <button className="primary" type="submit" disabled={upload.uploading}>
               {t("uploadWeights")}
             </button>
-            {uploading && <progress max={100} value={upload.percent} aria-label="upload progress" />}
+            {upload.uploading && <progress max={100} value={upload.percent} aria-label="upload progress" />}
           </form>
-          {upload?.error && (
+          {upload.error && (
             <p className="error" role="alert">
               {upload.error}
             </p>
