@@ -29,7 +29,7 @@ export const updateArchitectureInput = z.object({
   graph: graphInput.optional(),
 });
 export const architectureByIdInput = z.object({ id });
-export const architectureVersionInput = z.object({ id, version: z.number().int().min(1) });
+export const architectureVersionInput = z.object({ id, version: recordId });
 export const listArchitecturesInput = z.object({ projectId: id.optional() }).default({});
 /** Live shape summary for the editor, without saving. */
 export const analyzeArchitectureInput = z.object({ graph: graphInput, imgsz: imgsz.default(64) });
