@@ -36,3 +36,10 @@ export async function seedMemberAndOutsider(db: Db) {
   const o = await seedUser(db, { email: "o@x.io", teams: [{ teamId: other.id, role: "owner" }] });
   return { team, other, member: await ctxFor(db, m.id, team.id), outsider: await ctxFor(db, o.id, other.id) };
 }
+
+/** seedMemberAndOutsider with a viewer of the member's team too. */
+export async function seedMemberViewerAndOutsider(db: Db) {
+  const seeded = await seedMemberAndOutsider(db);
+  const v = await seedUser(db, { email: "viewer@x.io", teams: [{ teamId: seeded.team.id, role: "viewer" }] });
+  return { ...seeded, viewer: await ctxFor(db, v.id, seeded.team.id) };
+}

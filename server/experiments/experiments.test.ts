@@ -13,26 +13,21 @@ import { createArchitecture } from "@/server/architectures/service";
 import { createAugmentation } from "@/server/augmentations/service";
 import { createApiKey } from "@/server/auth/api-keys";
 import type { Ctx } from "@/server/context";
-import { runDatasetImport } from "@/server/datasets/import";
-import { startDatasetImport } from "@/server/datasets/service";
 import { resetEnvCache } from "@/server/env";
 import { Conflict, NotFound } from "@/server/errors";
 import type { StudioEvent } from "@/server/events/types";
-import { startBoss, stopBoss } from "@/server/jobs/boss";
-import { jobRegistry } from "@/server/jobs/index";
-import { createJobRegistry, workJobs } from "@/server/jobs/registry";
-import { makeShapesImageFolder } from "@/server/ml/data/testing/shapes";
+import { stopBoss } from "@/server/jobs/boss";
 import { zooGraph } from "@/server/ml/zoo/index";
 import { defaultProject } from "@/server/projects/service";
 import "@/server/realtime/extensions";
 import { startRealtimeServer, type RealtimeServer } from "@/server/realtime/server";
 import { saveExperimentWeights } from "@/server/weights/save-experiment";
 import { runningChildren } from "./job";
-import { createTrainExperimentJob } from "./train-job";
 import { appendLog, claimLease, LeaseLost, recordMetrics } from "./lease";
 import { createExperiment, deleteExperiment, pauseExperiment, resumeExperiment, startExperiment, stopExperiment } from "./lifecycle";
 import { getExperiment, getExperimentLogs, getExperimentMetrics } from "./queries";
-import { startReaper, type Reaper } from "./reaper";
+import type { Reaper } from "./reaper";
+import { importShapesDataset, startTrainingQueue } from "./testing";
 
 let tdb: TestDb;
 let boss: PgBoss;
@@ -84,16 +79,8 @@ beforeAll(async () => {
   ({ member, outsider } = await seedMemberAndOutsider(tdb.db));
   projectId = (await defaultProject(member)).id;
 
-  await makeShapesImageFolder(path.join(work, "imports", "shapes"), { classes: 3, perClass: 10, size: 32, seed: 5 });
-  const dataset = await startDatasetImport(member, { projectId, name: "shapes", source: { kind: "path", path: path.join(work, "imports", "shapes") } }, async (payload) =>
-    runDatasetImport(tdb.db, payload),
-  );
-  datasetId = dataset.id;
-
-  const registry = createJobRegistry([...jobRegistry.jobs.filter((job) => job.name !== "experiments.train"), createTrainExperimentJob({ databaseUrl: tdb.url, dataDir, heartbeatMs: 250, stopGraceMs: 20_000 })]);
-  boss = await startBoss(tdb.url, registry);
-  await workJobs(boss, registry, { db: tdb.db, slots: 1, pollingIntervalSeconds: 0.5 });
-  reaper = startReaper(tdb.db, boss, { intervalMs: 300, staleSeconds: 2, retryLimit: 2 });
+  datasetId = await importShapesDataset(tdb.db, member, projectId, path.join(work, "imports"));
+  ({ boss, reaper } = await startTrainingQueue(tdb.db, tdb.url, { dataDir, heartbeatMs: 250, stopGraceMs: 20_000 }, 2));
 }, 60_000);
 
 afterAll(async () => {

@@ -7,20 +7,15 @@ import { experimentMetrics } from "@/db/schema";
 import { seedMemberAndOutsider } from "@/db/testing/fixtures";
 import { createTestDb, type TestDb } from "@/db/testing/test-db";
 import type { Ctx } from "@/server/context";
-import { runDatasetImport } from "@/server/datasets/import";
-import { startDatasetImport } from "@/server/datasets/service";
 import { resetEnvCache } from "@/server/env";
-import { startBoss, stopBoss } from "@/server/jobs/boss";
-import { jobRegistry } from "@/server/jobs/index";
-import { createJobRegistry, workJobs } from "@/server/jobs/registry";
-import { makeShapesImageFolder } from "@/server/ml/data/testing/shapes";
+import { stopBoss } from "@/server/jobs/boss";
 import { defaultProject } from "@/server/projects/service";
 import { eq } from "drizzle-orm";
 import { runningChildren } from "./job";
-import { createTrainExperimentJob } from "./train-job";
 import { createExperiment } from "./lifecycle";
 import { getExperiment, getExperimentLogs } from "./queries";
-import { startReaper, type Reaper } from "./reaper";
+import type { Reaper } from "./reaper";
+import { importShapesDataset, startTrainingQueue } from "./testing";
 
 let tdb: TestDb;
 let boss: PgBoss;
@@ -56,17 +51,9 @@ beforeAll(async () => {
   tdb = await createTestDb();
   ({ member } = await seedMemberAndOutsider(tdb.db));
   projectId = (await defaultProject(member)).id;
-  await makeShapesImageFolder(path.join(work, "imports", "shapes"), { classes: 3, perClass: 10, size: 32, seed: 5 });
-  const dataset = await startDatasetImport(member, { projectId, name: "shapes", source: { kind: "path", path: path.join(work, "imports", "shapes") } }, async (payload) =>
-    runDatasetImport(tdb.db, payload),
-  );
-  datasetId = dataset.id;
+  datasetId = await importShapesDataset(tdb.db, member, projectId, path.join(work, "imports"));
   // A short stall limit for the test; the default is STUDIO_RUN_STALL_S.
-  const train = createTrainExperimentJob({ databaseUrl: tdb.url, dataDir: path.join(work, "data"), heartbeatMs: 250, stallMs: 3000 });
-  const registry = createJobRegistry([...jobRegistry.jobs.filter((job) => job.name !== "experiments.train"), train]);
-  boss = await startBoss(tdb.url, registry);
-  await workJobs(boss, registry, { db: tdb.db, slots: 1, pollingIntervalSeconds: 0.5 });
-  reaper = startReaper(tdb.db, boss, { intervalMs: 300, staleSeconds: 2, retryLimit: 2 });
+  ({ boss, reaper } = await startTrainingQueue(tdb.db, tdb.url, { dataDir: path.join(work, "data"), heartbeatMs: 250, stallMs: 3000 }, 2));
 }, 60_000);
 
 afterAll(async () => {

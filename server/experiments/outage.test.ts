@@ -13,25 +13,20 @@ import { signApiJwt } from "@/server/auth/jwt";
 import { getTaskStatus } from "@/server/compat/task-status/handlers";
 import { getV1Experiment } from "@/server/compat/studio-v1/experiments";
 import type { Ctx } from "@/server/context";
-import { runDatasetImport } from "@/server/datasets/import";
-import { startDatasetImport } from "@/server/datasets/service";
 import { resetEnvCache } from "@/server/env";
 import type { StudioEvent } from "@/server/events/types";
-import { startBoss, stopBoss } from "@/server/jobs/boss";
-import { jobRegistry } from "@/server/jobs/index";
-import { createJobRegistry, workJobs } from "@/server/jobs/registry";
-import { makeShapesImageFolder } from "@/server/ml/data/testing/shapes";
+import { stopBoss } from "@/server/jobs/boss";
 import { defaultProject } from "@/server/projects/service";
 import type { ClientToServerEvents, ServerToClientEvents } from "@/server/realtime/protocol";
 import { startRealtimeServer, type RealtimeServer } from "@/server/realtime/server";
 import { checkHealth } from "@/server/system/health";
 import { createTrpcContext } from "@/server/trpc/init";
 import { runningChildren } from "./job";
-import { createTrainExperimentJob } from "./train-job";
 import { createExperiment } from "./lifecycle";
 import { getExperiment, getExperimentLogs } from "./queries";
-import { startReaper, type Reaper } from "./reaper";
+import type { Reaper } from "./reaper";
 import { routeContext } from "@/server/compat/shared/testing";
+import { importShapesDataset, startTrainingQueue } from "./testing";
 
 const ORIGIN = "http://studio.test";
 // The reaper gives heartbeats this long to come back after an outage: room for a loaded CI host.
@@ -62,17 +57,10 @@ beforeAll(async () => {
   pg = await startRestartablePostgres();
   ({ member } = await seedMemberAndOutsider(pg.db));
   projectId = (await defaultProject(member)).id;
-  await makeShapesImageFolder(path.join(work, "imports", "shapes"), { classes: 3, perClass: 10, size: 32, seed: 5 });
-  const dataset = await startDatasetImport(member, { projectId, name: "shapes", source: { kind: "path", path: path.join(work, "imports", "shapes") } }, async (payload) =>
-    runDatasetImport(pg.db, payload),
-  );
-  datasetId = dataset.id;
+  datasetId = await importShapesDataset(pg.db, member, projectId, path.join(work, "imports"));
 
   const dataDir = path.join(work, "data");
-  const registry = createJobRegistry([...jobRegistry.jobs.filter((job) => job.name !== "experiments.train"), createTrainExperimentJob({ databaseUrl: pg.url, dataDir, heartbeatMs: 250 })]);
-  boss = await startBoss(pg.url, registry);
-  await workJobs(boss, registry, { db: pg.db, slots: 1, pollingIntervalSeconds: 0.5 });
-  reaper = startReaper(pg.db, boss, { intervalMs: 300, staleSeconds: STALE_SECONDS, retryLimit: 2 });
+  ({ boss, reaper } = await startTrainingQueue(pg.db, pg.url, { dataDir, heartbeatMs: 250 }, STALE_SECONDS));
   realtime = await startRealtimeServer({ db: pg.db, databaseUrl: pg.url, port: 0, origin: ORIGIN, dataDir, busProbeIntervalMs: 300 });
 }, 120_000);
 
