@@ -2,28 +2,40 @@
 // TF.js routes the gradient). "unpool": MaxPool's Indices output, MaxUnpool back (ScatterElements
 // with addition where windows overlap). "s2d", for non-overlapping unpadded k×k/k pools: plain MaxPool
 // forward (its Indices output is the slow part) and, backward, the window's first argmax found again
-// from SpaceToDepth + ArgMax, the gradient placed by Where and DepthToSpace.
+// from SpaceToDepth + ArgMax, the gradient placed by Where and DepthToSpace. "rows", for the same
+// pools: the input read as [n, c, ho, k, wo, k] (a free reshape), the pool as a max over each window
+// row then over the rows; the first maximum is in the first row holding the window's maximum, first
+// in that row; the gradient goes back through Where on the same view.
 import type { TrainGraph } from "./builder";
 import type { ConvSpec } from "./conv-grads";
 
-export type MaxPoolForm = "unpool" | "s2d";
+export type MaxPoolForm = "unpool" | "s2d" | "rows";
 
 export interface MaxPoolTape {
   x: string;
   y: string;
   indices: string | null;
+  /** rows: the input as [n, c, ho, k, wo, k] and each window row's maximum [n, c, ho, k, wo, 1]. */
+  windows?: string;
+  rowMax?: string;
 }
 
 /** Forms that apply to this pool (spec: input [n, c, h, w], kernel, stride, pads, output [ho, wo]). */
 export function maxPoolForms(spec: ConvSpec): MaxPoolForm[] {
   const { kh, kw, sh, sw, h, w } = spec;
   const tiles = kh === kw && sh === kh && sw === kw && spec.pads.every((p) => p === 0) && h % kh === 0 && w % kw === 0;
-  return tiles ? ["unpool", "s2d"] : ["unpool"];
+  return tiles ? ["unpool", "s2d", "rows"] : ["unpool"];
 }
 
 export function maxPoolForward(g: TrainGraph, spec: ConvSpec, form: MaxPoolForm, x: string): MaxPoolTape {
   const attributes = { kernel_shape: [spec.kh, spec.kw], strides: [spec.sh, spec.sw], pads: spec.pads };
   if (form === "s2d") return { x, y: g.op("MaxPool", [x], attributes), indices: null };
+  if (form === "rows") {
+    const { n, c, ho, wo, kh, kw } = spec;
+    const windows = g.reshape(x, [n, c, ho, kh, wo, kw]);
+    const rowMax = g.op("ReduceMax", [windows], { axes: [5], keepdims: 1 });
+    return { x, y: g.reshape(g.op("ReduceMax", [rowMax], { axes: [3], keepdims: 1 }), [n, c, ho, wo]), indices: null, windows, rowMax };
+  }
   const [y, indices] = g.ops("MaxPool", [x], 2, attributes);
   return { x, y, indices };
 }
@@ -32,6 +44,14 @@ export function maxPoolForward(g: TrainGraph, spec: ConvSpec, form: MaxPoolForm,
 export function maxPoolBackward(g: TrainGraph, spec: ConvSpec, form: MaxPoolForm, tape: MaxPoolTape, dy: string): string {
   const { n, c, h, w, kh, kw, ho, wo } = spec;
   const shape = [n, c, h, w];
+  if (form === "rows") {
+    const row = g.op("ArgMax", [tape.rowMax!], { axis: 3, keepdims: 1, select_last_index: 0 }); // [n, c, ho, 1, wo, 1]
+    const column = g.op("ArgMax", [tape.windows!], { axis: 5, keepdims: 1, select_last_index: 0 }); // [n, c, ho, k, wo, 1]
+    const rows = g.reshape(g.i64(Array.from({ length: kh }, (_, i) => i)), [1, 1, 1, kh, 1, 1]);
+    const columns = g.reshape(g.i64(Array.from({ length: kw }, (_, i) => i)), [1, 1, 1, 1, 1, kw]);
+    const hit = g.op("And", [g.op("Equal", [row, rows]), g.op("Equal", [column, columns])]);
+    return g.reshape(g.op("Where", [hit, g.reshape(dy, [n, c, ho, 1, wo, 1]), g.f32(0)]), shape);
+  }
   if (form === "s2d") {
     const k2 = kh * kw;
     // SpaceToDepth (DCR) puts window offset (i, j) at channel block i·k + j: [n, k², c, ho, wo].
