@@ -68,8 +68,11 @@ export function detectionTargets(scores: Float32Array, boxesPx: Float32Array, gt
       const ax = grid.points[2 * a];
       const ay = grid.points[2 * a + 1];
       if (!assigned.fgMask[a]) {
-        // A unit box at the anchor keeps the (zero-weighted) CIoU finite.
-        targetBoxes.set([ax - 0.5, ay - 0.5, ax + 0.5, ay + 0.5], 4 * row);
+        // A unit box at the anchor keeps the (zero-weighted) CIoU finite (written in place: most anchors are background).
+        targetBoxes[4 * row] = ax - 0.5;
+        targetBoxes[4 * row + 1] = ay - 0.5;
+        targetBoxes[4 * row + 2] = ax + 0.5;
+        targetBoxes[4 * row + 3] = ay + 0.5;
         continue;
       }
       positives++;

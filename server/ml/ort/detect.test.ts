@@ -7,7 +7,9 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend, type BackendInfo } from "../backend/index";
 import type { DetectBatch } from "../data/detect-loader";
 import { buildDetectModel } from "../detect/adapter";
+import { makeAnchors } from "../detect/dfl";
 import { detectStepAdapter } from "../detect/replica";
+import { assignerInputs } from "../detect/targets";
 import { compileGraph } from "../graph/index";
 import { TrainOptimizer, type TrainableVariable } from "../train/optimizers";
 import { createTrainStepper } from "../train/stepper";
@@ -42,6 +44,12 @@ describe("YOLOv8 training graph on ONNX Runtime", () => {
       for (const split of [false, true]) {
         const got = await ortDetectGradients(tiny, weightInfos(model), values, x, targets, { split });
         expect(maxRelativeError(got.raw, reference.raw), "raw head output").toBeLessThan(1e-4);
+        if (split) {
+          // The forward computes what the assigner reads as the JavaScript reference does from the raw output.
+          const js = assignerInputs(got.raw, { batch: tiny.boxes.length, numClasses: tiny.numClasses, grid: makeAnchors(tiny.imgsz, tiny.imgsz) });
+          expect(maxRelativeError(got.out[got.io.assignerOutputs!.scores].data as Float32Array, js.scores), "scores").toBeLessThan(1e-4);
+          expect(maxRelativeError(got.out[got.io.assignerOutputs!.boxes].data as Float32Array, js.boxesPx), "boxes").toBeLessThan(1e-4);
+        }
         for (const name of ["loss", "box_loss", "cls_loss", "dfl_loss"]) {
           expect(Math.abs(got.parts[name] - reference.parts[name]) / Math.abs(reference.parts[name]), `${name} (split ${split})`).toBeLessThan(1e-4);
         }

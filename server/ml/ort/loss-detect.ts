@@ -28,6 +28,26 @@ export interface DetectTargetInputs {
 
 const EPS = 1e-7;
 
+/**
+ * What the assigner reads, computed from the raw head output in the graph (vectorised, on every core)
+ * rather than in JavaScript: sigmoid class scores [n, A, nc] and the predicted xyxy boxes in pixels
+ * [n, A, 4] — detect/loss.ts's predBoxes × stride.
+ */
+export function emitAssignerInputs(g: TrainGraph, spec: DetectLossSpec, raw: Value): { scores: string; boxes: string } {
+  const nc = spec.numClasses;
+  const R = spec.regMax ?? REG_MAX;
+  const [n, anchors] = raw.shape;
+  const grid = makeAnchors(spec.imgsz, spec.imgsz, spec.strides);
+  const probs = g.op("Softmax", [g.reshape(g.slice(raw.name, [0], [4 * R], [2]), [n, anchors, 4, R])], { axis: 3 });
+  const ltrb = g.reduceSum(g.mul(probs, g.f32Tensor(Array.from({ length: R }, (_, i) => i), [R])), [3]);
+  const [lt, rb] = g.ops("Split", [ltrb, g.i64([2, 2])], 2, { axis: 2 });
+  const centres = g.f32Tensor(grid.points, [1, anchors, 2]);
+  const xyxy = g.op("Concat", [g.sub(centres, lt), g.add(centres, rb)], { axis: 2 });
+  const boxes = g.output("assign:boxes", g.mul(xyxy, g.f32Tensor(grid.strides, [1, anchors, 1])), [n, anchors, 4]);
+  const scores = g.output("assign:scores", g.op("Sigmoid", [g.slice(raw.name, [4 * R], [4 * R + nc], [2])]), [n, anchors, nc]);
+  return { scores, boxes };
+}
+
 export function emitDetectLoss(g: TrainGraph, spec: DetectLossSpec, raw: Value): { inputs: DetectTargetInputs; outputs: Record<string, string>; dRaw: string } {
   const nc = spec.numClasses;
   const R = spec.regMax ?? REG_MAX;

@@ -4,7 +4,7 @@
 import type { ShareInput } from "../backend/parallel";
 import { makeAnchors, REG_MAX } from "../detect/dfl";
 import { DETECT_REPLICA_MODULE, decodeBoxes, type DetectLossOptions } from "../detect/replica";
-import { assignerInputs, detectionTargets } from "../detect/targets";
+import { detectionTargets } from "../detect/targets";
 import type { DataParallelSupport } from "../train/adapter";
 import { CLASSIFY_REPLICA_MODULE, type ClassifyLossOptions } from "../train/classify-loss";
 import { ort } from "./session";
@@ -18,8 +18,8 @@ export interface OrtTask {
   readonly split: boolean;
   /** The loss parts each pass reports besides `loss`, in the names the TF.js engine's adapter uses. */
   readonly parts: string[];
-  /** Feeds of the targets for one pass of `images` images (split: from the model output of its forward). */
-  targets(io: TrainGraphIo, input: ShareInput, images: number, modelOutput: Float32Array | null): Record<string, ort.Tensor>;
+  /** Feeds of the targets for one pass of `images` images (split: from the outputs of its forward). */
+  targets(io: TrainGraphIo, input: ShareInput, images: number, forward: Record<string, ort.Tensor> | null): Record<string, ort.Tensor>;
   /** Metrics of the pass besides the loss and its parts (classify: accuracy). */
   metrics(modelOutput: Float32Array, input: ShareInput): Record<string, number>;
   /** Targets of the right shapes for timing a graph. */
@@ -64,9 +64,10 @@ function detectTask(options: DetectLossOptions): OrtTask {
     loss: { kind: "detect", numClasses: nc, imgsz },
     split: true,
     parts: ["box_loss", "cls_loss", "dfl_loss"],
-    targets(io, input, images, raw) {
-      if (!raw) throw new Error("ONNX trainer: detection targets need the head's output");
-      const { scores, boxesPx } = assignerInputs(raw, { batch: images, numClasses: nc, grid });
+    targets(io, input, images, forward) {
+      if (!forward || !io.assignerOutputs) throw new Error("ONNX trainer: detection targets need the forward's scores and boxes");
+      const scores = forward[io.assignerOutputs.scores].data as Float32Array;
+      const boxesPx = forward[io.assignerOutputs.boxes].data as Float32Array;
       return feeds(io, images, detectionTargets(scores, boxesPx, decodeBoxes(input.targets, images), { numClasses: nc, imgsz, grid }));
     },
     metrics: () => ({}),

@@ -9,7 +9,7 @@ import type { ModelGraph } from "../graph/schema";
 import { TrainGraph, type SplitGraphs, type Value } from "./builder";
 import { findTrainingEmitter, type BackwardContext, type ChoicePoint, type EmitContext, type TrainingEmitter } from "./emitter";
 import { emitClassifyLoss, type ClassifyLossSpec } from "./loss-classify";
-import { emitDetectLoss, type DetectLossSpec, type DetectTargetInputs } from "./loss-detect";
+import { emitAssignerInputs, emitDetectLoss, type DetectLossSpec, type DetectTargetInputs } from "./loss-detect";
 import { REG_MAX } from "../detect/dfl";
 import type { OrtExecutionProvider } from "./session";
 import "./layers/basic";
@@ -53,6 +53,8 @@ export interface TrainGraphIo {
   targetInput: string;
   /** detect: the assigner's targets (training only). */
   detectInputs?: DetectTargetInputs;
+  /** detect, split: the forward's outputs the assigner reads (scores [N, A, nc], boxes in pixels [N, A, 4]). */
+  assignerOutputs?: { scores: string; boxes: string };
   /** Weights the graph reads, by their TF.js name (= graph input name). */
   weightInputs: string[];
   lossOutput: string;
@@ -235,6 +237,7 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
   }
 
   // ---- loss and its gradient with respect to the model's output
+  const assignerOutputs = loss.kind === "detect" && request.split ? emitAssignerInputs(g, loss, logits) : undefined;
   g.markBoundary();
   g.scope = "loss";
   let targetInput = "";
@@ -296,6 +299,6 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
   g.scope = "clip";
   const squares = [...gradOutputs].map(({ weight }) => g.op("ReduceSumSquare", [grads.get(weight)!], { keepdims: 0 }));
   const gradSquaredNorm = g.output("grad_squared_norm", squares.length > 0 ? g.sum(squares) : g.f32(0), []);
-  const io = { ...common, targetInput, detectInputs, lossOutput: lossOutputs.loss, lossOutputs, grads: gradOutputs, gradSquaredNorm };
+  const io = { ...common, targetInput, detectInputs, assignerOutputs, lossOutput: lossOutputs.loss, lossOutputs, grads: gradOutputs, gradSquaredNorm };
   return request.split ? { ...io, bytes: new Uint8Array(0), split: g.split("train") } : { ...io, bytes: g.toBytes("train") };
 }

@@ -236,7 +236,7 @@ export class OrtTrainer<B extends { size: number }> {
   private async runPass(
     sized: SizedSession,
     feeds: Record<string, ort.Tensor>,
-    targetsFor: (modelOutput: Float32Array | null) => Record<string, ort.Tensor>,
+    targetsFor: (forward: Record<string, ort.Tensor> | null) => Record<string, ort.Tensor>,
     clock = { ms: 0 },
   ): Promise<Record<string, ort.Tensor>> {
     const { io, sessions } = sized;
@@ -249,7 +249,7 @@ export class OrtTrainer<B extends { size: number }> {
     if (!io.split) return run(sessions[0], { ...feeds, ...targetsFor(null) });
     const pick = (names: string[], from: Record<string, ort.Tensor>) => Object.fromEntries(names.map((name) => [name, from[name]]));
     const first = await run(sessions[0], pick(io.split.forwardInputs, feeds));
-    const all = { ...feeds, ...targetsFor(first[io.logitsOutput].data as Float32Array) };
+    const all = { ...feeds, ...targetsFor(first) };
     const cuts = pick(io.split.cuts, first);
     const second = await run(sessions[1], { ...pick(io.split.backwardInputs, all), ...cuts });
     return { ...first, ...second };
@@ -301,7 +301,7 @@ export class OrtTrainer<B extends { size: number }> {
         fillDropoutMask(mask.values, mask.rate, (mask.seed ^ Math.imul(this.flat.step + 1, 0x9e3779b1) ^ Math.imul(pass + 1, 0x85ebca6b)) >>> 0);
         feeds[mask.input] = mask.tensor;
       }
-      const out = await this.runPass(sized, feeds, (modelOutput) => this.task.targets(io, input, size, modelOutput), clock);
+      const out = await this.runPass(sized, feeds, (forward) => this.task.targets(io, input, size, forward), clock);
       const share = size / batch.size;
       const values: Record<string, number> = Object.fromEntries(Object.entries(io.lossOutputs).map(([name, output]) => [name, (out[output].data as Float32Array)[0]]));
       Object.assign(values, this.task.metrics(out[io.logitsOutput].data as Float32Array, input));

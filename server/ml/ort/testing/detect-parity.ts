@@ -62,7 +62,7 @@ export async function ortDetectGradients(
   x: Float32Array,
   targets: DetectionTargets,
   opts: { split?: boolean; choices?: Map<string, string> } = {},
-): Promise<DetectRun & { io: ReturnType<typeof buildTrainingGraph> }> {
+): Promise<DetectRun & { io: ReturnType<typeof buildTrainingGraph>; out: Record<string, ort.Tensor> }> {
   const batch = c.boxes.length;
   const io = buildTrainingGraph({
     graph: c.graph,
@@ -115,5 +115,5 @@ export async function ortDetectGradients(
     for (let i = 0; i < current.length; i++) current[i] = current[i] - (current[i] - batchValue[i]) * (1 - m.momentum);
     moving.set(m.weight, current);
   }
-  return { parts, grads, moving, raw: out[io.logitsOutput].data as Float32Array, io };
+  return { parts, grads, moving, raw: out[io.logitsOutput].data as Float32Array, io, out };
 }
