@@ -155,7 +155,8 @@ export async function deleteDataset(ctx: Ctx, id: number) {
     }
     throw err;
   }
-  await rm(datasetDir(id), { recursive: true, force: true });
+  // A thumbnail requested just before the delete may still be written meanwhile: rm retries a folder that refills.
+  await rm(datasetDir(id), { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
 }
 
 function previewFilter(datasetId: number, task: "classify" | "detect", input: Pick<z.infer<typeof previewInput>, "split" | "classId">): SQL {
