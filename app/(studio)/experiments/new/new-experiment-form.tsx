@@ -14,9 +14,9 @@ type Task = "classify" | "detect";
  * Hyper-parameters the form shows as fields (those with a task only for models of that task); the
  * rest keep the engine's defaults (or the template's). Kind "auto": the word auto or an integer.
  */
-const FIELDS: { key: string; kind: "int" | "float" | "bool" | "choice" | "auto"; choices?: string[]; task?: Task }[] = [
+const FIELDS: { key: string; kind: "int" | "float" | "bool" | "choice" | "auto"; choices?: string[]; task?: Task; hint?: "autoBatchHint" }[] = [
   { key: "epochs", kind: "int" },
-  { key: "batch", kind: "int" },
+  { key: "batch", kind: "int", hint: "autoBatchHint" },
   { key: "imgsz", kind: "int" },
   { key: "optimizer", kind: "choice", choices: ["auto", "SGD", "Adam", "AdamW", "RMSProp"] },
   { key: "lr0", kind: "float" },
@@ -232,7 +232,7 @@ export function NewExperimentForm({ architectureId, projectId: initialProjectId 
         <fieldset className="row wrap">
           <legend>{t("hyperparameters")}</legend>
           {FIELDS.filter((f) => !f.task || f.task === task).map((f) => (
-            <label key={f.key}>
+            <label key={f.key} title={f.hint ? t(f.hint) : undefined}>
               {f.key}
               {f.kind === "auto" ? (
                 <input
@@ -255,6 +255,7 @@ export function NewExperimentForm({ architectureId, projectId: initialProjectId 
                   aria-label={f.key}
                   type="number"
                   step={f.kind === "int" ? 1 : "any"}
+                  placeholder={f.hint ? "-1 = auto" : undefined}
                   value={hyper[f.key] === undefined ? "" : String(hyper[f.key])}
                   onChange={(e) => setField(f.key, f.kind, e.target.value)}
                   style={{ width: "7em" }}
