@@ -3,13 +3,15 @@
  * DetectionModel, with its fp16 storages filled in) is imported three ways: uploaded through the multipart
  * path (streamed to disk and hashed on the way), from a server path, and again (stored once). Then its
  * metadata read (central directory + data.pkl) against a full read, a studio checkpoint's header against its
- * full read, and ONNX exports (fp32, fp16) of yolov8n at 320 and resnet18 at 224 from studio checkpoints.
+ * full read, and ONNX exports (fp32, fp16) of yolov8n at 320 and resnet18 at 224 from studio checkpoints,
+ * each fp32 export then re-validated as its parity report does (ONNX Runtime and the TF.js source, one
+ * generated split of 48 images, identical preprocessing), in images/s.
  * One JSON line per figure; peak RSS is sampled every 20 ms.
  *   npm run bench:weights -- [--repeat 5]
  */
 import crypto from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -37,13 +39,35 @@ const { openZipArchive } = await import("@/server/ml/io/zip-archive");
 const { importWeightsFromPath } = await import("@/server/weights/import");
 const { importUploadedWeights } = await import("@/server/weights/upload");
 const { inspectWeightsFile } = await import("@/server/weights/inspect");
-const { loadTfjsModel } = await import("@/server/weights/validate-model");
+const { loadTfjsModel, onnxEngineModel, tfjsEngineModel } = await import("@/server/weights/validate-model");
+const { validateItems } = await import("@/server/weights/validate-run");
+const { PARITY_VALIDATION } = await import("@/server/weights/export-work");
+const { writeShapesDataset } = await import("@/server/ml/detect/testing/shapes-dataset");
+const { makeShapesImageFolder } = await import("@/server/ml/data/testing/shapes");
+const { readDetectDataset } = await import("@/server/ml/data/detect-format");
 const { buildDetectModel } = await import("@/server/ml/detect/adapter");
 const { exportDetectionOnnx } = await import("@/server/ml/detect/onnx-decode");
 const { exportOnnx } = await import("@/server/ml/export/onnx");
 const { compileGraph } = await import("@/server/ml/graph/index");
 const { zooGraph } = await import("@/server/ml/zoo/index");
 const { readCheckpoint, readCheckpointHeader, saveCheckpoint, disposeContents } = await import("@/server/ml/train/checkpoint");
+
+const PARITY_IMAGES = 48;
+
+type ValidationItem = import("@/server/weights/validate-run").ValidationItem;
+
+/** Generated splits of PARITY_IMAGES images each, as a dataset's stored items would list them. */
+async function paritySplits(root: string): Promise<Record<"detect" | "classify", ValidationItem[]>> {
+  const detectRoot = path.join(root, "detect");
+  await writeShapesDataset(detectRoot, { train: 1, val: PARITY_IMAGES, seed: 6, classes: 3, minSize: 48, maxSize: 96 });
+  const index = await readDetectDataset(detectRoot, { seed: 0 });
+  const detect = index.items
+    .filter((item) => item.split === "val")
+    .map((item) => ({ id: null, file: item.path, path: path.relative(detectRoot, item.path), width: item.width ?? 0, height: item.height ?? 0, boxes: item.boxes }));
+  const shapes = await makeShapesImageFolder(path.join(root, "classify"), { classes: 6, perClass: PARITY_IMAGES / 6, size: 64, seed: 3, layout: "flat" });
+  const classify = shapes.files.map((file) => ({ id: null, file: file.path, path: path.basename(file.path), width: 64, height: 64, label: file.label }));
+  return { detect, classify };
+}
 
 const FIXTURE = path.resolve(import.meta.dirname, "../ml/io/fixtures/outline_yolov8x_like.pt");
 const MB = 1024 * 1024;
@@ -151,6 +175,8 @@ try {
   const full = await measured(() => readTorchCheckpoint(big));
   print({ figure: "pt.metadata_read", fileMB: sizeMB, metadataMs, inspectMs, fullReadMs: Math.round(full.seconds * 1000), fullReadRssGrowthMB: full.rssGrowthMB, tensors: full.value.tensors.size });
 
+  const splits = await paritySplits(path.join(work, "parity"));
+
   for (const [name, imgsz] of [
     ["yolov8n", 320],
     ["resnet18", 224],
@@ -177,6 +203,22 @@ try {
         }
       });
       print({ figure: "export.onnx", model: name, imgsz, precision: half ? "fp16" : "fp32", seconds: +exported.seconds.toFixed(2), onnxMB: +(exported.value.byteLength / MB).toFixed(1), peakRssMB: exported.peakRssMB });
+      if (half) continue;
+      // The parity report's re-validation: both sides on the same split, the same decode and letterbox.
+      const onnxFile = path.join(files, `${name}-${imgsz}.onnx`);
+      await writeFile(onnxFile, exported.value);
+      const items = splits[task];
+      const onnx = await onnxEngineModel(onnxFile, task, classNames, "cpu");
+      const source = tfjsEngineModel(await loadTfjsModel({ file: ckpt, format: "ckpt", task, classNames, model: name, imgsz }), task, classNames, "tfjs-cpu");
+      try {
+        const onnxSide = await measured(() => validateItems(onnx, items, PARITY_VALIDATION));
+        const sourceSide = await measured(() => validateItems(source, items, PARITY_VALIDATION));
+        const perSecond = (seconds: number) => +(items.length / seconds).toFixed(1);
+        print({ figure: "parity.validation", model: name, imgsz, images: items.length, batch: PARITY_VALIDATION.batch, onnxImagesPerS: perSecond(onnxSide.seconds), tfjsImagesPerS: perSecond(sourceSide.seconds), onnxSeconds: +onnxSide.seconds.toFixed(2), tfjsSeconds: +sourceSide.seconds.toFixed(2) });
+      } finally {
+        await onnx.release();
+        await source.release();
+      }
     }
   }
 } finally {

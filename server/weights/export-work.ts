@@ -25,6 +25,8 @@ const FP32_TOLERANCE = 1e-4;
 /** Boxes below this confidence are left out of the per-image agreement (Ultralytics' predict default). */
 const AGREEMENT_CONF = 0.25;
 const PARITY_BATCH_SEED = 42;
+/** The re-validation's settings, both sides alike (validation's own defaults). */
+export const PARITY_VALIDATION = { batch: 16, conf: 0.001, iou: 0.7 };
 
 type WeightsRow = typeof weights.$inferSelect;
 
@@ -194,7 +196,7 @@ async function parityReport(db: Db, child: WeightsRow, parent: WeightsRow, loade
   let metrics: WeightsMetrics | null = null;
   const split = await paritySplit(db, parent, options.datasetId);
   if (split) {
-    const opts = { batch: 16, conf: 0.001, iou: 0.7 };
+    const opts = PARITY_VALIDATION;
     const sourceOutcome = await validateItems(reference, split.items, opts);
     const exportedOutcome = await validateItems(exported, split.items, opts);
     const params: ValidationParams = { imgsz: loaded.imgsz, batch: opts.batch, conf: opts.conf, iou: opts.iou, device: options.device, saveJson: false, plots: true, resplit: split.resplit };
