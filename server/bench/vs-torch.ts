@@ -42,6 +42,7 @@ const VS_CASES: VsCase[] = [
 const TORCH_WORKER = String.raw`
 import json, sys, time, torch, torch.nn.functional as F
 torch.set_num_threads(int(sys.argv[1]))
+print(json.dumps({"ready": torch.__version__}), flush=True)
 for line in sys.stdin:
     req = json.loads(line)
     scope = {}
@@ -89,10 +90,14 @@ class TorchWorker {
     this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   }
 
-  static start(threads: number): TorchWorker {
+  /** Starts PyTorch and waits until it has loaded, so that loading it does not slow our first round. */
+  static async start(threads: number): Promise<TorchWorker> {
     const child = spawn(PYTHON, ["-c", TORCH_WORKER, String(threads)], { stdio: ["pipe", "pipe", "pipe"] });
     child.stderr.on("data", (chunk: Buffer) => process.stderr.write(`[torch] ${chunk}`));
-    return new TorchWorker(child);
+    const worker = new TorchWorker(child);
+    const ready = await worker.lines.next();
+    if (ready.done) throw new Error("PyTorch did not start (see its [torch] lines above)");
+    return worker;
   }
 
   async run(request: Record<string, unknown>): Promise<{ imgs_per_sec: number; step_ms: number; steps: number; torch: string; threads: number }> {
@@ -145,7 +150,7 @@ export async function runVsTorch(print: (line: string) => void = (line) => conso
   const rounds = Math.max(1, Number(values.rounds));
   const seconds = Number(values.seconds);
   const threads = os.availableParallelism();
-  const torch = TorchWorker.start(threads);
+  const torch = await TorchWorker.start(threads);
   const round2 = (v: number) => Math.round(v * 100) / 100;
   const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
   try {

@@ -29,7 +29,7 @@ export function dilationOf(spec: ConvSpec): [number, number] {
   return spec.dilation ?? [1, 1];
 }
 
-export const FILTER_GRAD_FORMS = ["im2col", "tap", "nhwc", "conv"] as const;
+export const FILTER_GRAD_FORMS = ["im2col", "tap", "nhwc", "gemm", "conv"] as const;
 export type FilterGradForm = (typeof FILTER_GRAD_FORMS)[number] | "depthwise_tap" | "depthwise_conv";
 export const INPUT_GRAD_FORMS = ["flip", "convT"] as const;
 export type InputGradForm = (typeof INPUT_GRAD_FORMS)[number];
@@ -125,6 +125,15 @@ export function convFilterGrad(g: TrainGraph, spec: ConvSpec, form: FilterGradFo
       const col = g.reshape(g.op("Concat", tapSlices(g, xp, spec, [1, 2]), { axis: 3 }), [n, ho * wo, k2 * c]);
       const dw = g.reduceSum(g.op("MatMul", [g.reshape(dy, [n, co, ho * wo]), col]), [0]); // [co, k²·c]
       return g.transpose(g.reshape(dw, [co, kh, kw, c]), [0, 3, 1, 2]);
+    }
+    case "gemm": {
+      // One GEMM with the batch inside the contraction: dW [co, k²·c] = dY [co, n·ho·wo] · col [n·ho·wo, k²·c]
+      // (NHWC windows). No per-image products to sum afterwards: the form for deep, narrow layers.
+      const xp = g.padSpatial(g.transpose(x, [0, 2, 3, 1]), spec.pads, "nhwc");
+      const taps = tapSlices(g, xp, spec, [1, 2]);
+      const col = g.reshape(taps.length === 1 ? taps[0] : g.op("Concat", taps, { axis: 3 }), [n * ho * wo, k2 * c]);
+      const dyt = g.reshape(g.transpose(dy, [1, 0, 2, 3]), [co, n * ho * wo]);
+      return g.transpose(g.reshape(g.op("MatMul", [dyt, col]), [co, kh, kw, c]), [0, 3, 1, 2]);
     }
     case "conv": {
       // The textbook form: a Conv over transposed tensors, the batch as channels and the stride as dilation.

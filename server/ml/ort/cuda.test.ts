@@ -37,7 +37,7 @@ describe("ONNX Runtime on CUDA", () => {
     const cpu = buildTrainingGraph({ ...request, weights, provider: "cpu" });
     for (const point of cuda.points) {
       if (point.kind === "conv-dx") expect(point.candidates).toEqual(["convT"]);
-      if (point.kind === "conv-dw") expect(point.candidates).toEqual(["im2col", "conv"]);
+      if (point.kind === "conv-dw") expect(point.candidates).toEqual(["im2col", "gemm", "conv"]);
     }
     expect(cpu.points.some((p) => p.kind === "conv-dx" && p.candidates.includes("flip"))).toBe(true);
     expect(providerForms("conv-dw", ["depthwise_tap", "depthwise_conv"], "cuda")).toEqual(["depthwise_conv"]);

@@ -156,7 +156,8 @@ export async function chooseFormulations(points: ChoicePoint[], opts: Formulatio
   const measured = new Map<string, MeasuredChoice>();
   for (const [key, point] of unique) {
     const cached = memory.get(`${host}\u0000${key}`) ?? (cacheDir ? (disk ??= await readCache(cacheDir)).hosts[host]?.[key] : undefined);
-    if (cached && point.candidates.includes(cached.choice)) {
+    // A choice counts only if every current candidate was timed with it (new formulations get measured).
+    if (cached && point.candidates.includes(cached.choice) && point.candidates.every((c) => c in cached.ms)) {
       result.set(key, cached);
       continue;
     }

@@ -83,11 +83,11 @@ export class OrtGraphError extends Error {
 /**
  * The formulations worth timing on a provider. On CUDA the slicing forms (one small kernel per tap)
  * lose to cuDNN's own: input gradients as ConvTranspose (backward-data), filter gradients as one
- * large convolution or batched GEMM ("conv", "im2col"; depthwise "depthwise_conv"). The CPU times all.
+ * large GEMM or convolution ("gemm", "conv", "im2col"; depthwise "depthwise_conv"). The CPU times all.
  */
 export function providerForms<T extends string>(kind: ChoicePoint["kind"], candidates: T[], provider: OrtExecutionProvider): T[] {
   if (provider !== "cuda") return candidates;
-  const preferred: Record<string, string[]> = { "conv-dx": ["convT"], "conv-dw": ["conv", "im2col", "depthwise_conv"] };
+  const preferred: Record<string, string[]> = { "conv-dx": ["convT"], "conv-dw": ["gemm", "conv", "im2col", "depthwise_conv"] };
   const kept = candidates.filter((c) => preferred[kind]?.includes(c) ?? true);
   return kept.length > 0 ? kept : candidates;
 }
