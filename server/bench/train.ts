@@ -227,7 +227,11 @@ export async function runTrainBench(print: (line: string) => void = (line) => co
       }
     }
     if (rounds > 1) {
-      const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+      const median = (v: number[]) => {
+        const sorted = [...v].sort((a, b) => a - b);
+        const mid = Math.floor(sorted.length / 2);
+        return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+      };
       const medians = Object.fromEntries([...results].map(([key, v]) => [key, round1(median(v))]));
       print(JSON.stringify({ model: c.model, summary: "median imgs_per_sec over rounds", rounds, ...medians }));
     }
