@@ -153,10 +153,10 @@ export async function runVsTorch(print: (line: string) => void = (line) => conso
   const torch = await TorchWorker.start(threads);
   const round2 = (v: number) => Math.round(v * 100) / 100;
   const median = (v: number[]) => {
-        const sorted = [...v].sort((a, b) => a - b);
-        const mid = Math.floor(sorted.length / 2);
-        return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-      };
+    const sorted = [...v].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
   try {
     for (const c of cases) {
       const source = graphToPytorch(graphOf(c), { inputShape: [c.imgsz, c.imgsz, 3], className: "Model" });
