@@ -89,13 +89,16 @@ export interface Reaper {
   stop(): void;
 }
 
+/** At least this long after an outage before any run counts as dead: pools reconnect slowly on a loaded host. */
+const MIN_OUTAGE_GRACE_SECONDS = 15;
+
 /**
  * Runs `reapStaleRuns` every `intervalMs` in the training worker. While the database was unreachable
- * nobody could beat a heartbeat: once it answers again, runs get `staleSeconds` to beat before any
- * counts as dead, so a database restart re-queues nothing.
+ * nobody could beat a heartbeat: once it answers again, runs get `staleSeconds` (at least
+ * MIN_OUTAGE_GRACE_SECONDS) to beat before any counts as dead, so a database restart re-queues nothing.
  */
 export function startReaper(db: Db, boss: PgBoss, options: ReaperOptions & { intervalMs?: number } = {}): Reaper {
-  const graceMs = (options.staleSeconds ?? DEFAULT_STALE_SECONDS) * 1000;
+  const graceMs = Math.max(options.staleSeconds ?? DEFAULT_STALE_SECONDS, MIN_OUTAGE_GRACE_SECONDS) * 1000;
   // When the database last came back; long ago at start, so runs a crash left behind are reaped at once.
   let reachableSince: number | null = 0;
   const pass = async () => {
