@@ -4,26 +4,12 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import sharp from "sharp";
 import { writeTree, zipFolder } from "../server/datasets/testing";
+import { shapeImage } from "./shape-images";
 import { admin, baseUrl, launchBrowser, logIn } from "./browser";
 
 let browser: Browser;
 let zipFile: string;
-
-/** A 32 px shape in its own colour on grey, jittered so no two are alike. */
-function shapeImage(shape: "circle" | "square" | "triangle", i: number): Promise<Buffer> {
-  const colour = { circle: "#d22", square: "#2a2", triangle: "#22d" }[shape];
-  const c = 16 + ((i * 5) % 7) - 3;
-  const r = 7 + (i % 4);
-  const body =
-    shape === "circle"
-      ? `<circle cx="${c}" cy="${c}" r="${r}" fill="${colour}"/>`
-      : shape === "square"
-        ? `<rect x="${c - r}" y="${c - r}" width="${2 * r}" height="${2 * r}" fill="${colour}"/>`
-        : `<polygon points="${c},${c - r} ${c + r},${c + r} ${c - r},${c + r}" fill="${colour}"/>`;
-  return sharp(Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32"><rect width="32" height="32" fill="#888"/>${body}</svg>`)).png().toBuffer();
-}
 
 before(async () => {
   browser = await launchBrowser();

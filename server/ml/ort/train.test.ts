@@ -6,11 +6,10 @@ import os from "node:os";
 import path from "node:path";
 import { initBackend } from "../backend/index";
 import { makeShapesImageFolder } from "../data/testing/shapes";
-import { writeShapesDataset } from "../detect/testing/shapes-dataset";
+import { SHAPES_LEARNING_DATA, shapesLearningRun, writeShapesDataset } from "../detect/testing/shapes-dataset";
 import { readCheckpoint, disposeContents } from "../train/checkpoint";
 import type { TrainConfigInput } from "../train/config";
 import { train, type TrainEvent, type TrainResult } from "../train/loop";
-import { yolov8Graph, YOLOV8_SCALES } from "../zoo/yolov8";
 
 let data: string;
 let runsDir: string;
@@ -111,26 +110,9 @@ describe("train() on ONNX Runtime", () => {
 describe("detection training on ONNX Runtime", () => {
   it("learns: a width-scaled yolov8n reaches mAP50 ≥ 0.5 on generated shapes at imgsz 64, and the run says ort trained it", async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), "ort-detect-"));
-    await writeShapesDataset(path.join(root, "data"), { train: 128, val: 16, seed: 1, classes: 3 });
+    await writeShapesDataset(path.join(root, "data"), SHAPES_LEARNING_DATA);
     const events: TrainEvent[] = [];
-    const result = await train(
-      {
-        task: "detect",
-        data: path.join(root, "data"),
-        model: yolov8Graph({ numClasses: 3, scale: YOLOV8_SCALES.n, width: 0.25 }),
-        imgsz: 64,
-        epochs: 15,
-        batch: 16,
-        optimizer: "Adam",
-        lr0: 0.01,
-        warmup_epochs: 1,
-        seed: 0,
-        mosaic: 0,
-        device: "ort",
-        runsDir: path.join(root, "runs"),
-      },
-      { onEvent: (e) => void events.push(e) },
-    );
+    const result = await train(shapesLearningRun(root, "ort"), { onEvent: (e) => void events.push(e) });
     expect(result.status).toBe("completed");
     expect(result.bestMetrics.mAP50).toBeGreaterThanOrEqual(0.5);
     expect(startOf(events).backend).toMatchObject({ device: "ort", backend: "ort" });

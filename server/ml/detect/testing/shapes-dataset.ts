@@ -6,6 +6,8 @@ import path from "node:path";
 import sharp from "sharp";
 import { createRng, type Rng } from "../../augment/rng";
 import type { Box } from "../../augment/geometry";
+import type { TrainConfigInput } from "../../train/config";
+import { yolov8Graph, YOLOV8_SCALES } from "../../zoo/yolov8";
 
 export const SHAPE_CLASSES = ["red_square", "green_circle", "blue_triangle"] as const;
 const COLOURS: [number, number, number][] = [
@@ -83,4 +85,29 @@ export async function writeShapesDataset(root: string, opts: ShapesDatasetOption
 async function ensure(dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   return dir;
+}
+
+/** The dataset of the detection learning check, written to `<root>/data`. */
+export const SHAPES_LEARNING_DATA: ShapesDatasetOptions = { train: 128, val: 16, seed: 1, classes: 3 };
+
+/**
+ * The detection learning check every training engine must pass (mAP50 ≥ 0.5): a width-scaled yolov8n for 15
+ * epochs on SHAPES_LEARNING_DATA written to `<root>/data`.
+ */
+export function shapesLearningRun(root: string, device: string): TrainConfigInput {
+  return {
+    task: "detect",
+    data: path.join(root, "data"),
+    model: yolov8Graph({ numClasses: 3, scale: YOLOV8_SCALES.n, width: 0.25 }),
+    imgsz: 64,
+    epochs: 15,
+    batch: 16,
+    optimizer: "Adam",
+    lr0: 0.01,
+    warmup_epochs: 1,
+    seed: 0,
+    mosaic: 0,
+    device,
+    runsDir: path.join(root, "runs"),
+  };
 }
