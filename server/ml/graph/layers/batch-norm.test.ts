@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../backend/index";
+import { batchNormCases, relativeDifference } from "../../io/testing/batch-norm-fixture";
 import { batchNormalization } from "./batch-norm";
 
 function seededValues(size: number, seed: number): Float32Array {
@@ -61,11 +62,31 @@ describe.each(["wasm", "cpu"] as const)("BatchNorm's training step on %s", (back
     { shape: [3, 5, 4, 6], epsilon: 1e-3, momentum: 0.97 },
     { shape: [2, 7, 3], epsilon: 1e-5, momentum: 0.9 },
     { shape: [9, 4], epsilon: 1e-3, momentum: 0.5 },
-  ])("matches TF.js's batchNormalization in output, gradients and moving statistics for $shape", async ({ shape, epsilon, momentum }) => {
+  ])("matches TF.js's batchNormalization in output, gradients and moving mean, PyTorch's unbiased moving variance, for $shape", async ({ shape, epsilon, momentum }) => {
     await tf.setBackend(backendName);
     const ours = trainingStep(batchNormalization({ axis: -1, epsilon, momentum }), shape);
     const reference = trainingStep(tf.layers.batchNormalization({ axis: -1, epsilon, momentum }), shape);
-    for (const key of Object.keys(reference) as (keyof StepResult)[]) expectClose(ours[key], reference[key], key);
+    for (const key of ["y", "dx", "dGamma", "dBeta", "movingMean"] as const) expectClose(ours[key], reference[key], key);
+    // Three updates from 1 on one batch: TF.js's m³ + (1 − m³)·v with the biased v, ours with n/(n − 1)·v.
+    const count = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const kept = momentum ** 3;
+    expectClose(ours.movingVariance, reference.movingVariance.map((v) => kept + ((v - kept) * count) / (count - 1)), "movingVariance");
+  });
+});
+
+describe.each(["wasm", "cpu"] as const)("BatchNorm's training steps on %s against PyTorch's", (backendName) => {
+  it.each(batchNormCases())("$name: outputs and running statistics after each step to 1e-5", async (c) => {
+    await tf.setBackend(backendName);
+    const layer = batchNormalization({ axis: -1, epsilon: c.eps, momentum: 1 - c.momentum });
+    const shape = c.module === "BatchNorm2d" ? [...c.shape] : [c.shape[0], c.features];
+    layer.build(shape);
+    const [movingMean, movingVariance] = layer.nonTrainableWeights;
+    for (const [i, step] of c.steps.entries()) {
+      const y = tf.tidy(() => Array.from((layer.apply(tf.tensor(step.x, shape), { training: true }) as tf.Tensor).dataSync()));
+      expect(relativeDifference(y, step.y), `y of step ${i + 1}`).toBeLessThan(1e-5);
+      expect(relativeDifference(movingMean.read().dataSync(), step.running_mean), `running_mean after step ${i + 1}`).toBeLessThan(1e-5);
+      expect(relativeDifference(movingVariance.read().dataSync(), step.running_var), `running_var after step ${i + 1}`).toBeLessThan(1e-5);
+    }
   });
 });
 

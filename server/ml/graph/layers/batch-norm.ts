@@ -74,10 +74,13 @@ class BatchNormalization extends TfBatchNormalization {
     if (!kwargs.training || !lastAxis || !state.gamma || !state.beta) return super.call(inputs, kwargs);
     return tf.tidy(() => {
       const { y, mean, variance } = batchNormTraining(x, state.gamma!.read() as tf.Tensor1D, state.beta!.read() as tf.Tensor1D, state.epsilon);
+      // PyTorch's running_var follows the unbiased batch variance (n/(n − 1), n values per channel), TF.js's the biased one.
+      const count = x.size / x.shape[x.rank - 1];
+      const unbiased = tf.mul(variance, count > 1 ? count / (count - 1) : 1);
       // TF.js's update: moving ← moving − (moving − batch)·(1 − momentum).
       for (const [variable, value] of [
         [state.movingMean, mean],
-        [state.movingVariance, variance],
+        [state.movingVariance, unbiased],
       ] as const) {
         tf.tidy(() => {
           const current = variable.read();
@@ -94,7 +97,7 @@ class BatchNormalization extends TfBatchNormalization {
 // model trains with the same arithmetic.
 tf.serialization.registerClass(BatchNormalization as unknown as tf.serialization.SerializableConstructor<tf.layers.Layer>);
 
-/** tf.layers.batchNormalization with a faster training step (batchNormTraining). */
+/** tf.layers.batchNormalization with a faster training step (batchNormTraining) and PyTorch's running variance. */
 export function batchNormalization(args: BatchNormalizationArgs): tf.layers.Layer {
   return new BatchNormalization(args);
 }

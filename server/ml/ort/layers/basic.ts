@@ -63,7 +63,7 @@ registerTrainingEmitter<{ eps: number; momentum: number }, BatchNormTape | null>
       const y = g.op("BatchNormalization", [x4, gamma, beta, ctx.param("moving_mean"), ctx.param("moving_variance")], { epsilon: float(data.eps) });
       return { output: { name: unflatten(y), shape: input.shape }, tape: null };
     }
-    // Two-pass statistics as TF.js computes them (biased variance), then ONE normalising pass:
+    // Two-pass statistics (biased variance), then ONE normalising pass:
     // inference-mode BatchNormalization fed with the batch statistics.
     const mean = g.op("ReduceMean", [x4], { axes: [0, 2, 3], keepdims: 0 });
     const centered = g.sub(x4, g.reshape(mean, [1, channels, 1, 1]));
@@ -71,7 +71,8 @@ registerTrainingEmitter<{ eps: number; momentum: number }, BatchNormTape | null>
     const rstd = g.op("Reciprocal", [g.op("Sqrt", [g.add(variance, g.f32(data.eps))])]);
     const y = g.op("BatchNormalization", [x4, gamma, beta, mean, variance], { epsilon: float(data.eps) });
     ctx.movingAverage("moving_mean", mean, [channels], data.momentum);
-    ctx.movingAverage("moving_variance", variance, [channels], data.momentum);
+    // PyTorch's running_var follows the unbiased batch variance, n/(n − 1) of the one that normalises.
+    ctx.movingAverage("moving_variance", count > 1 ? g.scale(variance, count / (count - 1)) : variance, [channels], data.momentum);
     return { output: { name: unflatten(y), shape: input.shape }, tape: { centered, rstd, count, channels, spatial } };
   },
   backward(ctx, tape, dy) {
