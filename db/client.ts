@@ -14,8 +14,15 @@ export interface DbHandle {
   close(): Promise<void>;
 }
 
+/**
+ * A connection attempt that is cut off mid-handshake by a server restart can hang until this gives up,
+ * with every query queued behind it (postgres.js waits 30 s by default): runs' heartbeats would then
+ * miss the reaper's post-outage grace. A local or LAN server answers in milliseconds.
+ */
+const CONNECT_TIMEOUT_SECONDS = 5;
+
 export function connect(url: string, opts: { max?: number } = {}): DbHandle {
-  const sql = postgres(url, { max: opts.max ?? 10, onnotice: () => {}, connection: { application_name: "studio" } });
+  const sql = postgres(url, { max: opts.max ?? 10, connect_timeout: CONNECT_TIMEOUT_SECONDS, onnotice: () => {}, connection: { application_name: "studio" } });
   const db = drizzle(sql, { schema });
   return { db, sql, close: () => sql.end({ timeout: 5 }) };
 }
