@@ -15,7 +15,7 @@ export interface InferenceDevices {
   ffmpeg: boolean;
 }
 
-const VIDEO_EXTENSIONS = new Set([".mp4", ".avi", ".mkv", ".mov", ".webm", ".mjpeg", ".mjpg"]);
+export const VIDEO_EXTENSIONS = new Set([".mp4", ".avi", ".mkv", ".mov", ".webm", ".mjpeg", ".mjpg"]);
 const SOURCE_DEPTH = 2;
 const MAX_SOURCES = 200;
 

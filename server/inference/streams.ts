@@ -8,7 +8,7 @@ import type { Ctx } from "@/server/context";
 import { env } from "@/server/env";
 import { Invalid, NotFound } from "@/server/errors";
 import { resolveImportPath } from "@/server/datasets/import";
-import { ffmpegAvailable, listCameras, listInferenceDevices, withoutCredentials } from "./devices";
+import { ffmpegAvailable, listCameras, listInferenceDevices, VIDEO_EXTENSIONS, withoutCredentials } from "./devices";
 import type { PredictParams, PredictResult } from "./schemas";
 import { predictImages } from "./service";
 import { getWeights } from "@/server/weights/queries";
@@ -50,6 +50,9 @@ export async function resolveStreamSource(deviceId: string): Promise<StreamSourc
     return { input: source.path, kind: "file" };
   }
   const file = path.isAbsolute(deviceId) && importRoots.length > 0 ? await resolveImportPath(deviceId, importRoots, "file").catch(() => null) : null;
+  if (file && !VIDEO_EXTENSIONS.has(path.extname(file).toLowerCase())) {
+    throw new Invalid(`${path.basename(file)} is not a video file: a stream reads ${[...VIDEO_EXTENSIONS].join(", ")}`, { device_id: ["not a video file"] });
+  }
   if (file) return { input: file, kind: "file" };
   throw new NotFound(`Device ${deviceId} not found: use a camera number, file:<n> or url:<n> from the devices list, or a video file under STUDIO_IMPORT_ROOTS`, { device_id: ["not found"] });
 }
@@ -60,6 +63,25 @@ export interface StreamFrame {
   /** Capture to answer, in ms. */
   latencyMs: number;
   frame: number;
+}
+
+/** ffmpeg's demuxers for the video files a stream may read (VIDEO_EXTENSIONS). */
+const FILE_FORMATS = "mov,mp4,matroska,webm,avi,mjpeg,mpjpeg";
+/** What a URL source may open: network protocols only, never file:, pipe:, concat: or data:. */
+const NETWORK_PROTOCOLS = ["http", "https", "httpproxy", "tcp", "tls", "crypto", "udp", "rtp", "srtp", "rtsp", "rtsps", "rtmp", "rtmps", "rtmpt", "srt"];
+
+/**
+ * ffmpeg follows what it reads: a playlist or concat script named `.mp4` under an import root would make it
+ * read any other file on the host, and a remote playlist could point at file: URLs. A file source may only be
+ * a plain video container on the local disk; a URL source may only use network protocols.
+ */
+function inputRestrictions(source: StreamSource): string[] {
+  if (source.kind === "file") return ["-protocol_whitelist", "file", "-format_whitelist", FILE_FORMATS];
+  if (source.kind === "url") {
+    const scheme = source.input.slice(0, source.input.indexOf(":")).toLowerCase();
+    return ["-protocol_whitelist", [...new Set([scheme, ...NETWORK_PROTOCOLS])].filter((p) => p !== "file").join(",")];
+  }
+  return [];
 }
 
 const SOI = Buffer.from([0xff, 0xd8]);
@@ -94,6 +116,7 @@ export class InferenceStream extends EventEmitter {
     const args = ["-hide_banner", "-loglevel", "error"];
     if (this.source.kind === "file") args.push("-re");
     if (this.source.kind === "camera") args.push("-f", "v4l2");
+    args.push(...inputRestrictions(this.source));
     args.push("-i", this.source.input, "-an", "-r", String(STREAM_FPS), "-f", "image2pipe", "-vcodec", "mjpeg", "-q:v", "5", "pipe:1");
     const child = spawn("ffmpeg", args, { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
