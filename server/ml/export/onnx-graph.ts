@@ -26,6 +26,8 @@ export interface OnnxModelInfo {
   graphName?: string;
   producerName?: string;
   producerVersion?: string;
+  /** Operator sets beyond ONNX's own that nodes use (addNode's `domain`), e.g. ONNX Runtime's internal ones. */
+  extraOpsets?: { domain: string; version: number }[];
 }
 
 function elementType(values: TensorData): number {
@@ -118,7 +120,7 @@ export class OnnxGraph {
     opType: string,
     inputs: string[],
     attributes: Record<string, OnnxAttribute> = {},
-    options: { name?: string; outputs?: number | string[] } = {},
+    options: { name?: string; outputs?: number | string[]; domain?: string } = {},
   ): string[] {
     const name = this.uniqueName(options.name ?? opType);
     const requested = options.outputs ?? 1;
@@ -132,6 +134,7 @@ export class OnnxGraph {
       input: inputs,
       output: outputs,
       attribute: Object.entries(attributes).map(([key, value]) => attribute(key, value)),
+      ...(options.domain ? { domain: options.domain } : {}),
     });
     return outputs;
   }
@@ -212,7 +215,7 @@ export class OnnxGraph {
     }
     return encodeModel({
       ir_version: irVersion,
-      opset_import: [{ domain: "", version: info.opset }],
+      opset_import: [{ domain: "", version: info.opset }, ...(info.extraOpsets ?? [])],
       producer_name: info.producerName ?? "training-studio",
       producer_version: info.producerVersion ?? "0.1.0",
       graph: {

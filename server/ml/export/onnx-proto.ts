@@ -169,6 +169,8 @@ export interface NodeProtoData {
   input: string[];
   output: string[];
   attribute: AttributeProtoData[];
+  /** Operator set of the op; absent or "": ONNX's own. */
+  domain?: string;
 }
 
 export interface ValueInfoProtoData {

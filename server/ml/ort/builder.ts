@@ -5,6 +5,9 @@
 import { onnxFloat, OnnxGraph, type OnnxAttribute, type TensorData } from "../export/onnx-graph";
 import { AttributeType, decodeModel, encodeModel, TensorDataType, type AttributeProtoData } from "../export/onnx-proto";
 
+/** ONNX Runtime's blocked-layout CPU kernels (com.microsoft.nchwc, version 1): ReorderInput/Output, Conv. */
+export const NCHWC_DOMAIN = "com.microsoft.nchwc";
+
 /** ONNX TensorProto.BOOL (the exporter never writes one). */
 const BOOL = 9;
 
@@ -19,6 +22,8 @@ export interface Value {
 
 interface NodeRecord {
   type: string;
+  /** ONNX Runtime's internal operator set the op belongs to (NCHWC_DOMAIN), else ONNX's own. */
+  domain?: string;
   inputs: string[];
   outputs: string[];
   attributes: Record<string, OnnxAttribute>;
@@ -74,15 +79,20 @@ export class TrainGraph {
     return this.ops(type, inputs, 1, attributes)[0];
   }
 
-  ops(type: string, inputs: string[], outputs: number, attributes: Record<string, OnnxAttribute> = {}): string[] {
+  ops(type: string, inputs: string[], outputs: number, attributes: Record<string, OnnxAttribute> = {}, domain?: string): string[] {
     const name = this.unique(`${this.scope}.${type}`);
     const names = Array.from({ length: outputs }, (_, i) => this.unique(outputs === 1 ? `${name}_out` : `${name}_out${i}`));
-    this.record(type, inputs, names, attributes, name);
+    this.record(type, inputs, names, attributes, name, domain);
     return names;
   }
 
-  private record(type: string, inputs: string[], outputs: string[], attributes: Record<string, OnnxAttribute>, name: string): void {
-    this.nodes.push({ type, inputs, outputs, attributes, name });
+  /** A single-output op of ONNX Runtime's NCHWc operator set. */
+  nchwcOp(type: string, inputs: string[], attributes: Record<string, OnnxAttribute> = {}): string {
+    return this.ops(type, inputs, 1, attributes, NCHWC_DOMAIN)[0];
+  }
+
+  private record(type: string, inputs: string[], outputs: string[], attributes: Record<string, OnnxAttribute>, name: string, domain?: string): void {
+    this.nodes.push({ type, inputs, outputs, attributes, name, ...(domain ? { domain } : {}) });
     outputs.forEach((output, i) => {
       if (INT64_OUTPUTS[type]?.includes(i)) this.elemTypes.set(output, TensorDataType.INT64);
       else if (BOOL_OPS.has(type)) this.elemTypes.set(output, BOOL);
@@ -234,9 +244,10 @@ export class TrainGraph {
     const used = new Set(nodes.flatMap((n) => n.inputs));
     for (const [name, { values, dims }] of this.initializers) if (used.has(name)) onnx.addInitializer(name, values, dims);
     for (const port of inputs) onnx.addInput(port.name, port.dims, port.elemType);
-    for (const node of nodes) onnx.addNode(node.type, node.inputs, node.attributes, { name: node.name, outputs: node.outputs });
+    for (const node of nodes) onnx.addNode(node.type, node.inputs, node.attributes, { name: node.name, outputs: node.outputs, domain: node.domain });
     for (const port of outputs) onnx.addOutput(port.name, port.dims, port.elemType);
-    const bytes = onnx.toBytes({ opset: TRAIN_OPSET, graphName, producerName: "training-studio ort trainer" });
+    const extraOpsets = nodes.some((n) => n.domain === NCHWC_DOMAIN) ? [{ domain: NCHWC_DOMAIN, version: 1 }] : [];
+    const bytes = onnx.toBytes({ opset: TRAIN_OPSET, graphName, producerName: "training-studio ort trainer", extraOpsets });
     if (unshaped.size === 0) return bytes;
     // OnnxGraph always writes a shape: drop it where none is known (the model holds no weights, so this is cheap).
     const model = decodeModel(bytes);

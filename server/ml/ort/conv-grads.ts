@@ -1,9 +1,11 @@
-// The backward formulations of a 2-D convolution as standard ONNX ops. All are exact; which is
-// fastest depends on the layer's shape and the execution provider (the spike's findings: im2col +
-// batched MatMul for few input channels, one MatMul per kernel tap for wider layers at stride 1,
-// NHWC strided slices at stride 2; input gradients as a flipped Conv at stride 1, ConvTranspose
-// otherwise), so formulations.ts times them per shape and picks one.
+// The formulations of a 2-D convolution's forward (plain Conv, or ONNX Runtime's blocked NCHWc
+// kernel) and backward as ONNX ops. All are exact; which is fastest depends on the layer's shape and
+// the execution provider (the spike's findings: im2col + batched MatMul for few input channels, one
+// MatMul per kernel tap for wider layers at stride 1, NHWC strided slices at stride 2; input
+// gradients as a flipped Conv at stride 1, ConvTranspose otherwise), so formulations.ts times them
+// per shape and picks one.
 import type { TrainGraph } from "./builder";
+import { nchwcConv, nchwcFits } from "./nchwc";
 
 /** A convolution as ONNX sees it: NCHW input [n, c, h, w], OIHW weight [co, c/group, kh, kw]. */
 export interface ConvSpec {
@@ -31,8 +33,9 @@ export function dilationOf(spec: ConvSpec): [number, number] {
 
 export const FILTER_GRAD_FORMS = ["im2col", "tap", "nhwc", "gemm", "conv"] as const;
 export type FilterGradForm = (typeof FILTER_GRAD_FORMS)[number] | "depthwise_tap" | "depthwise_conv";
-export const INPUT_GRAD_FORMS = ["flip", "convT"] as const;
+export const INPUT_GRAD_FORMS = ["flip", "convT", "flip_nchwc"] as const;
 export type InputGradForm = (typeof INPUT_GRAD_FORMS)[number];
+export type ForwardForm = "nchw" | "nchwc";
 
 export function isDepthwise(spec: ConvSpec): boolean {
   return spec.group > 1 && spec.group === spec.c;
@@ -47,11 +50,32 @@ export function filterGradForms(spec: ConvSpec): FilterGradForm[] {
   return [...FILTER_GRAD_FORMS];
 }
 
-/** Input-gradient forms that apply: the flipped conv needs stride 1 and pads within the dilated kernel. */
-export function inputGradForms(spec: ConvSpec): InputGradForm[] {
+/**
+ * Input-gradient forms that apply: the flipped conv needs stride 1 and pads within the dilated
+ * kernel; on NCHWc kernels (`nchwcBlock` > 0) also a plain one whose output gradient fits them.
+ */
+export function inputGradForms(spec: ConvSpec, nchwcBlock = 0): InputGradForm[] {
   const [dh, dw] = dilationOf(spec);
   const flipOk = spec.sh === 1 && spec.sw === 1 && spec.pads.every((p, i) => p <= (i % 2 === 0 ? dh * (spec.kh - 1) : dw * (spec.kw - 1)));
-  return flipOk ? ["flip", "convT"] : ["convT"];
+  if (!flipOk) return ["convT"];
+  return nchwcFits(spec.co, spec.group, nchwcBlock) ? ["flip", "convT", "flip_nchwc"] : ["flip", "convT"];
+}
+
+/** Forward forms: the plain Conv, and the NCHWc kernel where the layer fits it. */
+export function forwardForms(spec: ConvSpec, nchwcBlock = 0): ForwardForm[] {
+  return nchwcFits(spec.c, spec.group, nchwcBlock) ? ["nchw", "nchwc"] : ["nchw"];
+}
+
+/** y [n, co, ho, wo] = conv(x, OIHW weight) + bias; `relu` fuses a ReLU where the form can (else the caller applies it). */
+export function convForward(g: TrainGraph, spec: ConvSpec, form: ForwardForm, x: string, weight: string, bias: string | null, nchwcBlock = 0, relu = false): { z: string; reluApplied: boolean } {
+  const dilations = dilationOf(spec);
+  if (form === "nchwc") {
+    const attributes = { kernel: [spec.kh, spec.kw] as [number, number], strides: [spec.sh, spec.sw] as [number, number], pads: spec.pads, dilations };
+    return { z: nchwcConv(g, x, weight, bias, spec, attributes, nchwcBlock, relu), reluApplied: relu };
+  }
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  const dilated: Record<string, number[]> = spec.dilation ? { dilations } : {};
+  return { z: g.op("Conv", inputs, { kernel_shape: [spec.kh, spec.kw], strides: [spec.sh, spec.sw], pads: spec.pads, group: spec.group, ...dilated }), reluApplied: false };
 }
 
 /** The k·k shifted (dilated, strided) windows of the padded input, one per kernel tap, NCHW [n, c, ho, wo]. */
@@ -164,13 +188,13 @@ export function convFilterGrad(g: TrainGraph, spec: ConvSpec, form: FilterGradFo
   }
 }
 
-/** dX [n, c, h, w] from dy [n, co, ho, wo] and the OIHW weight. */
-export function convInputGrad(g: TrainGraph, spec: ConvSpec, form: InputGradForm, dy: string, weight: string): string {
+/** dX [n, c, h, w] from dy [n, co, ho, wo] and the OIHW weight (`nchwcBlock`: the NCHWc kernels' block, for flip_nchwc). */
+export function convInputGrad(g: TrainGraph, spec: ConvSpec, form: InputGradForm, dy: string, weight: string, nchwcBlock = 0): string {
   const { kh, kw, sh, sw, ho, wo, group } = spec;
   const [t, l, b, r] = spec.pads;
   const [dh, dw] = dilationOf(spec);
   const dilations: Record<string, number[]> = dh === 1 && dw === 1 ? {} : { dilations: [dh, dw] };
-  if (form === "flip") {
+  if (form === "flip" || form === "flip_nchwc") {
     // Stride 1: correlate dY with the filter rotated 180°, input and output channels swapped.
     const flipped = g.slice(weight, [-1, -1], [-(2 ** 62), -(2 ** 62)], [2, 3], [-1, -1]);
     let swapped: string;
@@ -185,6 +209,9 @@ export function convInputGrad(g: TrainGraph, spec: ConvSpec, form: InputGradForm
       swapped = g.reshape(g.transpose(perGroup, [0, 2, 1, 3, 4]), [spec.c, spec.co / group, kh, kw]);
     }
     const pads = [dh * (kh - 1) - t, dw * (kw - 1) - l, dh * (kh - 1) - b, dw * (kw - 1) - r];
+    if (form === "flip_nchwc") {
+      return nchwcConv(g, dy, swapped, null, { c: spec.co, co: spec.c }, { kernel: [kh, kw], strides: [1, 1], pads, dilations: [dh, dw] }, nchwcBlock);
+    }
     return g.op("Conv", [dy, swapped], { kernel_shape: [kh, kw], pads, group, ...dilations });
   }
   const outputPadding = [spec.h - (sh * (ho - 1) + dh * (kh - 1) + 1 - t - b), spec.w - (sw * (wo - 1) + dw * (kw - 1) + 1 - l - r)];

@@ -10,9 +10,11 @@ import type { ConvSpec } from "./conv-grads";
  * `spec` is the layer's shape as a ConvSpec (pools: co = c, group 1).
  */
 export interface ChoicePoint {
-  kind: "conv-dw" | "conv-dx" | "maxpool" | "avgpool";
+  kind: "conv-fwd" | "conv-dw" | "conv-dx" | "maxpool" | "avgpool";
   spec: ConvSpec;
   candidates: string[];
+  /** The NCHWc kernels' channel block the NCHWc candidates are written for. */
+  nchwcBlock?: number;
 }
 
 export interface EmitContext<D> {
@@ -40,6 +42,8 @@ export interface EmitContext<D> {
    * dropout mask: 0 with probability `rate`, else 1/(1 − rate).
    */
   dropoutMask(dims: number[], rate: number): string;
+  /** The channel block of ONNX Runtime's NCHWc kernels the graph may use (0: none; CPU provider only). */
+  nchwcBlock: number;
   /** One of `candidates` for this choice point (the measured fastest, or the first). */
   choose<T extends string>(kind: ChoicePoint["kind"], spec: ConvSpec, candidates: T[]): T;
   /** This node's output ReLU is skipped in backward: the MaxPool consuming it masks its gradient instead. */

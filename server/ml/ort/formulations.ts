@@ -6,7 +6,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { TrainGraph } from "./builder";
-import { convFilterGrad, convInputGrad, type ConvSpec, type FilterGradForm, type InputGradForm } from "./conv-grads";
+import { convFilterGrad, convForward, convInputGrad, type ConvSpec, type FilterGradForm, type ForwardForm, type InputGradForm } from "./conv-grads";
 import { avgPoolBackward, maxPoolBackward, maxPoolForward, type AvgPoolForm, type MaxPoolForm } from "./pool-grads";
 import type { ChoicePoint } from "./emitter";
 import { createOrtSession, ort, ortVersion, type OrtTarget } from "./session";
@@ -95,6 +95,13 @@ function microGraph(point: ChoicePoint, candidate: string): { bytes: Uint8Array;
     feeds[name] = new ort.Tensor("float32", randomData(dims.reduce((a, b) => a * b, 1), seed), dims);
     return name;
   };
+  const block = point.nchwcBlock ?? 0;
+  if (point.kind === "conv-fwd") {
+    const x = feed("x", [s.n, s.c, s.h, s.w], 1);
+    const w = feed("w", [s.co, s.c / s.group, s.kh, s.kw], 3);
+    g.output("out", convForward(g, s, candidate as ForwardForm, x, w, null, block).z, dyShape);
+    return { bytes: g.toBytes("micro"), feeds };
+  }
   const dy = feed("dy", dyShape, 2);
   if (point.kind === "conv-dw") {
     const x = feed("x", [s.n, s.c, s.h, s.w], 1);
@@ -109,7 +116,7 @@ function microGraph(point: ChoicePoint, candidate: string): { bytes: Uint8Array;
     g.output("out", avgPoolBackward(g, s, candidate as AvgPoolForm, dy, false), [s.n, s.c, s.h, s.w]);
   } else {
     const w = feed("w", [s.co, s.c / s.group, s.kh, s.kw], 3);
-    g.output("out", convInputGrad(g, s, candidate as InputGradForm, dy, w), [s.n, s.c, s.h, s.w]);
+    g.output("out", convInputGrad(g, s, candidate as InputGradForm, dy, w, block), [s.n, s.c, s.h, s.w]);
   }
   return { bytes: g.toBytes("micro"), feeds };
 }

@@ -41,6 +41,8 @@ export interface TrainGraphRequest {
   split?: boolean;
   /** The execution provider the graph runs on: it narrows the formulations (providerForms). Default cpu. */
   provider?: OrtExecutionProvider;
+  /** The channel block of ONNX Runtime's NCHWc CPU kernels (nchwcBlockSize()); absent or 0: they are not used. */
+  nchwcBlock?: number;
 }
 
 export interface TrainGraphIo {
@@ -87,7 +89,7 @@ export class OrtGraphError extends Error {
  */
 export function providerForms<T extends string>(kind: ChoicePoint["kind"], candidates: T[], provider: OrtExecutionProvider): T[] {
   if (provider !== "cuda") return candidates;
-  const preferred: Record<string, string[]> = { "conv-dx": ["convT"], "conv-dw": ["gemm", "conv", "im2col", "depthwise_conv"] };
+  const preferred: Record<string, string[]> = { "conv-fwd": ["nchw"], "conv-dx": ["convT"], "conv-dw": ["gemm", "conv", "im2col", "depthwise_conv"] };
   const kept = candidates.filter((c) => preferred[kind]?.includes(c) ?? true);
   return kept.length > 0 ? kept : candidates;
 }
@@ -157,6 +159,7 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
   const choicesMade = new Map<string, string>();
   const grads = new Map<string, string>();
   const { folded, pools } = training ? reluPoolFolds(plan.nodes) : { folded: new Set<string>(), pools: new Set<string>() };
+  const nchwcBlock = (request.provider ?? "cpu") === "cpu" ? (request.nchwcBlock ?? 0) : 0;
 
   const values = new Map<string, Value>();
   const tapes = new Map<string, unknown>();
@@ -199,6 +202,7 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
       training,
       reluFoldedIntoConsumer: folded.has(node.id),
       reluFoldedFromInput: pools.has(node.id),
+      nchwcBlock,
       param: (name) => paramOf(node.id, name),
       paramOf,
       movingAverage: (name, tensor, dims, momentum) => movingAverageOf(node.id, name, tensor, dims, momentum),
@@ -212,7 +216,7 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
         const candidates = providerForms(kind, all, request.provider ?? "cpu");
         if (candidates.length === 0) throw new OrtGraphError(`node "${node.id}": no ${kind} formulation for this configuration`);
         const key = choiceKey({ kind, spec });
-        if (!choicesMade.has(key)) points.push({ kind, spec, candidates: [...candidates] });
+        if (!choicesMade.has(key)) points.push({ kind, spec, candidates: [...candidates], ...(nchwcBlock ? { nchwcBlock } : {}) });
         const wanted = request.choices?.get(key);
         const choice = (wanted && (candidates as string[]).includes(wanted) ? wanted : candidates[0]) as (typeof candidates)[number];
         choicesMade.set(key, choice);

@@ -11,6 +11,7 @@ import type { DataParallelSupport } from "../train/adapter";
 import type { TrainOptimizer, TrainableVariable } from "../train/optimizers";
 import { cachedChoice, chooseFormulations, timeSessions, type MeasuredChoice } from "./formulations";
 import { clipScale, FlatOptimizer, SLOT_NAMES, squaredNorm, type FlatParam } from "./optimizer";
+import { nchwcBlockSize } from "./nchwc";
 import { createOrtSession, ort, type OrtTarget } from "./session";
 import { ortTaskOf, type OrtTask } from "./tasks";
 import { buildTrainingGraph, choiceKey, OrtGraphError, ortTrainingSupport, type TrainGraphIo, type WeightInfo } from "./train-graph";
@@ -106,6 +107,8 @@ export class OrtTrainer<B extends { size: number }> {
   private choices: Map<string, string> | undefined;
   private choicesPending: Promise<Map<string, string>> | undefined;
   private dirty = false;
+  /** The channel block of ONNX Runtime's NCHWc kernels here (0: none), probed in create(). */
+  private nchwcBlock = 0;
   readonly timings: StepTimings = { runMs: 0, jsMs: 0, steps: 0 };
   /** Formulations chosen for the graph, by choice point. */
   readonly measured = new Map<string, MeasuredChoice>();
@@ -139,6 +142,7 @@ export class OrtTrainer<B extends { size: number }> {
    */
   static async create<B extends { size: number }>(opts: OrtTrainerOptions<B>, batch?: number): Promise<OrtTrainer<B>> {
     const trainer = new OrtTrainer(opts);
+    if (opts.target.provider === "cpu") trainer.nchwcBlock = await nchwcBlockSize({ ...opts.target, threads: 1 });
     if (batch !== undefined) await trainer.sessionFor(microBatchSizes(batch, opts.microBatch)[0]);
     return trainer;
   }
@@ -152,6 +156,7 @@ export class OrtTrainer<B extends { size: number }> {
       loss: this.task.loss,
       split: this.task.split,
       provider: this.opts.target.provider,
+      nchwcBlock: this.nchwcBlock,
     };
   }
 

@@ -2,7 +2,7 @@
 import { onnxPads, type Padding } from "../../graph/layers/common";
 import type { Shape } from "../../graph/registry";
 import type { Value } from "../builder";
-import { convFilterGrad, convInputGrad, filterGradForms, inputGradForms, type ConvSpec } from "../conv-grads";
+import { convFilterGrad, convForward, convInputGrad, filterGradForms, forwardForms, inputGradForms, type ConvSpec } from "../conv-grads";
 import { registerTrainingEmitter, type BackwardContext, type EmitContext } from "../emitter";
 import { activationBackward, activationForward, type ActivationName, type ActivationTape } from "./activation";
 
@@ -93,11 +93,11 @@ function forward(ctx: EmitContext<ConvData>): { output: Value; tape: ConvTape } 
   else if (spec.group === 1) hwio = ctx.param(kernelName(data, spec.c));
   else hwio = g.reshape(ctx.param(kernelName(data, spec.c)), [spec.kh, spec.kw, 1, spec.co]);
   const weight = g.transpose(hwio, [3, 2, 0, 1]);
-  const inputs = [x, weight];
-  if (data.bias) inputs.push(grouped ? g.op("Concat", layers.map((layer) => ctx.paramOf(layer, "bias")), { axis: 0 }) : ctx.param("bias"));
-  const dilations: Record<string, number[]> = spec.dilation ? { dilations: spec.dilation } : {};
-  const z = g.op("Conv", inputs, { kernel_shape: [spec.kh, spec.kw], strides: [spec.sh, spec.sw], pads: spec.pads, group: spec.group, ...dilations });
-  const act = activationForward(g, data.activation, z);
+  const bias = !data.bias ? null : grouped ? g.op("Concat", layers.map((layer) => ctx.paramOf(layer, "bias")), { axis: 0 }) : ctx.param("bias");
+  const form = ctx.choose("conv-fwd", spec, forwardForms(spec, ctx.nchwcBlock));
+  const { z, reluApplied } = convForward(g, spec, form, x, weight, bias, ctx.nchwcBlock, data.activation === "relu");
+  // A ReLU fused into the kernel: its output is what the ReLU's backward reads.
+  const act = reluApplied ? { activation: data.activation, x: z, y: z } : activationForward(g, data.activation, z);
   return { output: { name: act.y, shape: [spec.n, spec.co, spec.ho, spec.wo] }, tape: { spec, x, weight, act } };
 }
 
@@ -119,8 +119,8 @@ function backward(ctx: BackwardContext<ConvData>, tape: ConvTape, dy: string): (
   if (grouped) perGroup(dwHwio, 3).forEach((part, i) => ctx.gradOf(layers[i], "kernel", part));
   else ctx.grad(kernelName(data, spec.c), spec.group === 1 ? dwHwio : g.reshape(dwHwio, [spec.kh, spec.kw, spec.c, spec.co / spec.c]));
   if (!ctx.needInputGrad[0]) return [null];
-  const dxForm = ctx.choose("conv-dx", spec, inputGradForms(spec));
-  return [convInputGrad(g, spec, dxForm, dz, tape.weight)];
+  const dxForm = ctx.choose("conv-dx", spec, inputGradForms(spec, ctx.nchwcBlock));
+  return [convInputGrad(g, spec, dxForm, dz, tape.weight, ctx.nchwcBlock)];
 }
 
 for (const type of ["Conv2d", "DepthwiseConv2d"]) {

@@ -4,6 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { compileGraph, type ModelGraph } from "../../graph/index";
 import { classificationLoss } from "../../train/classify-loss";
 import { outputsProbabilities } from "../../train/classify";
+import { nchwcBlockSize } from "../nchwc";
 import { createOrtSession, ort } from "../session";
 import { buildTrainingGraph, type WeightInfo } from "../train-graph";
 import { classifyTargets } from "../targets";
@@ -88,6 +89,7 @@ export async function ortGradients(
     weights,
     loss: { kind: "classify", numClasses: c.numClasses, probabilities: opts.probabilities ?? false },
     choices: opts.choices,
+    nchwcBlock: await nchwcBlockSize(),
   });
   const session = await createOrtSession(io.bytes, { provider: "cpu", deviceId: 0 });
   try {
