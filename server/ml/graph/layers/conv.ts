@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { LayerError, registerLayerType, type BuildContext, type LayerWeight, type OnnxNodeContext, type Shape } from "../registry";
 import { ChannelSlice } from "./channel-slice";
+import { depthwiseConv2d } from "./depthwise-conv";
 import { conv2d } from "./plain-conv";
 import {
   activationSchema,
@@ -98,7 +99,7 @@ function depthwiseLayer(
   tfPadding: "same" | "valid",
   ctx: BuildContext,
 ) {
-  return tf.layers.depthwiseConv2d({
+  return depthwiseConv2d({
     kernelSize: data.kernel_size,
     depthMultiplier: multiplier,
     strides: data.stride,
