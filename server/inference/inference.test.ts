@@ -131,6 +131,17 @@ describe("predict", () => {
     expect(batch.images.map((i) => i.detections)).toEqual(single.map((i) => i.detections));
   });
 
+  it("answers concurrent requests (whose runs may be coalesced) as it answers them one by one", async () => {
+    const images = await Promise.all([1, 2, 3, 4, 5, 6].map((seed) => testImage(64 + 8 * seed, 64, seed)));
+    const before = await workerCacheStats();
+    const together = await Promise.all(images.map((bytes) => predictImages(member, detectorId, [{ bytes, label: "x" }], params())));
+    const after = await workerCacheStats();
+    expect(after.images - before.images).toBeGreaterThanOrEqual(images.length);
+    const single: unknown[] = [];
+    for (const bytes of images) single.push((await predictImages(member, detectorId, [{ bytes, label: "x" }], params())).images[0].detections);
+    expect(together.map((result) => result.images[0].detections)).toEqual(single);
+  });
+
   it("serves a torchvision classifier with the entry's mean/std, softmaxing its logits", async () => {
     await expect(setPreprocessing(viewer, { weightsId: classifierId, preprocessing: IMAGENET })).rejects.toThrow(Forbidden);
     await setPreprocessing(member, { weightsId: classifierId, preprocessing: { ...IMAGENET, output: "logits" } });

@@ -1,18 +1,26 @@
-// One predict request on ONNX Runtime, inside the inference worker thread: decode, letterbox or classifier
-// preprocessing, session.run in batches, NMS or top-k, scale back, optionally draw.
+// One predict request on ONNX Runtime, inside the inference thread: decode, letterbox or classifier
+// preprocessing, session.run in batches (by the runner thread, while the next batch is prepared here), NMS
+// or top-k, scale back, optionally draw.
 
 import sharp from "sharp";
-import * as ort from "onnxruntime-node";
 import type { ClassifierPreprocessing } from "@/db/schema";
 import { Invalid } from "@/server/errors";
 import type { RgbImage } from "@/server/ml/data/image";
 import { detectionsSvg } from "@/server/ml/detect/annotate";
 import type { Detection } from "@/server/ml/detect/nms";
+import type { OnnxInfo } from "@/server/ml/io/onnx-info";
 import { onnxFileFor, type ModelSpec } from "./onnx-file";
 import { detectionResults, imageDetections, topClasses } from "./postprocess";
 import { decodeUpload, STUDIO_CLASSIFIER, writeClassifierInput, writeLetterboxed, type ClassifierSettings, type Letterbox } from "./preprocess";
+import { RUN_BATCH } from "./run-queue";
 import type { ImagePrediction, PredictParams, PredictResult } from "./schemas";
-import type { CachedSession, SessionCache } from "./sessions";
+import type { RunOutput, SessionDescription } from "./worker-protocol";
+
+/** The sessions, wherever they run: what a file's session takes, and one run of it. */
+export interface ModelRunner {
+  describe(file: string): Promise<SessionDescription>;
+  run(file: string, input: Float32Array, dims: number[]): Promise<RunOutput>;
+}
 
 export interface PredictRequest {
   spec: ModelSpec;
@@ -25,45 +33,42 @@ export interface PredictRequest {
 
 export type RunResult = Omit<PredictResult, "model_id">;
 
-/** Biggest batch handed to one session.run, so a large request never needs one huge tensor. */
-const RUN_BATCH = 8;
-
 interface InputLayout {
   batch: number | null;
   size: [number, number];
 }
 
-function inputLayout(cached: CachedSession, task: ModelSpec["task"], spec: ModelSpec, imgsz: number | undefined): InputLayout {
-  const meta = cached.session.inputMetadata[0];
+function inputLayout(described: SessionDescription, task: ModelSpec["task"], spec: ModelSpec, imgsz: number | undefined): InputLayout {
+  const meta = described.input;
   const shape = meta?.isTensor ? meta.shape : [];
   const [batch, channels, height, width] = shape;
-  if (shape.length !== 4 || (typeof channels === "number" && channels !== 3) || (meta.isTensor && meta.type !== "float32")) {
+  if (shape.length !== 4 || (typeof channels === "number" && channels !== 3) || (meta?.isTensor && meta.type !== "float32")) {
     throw new Invalid(`the model's input is ${meta?.isTensor ? `${meta.type} [${shape.join(", ")}]` : "not a tensor"}; inference needs a float32 image input [N, 3, H, W]`, { model: ["input layout"] });
   }
   if (typeof height === "number" && typeof width === "number") {
     if (imgsz !== undefined && (imgsz !== height || imgsz !== width)) throw new Invalid(`imgsz ${imgsz}: the model takes ${height}x${width} images`, { imgsz: [`must be ${height}`] });
     return { batch: typeof batch === "number" ? batch : null, size: [height, width] };
   }
-  const stride = cached.info.stride ?? 32;
+  const stride = described.info.stride ?? 32;
   if (imgsz !== undefined) {
     if (task === "detect" && imgsz % stride !== 0) throw new Invalid(`imgsz ${imgsz} must be a multiple of the model's stride ${stride}`, { imgsz: [`multiple of ${stride}`] });
     return { batch: typeof batch === "number" ? batch : null, size: [imgsz, imgsz] };
   }
-  const own = cached.info.imgsz ?? (spec.imgsz ? [spec.imgsz, spec.imgsz] : task === "detect" ? [640, 640] : [224, 224]);
+  const own = described.info.imgsz ?? (spec.imgsz ? [spec.imgsz, spec.imgsz] : task === "detect" ? [640, 640] : [224, 224]);
   return { batch: typeof batch === "number" ? batch : null, size: [own[0], own[1]] };
 }
 
 /** What the entry says, over what the file's origin implies: Ultralytics classifiers centre-crop, the studio's stretch. */
-function classifierSettings(cached: CachedSession, preprocessing: ClassifierPreprocessing | null): ClassifierSettings {
-  const ultralytics = /ultralytics/i.test(cached.info.metadata.author ?? "");
+function classifierSettings(info: OnnxInfo, preprocessing: ClassifierPreprocessing | null): ClassifierSettings {
+  const ultralytics = /ultralytics/i.test(info.metadata.author ?? "");
   const origin: ClassifierSettings = ultralytics ? { ...STUDIO_CLASSIFIER, resize: "center_crop" } : STUDIO_CLASSIFIER;
   return { ...origin, ...Object.fromEntries(Object.entries(preprocessing ?? {}).filter(([, v]) => v !== undefined)) };
 }
 
 /** The output as [batch, 4 + nc, anchors]: Ultralytics' layout as is, the transposed one turned round. */
-function detectionOutput(tensor: ort.Tensor, nc: number | null, batch: number): { data: Float32Array; nc: number; anchors: number } {
+function detectionOutput(tensor: RunOutput, nc: number | null, batch: number): { data: Float32Array; nc: number; anchors: number } {
   const dims = tensor.dims;
-  const data = tensor.data as Float32Array;
+  const data = tensor.data;
   if (tensor.type === "float32" && dims.length === 3 && dims[0] === batch) {
     const channels = nc === null ? dims[1] : 4 + nc;
     if (dims[1] === channels && channels > 4) return { data, nc: channels - 4, anchors: dims[2] };
@@ -91,18 +96,27 @@ async function annotated(img: RgbImage, detections: Detection[], classNames: str
 
 const ms = (from: number) => Number((performance.now() - from).toFixed(3));
 
-export async function runPredict(cache: SessionCache, request: PredictRequest): Promise<RunResult> {
+interface PreparedChunk {
+  decoded: RgbImage[];
+  boxes: Letterbox[];
+  tensor: Float32Array;
+  /** ms per image. */
+  preprocess: number;
+}
+
+export async function runPredict(models: ModelRunner, request: PredictRequest): Promise<RunResult> {
   const { spec, params } = request;
-  const cached = await cache.get(await onnxFileFor(spec));
+  const file = await onnxFileFor(spec);
+  const described = await models.describe(file);
   const task = spec.task;
-  const layout = inputLayout(cached, task, spec, params.imgsz);
-  const classNames = spec.classNames.length > 0 ? spec.classNames : (cached.info.names ?? []);
-  const settings = task === "classify" ? classifierSettings(cached, request.preprocessing) : null;
+  const layout = inputLayout(described, task, spec, params.imgsz);
+  const classNames = spec.classNames.length > 0 ? spec.classNames : (described.info.names ?? []);
+  const settings = task === "classify" ? classifierSettings(described.info, request.preprocessing) : null;
   const [inH, inW] = layout.size;
   const perRun = layout.batch ?? RUN_BATCH;
   const images: ImagePrediction[] = [];
 
-  for (let start = 0; start < request.images.length; start += perRun) {
+  const prepare = async (start: number): Promise<PreparedChunk> => {
     const chunk = request.images.slice(start, start + perRun);
     const t0 = performance.now();
     const decoded = await Promise.all(chunk.map((bytes, i) => decodeUpload(bytes, request.labels[start + i])));
@@ -116,22 +130,24 @@ export async function runPredict(cache: SessionCache, request: PredictRequest): 
         return writeLetterboxed(img, layout.size, tensor, i);
       }),
     );
+    return { decoded, boxes, tensor, preprocess: (performance.now() - t0) / chunk.length };
+  };
+
+  let next: Promise<PreparedChunk> | null = prepare(0);
+  for (let start = 0; next; start += perRun) {
+    const { decoded, boxes, tensor, preprocess } = await next;
     const runBatch = tensor.length / (3 * inH * inW);
-    const t1 = performance.now();
-    const session = cached.session;
-    let results: ort.InferenceSession.OnnxValueMapType;
-    try {
-      results = await session.run({ [session.inputNames[0]]: new ort.Tensor("float32", tensor, [runBatch, 3, inH, inW]) });
-    } catch (error) {
-      throw new Invalid(`the model cannot take a ${inH}x${inW} input: ${(error as Error).message.split("\n")[0]}`, { imgsz: ["not accepted by the model"] });
-    }
-    const inference = ms(t1) / chunk.length;
-    const output = results[session.outputNames[0]] as ort.Tensor;
-    const preprocess = (t1 - t0) / chunk.length;
+    const running = models.run(file, tensor, [runBatch, 3, inH, inW]);
+    // The next chunk is prepared while this one runs; its failure, if this run fails first, is not left unheard.
+    next = start + perRun < request.images.length ? prepare(start + perRun) : null;
+    next?.catch(() => undefined);
+    const output = await running;
+    // This request's share of the run (which may have carried other requests' images too), per image.
+    const inference = (output.runMs * (runBatch / output.runImages)) / decoded.length;
     if (task === "detect") {
       const { data, nc, anchors } = detectionOutput(output, classNames.length > 0 ? classNames.length : null, runBatch);
       const perImage = (4 + nc) * anchors;
-      for (let i = 0; i < chunk.length; i++) {
+      for (let i = 0; i < decoded.length; i++) {
         const img = decoded[i];
         const started = performance.now();
         const found = imageDetections(data.subarray(i * perImage, (i + 1) * perImage), nc, params, boxes[i], img.width, img.height);
@@ -144,13 +160,12 @@ export async function runPredict(cache: SessionCache, request: PredictRequest): 
       if (nc < 1 || output.type !== "float32" || (classNames.length > 0 && nc !== classNames.length)) {
         throw new Invalid(`the model's output [${output.dims.join(", ")}] is not class scores [N, ${classNames.length || "nc"}]`, { model: ["output layout"] });
       }
-      const data = output.data as Float32Array;
-      for (let i = 0; i < chunk.length; i++) {
+      for (let i = 0; i < decoded.length; i++) {
         const started = performance.now();
-        const top = topClasses(data.subarray(i * nc, (i + 1) * nc), settings!.output, classNames, params.top_k);
+        const top = topClasses(output.data.subarray(i * nc, (i + 1) * nc), settings!.output, classNames, params.top_k);
         images.push({ width: decoded[i].width, height: decoded[i].height, top_k: top, speed: { preprocess: Number(preprocess.toFixed(3)), inference: Number(inference.toFixed(3)), postprocess: ms(started) } });
       }
     }
   }
-  return { task, provider: cached.provider, imgsz: layout.size, images };
+  return { task, provider: described.provider, imgsz: layout.size, images };
 }

@@ -1,5 +1,5 @@
 // ONNX Runtime sessions kept open between requests: least recently used out, bounded by count and by the
-// bytes of the files they hold. CUDA where onnxruntime-node's GPU build can load it, else the CPU.
+// bytes of the files they hold (one evicted while a run uses it is released when that run ends). CUDA where onnxruntime-node's GPU build can load it, else the CPU.
 
 import { readdirSync } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -17,6 +17,10 @@ export interface CachedSession {
   provider: Provider;
   info: OnnxInfo;
   bytes: number;
+  /** Runs and questions using the session now. */
+  users: number;
+  /** Out of the cache while in use: released when its last user is done. */
+  evicted: boolean;
 }
 
 let cudaUnavailable = false;
@@ -86,9 +90,23 @@ export class SessionCache {
     return pending;
   }
 
+  /** `use` with the open session of `file`, which stays open until `use` is done even if evicted meanwhile. */
+  async use<T>(file: string, use: (entry: CachedSession) => Promise<T>): Promise<T> {
+    const entry = await this.get(file);
+    // Evicted (and so released) between its opening and now by another file's opening: open it again.
+    if (this.entries.get(file) !== entry) return this.use(file, use);
+    entry.users++;
+    try {
+      return await use(entry);
+    } finally {
+      entry.users--;
+      if (entry.evicted && entry.users === 0) await entry.session.release();
+    }
+  }
+
   private async open(file: string): Promise<CachedSession> {
     const [{ session, provider }, info, { size }] = await Promise.all([openSession(file), readOnnxInfo(file), stat(file)]);
-    const entry: CachedSession = { session, provider, info, bytes: size };
+    const entry: CachedSession = { session, provider, info, bytes: size, users: 0, evicted: false };
     this.entries.set(file, entry);
     await this.evict(file);
     return entry;
@@ -100,13 +118,18 @@ export class SessionCache {
       if (this.entries.size <= this.maxSessions && this.bytes <= this.maxBytes) return;
       if (file === keep) continue;
       this.entries.delete(file);
-      await entry.session.release();
+      await this.retire(entry);
     }
+  }
+
+  private async retire(entry: CachedSession): Promise<void> {
+    if (entry.users > 0) entry.evicted = true;
+    else await entry.session.release();
   }
 
   async clear(): Promise<void> {
     const entries = [...this.entries.values()];
     this.entries.clear();
-    await Promise.all(entries.map((entry) => entry.session.release()));
+    await Promise.all(entries.map((entry) => this.retire(entry)));
   }
 }

@@ -1,21 +1,31 @@
-// The inference worker thread: holds the session cache and runs every request, so decoding, ONNX Runtime's
-// run (synchronous in onnxruntime-node) and NMS never block the web server's event loop.
+// The inference thread: decodes, preprocesses and post-processes every request, so none of it blocks the web
+// server's event loop. The sessions and their runs are in its runner thread (runner.ts), so the next
+// requests' images are decoded and letterboxed here while a model runs there.
 
 import { parentPort } from "node:worker_threads";
-import { runPredict } from "./run";
-import { SessionCache } from "./sessions";
-import { errorReply, type WorkerReply, type WorkerRequest } from "./worker-protocol";
+import { runPredict, type ModelRunner } from "./run";
+import { RequestThread } from "./thread";
+import { errorReply, type CacheStats, type RunnerRequest, type RunOutput, type SessionDescription, type WorkerReply, type WorkerRequest } from "./worker-protocol";
 
-const MAX_SESSIONS = 8;
-const MAX_SESSION_BYTES = 2 * 1024 ** 3;
+let runnerThread: RequestThread<RunnerRequest> | null = null;
 
-const cache = new SessionCache(MAX_SESSIONS, MAX_SESSION_BYTES);
+function runner(): RequestThread<RunnerRequest> {
+  if (!runnerThread || runnerThread.dead) runnerThread = new RequestThread<RunnerRequest>("runner.ts");
+  return runnerThread;
+}
+
+const models: ModelRunner = {
+  describe: (file) => runner().request<SessionDescription>({ type: "describe", file }),
+  // The input tensor is handed over, not copied: it is not read here again.
+  run: (file, input, dims) => runner().request<RunOutput>({ type: "run", file, input, dims }, [input.buffer as ArrayBuffer]),
+};
+
 const port = parentPort!;
 
 port.on("message", (message: WorkerRequest) => {
   const answer = async (): Promise<WorkerReply> => {
-    if (message.type === "stats") return { id: message.id, ok: true, result: { sessions: cache.size, bytes: cache.bytes, files: cache.files() } };
-    return { id: message.id, ok: true, result: await runPredict(cache, message.request) };
+    if (message.type === "stats") return { id: message.id, ok: true, result: await runner().request<CacheStats>({ type: "stats" }) };
+    return { id: message.id, ok: true, result: await runPredict(models, message.request) };
   };
   answer()
     .catch((error: unknown) => errorReply(message.id, error))
