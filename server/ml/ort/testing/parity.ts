@@ -65,14 +65,6 @@ export function tfGradients(model: tf.LayersModel, c: ParityCase, x: Float32Arra
   return result;
 }
 
-/** The TF.js engine's training-mode loss alone (models it has no gradients for, e.g. dilated convolutions). */
-export function tfLoss(model: tf.LayersModel, c: ParityCase, x: Float32Array, labels: Int32Array): number {
-  return tf.tidy(() => {
-    const out = model.apply(tf.tensor4d(x, [c.batch, c.imgsz, c.imgsz, 3]), { training: true }) as tf.Tensor;
-    return classificationLoss(out, labels, c.numClasses, c.labelSmoothing ?? 0, outputsProbabilities(model)).dataSync()[0];
-  });
-}
-
 /** The ONNX training graph's loss and gradients on the given weights; moving statistics updated as the stepper does. */
 export async function ortGradients(
   c: ParityCase,
