@@ -6,7 +6,8 @@
  * Models: the zoo's yolov8n (80 classes) at 320 and 640 and resnet18 (10 classes) at 224, exported by the
  * studio's exporter with random weights; images 640×480 JPEGs. One JSON line per case; `ratio` = predict ÷ bare
  * images/s (goal ≥ 0.9). Then a server-side stream of a 640×480 video.
- *   npm run bench:inference -- [--seconds 1.5] [--rounds 3] [--clients 50]
+ * Every line carries the load average at its start and end; the first names the threads both sides share.
+ *   npm run bench:inference -- [--seconds 1.5] [--rounds 3] [--clients 50] [--only resnet18-224-b1-c50,…] [--no-stream]
  */
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -17,10 +18,20 @@ import * as tf from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
 import sharp from "sharp";
 
-const { values } = parseArgs({ options: { seconds: { type: "string", default: "1.5" }, rounds: { type: "string", default: "3" }, clients: { type: "string", default: "50" } } });
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "1.5" },
+    rounds: { type: "string", default: "3" },
+    clients: { type: "string", default: "50" },
+    only: { type: "string" },
+    "no-stream": { type: "boolean", default: false },
+  },
+});
 const SECONDS = Number(values.seconds);
 const ROUNDS = Number(values.rounds);
 const CLIENTS = Number(values.clients);
+const ONLY = values.only ? new Set(values.only.split(",")) : null;
+const load = () => os.loadavg().map((v) => +v.toFixed(2));
 
 const work = await mkdtemp(path.join(os.tmpdir(), "bench-inference-"));
 const models = path.join(work, "models");
@@ -38,7 +49,8 @@ const { exportOnnx } = await import("@/server/ml/export/onnx");
 const { importWeightsFromPath } = await import("@/server/weights/import");
 const { predictImages } = await import("@/server/inference/service");
 const { predictParams } = await import("@/server/inference/schemas");
-const { closeInferenceWorker } = await import("@/server/inference/client");
+const { closeInferenceWorker, workerCacheStats } = await import("@/server/inference/client");
+const { CPU_SESSION_OPTIONS } = await import("@/server/inference/sessions");
 const { startInferenceStream } = await import("@/server/inference/streams");
 type StreamFrame = import("@/server/inference/streams").StreamFrame;
 const { ffmpegAvailable } = await import("@/server/inference/devices");
@@ -117,7 +129,7 @@ function figures(side: Side) {
 }
 
 async function benchCase(db: Awaited<ReturnType<typeof startBenchDatabase>>, model: Model, images: Uint8Array[], batch: number, clients: number) {
-  const session = await ort.InferenceSession.create(model.file, { executionProviders: ["cpu"] });
+  const session = await ort.InferenceSession.create(model.file, CPU_SESSION_OPTIONS);
   const batchImages = Array.from({ length: batch }, (_, i) => images[i % images.length]);
   const prepared = await bareTensor(batchImages, model.imgsz);
   const params = predictParams.parse({});
@@ -133,13 +145,26 @@ async function benchCase(db: Awaited<ReturnType<typeof startBenchDatabase>>, mod
       split.images++;
     }
   };
+  const loadBefore = load();
   const sides: Side[] = [
     { name: "predict", call: predict, latencies: [], images: 0, seconds: 0 },
     { name: "bare", call: async () => void (await session.run(feed(await bareTensor(batchImages, model.imgsz)))), latencies: [], images: 0, seconds: 0 },
     { name: "sessionRun", call: async () => void (await session.run(feed(prepared))), latencies: [], images: 0, seconds: 0 },
   ];
   for (const side of sides) await side.call();
-  for (let round = 0; round < ROUNDS; round++) for (const side of round % 2 === 0 ? sides : [...sides].reverse()) await runFor(side, batch, clients);
+  // How many images the predict path's session.runs carried each (coalesced requests make it more than `batch`).
+  const runs = { runs: 0, images: 0 };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+      const before = side.name === "predict" ? await workerCacheStats() : null;
+      await runFor(side, batch, clients);
+      if (before) {
+        const after = await workerCacheStats();
+        runs.runs += after.runs - before.runs;
+        runs.images += after.images - before.images;
+      }
+    }
+  }
   await session.release();
   const [ours, bare, sessionRun] = sides.map(figures);
   const mean = (value: number) => +(value / split.images).toFixed(2);
@@ -148,11 +173,12 @@ async function benchCase(db: Awaited<ReturnType<typeof startBenchDatabase>>, mod
     imgsz: model.imgsz,
     batch,
     clients,
-    predict: { ...ours, msPerImage: { preprocess: mean(split.preprocess), inference: mean(split.inference), postprocess: mean(split.postprocess) }, boxesPerImage: mean(split.detections) },
+    predict: { ...ours, msPerImage: { preprocess: mean(split.preprocess), inference: mean(split.inference), postprocess: mean(split.postprocess) }, boxesPerImage: mean(split.detections), imagesPerRun: +(runs.images / runs.runs).toFixed(2) },
     bare,
     sessionRun,
     ratio: +(ours.imagesPerSecond / bare.imagesPerSecond).toFixed(3),
     ratioToSessionRun: +(ours.imagesPerSecond / sessionRun.imagesPerSecond).toFixed(3),
+    load: { before: loadBefore, after: load() },
   };
 }
 
@@ -191,6 +217,17 @@ async function benchStream(db: Awaited<ReturnType<typeof startBenchDatabase>>, m
 }
 
 await tf.setBackend("cpu");
+console.log(
+  JSON.stringify({
+    bench: "inference.threads",
+    cores: os.availableParallelism(),
+    onnxRuntime: "one CPU session per side, the same options (ONNX Runtime's default intra-op threads: one per physical core)",
+    sharpConcurrency: sharp.concurrency(),
+    libuvPool: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
+    predict: "bench thread → inference thread (decode, letterbox, NMS) → runner thread (session.run)",
+    bare: "bench thread (decode with sharp, session.run)",
+  }),
+);
 const db = await startBenchDatabase(work);
 try {
   const images = await Promise.all(Array.from({ length: 8 }, async (_, i) => new Uint8Array(await sharp(await testImage(640, 480, i)).jpeg({ quality: 90 }).toBuffer())));
@@ -207,10 +244,11 @@ try {
     [yolo320, 1, CLIENTS],
     [resnet, 1, CLIENTS],
   ] as const) {
+    if (ONLY && !ONLY.has(`${model.name}-${model.imgsz}-b${batch}-c${clients}`)) continue;
     const result = await benchCase(db, model, images, batch, clients);
     console.log(JSON.stringify({ bench: "inference.predict", ...result }));
   }
-  console.log(JSON.stringify({ bench: "inference.stream", ...(await benchStream(db, yolo320)) }));
+  if (!values["no-stream"]) console.log(JSON.stringify({ bench: "inference.stream", ...(await benchStream(db, yolo320)) }));
 } finally {
   await closeInferenceWorker();
   await db.close();

@@ -23,6 +23,9 @@ export interface CachedSession {
   evicted: boolean;
 }
 
+/** The CPU sessions' options (ONNX Runtime's defaults: an intra-op thread per physical core); the bench's bare session takes the same. */
+export const CPU_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = { executionProviders: ["cpu"] };
+
 let cudaUnavailable = false;
 let cudaPresent: boolean | undefined;
 
@@ -43,7 +46,7 @@ async function openSession(file: string): Promise<{ session: ort.InferenceSessio
     }
   }
   try {
-    return { session: await ort.InferenceSession.create(file, { executionProviders: ["cpu"] }), provider: "cpu" };
+    return { session: await ort.InferenceSession.create(file, CPU_SESSION_OPTIONS), provider: "cpu" };
   } catch (error) {
     throw new Invalid(`ONNX Runtime cannot load the model: ${(error as Error).message.split("\n")[0]}`, { model: ["not loadable"] });
   }
