@@ -35,7 +35,7 @@ test("the fleet page shows this host, its CPU, the running run and the queue; an
   await logIn(page);
 
   // A small dataset on the server, and three long runs: one trains on the single slot, two wait.
-  const folder = path.join(process.env.E2E_DATA_DIR!, `fleet-shapes-${Date.now()}`);
+  const folder = path.join(process.env.E2E_IMPORTS_DIR!, `fleet-shapes-${Date.now()}`);
   await makeShapesImageFolder(folder, { classes: 2, perClass: 10, size: 32, seed: 2 });
   const projectId = (await trpc<{ id: number; name: string }[]>(page, "projects.list", undefined)).find((p) => p.name === "default")!.id;
   const dataset = await trpc<{ id: number }>(page, "datasets.importFromPath", { projectId, name: path.basename(folder), path: folder }, true);

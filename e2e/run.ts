@@ -11,6 +11,8 @@ import path from "node:path";
  */
 const port = Number(process.env.E2E_PORT ?? 3901);
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "studio-e2e-"));
+// Server folders the tests import from: never the data folder, which the studio refuses to read from.
+const importsDir = fs.mkdtempSync(path.join(os.tmpdir(), "studio-e2e-imports-"));
 const adminPassword = "e2e-admin-password";
 const baseUrl = `http://localhost:${port}`;
 
@@ -21,7 +23,7 @@ const studioEnv: NodeJS.ProcessEnv = {
   STUDIO_EMBEDDED_PG_PORT: String(port + 100),
   STUDIO_ADMIN_EMAIL: "admin@e2e.local",
   STUDIO_ADMIN_PASSWORD: adminPassword,
-  STUDIO_IMPORT_ROOTS: dataDir,
+  STUDIO_IMPORT_ROOTS: importsDir,
 };
 delete studioEnv.DATABASE_URL;
 
@@ -61,7 +63,7 @@ try {
   const files = fs.readdirSync("e2e").filter((f) => f.endsWith(".e2e.ts") && (!process.env.E2E_ONLY || f.includes(process.env.E2E_ONLY))).map((f) => path.join("e2e", f));
   const tests = spawn(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", ...files], {
     stdio: "inherit",
-    env: { ...process.env, E2E_BASE_URL: baseUrl, E2E_ADMIN_EMAIL: "admin@e2e.local", E2E_ADMIN_PASSWORD: adminPassword, E2E_DATA_DIR: dataDir },
+    env: { ...process.env, E2E_BASE_URL: baseUrl, E2E_ADMIN_EMAIL: "admin@e2e.local", E2E_ADMIN_PASSWORD: adminPassword, E2E_IMPORTS_DIR: importsDir },
   });
   exitCode = await new Promise<number>((resolve) => tests.on("exit", (code) => resolve(code ?? 1)));
 } catch (err) {
@@ -74,7 +76,7 @@ try {
     exitCode = 1;
   }
   if (exitCode !== 0) console.error(`studio log: ${path.join(dataDir, "studio.log")}\n${fs.readFileSync(path.join(dataDir, "studio.log"), "utf8").slice(-6000)}`);
-  else fs.rmSync(dataDir, { recursive: true, force: true });
+  else for (const dir of [dataDir, importsDir]) fs.rmSync(dir, { recursive: true, force: true });
 }
 process.exit(exitCode);
 

@@ -18,17 +18,21 @@ import { makeShapesImageFolder } from "@/server/ml/data/testing/shapes";
 import { defaultProject } from "@/server/projects/service";
 
 let tdb: TestDb;
+let work: string;
 let dataDir: string;
 
 beforeAll(async () => {
   tdb = await createTestDb();
-  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "studio-worker-"));
+  work = await fs.mkdtemp(path.join(os.tmpdir(), "studio-worker-"));
+  dataDir = path.join(work, "data");
+  await fs.mkdir(dataDir);
   // As root the run folder's parents must be enterable by an unprivileged user.
+  await fs.chmod(work, 0o755);
   await fs.chmod(dataDir, 0o755);
 });
 afterAll(async () => {
   await tdb?.close();
-  await fs.rm(dataDir, { recursive: true, force: true });
+  await fs.rm(work, { recursive: true, force: true });
 });
 
 function startWorker(slots: number) {
@@ -71,7 +75,7 @@ describe("training worker process", () => {
   });
 
   it("leaves no run process behind when it is killed (SIGKILL) in the middle of a run", async () => {
-    const imports = path.join(dataDir, "imports");
+    const imports = path.join(work, "imports");
     // The dataset's files go where the worker process looks for them.
     process.env.STUDIO_DATA_DIR = dataDir;
     process.env.STUDIO_IMPORT_ROOTS = imports;

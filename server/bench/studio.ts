@@ -39,9 +39,11 @@ export function requireProductionBuild(): void {
 /** Creates the data folder; `prepare` fills the import root before the studio starts. */
 export async function startBenchStudio(port: number, prepare: (importRoot: string) => Promise<unknown> = async () => {}): Promise<BenchStudio> {
   const base = `http://localhost:${port}`;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "studio-bench-"));
-  const importRoot = path.join(dataDir, "imports");
-  fs.mkdirSync(importRoot, { recursive: true });
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "studio-bench-"));
+  // Side by side: the studio never imports from its own data folder.
+  const dataDir = path.join(work, "data");
+  const importRoot = path.join(work, "imports");
+  for (const dir of [dataDir, importRoot]) fs.mkdirSync(dir, { recursive: true });
   await prepare(importRoot);
   const startedAt = performance.now();
   const child = spawn(process.execPath, ["--import", "tsx", "workers/supervisor.ts"], {
@@ -98,7 +100,7 @@ export async function startBenchStudio(port: number, prepare: (importRoot: strin
         child.once("exit", () => resolve());
         child.kill("SIGTERM");
       });
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      fs.rmSync(work, { recursive: true, force: true });
     },
   };
 }

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, symlink } from "node:fs/promises";
+import { mkdtemp, readdir, realpath, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { eq } from "drizzle-orm";
@@ -229,6 +229,15 @@ describe("server paths", () => {
 
   it("without import roots, the refusal says what to configure", async () => {
     await expect(resolveImportPath(importRoot, [])).rejects.toThrow(/sets STUDIO_IMPORT_ROOTS to the server folders that may be read/);
+  });
+
+  it("never reads the studio's own data folder, even when a root contains it", async () => {
+    const dataDir = process.env.STUDIO_DATA_DIR!;
+    await writeTree(path.join(dataDir, "datasets", "other-team"), { "a/1.png": await red(), "b/1.png": await red() });
+    for (const requested of [path.join(dataDir, "datasets", "other-team"), dataDir, work]) {
+      await expect(resolveImportPath(requested, [work]), requested).rejects.toThrow(/the studio's own data folder \(STUDIO_DATA_DIR\), which is never imported from/);
+    }
+    await expect(resolveImportPath(importRoot, [work])).resolves.toBe(await realpath(importRoot));
   });
 
   it("does not follow symlinks inside an allowed folder", async () => {

@@ -37,6 +37,8 @@ class ImportCancelled extends Error {
   }
 }
 
+const isWithin = (candidate: string, folder: string) => candidate === folder || candidate.startsWith(folder + path.sep);
+
 /** The real path of a server folder (or file) that may be imported, after resolving every symlink; Invalid saying why not. */
 export async function resolveImportPath(requested: string, roots: string[], kind: "folder" | "file" = "folder"): Promise<string> {
   if (roots.length === 0) {
@@ -50,9 +52,14 @@ export async function resolveImportPath(requested: string, roots: string[], kind
   if (!real) throw new Invalid(`Server path ${requested} does not exist`, { path: ["not found"] });
   const stats = await lstat(real);
   if (kind === "folder" ? !stats.isDirectory() : !stats.isFile()) throw new Invalid(`Server path ${requested} is not a ${kind}`, { path: [`not a ${kind}`] });
+  // The studio's own folder holds every team's files and its secrets: no root may reach into it.
+  const dataDir = await realpath(env().dataDir).catch(() => env().dataDir);
+  if (isWithin(real, dataDir) || (kind === "folder" && isWithin(dataDir, real))) {
+    throw new Invalid(`Server path ${requested} is ${isWithin(real, dataDir) ? "inside" : "around"} the studio's own data folder (STUDIO_DATA_DIR), which is never imported from`, { path: ["the studio's data folder"] });
+  }
   for (const root of roots) {
     const realRoot = await realpath(root).catch(() => null);
-    if (realRoot && (real === realRoot || real.startsWith(realRoot + path.sep))) return real;
+    if (realRoot && isWithin(real, realRoot)) return real;
   }
   throw new Invalid(`Server path ${requested} (resolved to ${real}) is outside the allowed import roots`, { path: ["outside the allowed roots"] });
 }
