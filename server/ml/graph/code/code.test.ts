@@ -21,8 +21,20 @@ const odd: ModelGraph = {
   edges: ["in", "c1", "g", "mp", "ap", "gap", "fc"].slice(1).map((target, i, all) => ({ source: i === 0 ? "in" : all[i - 1], target })),
 };
 
+/** Dilated depthwise convolutions, which TF.js's depthwiseConv2d layer would compute undilated (another output size). */
+const dilatedDepthwise: ModelGraph = {
+  nodes: [
+    { id: "in", type: "Input" },
+    { id: "c1", type: "Conv2d", data: { filters: 4, kernel_size: 3, padding: 1 } },
+    { id: "dw", type: "DepthwiseConv2d", data: { kernel_size: 3, padding: 1, dilation: 2, depth_multiplier: 2 } },
+    { id: "g", type: "Conv2d", data: { filters: 8, kernel_size: 3, padding: 1, dilation: 3, groups: 8 } },
+  ],
+  edges: ["in", "c1", "dw", "g"].slice(1).map((target, i, all) => ({ source: i === 0 ? "in" : all[i - 1], target })),
+};
+
 const cases: [string, ModelGraph, number][] = [
   ["an odd graph", odd, 32],
+  ["dilated depthwise convolutions", dilatedDepthwise, 16],
   ["resnet18 (BasicBlocks)", zooTemplateGraph("resnet18", { numClasses: 4 }), 32],
   ["mobilenet_v2 (InvertedResiduals)", zooTemplateGraph("mobilenet_v2", { numClasses: 4 }), 32],
   ["yolov8n (C2f, SPPF, Detect)", zooTemplateGraph("yolov8", { numClasses: 2, scale: "n" }), 64],

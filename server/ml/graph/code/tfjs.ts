@@ -84,23 +84,24 @@ function emit(out: Emitter, layer: PlannedNode, name: string, inputs: string[]):
   switch (layer.def.type) {
     case "Input":
       return put(`tf.input({ shape: ${js(layer.outputShape)}, name: "${name}" })`);
-    case "Conv2d": {
+    case "Conv2d":
+    case "DepthwiseConv2d": {
       const { x: source, padding } = padded(out, name, x, shape, d, d.dilation as Pair);
-      const groups = d.groups as number;
-      const conv = (filters: number, layerName: string) =>
-        `tf.layers.conv2d({ filters: ${filters}, kernelSize: ${js(d.kernel_size)}, strides: ${js(d.stride)}, padding: "${padding}", dilationRate: ${js(d.dilation)}, useBias: ${d.bias}${activation(d.activation)}, name: "${layerName}" })`;
-      if (groups === 1) return put(`${conv(d.filters as number, name)}.apply(${source})`);
-      if (groups === shape[2] && (d.filters as number) % shape[2] === 0) {
-        return put(`tf.layers.depthwiseConv2d({ kernelSize: ${js(d.kernel_size)}, depthMultiplier: ${(d.filters as number) / shape[2]}, strides: ${js(d.stride)}, padding: "${padding}", dilationRate: ${js(d.dilation)}, useBias: ${d.bias}${activation(d.activation)}, name: "${name}" }).apply(${source})`);
+      const depthwise = layer.def.type === "DepthwiseConv2d";
+      const filters = depthwise ? shape[2] * (d.depth_multiplier as number) : (d.filters as number);
+      const groups = depthwise ? shape[2] : (d.groups as number);
+      const conv = (n: number, layerName: string) =>
+        `tf.layers.conv2d({ filters: ${n}, kernelSize: ${js(d.kernel_size)}, strides: ${js(d.stride)}, padding: "${padding}", dilationRate: ${js(d.dilation)}, useBias: ${d.bias}${activation(d.activation)}, name: "${layerName}" })`;
+      if (groups === 1) return put(`${conv(filters, name)}.apply(${source})`);
+      // TF.js's depthwiseConv2d layer ignores dilationRate: a dilated one is written as one conv2d per channel.
+      const dilated = (d.dilation as Pair).some((rate) => rate > 1);
+      if (groups === shape[2] && filters % shape[2] === 0 && !dilated) {
+        return put(`tf.layers.depthwiseConv2d({ kernelSize: ${js(d.kernel_size)}, depthMultiplier: ${filters / shape[2]}, strides: ${js(d.stride)}, padding: "${padding}", useBias: ${d.bias}${activation(d.activation)}, name: "${name}" }).apply(${source})`);
       }
       out.helpers.add(CHANNEL_SLICE);
       const step = shape[2] / groups;
-      const parts = Array.from({ length: groups }, (_, g) => `${conv((d.filters as number) / groups, `${name}_g${g}`)}.apply(new ChannelSlice({ start: ${g * step}, end: ${(g + 1) * step}, name: "${name}_in${g}" }).apply(${source}))`);
+      const parts = Array.from({ length: groups }, (_, g) => `${conv(filters / groups, `${name}_g${g}`)}.apply(new ChannelSlice({ start: ${g * step}, end: ${(g + 1) * step}, name: "${name}_in${g}" }).apply(${source}))`);
       return put(`tf.layers.concatenate({ axis: -1, name: "${name}" }).apply([\n    ${parts.join(",\n    ")},\n  ])`);
-    }
-    case "DepthwiseConv2d": {
-      const { x: source, padding } = padded(out, name, x, shape, d, d.dilation as Pair);
-      return put(`tf.layers.depthwiseConv2d({ kernelSize: ${js(d.kernel_size)}, depthMultiplier: ${d.depth_multiplier}, strides: ${js(d.stride)}, padding: "${padding}", dilationRate: ${js(d.dilation)}, useBias: ${d.bias}${activation(d.activation)}, name: "${name}" }).apply(${source})`);
     }
     case "BatchNorm":
       return put(`tf.layers.batchNormalization({ axis: -1, epsilon: ${d.eps}, momentum: ${d.momentum}, name: "${name}" }).apply(${x})`);
