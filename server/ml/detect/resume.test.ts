@@ -58,5 +58,5 @@ describe("detection resume", () => {
     // Mosaic changes the training batches: epoch 2 (closed) must differ from a run that keeps mosaic on.
     const mosaicOn = await run({ ...config, name: "mosaic-on", close_mosaic: 0 });
     expect(mosaicOn.epochEnds[1].metrics.train_box_loss).not.toBeCloseTo(whole.epochEnds[1].metrics.train_box_loss, 5);
-  }, 60_000);
+  }, 120_000);
 });
