@@ -31,7 +31,7 @@ export function dilationOf(spec: ConvSpec): [number, number] {
   return spec.dilation ?? [1, 1];
 }
 
-export const FILTER_GRAD_FORMS = ["im2col", "tap", "nhwc", "gemm", "conv"] as const;
+export const FILTER_GRAD_FORMS = ["im2col", "tap", "nhwc", "gemm", "conv", "tap_batch"] as const;
 export type FilterGradForm = (typeof FILTER_GRAD_FORMS)[number] | "depthwise_tap" | "depthwise_conv";
 export const INPUT_GRAD_FORMS = ["flip", "convT", "flip_nchwc"] as const;
 export type InputGradForm = (typeof INPUT_GRAD_FORMS)[number];
@@ -142,6 +142,14 @@ export function convFilterGrad(g: TrainGraph, spec: ConvSpec, form: FilterGradFo
       });
       const summed = g.reduceSum(g.op("Concat", taps, { axis: 0 }), [1]); // [k², co, c]
       return g.reshape(g.transpose(summed, [1, 2, 0]), [co, c, kh, kw]);
+    }
+    case "tap_batch": {
+      // One GEMM per kernel tap with the batch inside its contraction: dW[:, :, a, b] = dYᵀ [co, n·ho·wo] · X_abᵀ,
+      // from channel-major copies of dY and the padded input (no per-image products to sum afterwards).
+      const xp = g.padSpatial(g.transpose(x, [1, 0, 2, 3]), spec.pads);
+      const dyt = g.reshape(g.transpose(dy, [1, 0, 2, 3]), [co, n * ho * wo]);
+      const taps = tapSlices(g, xp, spec, [2, 3]).map((s) => g.op("Unsqueeze", [g.op("MatMul", [dyt, g.transpose(g.reshape(s, [c, n * ho * wo]), [1, 0])]), g.i64([2])]));
+      return g.reshape(g.op("Concat", taps, { axis: 2 }), [co, c, kh, kw]);
     }
     case "nhwc": {
       // Strided slices are fast on NHWC: col [n, ho·wo, k²·c], dY [n, co, ho·wo] is a free reshape of NCHW.

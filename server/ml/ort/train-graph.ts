@@ -12,6 +12,7 @@ import { emitClassifyLoss, type ClassifyLossSpec } from "./loss-classify";
 import { emitAssignerInputs, emitDetectLoss, type DetectLossSpec, type DetectTargetInputs } from "./loss-detect";
 import { REG_MAX } from "../detect/dfl";
 import type { OrtExecutionProvider } from "./session";
+import { inversePermutation, weightLayout, type WeightLayoutMode } from "./weight-layout";
 import "./layers/basic";
 import "./layers/conv";
 import "./layers/pool";
@@ -43,6 +44,8 @@ export interface TrainGraphRequest {
   provider?: OrtExecutionProvider;
   /** The channel block of ONNX Runtime's NCHWc CPU kernels (nchwcBlockSize()); absent or 0: they are not used. */
   nchwcBlock?: number;
+  /** How weights and their gradients are laid out as graph inputs and outputs (weight-layout.ts); default tfjs. */
+  weightLayout?: WeightLayoutMode;
 }
 
 export interface TrainGraphIo {
@@ -151,6 +154,7 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
   const imageInput = g.input("images", [batch, ...inputShape]);
 
   const usedWeights = new Set<string>();
+  const layoutViews = new Map<string, string>();
   const weightInputs: string[] = [];
   const paramsOf = new Map<string, Set<string>>();
   const movingAverages: TrainGraphIo["movingAverages"] = [];
@@ -181,10 +185,13 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
       if (!usedWeights.has(full)) {
         usedWeights.add(full);
         weightInputs.push(full);
-        g.input(full, weight.shape);
+        const perm = weightLayout(weight, request.weightLayout);
+        g.input(full, perm ? perm.map((axis) => weight.shape[axis]) : weight.shape);
+        // Emitters read the TF.js layout; ORT cancels this transpose against theirs into the ONNX layout.
+        if (perm) layoutViews.set(full, g.transpose(full, inversePermutation(perm)));
       }
       if (weight.trainable) used.add(full);
-      return full;
+      return layoutViews.get(full) ?? full;
     };
     const movingAverageOf = (layer: string, name: string, tensor: string, dims: number[], momentum: number) => {
       const full = `${layer}/${name}`;
@@ -298,7 +305,10 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
       const why = usedWeights.has(weight.name) ? "gets no gradient" : "is not used by any training emitter";
       throw new OrtGraphError(`trainable weight ${weight.name} ${why}`);
     }
-    gradOutputs.push({ weight: weight.name, output: g.output(`grad:${weight.name}`, tensor, weight.shape) });
+    const perm = weightLayout(weight, request.weightLayout);
+    const stored = perm ? g.transpose(tensor, perm) : tensor;
+    grads.set(weight.name, stored);
+    gradOutputs.push({ weight: weight.name, output: g.output(`grad:${weight.name}`, stored, perm ? perm.map((axis) => weight.shape[axis]) : weight.shape) });
   }
   g.scope = "clip";
   const squares = [...gradOutputs].map(({ weight }) => g.op("ReduceSumSquare", [grads.get(weight)!], { keepdims: 0 }));

@@ -12,6 +12,7 @@ import type { TrainOptimizer, TrainableVariable } from "../train/optimizers";
 import { cachedChoice, chooseFormulations, timeSessions, type MeasuredChoice } from "./formulations";
 import { clipScale, FlatOptimizer, SLOT_NAMES, squaredNorm, type FlatParam } from "./optimizer";
 import { nchwcBlockSize } from "./nchwc";
+import { inversePermutation, transposeValues, weightLayout, type WeightLayoutMode } from "./weight-layout";
 import { createOrtSession, ort, type OrtTarget } from "./session";
 import { ortTaskOf, type OrtTask } from "./tasks";
 import { buildTrainingGraph, choiceKey, OrtGraphError, ortTrainingSupport, type TrainGraphIo, type WeightInfo } from "./train-graph";
@@ -40,6 +41,9 @@ export interface StepTimings {
   jsMs: number;
   steps: number;
 }
+
+/** Conv kernels stay OIHW in the trainer: no transposes in or out of the graphs each step. */
+const WEIGHT_LAYOUT: WeightLayoutMode = "onnx";
 
 export function weightInfosOf(model: tf.LayersModel): WeightInfo[] {
   const trainable = new Set(model.trainableWeights.map((w) => w.originalName));
@@ -118,9 +122,12 @@ export class OrtTrainer<B extends { size: number }> {
     if (typeof task === "string") throw new OrtGraphError(task);
     this.task = task;
     this.support = opts.adapter.dataParallel!;
+    // Weights (and optimizer slots) in the layout the graphs read (weight-layout.ts); TF.js's again at sync().
     this.weights = weightInfosOf(opts.model).map((info, i) => {
-      const values = Float32Array.from(opts.model.weights[i].read().dataSync() as Float32Array);
-      return { info, values, tensor: new ort.Tensor("float32", values, info.shape) };
+      const perm = weightLayout(info, WEIGHT_LAYOUT);
+      const tfValues = opts.model.weights[i].read().dataSync() as Float32Array;
+      const values = perm ? transposeValues(tfValues, info.shape, perm) : Float32Array.from(tfValues);
+      return { info, values, tensor: new ort.Tensor("float32", values, perm ? perm.map((axis) => info.shape[axis]) : info.shape) };
     });
     this.byName = new Map(this.weights.map((w) => [w.info.name, w]));
     this.params = opts.trainable.map((t) => {
@@ -132,7 +139,7 @@ export class OrtTrainer<B extends { size: number }> {
     const state = opts.optimizer.getState();
     this.flat.setState(
       state.step,
-      state.slots.map((s) => [s.name, s.tensor.dataSync() as Float32Array] as [string, Float32Array]),
+      state.slots.map((s) => [s.name, this.toGraphLayout(s.name, s.tensor.dataSync() as Float32Array)] as [string, Float32Array]),
     );
   }
 
@@ -157,6 +164,7 @@ export class OrtTrainer<B extends { size: number }> {
       split: this.task.split,
       provider: this.opts.target.provider,
       nchwcBlock: this.nchwcBlock,
+      weightLayout: WEIGHT_LAYOUT,
     };
   }
 
@@ -355,12 +363,12 @@ export class OrtTrainer<B extends { size: number }> {
     if (!this.dirty) return;
     const { model, optimizer, trainable } = this.opts;
     tf.tidy(() => {
-      model.weights.forEach((variable, i) => variable.write(tf.tensor(this.weights[i].values.slice(), this.weights[i].info.shape)));
+      model.weights.forEach((variable, i) => variable.write(tf.tensor(this.toTfLayout(this.weights[i].info, this.weights[i].values), this.weights[i].info.shape)));
     });
     const state = this.flat.getState();
     const slots = [...state.slots].map(([name, values]) => {
-      const key = name.slice(0, name.lastIndexOf("/"));
-      return { name, tensor: tf.tensor(values.slice(), this.byName.get(key)!.info.shape) };
+      const info = this.byName.get(name.slice(0, name.lastIndexOf("/")))!.info;
+      return { name, tensor: tf.tensor(this.toTfLayout(info, values), info.shape) };
     });
     try {
       optimizer.setState({ name: optimizer.name, step: state.step, slots }, trainable);
@@ -368,6 +376,19 @@ export class OrtTrainer<B extends { size: number }> {
       tf.dispose(slots.map((s) => s.tensor));
     }
     this.dirty = false;
+  }
+
+  /** A copy of a weight's (or its slot's) values in TF.js's layout. */
+  private toTfLayout(info: WeightInfo, values: Float32Array): Float32Array {
+    const perm = weightLayout(info, WEIGHT_LAYOUT);
+    return perm ? transposeValues(values, perm.map((axis) => info.shape[axis]), inversePermutation(perm)) : values.slice();
+  }
+
+  /** An optimizer slot `<weight key>/<slot>` from TF.js's layout into the graphs'. */
+  private toGraphLayout(slot: string, values: Float32Array): Float32Array {
+    const info = this.byName.get(slot.slice(0, slot.lastIndexOf("/")))?.info;
+    const perm = info && weightLayout(info, WEIGHT_LAYOUT);
+    return perm ? transposeValues(values, info.shape, perm) : values;
   }
 
   /** Describes what the graphs chose, for the run log. */
