@@ -5,7 +5,7 @@
 // gradients as a flipped Conv at stride 1, ConvTranspose otherwise), so formulations.ts times them
 // per shape and picks one.
 import type { TrainGraph } from "./builder";
-import { nchwcConv, nchwcFits } from "./nchwc";
+import { blockedFlippedFilter, nchwcConv, nchwcFits } from "./nchwc";
 
 /** A convolution as ONNX sees it: NCHW input [n, c, h, w], OIHW weight [co, c/group, kh, kw]. */
 export interface ConvSpec {
@@ -196,15 +196,38 @@ export function convFilterGrad(g: TrainGraph, spec: ConvSpec, form: FilterGradFo
   }
 }
 
+/** The flipped conv's pads: the dilated kernel's span less the forward's. */
+function flipPads(spec: ConvSpec): number[] {
+  const [t, l, b, r] = spec.pads;
+  const [dh, dw] = dilationOf(spec);
+  return [dh * (spec.kh - 1) - t, dw * (spec.kw - 1) - l, dh * (spec.kh - 1) - b, dw * (spec.kw - 1) - r];
+}
+
+/**
+ * An OIHW weight [o, i, kh, kw] rotated 180° in its taps, as a MatMul with the reversing permutation
+ * (exact: one product by 1, the rest by 0). A Slice with negative steps copies element by element,
+ * several times slower on the large kernels of deep layers.
+ */
+function rotated(g: TrainGraph, weight: string, o: number, i: number, kh: number, kw: number): string {
+  const k2 = kh * kw;
+  if (k2 === 1) return weight;
+  const reverse = Array.from({ length: k2 * k2 }, (_, e) => (Math.floor(e / k2) + (e % k2) === k2 - 1 ? 1 : 0));
+  return g.reshape(g.op("MatMul", [g.reshape(weight, [o * i, k2]), g.f32Tensor(reverse, [k2, k2])]), [o, i, kh, kw]);
+}
+
 /** dX [n, c, h, w] from dy [n, co, ho, wo] and the OIHW weight (`nchwcBlock`: the NCHWc kernels' block, for flip_nchwc). */
 export function convInputGrad(g: TrainGraph, spec: ConvSpec, form: InputGradForm, dy: string, weight: string, nchwcBlock = 0): string {
   const { kh, kw, sh, sw, ho, wo, group } = spec;
   const [t, l, b, r] = spec.pads;
   const [dh, dw] = dilationOf(spec);
   const dilations: Record<string, number[]> = dh === 1 && dw === 1 ? {} : { dilations: [dh, dw] };
-  if (form === "flip" || form === "flip_nchwc") {
+  if (form === "flip_nchwc") {
+    const filter = blockedFlippedFilter(g, weight, spec.co, spec.c, [kh, kw], nchwcBlock);
+    return nchwcConv(g, dy, { filter }, null, { c: spec.co, co: spec.c }, { kernel: [kh, kw], strides: [1, 1], pads: flipPads(spec), dilations: [dh, dw] }, nchwcBlock);
+  }
+  if (form === "flip") {
     // Stride 1: correlate dY with the filter rotated 180°, input and output channels swapped.
-    const flipped = g.slice(weight, [-1, -1], [-(2 ** 62), -(2 ** 62)], [2, 3], [-1, -1]);
+    const flipped = rotated(g, weight, spec.co, spec.c / group, kh, kw);
     let swapped: string;
     if (group === 1) {
       swapped = g.transpose(flipped, [1, 0, 2, 3]); // [c, co, kh, kw]
@@ -216,11 +239,7 @@ export function convInputGrad(g: TrainGraph, spec: ConvSpec, form: InputGradForm
       const perGroup = g.reshape(flipped, [group, spec.co / group, spec.c / group, kh, kw]);
       swapped = g.reshape(g.transpose(perGroup, [0, 2, 1, 3, 4]), [spec.c, spec.co / group, kh, kw]);
     }
-    const pads = [dh * (kh - 1) - t, dw * (kw - 1) - l, dh * (kh - 1) - b, dw * (kw - 1) - r];
-    if (form === "flip_nchwc") {
-      return nchwcConv(g, dy, swapped, null, { c: spec.co, co: spec.c }, { kernel: [kh, kw], strides: [1, 1], pads, dilations: [dh, dw] }, nchwcBlock);
-    }
-    return g.op("Conv", [dy, swapped], { kernel_shape: [kh, kw], pads, group, ...dilations });
+    return g.op("Conv", [dy, swapped], { kernel_shape: [kh, kw], pads: flipPads(spec), group, ...dilations });
   }
   const outputPadding = [spec.h - (sh * (ho - 1) + dh * (kh - 1) + 1 - t - b), spec.w - (sw * (wo - 1) + dw * (kw - 1) + 1 - l - r)];
   return g.op("ConvTranspose", [dy, weight], {

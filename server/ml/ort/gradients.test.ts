@@ -24,6 +24,18 @@ describe("ONNX training graph gradients equal the TF.js engine's", () => {
     expect(worst).toBeLessThan(TOLERANCE);
   });
 
+  it("convolutions on NCHWc kernels whose channels are not whole blocks (zero-padded filters and activations)", async () => {
+    const graph = chain([
+      ["Conv2d", { filters: 12, kernel_size: 3, activation: "relu" }],
+      ["Conv2d", { filters: 20, kernel_size: 3, activation: "relu" }],
+      ["Conv2d", { filters: 5, kernel_size: 3, dilation: 2, padding: 2 }],
+      ["GlobalAvgPool"],
+      ["Dense", { units: 3 }],
+    ]);
+    const { forms } = await expectParity({ graph, imgsz: 9, batch: 2, numClasses: 3 });
+    if ((await nchwcBlockSize()) > 0) expect(forms).toEqual(expect.arrayContaining(["conv-fwd:nchwc", "conv-dx:flip_nchwc"]));
+  });
+
   it("strided and padded convolutions without bias, BatchNorm (training mode), SiLU", async () => {
     const graph = chain([
       ["Conv2d", { filters: 8, kernel_size: 3, stride: 2, bias: false }],

@@ -23,23 +23,64 @@ export interface NchwcConvAttributes {
   dilations: [number, number];
 }
 
+/** Zeros appended to the first two axes of an OIHW-like weight, up to [a, b, kh, kw]. */
+function padTo(g: TrainGraph, weight: string, [a0, b0]: [number, number], [a, b]: [number, number]): string {
+  return a > a0 || b > b0 ? g.op("Pad", [weight, g.i64([0, 0, 0, 0, a - a0, b - b0, 0, 0])], { mode: "constant" }) : weight;
+}
+
+/**
+ * The NCHWc kernel's filter for a conv of `c` input and `co` output channels from its OIHW weight:
+ * OIHWBo (input read as NCHW) or OIHWBiBo, element [o, i, y, x] at block (o / B, i / B), inner
+ * [i % B][o % B]; zero-padded to whole blocks, [coPad, cPad, kh, kw].
+ */
+function blockedFilter(g: TrainGraph, weight: string, c: number, co: number, [kh, kw]: [number, number], block: number): string {
+  const coPad = roundUp(co, block);
+  const cPad = c < block ? c : roundUp(c, block);
+  const padded = padTo(g, weight, [co, c], [coPad, cPad]);
+  const blocked =
+    c < block
+      ? g.transpose(g.reshape(padded, [coPad / block, block, c, kh, kw]), [0, 2, 3, 4, 1])
+      : g.transpose(g.reshape(padded, [coPad / block, block, cPad / block, block, kh, kw]), [0, 2, 4, 5, 3, 1]);
+  return g.reshape(blocked, [coPad, cPad, kh, kw]);
+}
+
+/**
+ * The same for the input gradient's conv (stride 1): the filter rotated 180° with input and output
+ * channels swapped, from the forward's OIHW weight [co, c, kh, kw]. One transpose to the blocks,
+ * then the taps reversed as whole blocks (a Slice with negative steps is fast on contiguous blocks,
+ * slow element by element).
+ */
+export function blockedFlippedFilter(g: TrainGraph, weight: string, co: number, c: number, [kh, kw]: [number, number], block: number): string {
+  const k2 = kh * kw;
+  const cPad = roundUp(c, block);
+  const coPad = co < block ? co : roundUp(co, block);
+  const padded = padTo(g, weight, [co, c], [coPad, cPad]);
+  const reversed = (t: string) => g.slice(t, [-1], [-(2 ** 62)], [2], [-1]);
+  const blocked =
+    co < block
+      ? reversed(g.transpose(g.reshape(padded, [co, cPad / block, block, k2]), [1, 0, 3, 2]))
+      : reversed(g.transpose(g.reshape(padded, [coPad / block, block, cPad / block, block, k2]), [2, 0, 4, 1, 3]));
+  return g.reshape(blocked, [cPad, coPad, kh, kw]);
+}
+
 /**
  * y [n, co, ho, wo] (NCHW) = conv(x [n, c, h, w], weight OIHW [co, c, kh, kw]) + bias, on the NCHWc
- * kernel; `relu` fuses the ReLU into it.
+ * kernel; `relu` fuses the ReLU into it; `filter`: the weight already blocked (blockedFlippedFilter).
  */
-export function nchwcConv(g: TrainGraph, x: string, weight: string, bias: string | null, shape: { c: number; co: number }, a: NchwcConvAttributes, block: number, relu = false): string {
+export function nchwcConv(
+  g: TrainGraph,
+  x: string,
+  weight: string | { filter: string },
+  bias: string | null,
+  shape: { c: number; co: number },
+  a: NchwcConvAttributes,
+  block: number,
+  relu = false,
+): string {
   const { c, co } = shape;
-  const [kh, kw] = a.kernel;
   const coPad = roundUp(co, block);
-  const direct = c < block;
-  const cPad = direct ? c : roundUp(c, block);
-  const padded = coPad > co || cPad > c ? g.op("Pad", [weight, g.i64([0, 0, 0, 0, coPad - co, cPad - c, 0, 0])], { mode: "constant" }) : weight;
-  // OIHW → OIHWBo (input read as NCHW) or OIHWBiBo: element [o, i, y, x] at block (o / B, i / B), inner [i % B][o % B].
-  const blocked = direct
-    ? g.transpose(g.reshape(padded, [coPad / block, block, c, kh, kw]), [0, 2, 3, 4, 1])
-    : g.transpose(g.reshape(padded, [coPad / block, block, cPad / block, block, kh, kw]), [0, 2, 4, 5, 3, 1]);
-  const filter = g.reshape(blocked, [coPad, cPad, kh, kw]);
-  const inputs = [direct ? x : g.nchwcOp("ReorderInput", [x]), filter];
+  const filter = typeof weight === "string" ? blockedFilter(g, weight, c, co, a.kernel, block) : weight.filter;
+  const inputs = [c < block ? x : g.nchwcOp("ReorderInput", [x]), filter];
   if (bias) inputs.push(coPad > co ? g.op("Pad", [bias, g.i64([0, coPad - co])], { mode: "constant" }) : bias);
   const attributes = { kernel_shape: a.kernel, strides: a.strides, pads: a.pads, dilations: a.dilations, ...(relu ? { activation: "Relu" } : {}) };
   return g.nchwcOp("ReorderOutput", [g.nchwcOp("Conv", inputs, attributes)], { channels: co });
