@@ -36,10 +36,13 @@ export interface Assignment {
 
 const EPS = 1e-9;
 
+/** Ultralytics' TaskAlignedAssigner settings for YOLOv8 (the ONNX trainer's assigner graph uses them too). */
+export const ASSIGNER_DEFAULTS = { topk: 10, alpha: 0.5, beta: 6.0 } as const;
+
 export function assignTargets(input: AssignerInput, opts: AssignerOptions = {}): Assignment {
-  const topk = opts.topk ?? 10;
-  const alpha = opts.alpha ?? 0.5;
-  const beta = opts.beta ?? 6.0;
+  const topk = opts.topk ?? ASSIGNER_DEFAULTS.topk;
+  const alpha = opts.alpha ?? ASSIGNER_DEFAULTS.alpha;
+  const beta = opts.beta ?? ASSIGNER_DEFAULTS.beta;
   const { predScores, predBoxes, anchorPoints, gtLabels, gtBoxes, numClasses: nc } = input;
   const anchors = anchorPoints.length / 2;
   const gts = gtLabels.length;

@@ -1,9 +1,7 @@
 // Training graphs as a list of ONNX nodes, written out through the exporter's OnnxGraph (protobuf
-// writing stays in export/). Deduplicated constants, opset-17 reductions, named inputs and outputs;
-// and a split at a marked node into two graphs (forward, then loss + backward) that hand over the
-// tensors the second reads, so JavaScript can run between them (detection's assigner).
+// writing stays in export/). Deduplicated constants, opset-17 reductions, named inputs and outputs.
 import { onnxFloat, OnnxGraph, type OnnxAttribute, type TensorData } from "../export/onnx-graph";
-import { AttributeType, decodeModel, encodeModel, TensorDataType, type AttributeProtoData } from "../export/onnx-proto";
+import { TensorDataType } from "../export/onnx-proto";
 
 /** ONNX Runtime's blocked-layout CPU kernels (com.microsoft.nchwc, version 1): ReorderInput/Output, Conv. */
 export const NCHWC_DOMAIN = "com.microsoft.nchwc";
@@ -40,16 +38,6 @@ interface Port {
 const INT64_OUTPUTS: Record<string, number[]> = { MaxPool: [1], ArgMax: [0], Shape: [0] };
 const BOOL_OPS = new Set(["Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Not"]);
 
-export interface SplitGraphs {
-  forward: Uint8Array;
-  backward: Uint8Array;
-  /** Tensors of the forward that the backward reads: forward outputs and backward inputs of those names (feed them as they come). */
-  cuts: string[];
-  /** Graph inputs each part reads. */
-  forwardInputs: string[];
-  backwardInputs: string[];
-}
-
 export class TrainGraph {
   private readonly nodes: NodeRecord[] = [];
   private readonly initializers = new Map<string, { values: TensorData; dims: number[] }>();
@@ -58,7 +46,6 @@ export class TrainGraph {
   private readonly graphOutputs: Port[] = [];
   private readonly names = new Set<string>();
   private readonly elemTypes = new Map<string, number>();
-  private boundary: number | null = null;
   /** Prefix of node names, so a graph dump says which layer emitted what. */
   scope = "g";
 
@@ -125,7 +112,8 @@ export class TrainGraph {
     return this.constant(`f32t:${dims.join("x")}:${Array.from(values).join(",")}`, "c_f32t", Float32Array.from(values), dims);
   }
 
-  input(name: string, dims: number[], elemType: number = TensorDataType.FLOAT): string {
+  /** A graph input; a string dimension is symbolic (its size comes with each run's feed). */
+  input(name: string, dims: (number | string)[], elemType: number = TensorDataType.FLOAT): string {
     this.graphInputs.push({ name: this.claim(name), dims, elemType });
     return name;
   }
@@ -143,11 +131,6 @@ export class TrainGraph {
 
   get outputs(): readonly string[] {
     return this.graphOutputs.map((o) => o.name);
-  }
-
-  /** Nodes from here on (the loss and backward) go into the second graph of split(). */
-  markBoundary(): void {
-    this.boundary = this.nodes.length;
   }
 
   // ---- shorthands used by the emitters
@@ -207,39 +190,7 @@ export class TrainGraph {
   }
 
   toBytes(graphName: string): Uint8Array {
-    return this.write(graphName, this.nodes, this.graphInputs, this.graphOutputs);
-  }
-
-  /**
-   * The forward graph (nodes before markBoundary) and the backward graph (the rest). Tensors of the
-   * forward that the backward reads leave the forward as outputs and enter the backward as inputs,
-   * under their own names and declared without a shape (ONNX allows it; ORT infers them): no copy
-   * beyond ORT's own output, and no shape needs tracking here.
-   */
-  split(graphName: string): SplitGraphs {
-    if (this.boundary === null) throw new Error("split() needs markBoundary() first");
-    const forwardNodes = this.nodes.slice(0, this.boundary);
-    const backwardNodes = this.nodes.slice(this.boundary);
-    const produced = new Set(forwardNodes.flatMap((n) => n.outputs));
-    const cuts = [...new Set(backwardNodes.flatMap((n) => n.inputs).filter((name) => produced.has(name)))];
-    const cutPorts: Port[] = cuts.map((name) => ({ name, dims: [], elemType: this.elemTypes.get(name) ?? TensorDataType.FLOAT }));
-    const reads = (nodes: NodeRecord[]) => new Set(nodes.flatMap((n) => n.inputs));
-    const forwardReads = reads(forwardNodes);
-    const backwardReads = reads(backwardNodes);
-    const forwardInputs = this.graphInputs.filter((i) => forwardReads.has(i.name));
-    const backwardInputs = this.graphInputs.filter((i) => backwardReads.has(i.name));
-    const unshaped = new Set(cuts);
-    return {
-      forward: this.write(`${graphName}_forward`, forwardNodes, forwardInputs, [...this.graphOutputs.filter((o) => produced.has(o.name)), ...cutPorts], unshaped),
-      backward: this.write(`${graphName}_backward`, backwardNodes, [...backwardInputs, ...cutPorts], this.graphOutputs.filter((o) => !produced.has(o.name)), unshaped),
-      cuts,
-      forwardInputs: forwardInputs.map((i) => i.name),
-      backwardInputs: backwardInputs.map((i) => i.name),
-    };
-  }
-
-  /** The model of these nodes; inputs and outputs named in `unshaped` are declared with their element type only. */
-  private write(graphName: string, nodes: NodeRecord[], inputs: Port[], outputs: Port[], unshaped = new Set<string>()): Uint8Array {
+    const { nodes, graphInputs: inputs, graphOutputs: outputs } = this;
     const onnx = new OnnxGraph();
     const used = new Set(nodes.flatMap((n) => n.inputs));
     for (const [name, { values, dims }] of this.initializers) if (used.has(name)) onnx.addInitializer(name, values, dims);
@@ -247,32 +198,7 @@ export class TrainGraph {
     for (const node of nodes) onnx.addNode(node.type, node.inputs, node.attributes, { name: node.name, outputs: node.outputs, domain: node.domain });
     for (const port of outputs) onnx.addOutput(port.name, port.dims, port.elemType);
     const extraOpsets = nodes.some((n) => n.domain === NCHWC_DOMAIN) ? [{ domain: NCHWC_DOMAIN, version: 1 }] : [];
-    const bytes = onnx.toBytes({ opset: TRAIN_OPSET, graphName, producerName: "training-studio ort trainer", extraOpsets });
-    if (unshaped.size === 0) return bytes;
-    // OnnxGraph always writes a shape: drop it where none is known (the model holds no weights, so this is cheap).
-    const model = decodeModel(bytes);
-    for (const port of [...model.graph.input, ...model.graph.output]) if (unshaped.has(port.name)) delete (port.type.tensor_type as { shape?: unknown }).shape;
-    // Decoding fills every attribute field with its default; written back, an attribute would carry two kinds of value.
-    for (const node of model.graph.node) node.attribute = node.attribute.map((a) => ({ name: a.name, type: a.type, ...attributeValue(a) }));
-    return encodeModel(model);
-  }
-}
-
-/** The one value field an attribute of its type holds. */
-function attributeValue(a: AttributeProtoData): Partial<AttributeProtoData> {
-  switch (a.type) {
-    case AttributeType.FLOAT:
-      return { f: a.f };
-    case AttributeType.INT:
-      return { i: a.i };
-    case AttributeType.STRING:
-      return { s: a.s };
-    case AttributeType.INTS:
-      return { ints: a.ints };
-    case AttributeType.FLOATS:
-      return { floats: a.floats };
-    default:
-      throw new Error(`training graphs do not write attributes of type ${a.type}`);
+    return onnx.toBytes({ opset: TRAIN_OPSET, graphName, producerName: "training-studio ort trainer", extraOpsets });
   }
 }
 

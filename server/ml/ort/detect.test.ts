@@ -1,15 +1,12 @@
-// Detection on ONNX Runtime: the YOLOv8 loss of the training graph, fed with the assigner's targets,
+// Detection on ONNX Runtime: the YOLOv8 loss of the training graph, with the assigner inside it,
 // equals the TF.js engine's on the same batch (1e-4), and so do the gradients of every weight of a
-// tiny YOLOv8 and its BatchNorm statistics, whole or split around the assigner; 20 Adam steps follow
-// the TF.js engine's.
+// tiny YOLOv8 and its BatchNorm statistics; 20 Adam steps follow the TF.js engine's.
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, type BackendInfo } from "../backend/index";
 import type { DetectBatch } from "../data/detect-loader";
 import { buildDetectModel } from "../detect/adapter";
-import { makeAnchors } from "../detect/dfl";
 import { detectStepAdapter } from "../detect/replica";
-import { assignerInputs } from "../detect/targets";
 import { compileGraph } from "../graph/index";
 import { TrainOptimizer, type TrainableVariable } from "../train/optimizers";
 import { createTrainStepper } from "../train/stepper";
@@ -33,30 +30,23 @@ const tiny: DetectCase = {
 };
 
 describe("YOLOv8 training graph on ONNX Runtime", () => {
-  it("loss parts and every gradient equal the TF.js engine's on the same batch, whole and split", async () => {
+  it("assigns the boxes in the graph: loss parts and every gradient equal the TF.js engine's on the same batch", async () => {
     const model = compileGraph(tiny.graph, { inputShape: [tiny.imgsz, tiny.imgsz, 3], seed: 5 });
     try {
       const { x } = makeBatch({ graph: tiny.graph, imgsz: tiny.imgsz, batch: tiny.boxes.length, numClasses: tiny.numClasses });
       const values = weightValues(model);
       const reference = tfDetectGradients(model, tiny, x);
+      // Several boxes share anchors here: the assigner's tie rules decide, not only its metric.
       const targets = targetsFromRaw(reference.raw, tiny);
-      expect(targets.positives).toBeGreaterThan(0);
-      for (const split of [false, true]) {
-        const got = await ortDetectGradients(tiny, weightInfos(model), values, x, targets, { split });
-        expect(maxRelativeError(got.raw, reference.raw), "raw head output").toBeLessThan(1e-4);
-        if (split) {
-          // The forward computes what the assigner reads as the JavaScript reference does from the raw output.
-          const js = assignerInputs(got.raw, { batch: tiny.boxes.length, numClasses: tiny.numClasses, grid: makeAnchors(tiny.imgsz, tiny.imgsz) });
-          expect(maxRelativeError(got.out[got.io.assignerOutputs!.scores].data as Float32Array, js.scores), "scores").toBeLessThan(1e-4);
-          expect(maxRelativeError(got.out[got.io.assignerOutputs!.boxes].data as Float32Array, js.boxesPx), "boxes").toBeLessThan(1e-4);
-        }
-        for (const name of ["loss", "box_loss", "cls_loss", "dfl_loss"]) {
-          expect(Math.abs(got.parts[name] - reference.parts[name]) / Math.abs(reference.parts[name]), `${name} (split ${split})`).toBeLessThan(1e-4);
-        }
-        expect([...got.grads.keys()].sort()).toEqual([...reference.grads.keys()].sort());
-        for (const [name, grad] of reference.grads) expect(maxRelativeError(got.grads.get(name)!, grad), `${name} (split ${split})`).toBeLessThan(1e-4);
-        for (const [name, value] of reference.moving) expect(maxRelativeError(got.moving.get(name)!, value), name).toBeLessThan(1e-4);
+      expect(targets.positives).toBeGreaterThan(10);
+      const got = await ortDetectGradients(tiny, weightInfos(model), values, x);
+      expect(maxRelativeError(got.raw, reference.raw), "raw head output").toBeLessThan(1e-4);
+      for (const name of ["loss", "box_loss", "cls_loss", "dfl_loss"]) {
+        expect(Math.abs(got.parts[name] - reference.parts[name]) / Math.abs(reference.parts[name]), name).toBeLessThan(1e-4);
       }
+      expect([...got.grads.keys()].sort()).toEqual([...reference.grads.keys()].sort());
+      for (const [name, grad] of reference.grads) expect(maxRelativeError(got.grads.get(name)!, grad), name).toBeLessThan(1e-4);
+      for (const [name, value] of reference.moving) expect(maxRelativeError(got.moving.get(name)!, value), name).toBeLessThan(1e-4);
     } finally {
       model.dispose();
     }

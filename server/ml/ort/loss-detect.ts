@@ -1,11 +1,12 @@
 // YOLOv8's detection loss as dense masked math in the training graph, and its gradient with respect
 // to the raw head output, written out (the ops TF.js's tape would differentiate, with its choices at
-// ties: max → the first argument on ≥, min → on ≤, relu' = [x > 0]). The assigner's targets come in
-// as graph inputs (detect/targets.ts); the sums equal detect/loss.ts's: CIoU box loss and DFL over
-// the assigned anchors weighted by their target scores, BCE over every anchor, each divided by the
-// normaliser and multiplied by its gain.
+// ties: max → the first argument on ≥, min → on ≤, relu' = [x > 0]). The ground truth comes in as
+// graph inputs and the assigner runs in the graph (assign-graph.ts) on the predictions; the sums
+// equal detect/loss.ts's: CIoU box loss and DFL over the assigned anchors weighted by their target
+// scores, BCE over every anchor, each divided by the normaliser and multiplied by its gain.
 import { DEFAULT_GAINS, type LossGains } from "../detect/loss";
 import { makeAnchors, REG_MAX } from "../detect/dfl";
+import { emitAssigner, type GroundTruthInputs } from "./assign-graph";
 import type { TrainGraph, Value } from "./builder";
 
 export interface DetectLossSpec {
@@ -17,51 +18,19 @@ export interface DetectLossSpec {
   gains?: LossGains;
 }
 
-/** The graph inputs that carry one batch's targets (detect/targets.ts's arrays). */
-export interface DetectTargetInputs {
-  scores: string;
-  weights: string;
-  boxes: string;
-  bins: string;
-  normaliser: string;
-}
-
 const EPS = 1e-7;
 
-/**
- * What the assigner reads, computed from the raw head output in the graph (vectorised, on every core)
- * rather than in JavaScript: sigmoid class scores [n, A, nc] and the predicted xyxy boxes in pixels
- * [n, A, 4] — detect/loss.ts's predBoxes × stride.
- */
-export function emitAssignerInputs(g: TrainGraph, spec: DetectLossSpec, raw: Value): { scores: string; boxes: string } {
-  const nc = spec.numClasses;
-  const R = spec.regMax ?? REG_MAX;
-  const [n, anchors] = raw.shape;
-  const grid = makeAnchors(spec.imgsz, spec.imgsz, spec.strides);
-  const probs = g.op("Softmax", [g.reshape(g.slice(raw.name, [0], [4 * R], [2]), [n, anchors, 4, R])], { axis: 3 });
-  const ltrb = g.reduceSum(g.mul(probs, g.f32Tensor(Array.from({ length: R }, (_, i) => i), [R])), [3]);
-  const [lt, rb] = g.ops("Split", [ltrb, g.i64([2, 2])], 2, { axis: 2 });
-  const centres = g.f32Tensor(grid.points, [1, anchors, 2]);
-  const xyxy = g.op("Concat", [g.sub(centres, lt), g.add(centres, rb)], { axis: 2 });
-  const boxes = g.output("assign:boxes", g.mul(xyxy, g.f32Tensor(grid.strides, [1, anchors, 1])), [n, anchors, 4]);
-  const scores = g.output("assign:scores", g.op("Sigmoid", [g.slice(raw.name, [4 * R], [4 * R + nc], [2])]), [n, anchors, nc]);
-  return { scores, boxes };
-}
-
-export function emitDetectLoss(g: TrainGraph, spec: DetectLossSpec, raw: Value): { inputs: DetectTargetInputs; outputs: Record<string, string>; dRaw: string } {
+export function emitDetectLoss(g: TrainGraph, spec: DetectLossSpec, raw: Value): { inputs: GroundTruthInputs; outputs: Record<string, string>; dRaw: string } {
   const nc = spec.numClasses;
   const R = spec.regMax ?? REG_MAX;
   const gains = spec.gains ?? DEFAULT_GAINS;
   const [n, anchors] = raw.shape;
   const grid = makeAnchors(spec.imgsz, spec.imgsz, spec.strides);
-  const inputs: DetectTargetInputs = {
-    scores: g.input("det:scores", [n, anchors, nc]),
-    weights: g.input("det:weights", [n, anchors]),
-    boxes: g.input("det:boxes", [n, anchors, 4]),
-    bins: g.input("det:bins", [n, anchors, 4, R]),
-    normaliser: g.input("det:normaliser", []),
+  // Padded to the most boxes an image of the batch has: a symbolic dimension, one session for every batch.
+  const inputs: GroundTruthInputs = {
+    boxes: g.input("det:gt_boxes", [n, "gts", 4]),
+    classes: g.input("det:gt_classes", [n, "gts", nc]),
   };
-  const invNorm = g.op("Reciprocal", [inputs.normaliser]);
   const sumAll = (x: string) => g.op("ReduceSum", [x], { keepdims: 0 });
   const cast = (x: string) => g.op("Cast", [x], { to: 1 });
   const square = (x: string) => g.mul(x, x);
@@ -75,8 +44,12 @@ export function emitDetectLoss(g: TrainGraph, spec: DetectLossSpec, raw: Value):
   const ax = g.f32Tensor(Array.from({ length: anchors }, (_, a) => grid.points[2 * a]), [1, anchors, 1]);
   const ay = g.f32Tensor(Array.from({ length: anchors }, (_, a) => grid.points[2 * a + 1]), [1, anchors, 1]);
   const [x1, y1, x2, y2] = [g.sub(ax, l), g.sub(ay, t), g.add(ax, r), g.add(ay, b)];
-  const [bx1, by1, bx2, by2] = g.ops("Split", [inputs.boxes, g.i64([1, 1, 1, 1])], 4, { axis: 2 });
-  const weight = g.reshape(inputs.weights, [n, anchors, 1]);
+  const predictedPx = g.mul(g.op("Concat", [x1, y1, x2, y2], { axis: 2 }), g.f32Tensor(grid.strides, [1, anchors, 1]));
+  const sigmoid = g.op("Sigmoid", [logits]);
+  const targets = emitAssigner(g, { grid, numClasses: nc, regMax: R }, sigmoid, predictedPx, inputs);
+  const invNorm = g.op("Reciprocal", [targets.normaliser]);
+  const [bx1, by1, bx2, by2] = g.ops("Split", [targets.boxes, g.i64([1, 1, 1, 1])], 4, { axis: 2 });
+  const weight = targets.weights; // [n, A, 1]
 
   // ---- CIoU (detect/loss.ts's ciouTensor, op for op)
   const eps = g.f32(EPS);
@@ -106,13 +79,13 @@ export function emitDetectLoss(g: TrainGraph, spec: DetectLossSpec, raw: Value):
   const boxLoss = g.scale(g.mul(sumAll(g.mul(g.sub(g.f32(1), ciou), weight)), invNorm), gains.box);
 
   // ---- BCE with logits, every anchor: max(x, 0) − x·z + log(1 + e^−|x|)
-  const bce = g.add(g.sub(g.op("Relu", [logits]), g.mul(logits, inputs.scores)), g.op("Softplus", [g.op("Neg", [g.op("Abs", [logits])])]));
+  const bce = g.add(g.sub(g.op("Relu", [logits]), g.mul(logits, targets.scores)), g.op("Softplus", [g.op("Neg", [g.op("Abs", [logits])])]));
   const clsLoss = g.scale(g.mul(sumAll(bce), invNorm), gains.cls);
 
   // ---- DFL: −Σ bins·log softmax, mean over the 4 sides, weighted
   const logProbs = g.op("LogSoftmax", [dist], { axis: 3 });
-  const perSide = g.op("Neg", [g.reduceSum(g.mul(logProbs, inputs.bins), [3])]); // [n, A, 4]
-  const dflLoss = g.scale(g.mul(sumAll(g.mul(g.op("ReduceMean", [perSide], { axes: [2], keepdims: 0 }), inputs.weights)), invNorm), gains.dfl);
+  const perSide = g.op("Neg", [g.reduceSum(g.mul(logProbs, targets.bins), [3])]); // [n, A, 4]
+  const dflLoss = g.scale(g.mul(sumAll(g.mul(g.op("ReduceMean", [perSide], { axes: [2], keepdims: 1 }), weight)), invNorm), gains.dfl);
 
   const total = g.add(g.add(boxLoss, clsLoss), dflLoss);
   const outputs = {
@@ -153,10 +126,10 @@ export function emitDetectLoss(g: TrainGraph, spec: DetectLossSpec, raw: Value):
   // ∂E/∂z_i = p_i·(i − E) per side
   const dDistBox = g.mul(g.mul(probs, g.sub(bins, g.op("Unsqueeze", [expected, g.i64([3])]))), g.op("Unsqueeze", [dExpected, g.i64([3])]));
   // ∂(−Σ w_i log p_i)/∂z_i = p_i·Σw − w_i, times weight·gain/(4·normaliser)
-  const binSum = g.reduceSum(inputs.bins, [3], true);
-  const dflScale = g.reshape(g.mul(inputs.weights, g.scale(invNorm, gains.dfl / 4)), [n, anchors, 1, 1]);
-  const dDistDfl = g.mul(g.sub(g.mul(probs, binSum), inputs.bins), dflScale);
+  const binSum = g.reduceSum(targets.bins, [3], true);
+  const dflScale = g.reshape(g.mul(weight, g.scale(invNorm, gains.dfl / 4)), [n, anchors, 1, 1]);
+  const dDistDfl = g.mul(g.sub(g.mul(probs, binSum), targets.bins), dflScale);
   const dDist = g.reshape(g.add(dDistBox, dDistDfl), [n, anchors, 4 * R]);
-  const dLogits = g.mul(g.sub(g.op("Sigmoid", [logits]), inputs.scores), g.scale(invNorm, gains.cls));
+  const dLogits = g.mul(g.sub(sigmoid, targets.scores), g.scale(invNorm, gains.cls));
   return { inputs, outputs, dRaw: g.op("Concat", [dDist, dLogits], { axis: 2 }) };
 }

@@ -1,11 +1,11 @@
-// What the ONNX trainer does per task: the loss its graphs end in, the targets it feeds each pass,
-// and the metrics it reads back. Classification is one graph per pass; detection runs the forward,
-// assigns targets in JavaScript on the head's raw output (detect/targets.ts), then the loss and backward.
+// What the ONNX trainer does per task: the loss its graph ends in, the targets it feeds each pass,
+// and the metrics it reads back. One graph per pass: detection feeds the ground truth boxes, and the
+// graph assigns them to anchors itself (assign-graph.ts).
 import type { ShareInput } from "../backend/parallel";
-import { makeAnchors, REG_MAX } from "../detect/dfl";
+import type { Box } from "../augment/geometry";
 import { DETECT_REPLICA_MODULE, decodeBoxes, type DetectLossOptions } from "../detect/replica";
-import { detectionTargets } from "../detect/targets";
 import type { DataParallelSupport } from "../train/adapter";
+import type { GroundTruthInputs } from "./assign-graph";
 import { CLASSIFY_REPLICA_MODULE, type ClassifyLossOptions } from "../train/classify-loss";
 import { ort } from "./session";
 import { accuracyOf, classifyTargets } from "./targets";
@@ -14,12 +14,10 @@ import type { ClassifyLossSpec, DetectLossSpec, TrainGraphIo } from "./train-gra
 export interface OrtTask {
   readonly name: "classify" | "detect";
   readonly loss: ClassifyLossSpec | DetectLossSpec;
-  /** Forward and backward as two graphs, with `targets` run between them on the forward's output. */
-  readonly split: boolean;
   /** The loss parts each pass reports besides `loss`, in the names the TF.js engine's adapter uses. */
   readonly parts: string[];
-  /** Feeds of the targets for one pass of `images` images (split: from the outputs of its forward). */
-  targets(io: TrainGraphIo, input: ShareInput, images: number, forward: Record<string, ort.Tensor> | null): Record<string, ort.Tensor>;
+  /** Feeds of the targets for one pass of `images` images. */
+  targets(io: TrainGraphIo, input: ShareInput, images: number): Record<string, ort.Tensor>;
   /** Metrics of the pass besides the loss and its parts (classify: accuracy). */
   metrics(modelOutput: Float32Array, input: ShareInput): Record<string, number>;
   /** Targets of the right shapes for timing a graph. */
@@ -37,7 +35,6 @@ function classifyTask(options: ClassifyLossOptions): OrtTask {
   return {
     name: "classify",
     loss: { kind: "classify", numClasses: k, probabilities: options.probabilities },
-    split: false,
     parts: [],
     targets: (io, input, images) => ({ [io.targetInput]: new ort.Tensor("float32", classifyTargets(labelsOf(input), k, options.labelSmoothing), [images, k]) }),
     metrics: (logits, input) => ({ acc: accuracyOf(logits, labelsOf(input), k) }),
@@ -45,37 +42,37 @@ function classifyTask(options: ClassifyLossOptions): OrtTask {
   };
 }
 
+/**
+ * The ground truth feeds of a detection graph: xyxy pixels [n, gts, 4] and one-hot classes [n, gts, nc],
+ * padded to the most boxes an image has, rounded up to a power of two (few shapes for ORT to plan).
+ */
+export function groundTruthFeeds(inputs: GroundTruthInputs, boxes: Box[][], opts: { numClasses: number; imgsz: number }): Record<string, ort.Tensor> {
+  const { numClasses: nc, imgsz } = opts;
+  const images = boxes.length;
+  const gts = 2 ** Math.ceil(Math.log2(Math.max(1, ...boxes.map((image) => image.length))));
+  const xyxy = new Float32Array(images * gts * 4);
+  const classes = new Float32Array(images * gts * nc);
+  boxes.forEach((image, i) =>
+    image.forEach((b, k) => {
+      if (!(b.cls >= 0 && b.cls < nc)) throw new Error(`box class ${b.cls} is outside 0..${nc - 1}`);
+      const row = i * gts + k;
+      // As detect/targets.ts: normalised centre xywh to xyxy pixels, stored as float32.
+      xyxy.set([(b.x - b.w / 2) * imgsz, (b.y - b.h / 2) * imgsz, (b.x + b.w / 2) * imgsz, (b.y + b.h / 2) * imgsz], 4 * row);
+      classes[row * nc + b.cls] = 1;
+    }),
+  );
+  return { [inputs.boxes]: new ort.Tensor("float32", xyxy, [images, gts, 4]), [inputs.classes]: new ort.Tensor("float32", classes, [images, gts, nc]) };
+}
+
 function detectTask(options: DetectLossOptions): OrtTask {
   const { numClasses: nc, imgsz } = options;
-  const grid = makeAnchors(imgsz, imgsz);
-  const anchors = grid.count;
-  const feeds = (io: TrainGraphIo, images: number, t: { targetScores: Float32Array; weights: Float32Array; targetBoxes: Float32Array; binWeights: Float32Array; normaliser: number }) => {
-    const d = io.detectInputs!;
-    return {
-      [d.scores]: new ort.Tensor("float32", t.targetScores, [images, anchors, nc]),
-      [d.weights]: new ort.Tensor("float32", t.weights, [images, anchors]),
-      [d.boxes]: new ort.Tensor("float32", t.targetBoxes, [images, anchors, 4]),
-      [d.bins]: new ort.Tensor("float32", t.binWeights, [images, anchors, 4, REG_MAX]),
-      [d.normaliser]: new ort.Tensor("float32", Float32Array.of(t.normaliser), []),
-    };
-  };
   return {
     name: "detect",
     loss: { kind: "detect", numClasses: nc, imgsz },
-    split: true,
     parts: ["box_loss", "cls_loss", "dfl_loss"],
-    targets(io, input, images, forward) {
-      if (!forward || !io.assignerOutputs) throw new Error("ONNX trainer: detection targets need the forward's scores and boxes");
-      const scores = forward[io.assignerOutputs.scores].data as Float32Array;
-      const boxesPx = forward[io.assignerOutputs.boxes].data as Float32Array;
-      return feeds(io, images, detectionTargets(scores, boxesPx, decodeBoxes(input.targets, images), { numClasses: nc, imgsz, grid }));
-    },
+    targets: (io, input, images) => groundTruthFeeds(io.detectInputs!, decodeBoxes(input.targets, images), options),
     metrics: () => ({}),
-    placeholderTargets(io, images) {
-      const boxes = new Float32Array(images * anchors * 4);
-      for (let a = 0; a < images * anchors; a++) boxes.set([0, 0, 1, 1], 4 * a);
-      return feeds(io, images, { targetScores: new Float32Array(images * anchors * nc), weights: new Float32Array(images * anchors), targetBoxes: boxes, binWeights: new Float32Array(images * anchors * 4 * REG_MAX), normaliser: 1 });
-    },
+    placeholderTargets: (io, images) => groundTruthFeeds(io.detectInputs!, Array.from({ length: images }, () => []), options),
   };
 }
 

@@ -1,15 +1,16 @@
-// The layer graph → ONE ONNX graph computing forward + loss + backward (or, `split`, two: the
-// forward, then the loss and backward, with JavaScript between them — detection's assigner).
+// The layer graph → ONE ONNX graph computing forward + loss + backward (detection: with the
+// assigner between them, assign-graph.ts).
 // Weights and the batch are graph inputs; the loss, the model's output, every trainable weight's
 // gradient and the batch statistics that moving averages (BatchNorm) take are outputs. Each node
 // type's emitter (emitter.ts) writes its forward ops and keeps on a tape what its backward needs;
 // backward runs in reverse topological order, summing the gradients of tensors used more than once.
 import { planGraph, type PlannedNode } from "../graph/analyze";
 import type { ModelGraph } from "../graph/schema";
-import { TrainGraph, type SplitGraphs, type Value } from "./builder";
+import { TrainGraph, type Value } from "./builder";
 import { findTrainingEmitter, type BackwardContext, type ChoicePoint, type EmitContext, type TrainingEmitter } from "./emitter";
 import { emitClassifyLoss, type ClassifyLossSpec } from "./loss-classify";
-import { emitAssignerInputs, emitDetectLoss, type DetectLossSpec, type DetectTargetInputs } from "./loss-detect";
+import type { GroundTruthInputs } from "./assign-graph";
+import { emitDetectLoss, type DetectLossSpec } from "./loss-detect";
 import { REG_MAX } from "../detect/dfl";
 import type { OrtExecutionProvider } from "./session";
 import { inversePermutation, weightLayout, type WeightLayoutMode } from "./weight-layout";
@@ -38,8 +39,6 @@ export interface TrainGraphRequest {
   choices?: ReadonlyMap<string, string>;
   /** false: a forward-only inference graph (BatchNorm on its moving statistics), outputs `logits`. */
   training?: boolean;
-  /** Also the graph as two (SplitGraphs): the forward, then the loss and backward. */
-  split?: boolean;
   /** The execution provider the graph runs on: it narrows the formulations (providerForms). Default cpu. */
   provider?: OrtExecutionProvider;
   /** The channel block of ONNX Runtime's NCHWc CPU kernels (nchwcBlockSize()); absent or 0: they are not used. */
@@ -49,17 +48,13 @@ export interface TrainGraphRequest {
 }
 
 export interface TrainGraphIo {
-  /** The whole graph (empty when split). */
   bytes: Uint8Array;
-  split?: SplitGraphs;
   /** NHWC float batch [N, H, W, C]. */
   imageInput: string;
   /** classify: [N, K] target distribution (training only). */
   targetInput: string;
-  /** detect: the assigner's targets (training only). */
-  detectInputs?: DetectTargetInputs;
-  /** detect, split: the forward's outputs the assigner reads (scores [N, A, nc], boxes in pixels [N, A, 4]). */
-  assignerOutputs?: { scores: string; boxes: string };
+  /** detect: the ground truth boxes the graph assigns (training only). */
+  detectInputs?: GroundTruthInputs;
   /** Weights the graph reads, by their TF.js name (= graph input name). */
   weightInputs: string[];
   lossOutput: string;
@@ -248,11 +243,9 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
   }
 
   // ---- loss and its gradient with respect to the model's output
-  const assignerOutputs = loss.kind === "detect" && request.split ? emitAssignerInputs(g, loss, logits) : undefined;
-  g.markBoundary();
   g.scope = "loss";
   let targetInput = "";
-  let detectInputs: DetectTargetInputs | undefined;
+  let detectInputs: GroundTruthInputs | undefined;
   let dLogits: string;
   let lossOutputs: Record<string, string>;
   if (loss.kind === "classify") {
@@ -313,6 +306,6 @@ export function buildTrainingGraph(request: TrainGraphRequest): TrainGraphIo {
   g.scope = "clip";
   const squares = [...gradOutputs].map(({ weight }) => g.op("ReduceSumSquare", [grads.get(weight)!], { keepdims: 0 }));
   const gradSquaredNorm = g.output("grad_squared_norm", squares.length > 0 ? g.sum(squares) : g.f32(0), []);
-  const io = { ...common, targetInput, detectInputs, assignerOutputs, lossOutput: lossOutputs.loss, lossOutputs, grads: gradOutputs, gradSquaredNorm };
-  return request.split ? { ...io, bytes: new Uint8Array(0), split: g.split("train") } : { ...io, bytes: g.toBytes("train") };
+  const io = { ...common, targetInput, detectInputs, lossOutput: lossOutputs.loss, lossOutputs, grads: gradOutputs, gradSquaredNorm };
+  return { ...io, bytes: g.toBytes("train") };
 }

@@ -1,6 +1,6 @@
 // Training steps on ONNX Runtime: the model's weights live in Float32Arrays (TF.js layout) that
 // every session reads as inputs; one session.run per (micro-)batch computes loss and gradients
-// (detection: two, the assigner running in between, ort/tasks.ts); clipping and the optimizer are
+// (detection's assigner included, ort/assign-graph.ts); clipping and the optimizer are
 // typed-array loops. The TF.js model and optimizer stay the record: sync() writes weights, moving
 // statistics and optimizer slots back for validation and checkpoints, which therefore look exactly
 // like the TF.js engine's.
@@ -68,8 +68,7 @@ export function ortTrainerSupport(opts: { model: tf.LayersModel; graph?: ModelGr
 
 interface SizedSession {
   io: TrainGraphIo;
-  /** One session, or (split graphs) the forward's and the backward's. */
-  sessions: ort.InferenceSession[];
+  session: ort.InferenceSession;
   masks: { input: string; rate: number; seed: number; values: Float32Array; tensor: ort.Tensor }[];
 }
 
@@ -161,7 +160,6 @@ export class OrtTrainer<B extends { size: number }> {
       batch,
       weights: this.weights.map((w) => w.info),
       loss: this.task.loss,
-      split: this.task.split,
       provider: this.opts.target.provider,
       nchwcBlock: this.nchwcBlock,
       weightLayout: WEIGHT_LAYOUT,
@@ -194,12 +192,12 @@ export class OrtTrainer<B extends { size: number }> {
           if (choice) choices.set(key, choice);
         }
         const io = buildTrainingGraph({ ...this.request(batch), choices });
-        const sessions = await this.sessionsOfGraph(io, batch);
+        const session = await this.sessionOfGraph(io, batch);
         const masks = io.masks.map((m) => {
           const values = new Float32Array(m.dims.reduce((a, b) => a * b, 1));
           return { input: m.input, rate: m.rate, seed: hashString(m.input), values, tensor: new ort.Tensor("float32", values, m.dims) };
         });
-        return { sessions, io, masks };
+        return { session, io, masks };
       })();
       this.sessions.set(batch, pending);
       pending.catch(() => this.sessions.delete(batch));
@@ -208,27 +206,23 @@ export class OrtTrainer<B extends { size: number }> {
   }
 
   /**
-   * The session(s) of a training graph with the faster optimisation level for it: ORT's "all" adds
+   * The session of a training graph with the faster optimisation level for it: ORT's "all" adds
    * layout transformations that help some graphs and slow others (measured: "extended" ~15% faster on
    * the reference CNN here), so both are timed once per graph shape and host, and the choice is cached.
    */
-  private async sessionsOfGraph(io: TrainGraphIo, batch: number): Promise<ort.InferenceSession[]> {
-    const parts = io.split ? [io.split.forward, io.split.backward] : [io.bytes];
-    const open = (level: "extended" | "all") => Promise.all(parts.map((bytes) => createOrtSession(bytes, { ...this.opts.target, graphOptimizationLevel: level })));
+  private async sessionOfGraph(io: TrainGraphIo, batch: number): Promise<ort.InferenceSession> {
+    const open = (level: "extended" | "all") => createOrtSession(io.bytes, { ...this.opts.target, graphOptimizationLevel: level });
     const level = this.opts.target.graphOptimizationLevel;
     if (level || this.opts.formulations === "first") return open(level ?? "extended");
-    const hash = createHash("sha1");
-    for (const bytes of parts) hash.update(bytes);
-    const key = `session-level:${hash.digest("hex").slice(0, 16)}`;
-    const opened = new Map<string, ort.InferenceSession[]>();
+    const key = `session-level:${createHash("sha1").update(io.bytes).digest("hex").slice(0, 16)}`;
+    const opened = new Map<string, ort.InferenceSession>();
     const choice = await cachedChoice(key, { target: this.opts.target, cacheDir: this.opts.cacheDir, log: this.opts.log }, async () => {
       for (const candidate of ["extended", "all"] as const) opened.set(candidate, await open(candidate));
-      const feeds = this.placeholderFeeds(io, batch);
-      const targets = this.task.placeholderTargets(io, batch);
-      return timeSessions([...opened].map(([name, sessions]) => ({ name, run: () => this.runPass({ io, sessions, masks: [] }, feeds, () => targets) })));
+      const feeds = { ...this.placeholderFeeds(io, batch), ...this.task.placeholderTargets(io, batch) };
+      return timeSessions([...opened].map(([name, session]) => ({ name, run: () => session.run(feeds) })));
     });
     const chosen = opened.get(choice.choice) ?? (await open(choice.choice as "extended" | "all"));
-    for (const [name, sessions] of opened) if (name !== choice.choice) await Promise.all(sessions.map((session) => session.release()));
+    for (const [name, session] of opened) if (name !== choice.choice) await session.release();
     return chosen;
   }
 
@@ -242,37 +236,12 @@ export class OrtTrainer<B extends { size: number }> {
     return feeds;
   }
 
-  /**
-   * One forward + backward: one run, or (split) the forward, the targets from its model output, then
-   * the loss and backward on the tensors the forward handed over. Resolves to every output by name.
-   */
-  private async runPass(
-    sized: SizedSession,
-    feeds: Record<string, ort.Tensor>,
-    targetsFor: (forward: Record<string, ort.Tensor> | null) => Record<string, ort.Tensor>,
-    clock = { ms: 0 },
-  ): Promise<Record<string, ort.Tensor>> {
-    const { io, sessions } = sized;
-    const run = async (session: ort.InferenceSession, inputs: Record<string, ort.Tensor>) => {
-      const t0 = performance.now();
-      const out = await session.run(inputs);
-      clock.ms += performance.now() - t0;
-      return out;
-    };
-    if (!io.split) return run(sessions[0], { ...feeds, ...targetsFor(null) });
-    const pick = (names: string[], from: Record<string, ort.Tensor>) => Object.fromEntries(names.map((name) => [name, from[name]]));
-    const first = await run(sessions[0], pick(io.split.forwardInputs, feeds));
-    const all = { ...feeds, ...targetsFor(first) };
-    const cuts = pick(io.split.cuts, first);
-    const second = await run(sessions[1], { ...pick(io.split.backwardInputs, all), ...cuts });
-    return { ...first, ...second };
-  }
 
   private inferenceSession(images: number): Promise<{ io: TrainGraphIo; session: ort.InferenceSession }> {
     let pending = this.inference.get(images);
     if (!pending) {
       pending = (async () => {
-        const io = buildTrainingGraph({ ...this.request(images), training: false, split: false });
+        const io = buildTrainingGraph({ ...this.request(images), training: false });
         return { io, session: await createOrtSession(io.bytes, { ...this.opts.target, graphOptimizationLevel: this.opts.target.graphOptimizationLevel ?? "all" }) };
       })();
       this.inference.set(images, pending);
@@ -296,7 +265,7 @@ export class OrtTrainer<B extends { size: number }> {
   /** Trains on one batch; resolves to its mean loss, the loss parts and the task's training metrics. */
   async step(batch: B, lr: number): Promise<Record<string, number>> {
     const started = performance.now();
-    const clock = { ms: 0 };
+    let runMs = 0;
     const sizes = microBatchSizes(batch.size, this.opts.microBatch);
     let grads: Float32Array[] | undefined;
     let squared = 0;
@@ -314,7 +283,10 @@ export class OrtTrainer<B extends { size: number }> {
         fillDropoutMask(mask.values, mask.rate, (mask.seed ^ Math.imul(this.flat.step + 1, 0x9e3779b1) ^ Math.imul(pass + 1, 0x85ebca6b)) >>> 0);
         feeds[mask.input] = mask.tensor;
       }
-      const out = await this.runPass(sized, feeds, (forward) => this.task.targets(io, input, size, forward), clock);
+      Object.assign(feeds, this.task.targets(io, input, size));
+      const t0 = performance.now();
+      const out = await sized.session.run(feeds);
+      runMs += performance.now() - t0;
       const share = size / batch.size;
       const values: Record<string, number> = Object.fromEntries(Object.entries(io.lossOutputs).map(([name, output]) => [name, (out[output].data as Float32Array)[0]]));
       Object.assign(values, this.task.metrics(out[io.logitsOutput].data as Float32Array, input));
@@ -343,8 +315,8 @@ export class OrtTrainer<B extends { size: number }> {
     if (sizes.length > 1 && this.opts.clipGrad > 0) squared = squaredNorm(ordered);
     this.flat.apply(this.params, ordered, lr, clipScale(squared, this.opts.clipGrad));
     this.dirty = true;
-    this.timings.runMs += clock.ms;
-    this.timings.jsMs += performance.now() - started - clock.ms;
+    this.timings.runMs += runMs;
+    this.timings.jsMs += performance.now() - started - runMs;
     this.timings.steps += 1;
     return totals;
   }
@@ -407,7 +379,7 @@ export class OrtTrainer<B extends { size: number }> {
     const inference = await Promise.allSettled(this.inference.values());
     this.inference.clear();
     await Promise.all(inference.map((s) => (s.status === "fulfilled" ? s.value.session.release() : undefined)));
-    await Promise.all(sessions.flatMap((s) => (s.status === "fulfilled" ? s.value.sessions.map((session) => session.release()) : [])));
+    await Promise.all(sessions.map((s) => (s.status === "fulfilled" ? s.value.session.release() : undefined)));
   }
 
   /** Slot names this optimizer keeps per weight (for tests). */

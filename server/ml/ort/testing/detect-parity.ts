@@ -1,5 +1,5 @@
 // Test helpers for detection: one batch through the TF.js engine's YOLOv8 loss and its gradients,
-// and through the ONNX training graph fed with the assigner's targets.
+// and through the ONNX training graph, which assigns the same ground truth itself.
 import * as tf from "@tensorflow/tfjs";
 import type { Box } from "../../augment/geometry";
 import { makeAnchors } from "../../detect/dfl";
@@ -7,6 +7,7 @@ import { detectionLoss } from "../../detect/loss";
 import { assignerInputs, detectionTargets, type DetectionTargets } from "../../detect/targets";
 import type { ModelGraph } from "../../graph/index";
 import { createOrtSession, ort } from "../session";
+import { groundTruthFeeds } from "../tasks";
 import { buildTrainingGraph, type WeightInfo } from "../train-graph";
 
 export interface DetectCase {
@@ -54,14 +55,13 @@ export function targetsFromRaw(raw: Float32Array, c: DetectCase): DetectionTarge
   return detectionTargets(scores, boxesPx, c.boxes, { numClasses: c.numClasses, imgsz: c.imgsz, grid });
 }
 
-/** The ONNX training graph (whole, or split in two) on the given weights, batch and targets. */
+/** The ONNX training graph, with its assigner, on the given weights, batch and ground truth. */
 export async function ortDetectGradients(
   c: DetectCase,
   weights: WeightInfo[],
   values: Map<string, Float32Array>,
   x: Float32Array,
-  targets: DetectionTargets,
-  opts: { split?: boolean; choices?: Map<string, string> } = {},
+  opts: { choices?: Map<string, string> } = {},
 ): Promise<DetectRun & { io: ReturnType<typeof buildTrainingGraph>; out: Record<string, ort.Tensor> }> {
   const batch = c.boxes.length;
   const io = buildTrainingGraph({
@@ -70,41 +70,20 @@ export async function ortDetectGradients(
     batch,
     weights,
     loss: { kind: "detect", numClasses: c.numClasses, imgsz: c.imgsz },
-    split: opts.split,
     choices: opts.choices,
   });
-  const anchors = targets.weights.length / batch;
-  const d = io.detectInputs!;
   const shapes = new Map(weights.map((w) => [w.name, w.shape]));
   const feeds: Record<string, ort.Tensor> = {
     [io.imageInput]: new ort.Tensor("float32", x, [batch, c.imgsz, c.imgsz, 3]),
-    [d.scores]: new ort.Tensor("float32", targets.targetScores, [batch, anchors, c.numClasses]),
-    [d.weights]: new ort.Tensor("float32", targets.weights, [batch, anchors]),
-    [d.boxes]: new ort.Tensor("float32", targets.targetBoxes, [batch, anchors, 4]),
-    [d.bins]: new ort.Tensor("float32", targets.binWeights, [batch, anchors, 4, targets.binWeights.length / (batch * anchors * 4)]),
-    [d.normaliser]: new ort.Tensor("float32", Float32Array.of(targets.normaliser), []),
+    ...groundTruthFeeds(io.detectInputs!, c.boxes, c),
   };
   for (const name of io.weightInputs) feeds[name] = new ort.Tensor("float32", values.get(name)!, shapes.get(name)!);
+  const session = await createOrtSession(io.bytes, { provider: "cpu", deviceId: 0 });
   let out: Record<string, ort.Tensor>;
-  if (io.split) {
-    const forward = await createOrtSession(io.split.forward, { provider: "cpu", deviceId: 0 });
-    const backward = await createOrtSession(io.split.backward, { provider: "cpu", deviceId: 0 });
-    try {
-      const first = await forward.run(Object.fromEntries(io.split.forwardInputs.map((name) => [name, feeds[name]])));
-      const cuts = Object.fromEntries(io.split.cuts.map((name) => [name, first[name]]));
-      const second = await backward.run({ ...Object.fromEntries(io.split.backwardInputs.map((name) => [name, feeds[name]])), ...cuts });
-      out = { ...first, ...second };
-    } finally {
-      await forward.release();
-      await backward.release();
-    }
-  } else {
-    const session = await createOrtSession(io.bytes, { provider: "cpu", deviceId: 0 });
-    try {
-      out = await session.run(feeds);
-    } finally {
-      await session.release();
-    }
+  try {
+    out = await session.run(feeds);
+  } finally {
+    await session.release();
   }
   const parts = Object.fromEntries(Object.entries(io.lossOutputs).map(([name, output]) => [name, (out[output].data as Float32Array)[0]]));
   const grads = new Map(io.grads.map((g) => [g.weight, out[g.output].data as Float32Array]));
