@@ -57,8 +57,12 @@ export class RunQueue {
   }
 
   private async drain(): Promise<void> {
+    const jobs = this.take();
     try {
-      await this.runJobs(this.take());
+      await this.runJobs(jobs);
+    } catch (error) {
+      // Settles what a fault of this queue's own left unsettled (settling twice changes nothing).
+      for (const job of jobs) job.reject(error);
     } finally {
       this.draining = false;
       this.schedule();
