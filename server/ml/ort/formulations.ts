@@ -1,7 +1,8 @@
 // Picks each choice point's formulation by timing it: a micro-graph per candidate (just that
-// backward piece, at the layer's shape) in a session with the training session's options, run
-// round-robin, fastest median wins. Choices are cached per (host, provider, threads, ORT version)
-// and shape, in memory and in a JSON file under the OS cache folder (or the caller's folder).
+// forward or backward piece, at the layer's shape) in a session with the training session's options,
+// run round-robin; the lowest lower quartile wins (a busy host slows runs at random, the faster runs
+// show what a candidate costs). Choices are cached per (host, provider, threads, ORT version) and
+// shape, in memory and in a JSON file under the OS cache folder (or the caller's folder).
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -26,7 +27,7 @@ export interface FormulationOptions {
 
 export interface MeasuredChoice {
   choice: string;
-  /** Median milliseconds per candidate. */
+  /** Milliseconds per candidate (lower quartile of the timed runs). */
   ms: Record<string, number>;
 }
 
@@ -121,9 +122,10 @@ function microGraph(point: ChoicePoint, candidate: string): { bytes: Uint8Array;
   return { bytes: g.toBytes("micro"), feeds };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+/** The lower quartile: other processes only ever add time, so the faster runs say what a candidate costs. */
+const lowerQuartile = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 4)];
 
-/** Times every candidate of one point round-robin; returns median ms per candidate. */
+/** Times every candidate of one point round-robin; returns the lower quartile of ms per candidate. */
 export async function measureChoice(point: ChoicePoint, target: OrtTarget, budgetMs = 250): Promise<MeasuredChoice> {
   const runs = await Promise.all(
     point.candidates.map(async (candidate) => {
@@ -144,7 +146,7 @@ export async function measureChoice(point: ChoicePoint, target: OrtTarget, budge
   } finally {
     await Promise.all(runs.map((run) => run.session.release()));
   }
-  const ms = Object.fromEntries(runs.map((run) => [run.candidate, Math.round(median(run.times) * 1000) / 1000]));
+  const ms = Object.fromEntries(runs.map((run) => [run.candidate, Math.round(lowerQuartile(run.times) * 1000) / 1000]));
   const choice = runs.reduce((best, run) => (ms[run.candidate] < ms[best.candidate] ? run : best)).candidate;
   return { choice, ms };
 }
@@ -203,7 +205,7 @@ export async function cachedChoice(key: string, opts: FormulationOptions, measur
   return choice;
 }
 
-/** Times whole sessions round-robin (`runs` each per round); median ms per candidate, fastest chosen. */
+/** Times whole sessions round-robin (`runs` each per round); lower quartile of ms per candidate, fastest chosen. */
 export async function timeSessions(candidates: { name: string; run: () => Promise<unknown> }[], rounds = 4, runs = 2): Promise<MeasuredChoice> {
   const times = new Map(candidates.map((c) => [c.name, [] as number[]]));
   for (const c of candidates) await c.run();
@@ -214,7 +216,7 @@ export async function timeSessions(candidates: { name: string; run: () => Promis
       times.get(c.name)!.push((performance.now() - t0) / runs);
     }
   }
-  const ms = Object.fromEntries([...times].map(([name, t]) => [name, Math.round(median(t) * 1000) / 1000]));
+  const ms = Object.fromEntries([...times].map(([name, t]) => [name, Math.round(lowerQuartile(t) * 1000) / 1000]));
   const choice = candidates.map((c) => c.name).reduce((best, name) => (ms[name] < ms[best] ? name : best));
   return { choice, ms };
 }
