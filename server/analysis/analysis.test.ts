@@ -1,15 +1,17 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { validationOutcomes, validations, weights, type ImagePrediction, type ImageTruth } from "@/db/schema";
+import { validationOutcomes, validationPredictions, validations, weights, type ImagePrediction, type ImageTruth } from "@/db/schema";
 import { seedMemberAndOutsider } from "@/db/testing/fixtures";
 import { createTestDb, type TestDb } from "@/db/testing/test-db";
 import type { Ctx } from "@/server/context";
 import { Conflict, Invalid, NotFound } from "@/server/errors";
 import { DetectionMetrics } from "@/server/ml/metrics/detect";
 import { defaultProject } from "@/server/projects/service";
-import { diffImages, diffMetric, diffModels } from "./diff";
+import { diffImages, diffModels } from "./diff";
+import { referenceBootstrapInterval, referenceJudgedBoxes, referenceWeightedMap50 } from "./bootstrap-reference";
+import { diffMetric } from "./diff-metric";
 import { cellImages, confusionMatrix, listPredictions } from "./predictions";
-import { A_CONFUSION, A_COUNTS, insertRun, insertValDataset, insertValidation, MODEL_A, MODEL_B, TRUTH } from "./testing";
+import { A_CONFUSION, A_COUNTS, insertRun, insertValDataset, insertValidation, MODEL_A, MODEL_B, recordValidation, TRUTH } from "./testing";
 
 let tdb: TestDb;
 let member: Ctx;
@@ -133,6 +135,43 @@ describe("diff of two models on the same split", () => {
     expect(metric.delta).toBeCloseTo(metric.b - metric.a, 12);
     expect(metric.ci95[0]).toBeLessThanOrEqual(metric.ci95[1]);
     expect(await diffMetric(member, { a: String(runA), b: String(runB), seed: 7, resamples: 400 })).toEqual(metric);
+  });
+
+  it("gives, to the bit, what the plain computation gives on the rows read one by one", async () => {
+    const plainJudged = async (validationId: number, paths: string[]) => {
+      const images = await tdb.db.select().from(validationPredictions).where(eq(validationPredictions.validationId, validationId));
+      const index = new Map(images.map((image) => [image.id, paths.indexOf(image.path)]));
+      const rows = await tdb.db.select().from(validationOutcomes).where(eq(validationOutcomes.validationId, validationId));
+      const boxes = rows.filter((r) => r.kind === "box").map((r) => ({ image: index.get(r.predictionId)!, cls: r.cls, score: r.confidence ?? 0, hit: r.matched }));
+      return referenceJudgedBoxes(2, paths.length, boxes, rows.filter((r) => r.kind === "truth").map((r) => ({ image: index.get(r.predictionId)!, cls: r.cls })));
+    };
+    const paths = Object.keys(TRUTH).sort();
+    const [validationB] = await tdb.db.select().from(validations).where(eq(validations.experimentId, runB));
+    const [ja, jb] = [await plainJudged(validationA, paths), await plainJudged(validationB.id, paths)];
+    const opts = { resamples: 300, seed: 11 };
+    const plain = referenceBootstrapInterval(paths.length, (w) => referenceWeightedMap50(jb, w) - referenceWeightedMap50(ja, w), opts);
+    const metric = await diffMetric(member, { a: String(runA), b: String(runB), ...opts });
+    expect(metric.a).toBe(referenceWeightedMap50(ja));
+    expect(metric.b).toBe(referenceWeightedMap50(jb));
+    expect(metric.ci95[0]).toBe(plain[0]);
+    expect(metric.ci95[1]).toBe(plain[1]);
+  });
+
+  it("answers a repeated metric from its cache only after checking the caller may read both models", async () => {
+    const asked = { a: String(runA), b: String(runB), seed: 3, resamples: 200 };
+    const metric = await diffMetric(member, asked);
+    await expect(diffMetric(outsider, asked)).rejects.toThrow(NotFound);
+    expect(await diffMetric(member, asked)).toEqual(metric);
+  });
+
+  it("computes the metric again when a validation is recorded again under the same id", async () => {
+    const rerun = await run("rerun", detectData, "detect");
+    const validationId = await validated({ experimentId: rerun }, detectData, "detect", MODEL_A, TRUTH);
+    const asked = { a: String(rerun), b: String(runB), seed: 3, resamples: 200 };
+    const before = await diffMetric(member, asked);
+    expect(before.delta).not.toBe(0);
+    await recordValidation(tdb.db, validationId, MODEL_B, TRUTH);
+    expect(await diffMetric(member, asked)).toMatchObject({ a: before.b, b: before.b, delta: 0, ci95: [0, 0] });
   });
 
   it("refuses models without a validation on the split, and models validated on other images", async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { DetectionMetrics } from "@/server/ml/metrics/detect";
 import { matchImage, type LabelledBox, type ScoredBox } from "@/server/ml/metrics/per-image";
 import { bootstrapInterval, judgedBoxes, percentile, seededRandom, weightedMap50 } from "./bootstrap";
+import { referenceBootstrapInterval, referenceJudgedBoxes, referenceWeightedMap50 } from "./bootstrap-reference";
 
 type Image = { predicted: ScoredBox[]; truth: LabelledBox[] };
 
@@ -60,19 +61,76 @@ describe("weightedMap50", () => {
   });
 });
 
+type Box = { image: number; cls: number; score: number; hit: boolean };
+
+/** Judged rows as any validation could store them: scores on a coarse grid (many ties, across and within images), now and then NaN, images without boxes or labels, a class nothing is labelled with, and a box of a class outside the list. */
+function randomJudged(seed: number) {
+  const random = seededRandom(seed);
+  const pick = (k: number) => Math.floor(random() * k);
+  const numClasses = 1 + pick(4);
+  const images = 1 + pick(40);
+  const boxes: Box[] = Array.from({ length: pick(300) }, () => ({ image: pick(images), cls: pick(numClasses + (random() < 0.02 ? 1 : 0)), score: random() < 0.01 ? Number.NaN : pick(8) / 8, hit: random() < 0.4 }));
+  const truths = Array.from({ length: pick(80) }, () => ({ image: pick(images), cls: pick(Math.max(1, numClasses - 1)) }));
+  return { numClasses, images, boxes, truths };
+}
+
+/** Draws with replacement, or (sometimes) weights that leave most images out. */
+function randomWeights(random: () => number, images: number): Uint32Array {
+  const weights = new Uint32Array(images);
+  if (random() < 0.3) for (let i = 0; i < images; i++) weights[i] = random() < 0.8 ? 0 : Math.floor(random() * 4);
+  else for (let i = 0; i < images; i++) weights[Math.floor(random() * images)]++;
+  return weights;
+}
+
+describe("the fast bootstrap against the plain one", () => {
+  it("gives weightedMap50 to the bit, with ties, left-out images and every image once", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {
+        const data = randomJudged(seed);
+        const fast = judgedBoxes(data.numClasses, data.images, data.boxes, data.truths);
+        const plain = referenceJudgedBoxes(data.numClasses, data.images, data.boxes, data.truths);
+        expect(weightedMap50(fast)).toBe(referenceWeightedMap50(plain));
+        const random = seededRandom(seed ^ 0x5bd1e995);
+        for (let draw = 0; draw < 20; draw++) {
+          const weights = randomWeights(random, data.images);
+          expect(weightedMap50(fast, weights)).toBe(referenceWeightedMap50(plain, weights));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("gives the same interval to the bit for the same seed", async () => {
+    for (const seed of [0, 1, 2, 3, 4, 5]) {
+      const [a, b] = [randomJudged(seed * 2), randomJudged(seed * 2 + 1)];
+      const images = Math.min(a.images, b.images);
+      const inRange = (d: typeof a) => ({ ...d, images, boxes: d.boxes.filter((x) => x.image < images), truths: d.truths.filter((t) => t.image < images) });
+      const [da, db] = [inRange(a), inRange(b)];
+      const numClasses = Math.max(da.numClasses, db.numClasses);
+      const [fa, fb] = [da, db].map((d) => judgedBoxes(numClasses, images, d.boxes, d.truths));
+      const [pa, pb] = [da, db].map((d) => referenceJudgedBoxes(numClasses, images, d.boxes, d.truths));
+      const opts = { resamples: 300, seed };
+      const fast = await bootstrapInterval(images, (w) => weightedMap50(fb, w) - weightedMap50(fa, w), opts);
+      const plain = referenceBootstrapInterval(images, (w) => referenceWeightedMap50(pb, w) - referenceWeightedMap50(pa, w), opts);
+      expect(fast[0]).toBe(plain[0]);
+      expect(fast[1]).toBe(plain[1]);
+    }
+  });
+});
+
 describe("bootstrapInterval", () => {
   const correctA = Uint8Array.from({ length: 200 }, (_, i) => (i % 4 !== 0 ? 1 : 0));
   const correctB = Uint8Array.from({ length: 200 }, (_, i) => (i % 5 !== 0 ? 1 : 0));
   const accuracyDelta = (w: Uint32Array) => correctB.reduce((s, v, i) => s + (v - correctA[i]) * w[i], 0) / 200;
 
-  it("gives the same interval for the same seed and another for another seed", () => {
-    const first = bootstrapInterval(200, accuracyDelta, { resamples: 500, seed: 42 });
-    expect(bootstrapInterval(200, accuracyDelta, { resamples: 500, seed: 42 })).toEqual(first);
-    expect(bootstrapInterval(200, accuracyDelta, { resamples: 500, seed: 43 })).not.toEqual(first);
+  it("gives the same interval for the same seed and another for another seed", async () => {
+    const first = await bootstrapInterval(200, accuracyDelta, { resamples: 500, seed: 42 });
+    expect(await bootstrapInterval(200, accuracyDelta, { resamples: 500, seed: 42 })).toEqual(first);
+    expect(await bootstrapInterval(200, accuracyDelta, { resamples: 500, seed: 43 })).not.toEqual(first);
   });
 
-  it("brackets the observed change", () => {
-    const [low, high] = bootstrapInterval(200, accuracyDelta, { resamples: 1000, seed: 0 });
+  it("brackets the observed change", async () => {
+    const [low, high] = await bootstrapInterval(200, accuracyDelta, { resamples: 1000, seed: 0 });
     const observed = accuracyDelta(new Uint32Array(200).fill(1));
     expect(observed).toBeCloseTo(0.05, 10);
     expect(low).toBeLessThan(observed);
@@ -81,8 +139,22 @@ describe("bootstrapInterval", () => {
     expect(high - low).toBeGreaterThan(0.02);
   });
 
-  it("is a single point when both models agree on every image", () => {
-    expect(bootstrapInterval(50, () => 0, { resamples: 100, seed: 1 })).toEqual([0, 0]);
+  it("is a single point when both models agree on every image", async () => {
+    expect(await bootstrapInterval(50, () => 0, { resamples: 100, seed: 1 })).toEqual([0, 0]);
+  });
+
+  it("lets other callbacks run while it resamples", async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const slow = () => {
+      const until = performance.now() + 1;
+      while (performance.now() < until);
+      return 0;
+    };
+    await bootstrapInterval(10, slow, { resamples: 100, seed: 1 });
+    clearInterval(timer);
+    // 100 ms of statistic in slices of a few ms: the 1 ms timer fires between slices.
+    expect(ticks).toBeGreaterThan(3);
   });
 });
 

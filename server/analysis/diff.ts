@@ -1,5 +1,5 @@
 // Two models on the same images: which images one gets right and the other wrong, per class, and the
-// change of the headline metric with a paired bootstrap interval.
+// change of the headline metric with a paired bootstrap interval (diff-metric.ts).
 //
 // "Right" for an image: classification — top-1 is the true class; detection, at confidence c — the image
 // has no false positive and no false negative: every labelled box is found by a box of its class with
@@ -13,8 +13,7 @@ import { validationOutcomes, validationPredictions } from "@/db/schema";
 import type { Ctx } from "@/server/context";
 import { Invalid, parseInput } from "@/server/errors";
 import type { ValidationRow } from "@/server/weights/validate";
-import { bootstrapInterval, judgedBoxes, weightedMap50 } from "./bootstrap";
-import { diffImagesInput, diffInput, diffMetricInput, type DiffBucket, type DiffInput, type DiffMetricInput, type ModelRef, refOf } from "./schemas";
+import { diffImagesInput, diffInput, type DiffBucket, type DiffInput, type ModelRef, refOf } from "./schemas";
 import { latestValidation, refText } from "./targets";
 
 export interface ImageCounts {
@@ -92,7 +91,8 @@ async function judgeAt(ctx: Ctx, validation: ValidationRow, conf: number): Promi
   return byPath;
 }
 
-async function sides(ctx: Ctx, a: ModelRef, b: ModelRef, split: string) {
+/** The two models' latest completed validations on a split, read through the caller's team, checked to be on the same images. */
+export async function sides(ctx: Ctx, a: ModelRef, b: ModelRef, split: string) {
   const [va, vb] = await Promise.all([latestValidation(ctx, a, split, "a"), latestValidation(ctx, b, split, "b")]);
   if (va.datasetId === null || va.datasetId !== vb.datasetId) {
     throw new Invalid(`The two models were validated on different datasets (${va.datasetId ?? "deleted"} and ${vb.datasetId ?? "deleted"}): a diff needs the same images`, { b: ["validated on another dataset"] });
@@ -143,52 +143,4 @@ export async function diffImages(ctx: Ctx, rawInput: z.input<typeof diffImagesIn
   const list = input.cls === undefined ? diff.buckets[input.bucket] : (diff.classImages.get(input.cls)?.[input.bucket] ?? []);
   const start = (input.page - 1) * input.pageSize;
   return { a: diff.a, b: diff.b, total: list.length, page: input.page, pageSize: input.pageSize, items: list.slice(start, start + input.pageSize) };
-}
-
-/**
- * The headline metric of both models on their paired images (detection mAP50, classification top-1
- * accuracy, both from the stored per-image results), and a seeded paired bootstrap 95% interval of B − A.
- */
-export async function diffMetric(ctx: Ctx, rawInput: DiffMetricInput) {
-  const input = parseInput(diffMetricInput, rawInput);
-  const { va, vb } = await sides(ctx, refOf(input.a), refOf(input.b), input.split);
-  const [ra, rb] = await Promise.all([allOutcomes(ctx, va), allOutcomes(ctx, vb)]);
-  const paths = [...ra.paths.keys()].filter((path) => rb.paths.has(path)).sort();
-  const opts = { resamples: input.resamples, seed: input.seed };
-  const n = paths.length;
-  if (n === 0) throw new Invalid("The two validations share no image: validate both on the same split of the same dataset", { split: ["no shared images"] });
-  if (va.task === "classify") {
-    const right = (r: typeof ra) => {
-      const matched = new Map(r.rows.filter((row) => row.kind === "label").map((row) => [row.predictionId, row.matched]));
-      return Uint8Array.from(paths.map((path) => (matched.get(r.paths.get(path)!) ? 1 : 0)));
-    };
-    const [xa, xb] = [right(ra), right(rb)];
-    const accuracy = (x: Uint8Array, w?: Uint32Array) => x.reduce((sum, v, i) => sum + v * (w ? w[i] : 1), 0) / n;
-    const a = accuracy(xa);
-    const b = accuracy(xb);
-    return { name: "top1_acc", a, b, delta: b - a, ci95: bootstrapInterval(n, (w) => accuracy(xb, w) - accuracy(xa, w), opts), ...opts, images: n };
-  }
-  const judged = (r: typeof ra) => {
-    const index = new Map(paths.map((path, i) => [r.paths.get(path)!, i]));
-    const mine = r.rows.filter((row) => index.has(row.predictionId));
-    return judgedBoxes(
-      va.classNames.length,
-      n,
-      mine.filter((row) => row.kind === "box").map((row) => ({ image: index.get(row.predictionId)!, cls: row.cls, score: row.confidence ?? 0, hit: row.matched })),
-      mine.filter((row) => row.kind === "truth").map((row) => ({ image: index.get(row.predictionId)!, cls: row.cls })),
-    );
-  };
-  const [ja, jb] = [judged(ra), judged(rb)];
-  const a = weightedMap50(ja);
-  const b = weightedMap50(jb);
-  return { name: "mAP50", a, b, delta: b - a, ci95: bootstrapInterval(n, (w) => weightedMap50(jb, w) - weightedMap50(ja, w), opts), ...opts, images: n };
-}
-
-async function allOutcomes(ctx: Ctx, validation: ValidationRow) {
-  const o = validationOutcomes;
-  const [images, rows] = await Promise.all([
-    ctx.db.select({ id: validationPredictions.id, path: validationPredictions.path }).from(validationPredictions).where(eq(validationPredictions.validationId, validation.id)),
-    ctx.db.select({ predictionId: o.predictionId, kind: o.kind, cls: o.cls, confidence: o.confidence, matched: o.matched }).from(o).where(eq(o.validationId, validation.id)),
-  ]);
-  return { paths: new Map(images.map((image) => [image.path, image.id])), rows };
 }

@@ -6,7 +6,8 @@ import { confusionMatrix } from "./predictions";
 import { latestValidation } from "./targets";
 
 export { cellImages, confusionMatrix, judgedImage, listPredictions } from "./predictions";
-export { diffImages, diffMetric, diffModels } from "./diff";
+export { diffImages, diffModels } from "./diff";
+export { diffMetric } from "./diff-metric";
 export { latestValidation } from "./targets";
 
 interface PrCurveDetails {

@@ -79,11 +79,17 @@ export async function insertValidation(
   truth: Record<string, ImageTruth>,
 ): Promise<number> {
   const [row] = await db.insert(validations).values({ projectId, ...target, datasetId, split: "val", task, classNames: CLASSES, params: PARAMS, status: "running" }).returning();
-  const items = await db.select().from(datasetItems).where(eq(datasetItems.datasetId, datasetId));
+  await recordValidation(db, row.id, predictions, truth);
+  return row.id;
+}
+
+/** Records (or, as a retried validation job does, records again) a validation's outcome from constructed predictions. */
+export async function recordValidation(db: Db, validationId: number, predictions: Record<string, ImagePrediction>, truth: Record<string, ImageTruth>): Promise<void> {
+  const [row] = await db.select().from(validations).where(eq(validations.id, validationId));
+  const items = await db.select().from(datasetItems).where(eq(datasetItems.datasetId, row.datasetId!));
   const images = Object.entries(predictions).map(([path, predicted]) => {
     const item = items.find((i) => i.path === path)!;
     return { item: { id: item.id, file: `/nowhere/${path}`, path, width: 100, height: 100 }, width: 100, height: 100, predicted, truth: truth[path], correct: null };
   });
   await recordOutcome(db, row, { metrics: {}, details: {}, curves: null, speed: { preprocess: 0, inference: 0, postprocess: 0 }, images, skipped: [] }, "test");
-  return row.id;
 }
