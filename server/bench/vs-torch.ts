@@ -5,7 +5,9 @@
  * nn.Module, graph/code/pytorch.ts) with Adam, on 2 threads = this machine's cores, in a Python process
  * that stays up for the whole run; ours runs the loop's stepper (train/stepper.ts). One JSON line per
  * round with both images/s and their ratio, then a summary line with the medians per model.
- *   npm run bench:vs-torch -- [--models reference-cnn,resnet18,mobilenet_v2,yolov8n@320,yolov8n@640] [--backend ort] [--rounds 3] [--seconds 10]
+ *   npm run bench:vs-torch -- [--models reference-cnn,resnet18,mobilenet_v2,yolov8n@320,yolov8n@640] [--backend ort] [--rounds 3] [--seconds 10] [--threads N]
+ * --threads (default: every core) sets both sides' threads; on a busy host 1 thread each is the fairer
+ * comparison (no thread of a pair waits for a descheduled partner, which slows PyTorch far more than ort).
  * YOLOv8 in PyTorch trains on a surrogate loss (BCE on the class logits, a square on the box bins):
  * no assigner, so PyTorch's figure is an upper bound and the ratio a lower one.
  * Needs /usr/bin/python3 with torch (Debian: apt-get install python3-torch); without it, says so and exits.
@@ -134,6 +136,7 @@ export async function runVsTorch(print: (line: string) => void = (line) => conso
       backend: { type: "string", default: "ort" },
       rounds: { type: "string", default: "3" },
       seconds: { type: "string", default: "10" },
+      threads: { type: "string" },
     },
   });
   const missing = torchMissing();
@@ -146,10 +149,10 @@ export async function runVsTorch(print: (line: string) => void = (line) => conso
     if (!found) throw new Error(`unknown model "${name}"; available: ${VS_CASES.map((c) => c.name).join(", ")}`);
     return found;
   });
-  const backend = await initBackend(parseDevice(values.backend));
+  const threads = values.threads ? Math.max(1, Number(values.threads)) : os.availableParallelism();
+  const backend = { ...(await initBackend(parseDevice(values.backend))), threads };
   const rounds = Math.max(1, Number(values.rounds));
   const seconds = Number(values.seconds);
-  const threads = os.availableParallelism();
   const torch = await TorchWorker.start(threads);
   const round2 = (v: number) => Math.round(v * 100) / 100;
   const median = (v: number[]) => {
@@ -182,6 +185,7 @@ export async function runVsTorch(print: (line: string) => void = (line) => conso
             pytorch_step_ms: round2(theirs.step_ms),
             ratio: round2(ratio),
             ours: mine.description,
+            threads,
             pytorch: `torch ${theirs.torch}, ${theirs.threads} threads${c.task === "detect" ? ", surrogate loss (upper bound)" : ""}`,
             load: os.loadavg().map(round2),
           }),

@@ -5,6 +5,7 @@
 // statistics and optimizer slots back for validation and checkpoints, which therefore look exactly
 // like the TF.js engine's.
 import { createHash } from "node:crypto";
+import os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import type { ModelGraph } from "../graph/schema";
 import type { DataParallelSupport } from "../train/adapter";
@@ -12,6 +13,7 @@ import type { TrainOptimizer, TrainableVariable } from "../train/optimizers";
 import { cachedChoice, chooseFormulations, timeSessions, type MeasuredChoice } from "./formulations";
 import { clipScale, FlatOptimizer, SLOT_NAMES, squaredNorm, type FlatParam } from "./optimizer";
 import { nchwcBlockSize } from "./nchwc";
+import { OrtReplicas, type ReplicaOutputs } from "./replicas";
 import { inversePermutation, transposeValues, weightLayout, type WeightLayoutMode } from "./weight-layout";
 import { createOrtSession, ort, type OrtTarget } from "./session";
 import { ortTaskOf, type OrtTask } from "./tasks";
@@ -66,6 +68,8 @@ export function ortTrainerSupport(opts: { model: tf.LayersModel; graph?: ModelGr
   return null;
 }
 
+type PassOutputs = ReplicaOutputs | ort.InferenceSession.ReturnType;
+
 interface SizedSession {
   io: TrainGraphIo;
   session: ort.InferenceSession;
@@ -104,6 +108,7 @@ export class OrtTrainer<B extends { size: number }> {
   private readonly params: FlatParam[];
   private readonly flat: FlatOptimizer;
   private readonly sessions = new Map<number, Promise<SizedSession>>();
+  private readonly replicas = new Map<number, Promise<OrtReplicas | null>>();
   private readonly inference = new Map<number, Promise<{ io: TrainGraphIo; session: ort.InferenceSession }>>();
   private readonly task: OrtTask;
   private readonly support: DataParallelSupport<B>;
@@ -266,11 +271,15 @@ export class OrtTrainer<B extends { size: number }> {
   async step(batch: B, lr: number): Promise<Record<string, number>> {
     const started = performance.now();
     let runMs = 0;
-    const sizes = microBatchSizes(batch.size, this.opts.microBatch);
+    const replicas = await this.replicasFor(batch.size);
+    const sizes = replicas ? new Array<number>(replicas.count).fill(batch.size / replicas.count) : microBatchSizes(batch.size, this.opts.microBatch);
     let grads: Float32Array[] | undefined;
     let squared = 0;
     const totals: Record<string, number> = {};
     let start = 0;
+    // Replicas run their shares at once (feeds are copied when posted); micro-batches one after another.
+    const passes: { size: number; io: TrainGraphIo; input: ReturnType<DataParallelSupport<B>["replicaInput"]>; out: Promise<PassOutputs> }[] = [];
+    const dispatched = performance.now();
     for (const [pass, size] of sizes.entries()) {
       const part = sizes.length === 1 ? batch : this.support.slice(batch, start, start + size);
       start += size;
@@ -285,8 +294,14 @@ export class OrtTrainer<B extends { size: number }> {
       }
       Object.assign(feeds, this.task.targets(io, input, size));
       const t0 = performance.now();
-      const out = await sized.session.run(feeds);
-      runMs += performance.now() - t0;
+      const out: Promise<PassOutputs> = replicas ? replicas.run(pass, feeds) : Promise.resolve(await sized.session.run(feeds));
+      if (!replicas) runMs += performance.now() - t0;
+      passes.push({ size, io, input, out });
+    }
+    const outs = await Promise.all(passes.map((p) => p.out));
+    if (replicas) runMs += performance.now() - dispatched;
+    for (const [pass, { size, io, input }] of passes.entries()) {
+      const out = outs[pass];
       const share = size / batch.size;
       const values: Record<string, number> = Object.fromEntries(Object.entries(io.lossOutputs).map(([name, output]) => [name, (out[output].data as Float32Array)[0]]));
       Object.assign(values, this.task.metrics(out[io.logitsOutput].data as Float32Array, input));
@@ -319,6 +334,26 @@ export class OrtTrainer<B extends { size: number }> {
     this.timings.jsMs += performance.now() - started - runMs;
     this.timings.steps += 1;
     return totals;
+  }
+
+  /**
+   * Replicas for batches of `size` (replicas.ts): on the CPU with two or more cores, for classifiers
+   * whose samples do not interact (no moving statistics: no BatchNorm), even batches without explicit
+   * micro-batches; else null (one session on every core).
+   */
+  private replicasFor(size: number): Promise<OrtReplicas | null> {
+    let pending = this.replicas.get(size);
+    if (!pending) {
+      const { target, microBatch } = this.opts;
+      const cores = target.threads ?? os.availableParallelism();
+      const count = Math.min(cores, 2);
+      const fits = target.provider === "cpu" && count > 1 && this.task.loss.kind === "classify" && size % count === 0 && microBatch >= size;
+      pending = !fits
+        ? Promise.resolve(null)
+        : this.sessionFor(size / count).then(({ io }) => (io.movingAverages.length > 0 ? null : OrtReplicas.start(count, io.bytes, { ...target, graphOptimizationLevel: target.graphOptimizationLevel ?? "extended" })));
+      this.replicas.set(size, pending);
+    }
+    return pending;
   }
 
   private gradsInParamOrder(grads: Float32Array[], sized: SizedSession): Float32Array[] {
@@ -374,6 +409,9 @@ export class OrtTrainer<B extends { size: number }> {
   }
 
   async close(): Promise<void> {
+    const replicas = await Promise.allSettled(this.replicas.values());
+    this.replicas.clear();
+    await Promise.all(replicas.map((r) => (r.status === "fulfilled" ? r.value?.close() : undefined)));
     const sessions = await Promise.allSettled(this.sessions.values());
     this.sessions.clear();
     const inference = await Promise.allSettled(this.inference.values());

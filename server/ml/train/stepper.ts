@@ -221,7 +221,7 @@ async function createOrtStepper<B extends { size: number }>(opts: TrainStepperOp
       trainable: opts.trainable,
       clipGrad: opts.clipGrad,
       microBatch,
-      target: { provider: backend.ort?.provider ?? "cpu", deviceId: backend.ort?.deviceId ?? 0 },
+      target: { provider: backend.ort?.provider ?? "cpu", deviceId: backend.ort?.deviceId ?? 0, threads: backend.threads },
       log: opts.log,
     },
     Number.isFinite(microBatch) ? microBatch : undefined,
