@@ -44,6 +44,9 @@ export interface StepTimings {
   steps: number;
 }
 
+/** Weights (values) up to which data-parallel replicas pay: every step copies them to each replica. */
+const MAX_REPLICATED_WEIGHTS = 4_000_000;
+
 /** Conv kernels stay OIHW in the trainer: no transposes in or out of the graphs each step. */
 const WEIGHT_LAYOUT: WeightLayoutMode = "onnx";
 
@@ -338,8 +341,8 @@ export class OrtTrainer<B extends { size: number }> {
 
   /**
    * Replicas for batches of `size` (replicas.ts): on the CPU with two or more cores, for classifiers
-   * whose samples do not interact (no moving statistics: no BatchNorm), even batches without explicit
-   * micro-batches; else null (one session on every core).
+   * whose samples do not interact (no moving statistics: no BatchNorm) and whose weights are cheap to
+   * post every step, even batches without explicit micro-batches; else null (one session on every core).
    */
   private replicasFor(size: number): Promise<OrtReplicas | null> {
     let pending = this.replicas.get(size);
@@ -347,7 +350,8 @@ export class OrtTrainer<B extends { size: number }> {
       const { target, microBatch } = this.opts;
       const cores = target.threads ?? os.availableParallelism();
       const count = Math.min(cores, 2);
-      const fits = target.provider === "cpu" && count > 1 && this.task.loss.kind === "classify" && size % count === 0 && microBatch >= size;
+      const weights = this.weights.reduce((sum, w) => sum + w.values.length, 0);
+      const fits = target.provider === "cpu" && count > 1 && this.task.loss.kind === "classify" && size % count === 0 && microBatch >= size && weights <= MAX_REPLICATED_WEIGHTS;
       pending = !fits
         ? Promise.resolve(null)
         : this.sessionFor(size / count).then(({ io }) => (io.movingAverages.length > 0 ? null : OrtReplicas.start(count, io.bytes, { ...target, graphOptimizationLevel: target.graphOptimizationLevel ?? "extended" })));
