@@ -17,9 +17,9 @@ export interface DbHandle {
 /**
  * A connection attempt that is cut off mid-handshake by a server restart can hang until this gives up,
  * with every query queued behind it (postgres.js waits 30 s by default): runs' heartbeats would then
- * miss the reaper's post-outage grace. A local or LAN server answers in milliseconds.
+ * miss the reaper's post-outage grace. A local or LAN server answers in milliseconds, a loaded one in seconds.
  */
-const CONNECT_TIMEOUT_SECONDS = 5;
+const CONNECT_TIMEOUT_SECONDS = 10;
 
 export function connect(url: string, opts: { max?: number } = {}): DbHandle {
   const sql = postgres(url, { max: opts.max ?? 10, connect_timeout: CONNECT_TIMEOUT_SECONDS, onnotice: () => {}, connection: { application_name: "studio" } });

@@ -118,7 +118,9 @@ describe("a PostgreSQL restart in the middle of a run", () => {
 
       await waitFor("the run to complete", async () => (await getExperiment(member, run.id)).status === "completed", 120_000);
       const done = await getExperiment(member, run.id);
-      expect(done).toMatchObject({ attempt: 1, retries: 0, progress: 100 });
+      // On failure, the run's own account of what happened.
+      const story = (await getExperimentLogs(member, { id: run.id })).filter((l) => l.stage !== "training" && l.stage !== "validation").map((l) => `${l.at.toISOString()} ${l.message}`);
+      expect(done, story.join("\n")).toMatchObject({ attempt: 1, retries: 0, progress: 100 });
 
       const metrics = await pg.db.select().from(experimentMetrics).where(and(eq(experimentMetrics.experimentId, run.id)));
       const stepsOf = (epoch: number) => metrics.filter((m) => m.epoch === epoch).map((m) => m.step).sort((a, b) => a - b);

@@ -89,8 +89,11 @@ export interface Reaper {
   stop(): void;
 }
 
-/** At least this long after an outage before any run counts as dead: pools reconnect slowly on a loaded host. */
-const MIN_OUTAGE_GRACE_SECONDS = 15;
+/**
+ * At least this long after an outage before any run counts as dead: on a loaded host every pool reconnects at
+ * once, each handshake (SCRAM) costing CPU on both ends, and 15 s proved too short on a busy 2-core machine.
+ */
+const MIN_OUTAGE_GRACE_SECONDS = 30;
 
 /**
  * Runs `reapStaleRuns` every `intervalMs` in the training worker. While the database was unreachable
