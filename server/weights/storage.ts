@@ -102,9 +102,12 @@ export async function stageStream(source: Readable, target: string = stagedPath(
       done(null, chunk);
     },
   });
+  const out = createWriteStream(target, { flags: "wx" });
   try {
-    await pipeline(source, hasher, createWriteStream(target, { flags: "wx" }));
+    await pipeline(source, hasher, out);
   } catch (error) {
+    // A write stream destroyed while still opening creates the file afterwards: settle before it is removed.
+    if (!out.closed) await new Promise<void>((resolve) => out.once("close", () => resolve()));
     await rm(target, { force: true });
     throw error;
   }
